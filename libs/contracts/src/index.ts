@@ -1,0 +1,9 @@
+/**
+ * `@ekm/contracts`: the wire contract of the EKM bus — subjects, the reply envelope, error codes,
+ * header names and request validation. No Nest, no I/O: clients and services both import it.
+ */
+export * from './subjects';
+export * from './reply';
+export * from './error-codes';
+export * from './headers';
+export * from './validation';

@@ -1,0 +1,118 @@
+/**
+ * Request subjects on the bus: `ekm.v1.<service>.<operation>` (docs/development.md, "Shared names").
+ * The operation tables below are the single list of what each service answers; a later issue that
+ * adds an operation adds it here first, so clients and responders cannot drift apart.
+ */
+
+/** The four EKM services. Each owns the Postgres schema `ekm_<service>` and queue group `ekm-<service>`. */
+export const SERVICES = ['keys', 'policy', 'rotation', 'audit'] as const;
+
+/** Name of an EKM service. */
+export type ServiceName = (typeof SERVICES)[number];
+
+/**
+ * Operations answered by the keys service (the Key service issue), kebab-case. `status` is answered by
+ * every service.
+ */
+export const KEYS_OPERATIONS = [
+  'status',
+  'create-key',
+  'describe-key',
+  'list-keys',
+  'list-key-versions',
+  'create-alias',
+  'delete-alias',
+  'tag-key',
+  'untag-key',
+  'generate-data-key',
+  'generate-data-key-without-plaintext',
+  'encrypt',
+  'decrypt',
+  're-encrypt',
+  'generate-data-key-batch',
+  'decrypt-batch',
+  're-encrypt-batch',
+  'generate-mac',
+  'verify-mac',
+  'rotate-key',
+  'enable-key-rotation',
+  'disable-key-rotation',
+  'get-key-rotation-status',
+  'enable-key',
+  'disable-key',
+  'revoke-key',
+  'schedule-key-deletion',
+  'cancel-key-deletion',
+  'destroy-key',
+  'get-parameters-for-import',
+  'import-key-material',
+] as const;
+
+/** Operations answered by the policy service (only `status` so far; decisions arrive with their issue). */
+export const POLICY_OPERATIONS = ['status'] as const;
+
+/** Operations answered by the rotation service (only `status` so far). */
+export const ROTATION_OPERATIONS = ['status'] as const;
+
+/** Operations answered by the audit service (only `status` so far). */
+export const AUDIT_OPERATIONS = ['status'] as const;
+
+/** Operations per service, as a typed table. */
+export const OPERATIONS = {
+  keys: KEYS_OPERATIONS,
+  policy: POLICY_OPERATIONS,
+  rotation: ROTATION_OPERATIONS,
+  audit: AUDIT_OPERATIONS,
+} as const satisfies Record<ServiceName, readonly string[]>;
+
+/** An operation of service `S`, e.g. `Operation<'keys'>` includes `'generate-data-key'`. */
+export type Operation<S extends ServiceName> = (typeof OPERATIONS)[S][number];
+
+/** A request subject of service `S`, e.g. `'ekm.v1.keys.encrypt'`. */
+export type Subject<S extends ServiceName = ServiceName> = S extends ServiceName ? `ekm.v1.${S}.${Operation<S>}` : never;
+
+/** Prefix shared by every request subject. */
+export const SUBJECT_PREFIX = 'ekm.v1';
+
+/**
+ * The request subject of `operation` on `service`: `subject('keys', 'encrypt')` is `'ekm.v1.keys.encrypt'`.
+ * Pure string building; both arguments are checked at compile time against {@link OPERATIONS}.
+ */
+export function subject<S extends ServiceName>(service: S, operation: Operation<S>): `ekm.v1.${S}.${Operation<S>}` {
+  return `${SUBJECT_PREFIX}.${service}.${operation}` as `ekm.v1.${S}.${Operation<S>}`;
+}
+
+/** Every request subject of `service`, in table order. */
+export function subjectsOf<S extends ServiceName>(service: S): ReadonlyArray<`ekm.v1.${S}.${Operation<S>}`> {
+  return (OPERATIONS[service] as readonly Operation<S>[]).map((op) => subject(service, op));
+}
+
+/** The NATS queue group of `service` (`ekm-<service>`): replicas share the load of its subjects. */
+export function queueGroup(service: ServiceName): `ekm-${ServiceName}` {
+  return `ekm-${service}`;
+}
+
+/** The JetStream stream holding `service`'s events (`EKM_<SERVICE>_EVENTS`). */
+export function eventStreamName(service: ServiceName): string {
+  return `EKM_${service.toUpperCase()}_EVENTS`;
+}
+
+/** The subject an outbox relay publishes an event on: `ekm.events.<service>.<EventType>`. */
+export function eventSubject(service: ServiceName, eventType: string): string {
+  return `ekm.events.${service}.${eventType}`;
+}
+
+/** The wildcard subject of `service`'s event stream: `ekm.events.<service>.>`. */
+export function eventSubjectFilter(service: ServiceName): string {
+  return `ekm.events.${service}.>`;
+}
+
+/** The Postgres schema (and login role) of `service`: `ekm_<service>`. */
+export function schemaName(service: ServiceName): `ekm_${ServiceName}` {
+  return `ekm_${service}`;
+}
+
+/** Type guard: is `value` one of {@link SERVICES}? */
+export function isServiceName(value: unknown): value is ServiceName {
+  return typeof value === 'string' && (SERVICES as readonly string[]).includes(value);
+}
