@@ -1,0 +1,109 @@
+/**
+ * One zod schema per service over `process.env`, built from the env-var tables, plus the cross-field
+ * rules (allow-all refused in production, pkcs11 settings required together, ...). Output is a typed,
+ * camelCase config object.
+ */
+import { z } from 'zod';
+import type { ServiceName } from '@ekm/contracts';
+import { envVarsOf, type AUTHZ_MODES, type LOG_LEVELS } from './env-vars';
+
+/** Settings every service has. */
+export interface BaseConfig {
+  readonly service: ServiceName;
+  readonly env: 'development' | 'production';
+  /** `EKM_NATS_URL` split on commas. */
+  readonly natsServers: readonly string[];
+  readonly databaseUrl: string;
+  /** Set only when the service should run its migrations at start. */
+  readonly databaseAdminUrl?: string;
+  readonly httpPort: number;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  readonly otlpEndpoint?: string;
+  readonly dataDir: string;
+  readonly maxRequestBytes: number;
+  readonly shutdownGraceMs: number;
+}
+
+/** Where the root key lives. Secrets stay in this object; never log it whole. */
+export type RootOfTrustConfig =
+  | { readonly kind: 'software'; readonly secret?: string }
+  | { readonly kind: 'pkcs11'; readonly library: string; readonly tokenLabel: string; readonly pin: string; readonly keyLabel: string };
+
+/** Settings of the keys service. */
+export interface KeysConfig extends BaseConfig {
+  readonly service: 'keys';
+  readonly rootOfTrust: RootOfTrustConfig;
+  readonly kekCacheTtlMs: number;
+  readonly kekCacheMax: number;
+  readonly gcmBudget: number;
+  readonly deletionMinDays: number;
+  readonly authz: (typeof AUTHZ_MODES)[number];
+}
+
+/** The config type of each service. */
+export type ServiceConfig<S extends ServiceName = ServiceName> = S extends 'keys' ? KeysConfig : BaseConfig & { readonly service: S };
+
+type Raw = Record<string, unknown>;
+
+function toBase(service: ServiceName, r: Raw): BaseConfig {
+  return {
+    service,
+    env: r.EKM_ENV as BaseConfig['env'],
+    natsServers: r.EKM_NATS_URL as string[],
+    databaseUrl: r.EKM_DATABASE_URL as string,
+    ...(r.EKM_DATABASE_ADMIN_URL !== undefined ? { databaseAdminUrl: r.EKM_DATABASE_ADMIN_URL as string } : {}),
+    httpPort: r.EKM_HTTP_PORT as number,
+    logLevel: r.EKM_LOG_LEVEL as BaseConfig['logLevel'],
+    ...(r.EKM_OTLP_ENDPOINT !== undefined ? { otlpEndpoint: r.EKM_OTLP_ENDPOINT as string } : {}),
+    dataDir: r.EKM_DATA_DIR as string,
+    maxRequestBytes: r.EKM_MAX_REQUEST_BYTES as number,
+    shutdownGraceMs: r.EKM_SHUTDOWN_GRACE_MS as number,
+  };
+}
+
+function toKeys(r: Raw): KeysConfig {
+  const rootOfTrust: RootOfTrustConfig = r.EKM_ROOT_OF_TRUST === 'pkcs11'
+    ? { kind: 'pkcs11', library: r.EKM_PKCS11_LIBRARY as string, tokenLabel: r.EKM_PKCS11_TOKEN_LABEL as string, pin: r.EKM_PKCS11_PIN as string, keyLabel: r.EKM_PKCS11_KEY_LABEL as string }
+    : { kind: 'software', ...(r.EKM_ROOT_SECRET !== undefined ? { secret: r.EKM_ROOT_SECRET as string } : {}) };
+  return {
+    ...toBase('keys', r),
+    service: 'keys',
+    rootOfTrust,
+    kekCacheTtlMs: r.EKM_KEK_CACHE_TTL_MS as number,
+    kekCacheMax: r.EKM_KEK_CACHE_MAX as number,
+    gcmBudget: r.EKM_GCM_BUDGET as number,
+    deletionMinDays: r.EKM_DELETION_MIN_DAYS as number,
+    authz: (r.EKM_AUTHZ ?? (r.EKM_ENV === 'production' ? 'policy' : 'allow-all')) as KeysConfig['authz'],
+  };
+}
+
+/** Cross-variable rules of the keys service. Each names the variable it blames. */
+function keysRules(r: Raw, ctx: z.RefinementCtx): void {
+  const production = r.EKM_ENV === 'production';
+  const blame = (variable: string, message: string): void => ctx.addIssue({ code: 'custom', path: [variable], message });
+  if (production && r.EKM_AUTHZ === 'allow-all') blame('EKM_AUTHZ', 'allow-all is refused when EKM_ENV=production; use policy');
+  if (r.EKM_ROOT_OF_TRUST === 'pkcs11') {
+    if (r.EKM_PKCS11_LIBRARY === undefined) blame('EKM_PKCS11_LIBRARY', 'is required when EKM_ROOT_OF_TRUST=pkcs11');
+    if (r.EKM_PKCS11_PIN === undefined) blame('EKM_PKCS11_PIN', 'is required when EKM_ROOT_OF_TRUST=pkcs11');
+  } else if (production && r.EKM_ROOT_SECRET === undefined) {
+    blame('EKM_ROOT_SECRET', 'is required when EKM_ENV=production and EKM_ROOT_OF_TRUST=software');
+  }
+  if (production && typeof r.EKM_DELETION_MIN_DAYS === 'number' && r.EKM_DELETION_MIN_DAYS < 7) {
+    blame('EKM_DELETION_MIN_DAYS', 'must be at least 7 when EKM_ENV=production');
+  }
+}
+
+/**
+ * The zod schema of `service`'s environment. Input: an env object (`process.env`); an empty string
+ * counts as unset. Output: {@link ServiceConfig}. Issue paths are variable names.
+ */
+export function configSchema<S extends ServiceName>(service: S): z.ZodType<ServiceConfig<S>, Record<string, string | undefined>> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const spec of envVarsOf(service)) {
+    const inner = spec.default !== undefined ? spec.schema : spec.schema.optional();
+    shape[spec.name] = z.preprocess((v) => (v === undefined || v === '' ? spec.default : v), inner);
+  }
+  const base = z.object(shape);
+  const refined = service === 'keys' ? base.superRefine((r, ctx) => keysRules(r, ctx)) : base;
+  return refined.transform((r) => (service === 'keys' ? toKeys(r) : toBase(service, r))) as unknown as z.ZodType<ServiceConfig<S>, Record<string, string | undefined>>;
+}

@@ -1,0 +1,86 @@
+/**
+ * The EKM_* environment variables, as data: name, rule (zod), default, whether it is a secret.
+ * The zod schemas and the machine-readable metadata (for the docker-compose check) both derive from
+ * these tables, so the docs table in docs/development.md, compose and the code cannot disagree silently.
+ */
+import { z } from 'zod';
+import type { ServiceName } from '@ekm/contracts';
+
+/** One environment variable. `default` is what an unset (or empty) variable means. */
+export interface EnvVarSpec {
+  readonly name: string;
+  readonly schema: z.ZodType;
+  readonly default?: string;
+  /** Secrets are never echoed, not even in error messages (no message ever echoes any value). */
+  readonly secret?: boolean;
+  readonly description: string;
+}
+
+/** Integer in `[min, max]`, from its decimal string. */
+const int = (min: number, max: number): z.ZodType<number> =>
+  z.string().regex(/^\d+$/, `must be an integer between ${min} and ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be an integer between ${min} and ${max}`).max(max, `must be an integer between ${min} and ${max}`));
+
+const oneOf = <T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, { error: `must be one of ${values.join(', ')}` });
+
+const url = (protocols: readonly string[]) =>
+  z.string().refine((v) => {
+    try {
+      return protocols.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL with scheme ${protocols.map((p) => p.replace(':', '')).join(' or ')}`);
+
+/** Comma-separated NATS URLs → array. */
+const natsServers = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0))
+  .pipe(z.array(url(['nats:', 'tls:', 'ws:', 'wss:'])).min(1, 'must list at least one nats:// URL'));
+
+/** Default HTTP (health + metrics) port of each service. */
+export const DEFAULT_HTTP_PORTS: Readonly<Record<ServiceName, number>> = { keys: 7101, policy: 7102, rotation: 7103, audit: 7104 };
+
+/** pino levels accepted by EKM_LOG_LEVEL. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Variables every service reads. */
+export function baseEnvVars(service: ServiceName): readonly EnvVarSpec[] {
+  return [
+    { name: 'EKM_ENV', schema: oneOf(['development', 'production']), default: 'development', description: 'development or production' },
+    { name: 'EKM_NATS_URL', schema: natsServers, default: 'nats://127.0.0.1:4222', description: 'NATS server(s), comma separated' },
+    { name: 'EKM_DATABASE_URL', schema: url(['postgres:', 'postgresql:']), default: `postgres://ekm_${service}@127.0.0.1:5432/ekm`, secret: true, description: "the service's own role" },
+    { name: 'EKM_DATABASE_ADMIN_URL', schema: url(['postgres:', 'postgresql:']), secret: true, description: 'owner/admin URL used only for migrations; unset = no migration at start' },
+    { name: 'EKM_HTTP_PORT', schema: int(0, 65535), default: String(DEFAULT_HTTP_PORTS[service]), description: 'health + metrics port (0 = any free port)' },
+    { name: 'EKM_LOG_LEVEL', schema: oneOf(LOG_LEVELS), default: 'info', description: 'pino level' },
+    { name: 'EKM_OTLP_ENDPOINT', schema: url(['http:', 'https:']), description: 'OTLP/HTTP traces endpoint; unset = no export' },
+    { name: 'EKM_DATA_DIR', schema: z.string().min(1), default: '.ekm/data', description: 'local state (sealed software root key, ...)' },
+    { name: 'EKM_MAX_REQUEST_BYTES', schema: int(1024, 64 * 1024 * 1024), default: String(1024 * 1024), description: 'largest request body in bytes' },
+    { name: 'EKM_SHUTDOWN_GRACE_MS', schema: int(0, 600_000), default: '10000', description: 'how long shutdown waits for in-flight requests' },
+  ];
+}
+
+/** Root of trust kinds. */
+export const ROOT_OF_TRUST_KINDS = ['software', 'pkcs11'] as const;
+/** Authorization modes of the keys service. */
+export const AUTHZ_MODES = ['allow-all', 'policy'] as const;
+
+/** Variables only the keys service reads. */
+export const KEYS_ENV_VARS: readonly EnvVarSpec[] = [
+  { name: 'EKM_ROOT_OF_TRUST', schema: oneOf(ROOT_OF_TRUST_KINDS), default: 'software', description: 'software (sealed key in EKM_DATA_DIR) or pkcs11' },
+  { name: 'EKM_ROOT_SECRET', schema: z.string().min(16, 'must have at least 16 characters'), secret: true, description: 'passphrase sealing the software root key; required in production with software root' },
+  { name: 'EKM_PKCS11_LIBRARY', schema: z.string().min(1), description: 'PKCS#11 module path (required with pkcs11), e.g. /usr/lib/softhsm/libsofthsm2.so' },
+  { name: 'EKM_PKCS11_TOKEN_LABEL', schema: z.string().min(1), default: 'ekm', description: 'token label' },
+  { name: 'EKM_PKCS11_PIN', schema: z.string().min(1), secret: true, description: 'user PIN (required with pkcs11)' },
+  { name: 'EKM_PKCS11_KEY_LABEL', schema: z.string().min(1), default: 'ekm-root', description: 'label of the root key object' },
+  { name: 'EKM_KEK_CACHE_TTL_MS', schema: int(0, 86_400_000), default: '300000', description: 'how long an unwrapped KEK stays cached (0 = no cache)' },
+  { name: 'EKM_KEK_CACHE_MAX', schema: int(0, 1_000_000), default: '1000', description: 'most KEK versions cached at once' },
+  { name: 'EKM_GCM_BUDGET', schema: int(1, 2 ** 32), default: String(2 ** 30), description: 'AES-GCM encryptions per key version before a forced rotation (NIST limit 2^32)' },
+  { name: 'EKM_DELETION_MIN_DAYS', schema: int(0, 30), default: '7', description: 'shortest deletion waiting period, days (production needs >= 7)' },
+  { name: 'EKM_AUTHZ', schema: oneOf(AUTHZ_MODES), description: 'allow-all (refused in production) or policy; default allow-all in development, policy in production' },
+];
+
+/** All variables `service` reads, base first. */
+export function envVarsOf(service: ServiceName): readonly EnvVarSpec[] {
+  return service === 'keys' ? [...baseEnvVars(service), ...KEYS_ENV_VARS] : baseEnvVars(service);
+}

@@ -1,0 +1,83 @@
+import { CONFIG_METADATA, ConfigError, loadConfig } from './index';
+
+const errorOf = (fn: () => unknown): ConfigError => {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const c = loadConfig('policy', {});
+    expect(c).toEqual({
+      service: 'policy', env: 'development', natsServers: ['nats://127.0.0.1:4222'],
+      databaseUrl: 'postgres://ekm_policy@127.0.0.1:5432/ekm', httpPort: 7102, logLevel: 'info',
+      dataDir: '.ekm/data', maxRequestBytes: 1_048_576, shutdownGraceMs: 10_000,
+    });
+    const k = loadConfig('keys', {});
+    expect(k).toMatchObject({ httpPort: 7101, authz: 'allow-all', rootOfTrust: { kind: 'software' }, deletionMinDays: 7, gcmBudget: 2 ** 30 });
+    expect(loadConfig('rotation', {}).httpPort).toBe(7103);
+    expect(loadConfig('audit', { EKM_HTTP_PORT: '' }).httpPort).toBe(7104);
+  });
+
+  it('parses values and splits NATS URLs', () => {
+    const c = loadConfig('audit', { EKM_NATS_URL: 'nats://a:4222, nats://b:4222', EKM_HTTP_PORT: '0', EKM_DATABASE_ADMIN_URL: 'postgres://admin@h/db', EKM_OTLP_ENDPOINT: 'http://otel:4318/v1/traces' });
+    expect(c.natsServers).toEqual(['nats://a:4222', 'nats://b:4222']);
+    expect(c.httpPort).toBe(0);
+    expect(c.databaseAdminUrl).toBe('postgres://admin@h/db');
+    expect(c.otlpEndpoint).toBe('http://otel:4318/v1/traces');
+  });
+
+  it('names every bad variable and its rule', () => {
+    const e = errorOf(() => loadConfig('keys', { EKM_HTTP_PORT: '70000', EKM_LOG_LEVEL: 'loud', EKM_NATS_URL: 'http://x', EKM_KEK_CACHE_MAX: '-1', EKM_ENV: 'prod' }));
+    expect(e.message).toMatch(/^invalid configuration for keys: /);
+    expect(e.message).toContain('EKM_HTTP_PORT: must be an integer between 0 and 65535');
+    expect(e.message).toContain('EKM_LOG_LEVEL: must be one of fatal, error, warn, info, debug, trace, silent');
+    expect(e.message).toContain('EKM_NATS_URL[0]: must be a URL with scheme nats or tls or ws or wss');
+    expect(e.message).toContain('EKM_KEK_CACHE_MAX: must be an integer between 0 and 1000000');
+    expect(e.message).toContain('EKM_ENV: must be one of development, production');
+    expect(e.issues.map((i) => i.path.replace(/\[\d+\]$/, '')).sort()).toEqual(['EKM_ENV', 'EKM_HTTP_PORT', 'EKM_KEK_CACHE_MAX', 'EKM_LOG_LEVEL', 'EKM_NATS_URL']);
+  });
+
+  it('refuses allow-all in production and defaults to policy there', () => {
+    const e = errorOf(() => loadConfig('keys', { EKM_ENV: 'production', EKM_AUTHZ: 'allow-all', EKM_ROOT_SECRET: 'a-long-enough-root-secret' }));
+    expect(e.message).toBe('invalid configuration for keys: EKM_AUTHZ: allow-all is refused when EKM_ENV=production; use policy');
+    expect(loadConfig('keys', { EKM_ENV: 'production', EKM_ROOT_SECRET: 'a-long-enough-root-secret' }).authz).toBe('policy');
+    expect(loadConfig('keys', { EKM_AUTHZ: 'allow-all' }).authz).toBe('allow-all');
+  });
+
+  it('requires the pkcs11 settings together and never echoes secret values', () => {
+    const e = errorOf(() => loadConfig('keys', { EKM_ROOT_OF_TRUST: 'pkcs11' }));
+    expect(e.message).toContain('EKM_PKCS11_LIBRARY: is required when EKM_ROOT_OF_TRUST=pkcs11');
+    expect(e.message).toContain('EKM_PKCS11_PIN: is required when EKM_ROOT_OF_TRUST=pkcs11');
+    const secret = 'short-Zq9';
+    const bad = errorOf(() => loadConfig('keys', { EKM_ROOT_SECRET: secret, EKM_DATABASE_URL: `mysql://u:${secret}@h/db` }));
+    expect(bad.message).toContain('EKM_ROOT_SECRET: must have at least 16 characters');
+    expect(bad.message).toContain('EKM_DATABASE_URL: must be a URL with scheme postgres or postgresql');
+    expect(JSON.stringify({ m: bad.message, i: bad.issues })).not.toContain(secret);
+    const ok = loadConfig('keys', { EKM_ROOT_OF_TRUST: 'pkcs11', EKM_PKCS11_LIBRARY: '/usr/lib/softhsm/libsofthsm2.so', EKM_PKCS11_PIN: '1234' });
+    expect(ok.rootOfTrust).toEqual({ kind: 'pkcs11', library: '/usr/lib/softhsm/libsofthsm2.so', tokenLabel: 'ekm', pin: '1234', keyLabel: 'ekm-root' });
+  });
+
+  it('requires production-grade deletion windows and root secret in production', () => {
+    const e = errorOf(() => loadConfig('keys', { EKM_ENV: 'production', EKM_DELETION_MIN_DAYS: '1' }));
+    expect(e.message).toContain('EKM_ROOT_SECRET: is required when EKM_ENV=production and EKM_ROOT_OF_TRUST=software');
+    expect(e.message).toContain('EKM_DELETION_MIN_DAYS: must be at least 7 when EKM_ENV=production');
+  });
+});
+
+describe('CONFIG_METADATA', () => {
+  it('lists env names, defaults, secrets and the default port of each service', () => {
+    expect(CONFIG_METADATA.keys.defaultHttpPort).toBe(7101);
+    expect(CONFIG_METADATA.audit.defaultHttpPort).toBe(7104);
+    const names = CONFIG_METADATA.policy.env.map((v) => v.name);
+    expect(names).toContain('EKM_DATABASE_URL');
+    expect(names).not.toContain('EKM_AUTHZ');
+    expect(CONFIG_METADATA.keys.env.find((v) => v.name === 'EKM_PKCS11_PIN')).toMatchObject({ secret: true });
+    expect(CONFIG_METADATA.rotation.env.find((v) => v.name === 'EKM_DATABASE_URL')?.default).toBe('postgres://ekm_rotation@127.0.0.1:5432/ekm');
+  });
+});
