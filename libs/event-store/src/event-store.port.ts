@@ -25,6 +25,7 @@ export type Event<T extends string = string, D = unknown> = Readonly<{ type: T; 
 
 /** What a caller appends. `schemaVersion` defaults to 1. */
 export interface NewEvent<E extends Event = Event> {
+  // `meta` is stored as given: only the EventMeta fields, string-valued; unknown fields are rejected.
   readonly type: E['type'];
   readonly data: E['data'];
   readonly meta: EventMeta;
@@ -58,6 +59,8 @@ export const ExpectedVersion = {
   noStream: { kind: 'NoStream' } as ExpectedVersion,
   any: { kind: 'Any' } as ExpectedVersion,
   exact: (version: number): ExpectedVersion => ({ kind: 'Exact', version }),
+  /** The expectation for a stream last read at `version` (0 = absent, so NoStream). */
+  fromVersion: (version: number): ExpectedVersion => (version === 0 ? { kind: 'NoStream' } : { kind: 'Exact', version }),
 } as const;
 
 /** Read position for readers of "everything": ordered by (transactionId, globalPosition). */
@@ -75,7 +78,10 @@ export interface TransactionContext {
   query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]>;
 }
 
-/** Runs in the append transaction, after the events are inserted. Throwing rolls everything back. */
+/**
+ * Runs in the append transaction, after the events are inserted (before `alsoInTransaction`).
+ * Throwing rolls everything back. Not called for a duplicate append. `toInline(projection)` adapts a `Projection`.
+ */
 export type InlineProjection = (tx: TransactionContext, events: readonly RecordedEvent[]) => Promise<void>;
 
 export interface AppendOptions {
@@ -96,13 +102,16 @@ export interface AppendResult {
   /** The stream's version after the append (its last stream position). */
   readonly nextExpectedVersion: number;
   readonly events: readonly RecordedEvent[];
-  /** True when the commandId was seen before and nothing new was appended. */
+  /**
+   * True when the commandId was seen before and nothing new was appended; `events` are then the ones
+   * stored by the first append and neither inline projections nor `alsoInTransaction` ran.
+   */
   readonly duplicate: boolean;
 }
 
 export interface EventStore {
   appendToStream(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult>;
-  /** Events of one stream in stream order; `[]` for an unknown stream. */
+  /** Events of one stream in stream order, from `fromPosition` (inclusive, default 1); `[]` for an unknown stream. */
   readStream(streamId: string, options?: { fromPosition?: number; maxCount?: number }): Promise<RecordedEvent[]>;
   /** Current version of a stream, or 0 when it does not exist. */
   streamVersion(streamId: string): Promise<number>;

@@ -1,0 +1,49 @@
+/**
+ * Transactions over a pg Pool, exposed as the port's TransactionContext so other adapters (key
+ * material, audit rows, projections) can write atomically with events.
+ */
+import type { Pool, PoolClient } from 'pg';
+import type { TransactionContext } from '../event-store.port';
+
+/** A TransactionContext that also exposes the pg client, for adapters that need more than `query`. */
+export interface PgTransactionContext extends TransactionContext {
+  readonly client: PoolClient;
+}
+
+export function pgTransactionContext(client: PoolClient): PgTransactionContext {
+  return {
+    client,
+    async query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<R[]> {
+      const res = await client.query(sql, params);
+      return res.rows as R[];
+    },
+  };
+}
+
+/** Runs `fn` in one READ COMMITTED transaction: commits on success, rolls back and rethrows on error. */
+export async function withTransaction<T>(pool: Pool, fn: (tx: PgTransactionContext) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: unknown;
+  try {
+    await client.query('BEGIN');
+    try {
+      const result = await fn(pgTransactionContext(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (rollbackErr) {
+        broken = rollbackErr; // the connection is unusable: destroy it rather than return it to the pool
+      }
+      throw err;
+    }
+  } finally {
+    client.release(broken instanceof Error ? broken : undefined);
+  }
+}
+
+/** A TransactionContext that runs each query on its own (autocommit), for reads outside a transaction. */
+export function poolQuery(pool: Pool): TransactionContext {
+  return { query: async <R>(sql: string, params?: unknown[]) => (await pool.query(sql, params)).rows as R[] };
+}
