@@ -40,3 +40,23 @@ export { AsyncProjectionRunner, type AsyncProjectionRunnerOptions } from './proj
 export { rebuildProjection, type RebuildProjectionOptions, type RebuildResult } from './projections/rebuild-projection';
 
 // Outbox relay and JetStream helpers (libs/event-store/src/relay, jetstream)
+export { OutboxRelay } from './relay/outbox-relay';
+export { EventHeader, type EventEnvelope, type OutboxRelayOptions, type RelayHooks, type RelayLogger, type RelayStatus } from './relay/relay.types';
+export { RelayCheckpointNotForwardError, RelayLeaseLostError } from './relay/relay.errors';
+export { republishRange, type RepublishRangeOptions, type RepublishResult } from './relay/republish-range';
+export { toEnvelope, toHeaders, publishEvents, type PublishOutcome } from './relay/event-message';
+export { OutboxRelayMigration, ensureRelayTables } from './postgres/migrations/outbox-relay.migration';
+export {
+  DEFAULT_DUPLICATE_WINDOW_MS,
+  eventStreamName,
+  eventStreamSpec,
+  eventSubject,
+  eventSubjectPrefix,
+  type EventStreamOptions,
+  type StreamSpec,
+} from './jetstream/event-streams';
+export { diffStream, ensureStreams, toStreamConfig, type EnsureStreamsResult, type StreamCheck, type StreamDrift, type StreamSpecField } from './jetstream/ensure-streams';
+export { DurableConsumer, ensureDurableConsumer, type DurableConsumerOptions, type MessageContext } from './jetstream/durable-consumer';
+export { InvalidMessageError, TerminalError, isRetriable } from './jetstream/consumer.errors';
+export { recordDeadLetter, type DeadLetter } from './jetstream/dead-letters';
+export { backoffDelay, type BackoffPolicy } from './jetstream/retry-delay';
