@@ -7,8 +7,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { startNats, startPostgres } from './servers';
+import { ensureBuild } from './ensure-build';
 
 export default async function globalSetup(): Promise<void> {
+  // Child-process tests spawn dist/ code: build first when dist/ is missing or stale.
+  ensureBuild(join(__dirname, '..', '..'));
   const [pg, nats] = await Promise.all([startPostgres(), startNats()]);
   process.env.EKM_TEST_PG_URL = pg.url;
   process.env.EKM_TEST_NATS_URL = nats.url;

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# `npm run down`: stops exactly what `npm run up` started, by the pids it recorded in .ekm/run/:
+# the four services first, then a nats-server and a Postgres that up started itself. A server that up
+# merely used (one that already answered on its port) is never touched. Data in .ekm/ is kept.
+#   EKM_DOWN_GRACE   seconds between the polite signal and SIGKILL (default 15)
+set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$ROOT"
+GRACE="${EKM_DOWN_GRACE:-15}"
+
+if [ ! -d "$RUN_DIR" ]; then
+  echo "nothing to stop: $RUN_DIR does not exist"
+  exit 0
+fi
+exec 9>"$RUN_DIR/lock"
+flock -w 600 9 || die "another 'npm run up/down' holds $RUN_DIR/lock"
+
+failed=0
+step "Stopping services (SIGTERM: they drain and finish in-flight work)"
+for s in "${SERVICES[@]}"; do
+  stop_pid "$s" "$(read_pid "$s")" "dist/apps/$s/src/main.js" TERM "$GRACE" || failed=1
+  rm -f "$RUN_DIR/$s.pid"
+done
+rm -f "$RUN_DIR/keys.root-of-trust"
+
+step "Stopping servers that up started"
+if [ -f "$RUN_DIR/nats.pid" ]; then
+  stop_pid nats-server "$(read_pid nats)" nats-server TERM "$GRACE" || failed=1
+  rm -f "$RUN_DIR/nats.pid" "$RUN_DIR/nats.port"
+else
+  info "nats: none started by up"
+fi
+if [ -f "$RUN_DIR/postgres.pid" ]; then
+  # SIGINT is Postgres' "fast" shutdown: it ends sessions and checkpoints. (SIGTERM, the "smart" mode,
+  # would wait for every client to disconnect first.)
+  stop_pid postgres "$(read_pid postgres)" postgres INT "$GRACE" || failed=1
+  rm -f "$RUN_DIR/postgres.pid" "$RUN_DIR/postgres.port"
+else
+  info "postgres: none started by up"
+fi
+rm -f "$EKM_HOME/stack.json"
+[ "$failed" = 0 ] || die "some process did not stop (see above)"
+step "Stopped. Data is kept in .ekm/ (delete it for a fresh start)."

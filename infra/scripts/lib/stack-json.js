@@ -1,0 +1,35 @@
+#!/usr/bin/env node
+// stack-json.js <file> <name>=<port>@<pid> ...   (env: NATS_URL, PG_URL, ROOT_OF_TRUST, PG_OWNED, NATS_OWNED,
+// PG_PID, NATS_PID, LOG_DIR). Writes .ekm/stack.json for tools and e2e tests. The Postgres URL has any
+// password removed: the file says where things are, it holds no secret.
+'use strict';
+const { writeFileSync, renameSync } = require('node:fs');
+
+const [file, ...specs] = process.argv.slice(2);
+const env = process.env;
+const withoutPassword = (url) => { const u = new URL(url); u.password = ''; return u.toString(); };
+const server = (owned, pid) => (owned === '1' ? { startedByUp: true, pid: Number(pid) } : { startedByUp: false });
+
+const services = {};
+for (const spec of specs) {
+  const [, name, port, pid] = /^([^=]+)=(\d+)@(\d+)$/.exec(spec);
+  const base = `http://127.0.0.1:${port}`;
+  services[name] = {
+    health: `${base}/health/live`,
+    ready: `${base}/health/ready`,
+    metrics: `${base}/metrics`,
+    pid: Number(pid),
+    log: `${env.LOG_DIR}/${name}.log`,
+  };
+}
+
+const stack = {
+  natsUrl: env.NATS_URL,
+  postgresUrl: withoutPassword(env.PG_URL),
+  services,
+  rootOfTrust: env.ROOT_OF_TRUST,
+  servers: { postgres: server(env.PG_OWNED, env.PG_PID), nats: server(env.NATS_OWNED, env.NATS_PID) },
+  writtenAt: new Date().toISOString(),
+};
+writeFileSync(`${file}.tmp`, `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 });
+renameSync(`${file}.tmp`, file);

@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# `npm run up`: installs what is missing, starts (or reuses) Postgres and NATS JetStream, migrates,
+# and starts the four EKM services in the background. Safe to run again while up.
+#
+#   EKM_PG_PORT / EKM_NATS_PORT       where to look for (or start) Postgres / NATS (default 5432 / 4222)
+#   EKM_PG_FALLBACK_PORT / EKM_NATS_FALLBACK_PORT
+#                                     where up starts its own server when the port above answers but is
+#                                     not usable (Postgres refusing user postgres, NATS without
+#                                     JetStream) (default 55432 / 54222)
+#   EKM_DATABASE_ADMIN_URL            use this Postgres (admin URL of the EKM database) instead
+#   EKM_PG_DATABASE                   database name (default ekm)
+#   EKM_ROOT_OF_TRUST=pkcs11          keys service on a SoftHSM2 token in .ekm/softhsm/ (default software)
+#   EKM_ROOT_SECRET                   passphrase of the software root (default: generated .ekm/root-secret)
+#   EKM_<SERVICE>_HTTP_PORT           HTTP port of one service (default keys 7101 ... audit 7104)
+#   EKM_UP_TIMEOUT                    seconds to wait for /health/ready (default 90)
+set -euo pipefail
+# shellcheck source=lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$ROOT"
+
+PG_PORT="${EKM_PG_PORT:-5432}"
+NATS_PORT="${EKM_NATS_PORT:-4222}"
+PG_DB="${EKM_PG_DATABASE:-ekm}"
+ROOT_OF_TRUST="${EKM_ROOT_OF_TRUST:-software}"
+UP_TIMEOUT="${EKM_UP_TIMEOUT:-90}"
+declare -A DEFAULT_PORT=([keys]=7101 [policy]=7102 [rotation]=7103 [audit]=7104)
+
+case "$ROOT_OF_TRUST" in software | pkcs11) ;; *) die "EKM_ROOT_OF_TRUST must be software or pkcs11, not '$ROOT_OF_TRUST'" ;; esac
+
+mkdir -p "$RUN_DIR" "$LOG_DIR" "$EKM_HOME/data"
+chmod 700 "$EKM_HOME"
+# One up (or down) at a time in this checkout.
+exec 9>"$RUN_DIR/lock"
+flock -w 600 9 || die "another 'npm run up/down' holds $RUN_DIR/lock"
+
+ensure_node_modules
+
+# ---------------------------------------------------------------- PostgreSQL
+# Runs postgres (or pg_ctl) as the postgres OS user when we are root: postgres refuses to run as root.
+as_pg_user() { if is_root; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# The data dir lives in .ekm/pg. As root, the postgres user must be able to reach it; when a parent
+# directory (e.g. /root) is closed to it, the data goes to /var/lib/ekm/<hash> and .ekm/pg links there.
+pg_home() {
+  local home="$EKM_HOME/pg"
+  if is_root; then
+    id postgres >/dev/null 2>&1 || die "OS user 'postgres' missing: install the Debian package postgresql"
+    [ -L "$home" ] && { readlink -f "$home"; return; }
+    mkdir -p "$home"
+    chown postgres:postgres "$home"
+    if ! runuser -u postgres -- test -w "$home"; then
+      rmdir "$home"
+      local alt
+      alt="/var/lib/ekm/pg-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)"
+      mkdir -p "$alt"
+      chown postgres:postgres "$alt"
+      ln -s "$alt" "$home"
+      warn "the postgres OS user cannot reach $EKM_HOME: Postgres data in $alt (linked from .ekm/pg)"
+      home="$alt"
+    fi
+  else
+    mkdir -p "$home"
+  fi
+  echo "$home"
+}
+
+start_own_postgres() {
+  local port="$1" bindir home
+  ensure_postgres_installed
+  bindir="$(pg_bindir)"
+  home="$(pg_home)"
+  if [ ! -f "$home/data/PG_VERSION" ]; then
+    info "initdb $home/data (trust auth on 127.0.0.1, superuser postgres)"
+    as_pg_user "$bindir/initdb" -D "$home/data" -A trust -U postgres -E UTF8 --no-instructions >"$LOG_DIR/initdb.log" 2>&1 \
+      || { tail -n 20 "$LOG_DIR/initdb.log" >&2; die "initdb failed (log: $LOG_DIR/initdb.log)"; }
+  fi
+  # No Unix socket (its path could exceed 107 bytes under a deep checkout): TCP on 127.0.0.1 only.
+  as_pg_user setsid "$bindir/pg_ctl" -D "$home/data" -l "$home/postgres.log" -w -t 60 \
+    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start >/dev/null \
+    || { tail -n 20 "$home/postgres.log" >&2; die "postgres did not start on port $port (log: $home/postgres.log)"; }
+  ln -sf "$home/postgres.log" "$LOG_DIR/postgres.log"
+  head -n1 "$home/data/postmaster.pid" >"$RUN_DIR/postgres.pid"
+  echo "$port" >"$RUN_DIR/postgres.port"
+  info "started postgres on 127.0.0.1:$port (pid $(read_pid postgres), data $home/data)"
+}
+
+step "PostgreSQL"
+PG_OWNED=0
+if [ -n "${EKM_DATABASE_ADMIN_URL:-}" ]; then
+  ADMIN_URL="$EKM_DATABASE_ADMIN_URL"
+  node_helper probe.js pg "$ADMIN_URL" || die "EKM_DATABASE_ADMIN_URL does not accept connections"
+  info "using EKM_DATABASE_ADMIN_URL"
+elif pid_alive "$(read_pid postgres)" postgres; then
+  PG_PORT="$(cat "$RUN_DIR/postgres.port")"
+  PG_OWNED=1
+  info "already running: our postgres on 127.0.0.1:$PG_PORT (pid $(read_pid postgres))"
+else
+  rm -f "$RUN_DIR/postgres.pid" "$RUN_DIR/postgres.port"
+  rc=0
+  node_helper probe.js pg "postgres://postgres@127.0.0.1:$PG_PORT/postgres" 2>/dev/null || rc=$?
+  if [ "$rc" = 0 ]; then
+    info "using the Postgres that answers on 127.0.0.1:$PG_PORT (up will not stop it)"
+  else
+    if [ "$rc" = 3 ]; then
+      warn "a server on 127.0.0.1:$PG_PORT answers but refuses user postgres: starting our own on ${EKM_PG_FALLBACK_PORT:-55432}"
+      PG_PORT="${EKM_PG_FALLBACK_PORT:-55432}"
+      node_helper probe.js port "$PG_PORT" && die "port $PG_PORT is taken too: set EKM_PG_PORT to a free port"
+    fi
+    start_own_postgres "$PG_PORT"
+    PG_OWNED=1
+  fi
+fi
+if [ -z "${EKM_DATABASE_ADMIN_URL:-}" ]; then ADMIN_URL="postgres://postgres@127.0.0.1:$PG_PORT/$PG_DB"; fi
+
+# ---------------------------------------------------------------- NATS JetStream
+start_own_nats() {
+  local port="$1" bin pid i
+  ensure_nats_installed
+  bin="$(nats_bin)"
+  mkdir -p "$EKM_HOME/nats"
+  setsid "$bin" -a 127.0.0.1 -p "$port" -js -sd "$EKM_HOME/nats" -l "$LOG_DIR/nats.log" </dev/null >/dev/null 2>&1 &
+  pid=$!
+  echo "$pid" >"$RUN_DIR/nats.pid"
+  echo "$port" >"$RUN_DIR/nats.port"
+  for ((i = 0; i < 100; i++)); do
+    node_helper probe.js nats "nats://127.0.0.1:$port" 2>/dev/null && { info "started nats-server -js on 127.0.0.1:$port (pid $pid)"; return; }
+    pid_alive "$pid" || break
+    sleep 0.2
+  done
+  tail -n 20 "$LOG_DIR/nats.log" >&2 || true
+  die "nats-server did not start on port $port (log: $LOG_DIR/nats.log)"
+}
+
+step "NATS JetStream"
+NATS_OWNED=0
+if pid_alive "$(read_pid nats)" nats-server; then
+  NATS_PORT="$(cat "$RUN_DIR/nats.port")"
+  NATS_OWNED=1
+  info "already running: our nats-server on 127.0.0.1:$NATS_PORT (pid $(read_pid nats))"
+else
+  rm -f "$RUN_DIR/nats.pid" "$RUN_DIR/nats.port"
+  rc=0
+  node_helper probe.js nats "nats://127.0.0.1:$NATS_PORT" 2>/dev/null || rc=$?
+  if [ "$rc" = 0 ]; then
+    info "using the NATS (JetStream enabled) that answers on 127.0.0.1:$NATS_PORT (up will not stop it)"
+  else
+    if [ "$rc" = 3 ]; then
+      warn "a NATS on 127.0.0.1:$NATS_PORT has no JetStream: starting our own on ${EKM_NATS_FALLBACK_PORT:-54222}"
+      NATS_PORT="${EKM_NATS_FALLBACK_PORT:-54222}"
+      node_helper probe.js port "$NATS_PORT" && die "port $NATS_PORT is taken too: set EKM_NATS_PORT to a free port"
+    fi
+    start_own_nats "$NATS_PORT"
+    NATS_OWNED=1
+  fi
+fi
+NATS_URL="nats://127.0.0.1:$NATS_PORT"
+
+# ---------------------------------------------------------------- SoftHSM2, build, migrations, secrets
+step "SoftHSM2 (PKCS#11 root of trust option)"
+ensure_softhsm_installed
+info "$(softhsm_lib)"
+
+step "Building (npm run build)"
+npm run --silent build
+
+step "Migrating service schemas in database $PG_DB"
+EKM_DATABASE_ADMIN_URL="$ADMIN_URL" node infra/scripts/migrate.js | sed 's/^/    /'
+
+source "$ROOT/infra/scripts/lib/root-of-trust.sh"
+step "Root of trust: $ROOT_OF_TRUST"
+prepare_root_of_trust # sets KEYS_ENV (array of NAME=value)
+
+# ---------------------------------------------------------------- services
+source "$ROOT/infra/scripts/lib/services.sh"
+step "Starting services"
+start_services
+step "Waiting for /health/ready (up to ${UP_TIMEOUT}s)"
+wait_ready
+
+write_stack_json
+step "EKM is up"
+print_summary
