@@ -1,0 +1,115 @@
+/**
+ * The low-level EKM bus client: one request/reply call with timeouts, retries of retriable failures,
+ * an idempotency key per call and W3C trace headers. Typed per-operation methods build on `call()`.
+ */
+import { randomUUID } from 'node:crypto';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { BusErrorCode, REQUEST_ID_HEADER, isReply, subject, type Operation, type ServiceName } from '@ekm/contracts';
+import { EkmError } from './ekm-error';
+
+/** Options of {@link EkmClient.connect}. */
+export interface EkmClientOptions {
+  /** NATS server URL(s). Default `EKM_NATS_URL` or `nats://127.0.0.1:4222`. */
+  readonly servers?: string | string[];
+  /** Per-attempt timeout in milliseconds. Default 5000. */
+  readonly timeoutMs?: number;
+  /** Attempts for retriable failures (timeouts, `EKM_UNAVAILABLE`, ...). Default 3. */
+  readonly maxAttempts?: number;
+  /** Inbox prefix for replies (NATS permissions give each caller its own). Default `_INBOX`. */
+  readonly inboxPrefix?: string;
+  /** Connection name shown by the NATS server. */
+  readonly name?: string;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  readonly timeoutMs?: number;
+  readonly maxAttempts?: number;
+  /**
+   * Idempotency key, sent as the `Ekm-Request-Id` header and used by mutating operations as their
+   * command id: every retry of one call carries the same key, so a retried mutation happens once.
+   * Default: a random UUID per call.
+   */
+  readonly requestId?: string;
+}
+
+export class EkmClient {
+  private constructor(
+    private readonly nc: NatsConnection,
+    private readonly options: Required<Pick<EkmClientOptions, 'timeoutMs' | 'maxAttempts'>>,
+    private readonly ownsConnection: boolean,
+  ) {}
+
+  /** Connects to the bus. Close with {@link EkmClient.close}. */
+  static async connect(options: EkmClientOptions = {}): Promise<EkmClient> {
+    const servers = options.servers ?? process.env.EKM_NATS_URL ?? 'nats://127.0.0.1:4222';
+    const nc = await connect({
+      servers: Array.isArray(servers) ? servers : servers.split(','),
+      name: options.name ?? 'ekm-client',
+      ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
+    });
+    return new EkmClient(nc, { timeoutMs: options.timeoutMs ?? 5000, maxAttempts: options.maxAttempts ?? 3 }, true);
+  }
+
+  /** Wraps an existing connection (the caller keeps ownership). */
+  static fromConnection(nc: NatsConnection, options: Pick<EkmClientOptions, 'timeoutMs' | 'maxAttempts'> = {}): EkmClient {
+    return new EkmClient(nc, { timeoutMs: options.timeoutMs ?? 5000, maxAttempts: options.maxAttempts ?? 3 }, false);
+  }
+
+  /**
+   * Sends `body` to `ekm.v1.<service>.<operation>` and returns the reply's `data`.
+   * @throws EkmError with the service's code, `EKM_TIMEOUT` after the last attempt timed out, or
+   *   `EKM_UNAVAILABLE` when no responder is subscribed.
+   */
+  async call<T>(service: ServiceName, operation: Operation<ServiceName>, body: unknown, opts: CallOptions = {}): Promise<T> {
+    const subj = subject(service, operation as never);
+    const requestId = opts.requestId ?? randomUUID();
+    const attempts = opts.maxAttempts ?? this.options.maxAttempts;
+    let last: EkmError | undefined;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        return await this.once<T>(subj, body, requestId, opts.timeoutMs ?? this.options.timeoutMs);
+      } catch (err) {
+        if (!(err instanceof EkmError) || !err.retriable || attempt === attempts) throw err;
+        last = err;
+        await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+      }
+    }
+    throw last ?? new EkmError({ code: BusErrorCode.Internal, message: 'unreachable' });
+  }
+
+  private async once<T>(subj: string, body: unknown, requestId: string, timeoutMs: number): Promise<T> {
+    const h = natsHeaders();
+    h.set(REQUEST_ID_HEADER, requestId);
+    let msg;
+    try {
+      msg = await this.nc.request(subj, JSON.stringify(body ?? {}), { timeout: timeoutMs, headers: h });
+    } catch (err) {
+      throw toTransportError(err, subj, timeoutMs);
+    }
+    const reply: unknown = msg.json();
+    if (!isReply(reply)) throw new EkmError({ code: BusErrorCode.Internal, message: `malformed reply on ${subj}` });
+    if (!reply.ok) throw new EkmError(reply.error);
+    return reply.data as T;
+  }
+
+  /** The underlying NATS connection (for JetStream consumers of event streams). */
+  get connection(): NatsConnection {
+    return this.nc;
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsConnection) await this.nc.drain();
+  }
+}
+
+function toTransportError(err: unknown, subj: string, timeoutMs: number): EkmError {
+  const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
+  if (/no responders|503/i.test(text)) {
+    return new EkmError({ code: BusErrorCode.Unavailable, message: `no service answers ${subj}` });
+  }
+  if (/timeout/i.test(text)) {
+    return new EkmError({ code: BusErrorCode.Timeout, message: `no reply on ${subj} within ${timeoutMs} ms` });
+  }
+  return new EkmError({ code: BusErrorCode.Unavailable, message: `bus error on ${subj}: ${text}` });
+}
