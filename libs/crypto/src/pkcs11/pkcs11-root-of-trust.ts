@@ -1,0 +1,178 @@
+import * as pkcs11js from 'pkcs11js';
+import { CryptoError, RootConfigInvalidError, RootKeyUnavailableError, RootOperationFailedError, UnwrapFailedError } from '../errors';
+import { KeyMaterial } from '../key-material';
+import { KEK_LENGTH, type RootOfTrust, type RootOfTrustDescription } from '../root-of-trust.port';
+import { ckrName, isSessionLost, loadPkcs11 } from './pkcs11-library';
+import { findOrCreateRootKey } from './root-key';
+import { SessionPool, type Lease } from './session-pool';
+
+type Handle = pkcs11js.Handle;
+
+export type Pkcs11RootOptions = {
+  /** Path of the PKCS#11 module, e.g. /usr/lib/softhsm/libsofthsm2.so. */
+  library: string;
+  tokenLabel: string;
+  /** User PIN. Never logged, never in errors. */
+  pin: string;
+  /** CKA_LABEL of the root key. */
+  keyLabel: string;
+  /** CKA_ID of the root key (UTF-8); default: keyLabel. */
+  keyId?: string;
+  /** Sessions in the pool; default 4 (libuv's default thread pool size). */
+  sessions?: number;
+  /** Generate the root key when none is found; default true. Set false where an HSM admin creates it. */
+  createIfMissing?: boolean;
+};
+
+/** PKCS#11 session state (spec value; pkcs11js does not export CKS_*). */
+const CKS_RW_USER_FUNCTIONS = 3;
+const KWP: pkcs11js.Mechanism = { mechanism: pkcs11js.CKM_AES_KEY_WRAP_PAD };
+
+/** A session object that lives only for one operation: readable (to fill our cache) and wrappable. */
+const EPHEMERAL_SECRET: pkcs11js.Template = [
+  { type: pkcs11js.CKA_CLASS, value: pkcs11js.CKO_SECRET_KEY },
+  { type: pkcs11js.CKA_TOKEN, value: false },
+  { type: pkcs11js.CKA_PRIVATE, value: true },
+  { type: pkcs11js.CKA_SENSITIVE, value: false },
+  { type: pkcs11js.CKA_EXTRACTABLE, value: true },
+];
+
+/**
+ * Root of trust in a PKCS#11 token (SoftHSM2 in tests, a real HSM in production).
+ *
+ * Mechanism: CKM_AES_KEY_WRAP_PAD (RFC 5649 AES-KWP) through C_WrapKey / C_UnwrapKey. SoftHSM2 2.6.1
+ * lists AES_KEY_GEN, AES_KEY_WRAP (RFC 3394), AES_KEY_WRAP_PAD, AES_GCM, AES_CBC(_PAD), AES_CTR,
+ * AES_ECB, AES_CMAC. KWP is chosen because it is deterministic and integrity-checked, wraps any length
+ * (32-byte KEKs and ~2.4 KB PKCS#8 import keys, which RFC 3394 could only do with 8-byte alignment),
+ * and is byte-identical to Node's `id-aes256-wrap-pad` used by the software root. SoftHSM refuses
+ * KWP in C_Encrypt, hence the wrap/unwrap calls. The root key is an AES-256 token object with
+ * CKA_SENSITIVE, not CKA_EXTRACTABLE, CKA_WRAP/CKA_UNWRAP only (no ENCRYPT/DECRYPT), and a CKA_ID.
+ *
+ * KEKs are generated in the token as session objects (CKA_TOKEN=false, extractable, not sensitive),
+ * wrapped under the root, read once (CKA_VALUE) into our cache and destroyed; unwrap creates a
+ * session object the same way. Token-object creation (~6 ms) happens only for the root, once.
+ *
+ * Async: generate/wrap/unwrap use pkcs11js' *Async calls (libuv thread pool); the short calls
+ * (C_CreateObject, C_GetAttributeValue, C_DestroyObject, login) are synchronous and block the event
+ * loop for microseconds. Rebuilding the pool is synchronous too (a few ms, only after a failure).
+ * Errors never fall back to software: availability problems are RootKeyUnavailableError after one
+ * rebuild-and-retry; every unwrap failure is UnwrapFailedError.
+ */
+export class Pkcs11RootOfTrust implements RootOfTrust {
+  private constructor(
+    private readonly lib: pkcs11js.PKCS11,
+    private readonly pool: SessionPool,
+    private readonly options: Required<Pkcs11RootOptions>,
+  ) {}
+
+  static async open(options: Pkcs11RootOptions): Promise<Pkcs11RootOfTrust> {
+    const opts: Required<Pkcs11RootOptions> = { keyId: options.keyLabel, sessions: 4, createIfMissing: true, ...options };
+    if (!Number.isInteger(opts.sessions) || opts.sessions < 1) throw new RootConfigInvalidError('PKCS#11 session pool size must be >= 1');
+    const lib = loadPkcs11(opts.library);
+    const pool = new SessionPool({ lib, tokenLabel: opts.tokenLabel, pin: opts.pin, size: opts.sessions, findRootKey: (s) => findOrCreateRootKey(lib, s, opts) });
+    pool.build();
+    const root = new Pkcs11RootOfTrust(lib, pool, opts);
+    await root.health();
+    return root;
+  }
+
+  async wrapKey(material: KeyMaterial): Promise<Buffer> {
+    return this.run('wrap', async ({ session, rootKey }) => {
+      const template = [...EPHEMERAL_SECRET, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET }];
+      const key = material.use((bytes) => this.lib.C_CreateObject(session, [...template, { type: pkcs11js.CKA_VALUE, value: bytes }]));
+      try {
+        return await this.lib.C_WrapKeyAsync(session, KWP, rootKey, key, Buffer.alloc(material.length + 16));
+      } finally {
+        this.destroy(session, key);
+      }
+    });
+  }
+
+  async unwrapKey(wrapped: Buffer): Promise<KeyMaterial> {
+    try {
+      return await this.run('unwrap', async ({ session, rootKey }) => {
+        const template = [...EPHEMERAL_SECRET, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET }];
+        const key = await this.lib.C_UnwrapKeyAsync(session, KWP, rootKey, wrapped, template);
+        try {
+          return this.readValue(session, key);
+        } finally {
+          this.destroy(session, key);
+        }
+      });
+    } catch (e) {
+      if (e instanceof RootKeyUnavailableError) throw e;
+      throw new UnwrapFailedError();
+    }
+  }
+
+  async generateKek(): Promise<{ material: KeyMaterial; wrapped: Buffer }> {
+    return this.run('generate', async ({ session, rootKey }) => {
+      const template = [
+        ...EPHEMERAL_SECRET,
+        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
+        { type: pkcs11js.CKA_VALUE_LEN, value: KEK_LENGTH },
+      ];
+      const key = await this.lib.C_GenerateKeyAsync(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, template);
+      try {
+        const wrapped = await this.lib.C_WrapKeyAsync(session, KWP, rootKey, key, Buffer.alloc(KEK_LENGTH + 16));
+        return { material: this.readValue(session, key), wrapped };
+      } finally {
+        this.destroy(session, key);
+      }
+    });
+  }
+
+  /** Checks that a session is logged in and the root key handle is live (rebuilding once if not). */
+  async health(): Promise<void> {
+    await this.run('health', ({ session, rootKey }) => {
+      const info = this.lib.C_GetSessionInfo(session);
+      if (info.state !== CKS_RW_USER_FUNCTIONS) {
+        throw Object.assign(new Error('session not logged in'), { code: pkcs11js.CKR_USER_NOT_LOGGED_IN });
+      }
+      this.lib.C_GetAttributeValue(session, rootKey, [{ type: pkcs11js.CKA_CLASS }]);
+    });
+  }
+
+  describe(): RootOfTrustDescription {
+    const { library, tokenLabel, keyLabel, keyId, sessions } = this.options;
+    return { kind: 'pkcs11', library, tokenLabel, keyLabel, keyId, sessions };
+  }
+
+  async close(): Promise<void> {
+    this.pool.close();
+  }
+
+  /** Borrows a session; on a session-lost error rebuilds the pool and retries exactly once. */
+  private async run<T>(operation: string, op: (lease: Lease) => Promise<T> | T): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const lease = await this.pool.acquire();
+      try {
+        return await op(lease);
+      } catch (e) {
+        if (e instanceof RootKeyUnavailableError) throw e;
+        if (!isSessionLost(e)) {
+          if (e instanceof CryptoError) throw e;
+          throw new RootOperationFailedError(operation, ckrName(e));
+        }
+        if (attempt > 0) throw new RootKeyUnavailableError(`PKCS#11 ${operation} failed after a session rebuild: ${ckrName(e)}`, ckrName(e));
+        this.pool.rebuildAfter(lease.generation);
+      } finally {
+        this.pool.release(lease);
+      }
+    }
+  }
+
+  private readValue(session: Handle, key: Handle): KeyMaterial {
+    const [attr] = this.lib.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_VALUE }]);
+    if (!Buffer.isBuffer(attr?.value)) throw new RootOperationFailedError('read', 'CKA_VALUE missing');
+    return KeyMaterial.adopt(attr.value);
+  }
+
+  private destroy(session: Handle, key: Handle): void {
+    try {
+      this.lib.C_DestroyObject(session, key);
+    } catch {
+      // the session is gone, and its session objects with it
+    }
+  }
+}
