@@ -39,10 +39,11 @@ export function toRecordedEvent(r: EventRow): RecordedEvent {
  * commits late (lower xid, still open) holds readers back instead of being skipped.
  */
 export function readAllSql(schema: string): string {
-  return `SELECT ${EVENT_COLUMNS} FROM ${schema}.events
-    WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-      AND (transaction_id, global_position) > ($1::xid8, $2::bigint)
-    ORDER BY transaction_id, global_position
+  // Qualified names: a bare ORDER BY name would pick the ::text output column and sort '1000' < '999'.
+  return `SELECT ${EVENT_COLUMNS} FROM ${schema}.events e
+    WHERE e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      AND (e.transaction_id, e.global_position) > ($1::xid8, $2::bigint)
+    ORDER BY e.transaction_id, e.global_position
     LIMIT $3`;
 }
 
