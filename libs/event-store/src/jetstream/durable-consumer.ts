@@ -193,6 +193,7 @@ export class DurableConsumer<T = unknown> {
       return;
     }
     this.log.error({ consumer: this.consumerName, seq: m.seq, subject: m.subject, reason }, 'message dead-lettered');
-    m.term(reason.slice(0, 200));
+    // No reason argument: nats-server 2.9 only recognises a bare "+TERM" and ignores "+TERM <reason>".
+    m.term();
   }
 }

@@ -1,0 +1,124 @@
+import { ExpectedVersion, type Checkpoint } from '../event-store.port';
+import { OutboxRelay } from './outbox-relay';
+import { advanceCheckpoint, readRelayRow } from './relay-checkpoint';
+import { RelayCheckpointNotForwardError, RelayLeaseLostError } from './relay.errors';
+import { republishRange } from './republish-range';
+import { committedEventIds, readStreamMessages, relayFixture, waitFor, type RelayFixture } from './relay-test.fixture';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const cmp = (a: Checkpoint, b: Checkpoint): number => {
+  const d = BigInt(a.transactionId) - BigInt(b.transactionId) || BigInt(a.globalPosition) - BigInt(b.globalPosition);
+  return d === 0n ? 0 : d < 0n ? -1 : 1;
+};
+
+class Rollback extends Error {}
+
+/** Appends `n` events from one writer; ~10 % roll back after a random delay inside the transaction. */
+async function writer(f: RelayFixture, w: number, n: number): Promise<{ committed: number; rolledBack: number }> {
+  let committed = 0;
+  let rolledBack = 0;
+  for (let i = 0; i < n; i++) {
+    // Own streams plus two shared ones, so concurrent transactions interleave on the same stream.
+    const streamId = i % 4 === 0 ? `shared-${i % 8 === 0 ? 'a' : 'b'}` : `w${w}-s${i % 3}`;
+    const rollback = Math.random() < 0.1;
+    const delay = Math.floor(Math.random() * 3);
+    try {
+      await f.store.appendToStream(streamId, [{ type: 'ThingHappened', data: { w, i }, meta: { actor: `writer-${w}`, traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' } }], {
+        expectedVersion: ExpectedVersion.any,
+        alsoInTransaction: async () => {
+          if (delay > 0) await sleep(delay); // hold the xid open: later transactions commit first
+          if (rollback) throw new Rollback();
+        },
+      });
+      committed++;
+    } catch (err) {
+      if (!(err instanceof Rollback)) throw err;
+      rolledBack++;
+    }
+  }
+  return { committed, rolledBack };
+}
+
+describe('OutboxRelay (Postgres + JetStream)', () => {
+  let f: RelayFixture;
+  beforeAll(async () => {
+    f = await relayFixture('relay');
+  });
+  afterAll(async () => {
+    await f.close();
+  });
+
+  it('publishes exactly the committed events of 8 concurrent writers, once each, in stream order; checkpoint only moves forward', async () => {
+    const checkpoints: Checkpoint[] = [];
+    const errors: string[] = [];
+    const relay = new OutboxRelay({
+      service: f.service, pool: f.pool, store: f.store, js: f.js,
+      batchSize: 100, pollIntervalMs: 100,
+      logger: { info: () => undefined, warn: () => undefined, error: (o) => void errors.push(JSON.stringify(o)) },
+      hooks: { afterCheckpoint: (c) => void checkpoints.push(c) },
+    });
+    relay.start();
+    try {
+      const results = await Promise.all(Array.from({ length: 8 }, (_, w) => writer(f, w, 500)));
+      const committed = results.reduce((s, r) => s + r.committed, 0);
+      const rolledBack = results.reduce((s, r) => s + r.rolledBack, 0);
+      expect(rolledBack).toBeGreaterThan(200);
+      expect(committed + rolledBack).toBe(4000);
+
+      await waitFor(async () => (await relay.status()).lag === 0, 30_000, 'relay to catch up');
+      const ids = await committedEventIds(f.pool, f.schema);
+      expect(ids).toHaveLength(committed);
+      const msgs = await readStreamMessages(f.jsm, f.stream);
+      expect(msgs).toHaveLength(committed);
+      expect(new Set(msgs.map((m) => m.msgId)).size).toBe(committed);
+      expect(new Set(msgs.map((m) => m.msgId))).toEqual(new Set(ids));
+      expect(msgs.every((m) => m.subject === `ekm.events.${f.service}.ThingHappened`)).toBe(true);
+
+      // Per stream, JetStream order is 1, 2, 3, ... with no gap (rolled-back appends take no position).
+      const next = new Map<string, number>();
+      for (const m of msgs) {
+        const expected = (next.get(m.streamId) ?? 0) + 1;
+        expect({ stream: m.streamId, position: m.streamPosition }).toEqual({ stream: m.streamId, position: expected });
+        next.set(m.streamId, expected);
+      }
+
+      expect(checkpoints.length).toBeGreaterThan(1);
+      for (let i = 1; i < checkpoints.length; i++) expect(cmp(checkpoints[i - 1], checkpoints[i])).toBe(-1);
+      const status = await relay.status();
+      expect(errors).toEqual([]);
+      expect(status).toMatchObject({ isActive: true, holder: relay.holderId, lag: 0, published: String(committed), lastError: null });
+      expect(status.checkpoint).toEqual(checkpoints[checkpoints.length - 1]);
+    } finally {
+      await relay.stop();
+    }
+    expect(relay.isActive).toBe(false);
+  });
+
+  it('copies traceparent and stream headers onto the message', async () => {
+    const { js } = f;
+    const first = (await readStreamMessages(f.jsm, f.stream))[0];
+    const m = await f.jsm.streams.getMessage(f.stream, { seq: first.seq });
+    expect(m?.header.get('traceparent')).toBe('00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01');
+    expect(m?.header.get('Ekm-Event-Type')).toBe('ThingHappened');
+    expect(m?.json<{ eventId: string }>().eventId).toBe(first.msgId);
+    expect(js).toBeDefined();
+  });
+
+  it('refuses a checkpoint write with a stale fencing token or one that goes backwards', async () => {
+    const row = await readRelayRow(f.pool, f.schema);
+    const ahead = { transactionId: String(BigInt(row.checkpoint.transactionId) + 1000n), globalPosition: '1' };
+    await expect(advanceCheckpoint(f.pool, f.schema, String(BigInt(row.fencing) - 1n), ahead, 0)).rejects.toBeInstanceOf(RelayLeaseLostError);
+    await expect(advanceCheckpoint(f.pool, f.schema, row.fencing, { transactionId: '1', globalPosition: '1' }, 0)).rejects.toBeInstanceOf(RelayCheckpointNotForwardError);
+    expect((await readRelayRow(f.pool, f.schema)).checkpoint).toEqual(row.checkpoint);
+  });
+
+  it('republishRange re-sends a range; JetStream drops the duplicates inside the window', async () => {
+    const before = (await f.jsm.streams.info(f.stream)).state.messages;
+    const row = await readRelayRow(f.pool, f.schema);
+    const out = await republishRange({ service: f.service, store: f.store, js: f.js, batchSize: 500 }, { transactionId: '0', globalPosition: '0' }, row.checkpoint);
+    expect(out.published).toBe(before);
+    expect(out.duplicates).toBe(before);
+    expect(out.through).toEqual(row.checkpoint);
+    expect((await f.jsm.streams.info(f.stream)).state.messages).toBe(before);
+  });
+});
