@@ -1,6 +1,6 @@
 import { BUS_ERROR_CODES, BusErrorCode, isBusErrorCode, isRetriable, RETRIABLE } from './error-codes';
 import { fail, isReply, ok } from './reply';
-import { eventStreamName, KEYS_OPERATIONS, OPERATIONS, queueGroup, SERVICES, subject, subjectsOf } from './subjects';
+import { KEYS_OPERATIONS, OPERATIONS, queueGroup, SERVICES, subject, subjectsOf } from './subjects';
 
 describe('error codes', () => {
   it('every code in the table has retriable info, and the retriable table has no stray codes', () => {
@@ -36,7 +36,6 @@ describe('subjects', () => {
     expect(subject('keys', 'generate-data-key')).toBe('ekm.v1.keys.generate-data-key');
     expect(subject('audit', 'status')).toBe('ekm.v1.audit.status');
     expect(queueGroup('policy')).toBe('ekm-policy');
-    expect(eventStreamName('keys')).toBe('EKM_KEYS_EVENTS');
   });
   it('every service answers status; operations are unique kebab-case', () => {
     for (const s of SERVICES) {

@@ -92,26 +92,6 @@ export function queueGroup(service: ServiceName): `ekm-${ServiceName}` {
   return `ekm-${service}`;
 }
 
-/** The JetStream stream holding `service`'s events (`EKM_<SERVICE>_EVENTS`). */
-export function eventStreamName(service: ServiceName): string {
-  return `EKM_${service.toUpperCase()}_EVENTS`;
-}
-
-/** The subject an outbox relay publishes an event on: `ekm.events.<service>.<EventType>`. */
-export function eventSubject(service: ServiceName, eventType: string): string {
-  return `ekm.events.${service}.${eventType}`;
-}
-
-/** The wildcard subject of `service`'s event stream: `ekm.events.<service>.>`. */
-export function eventSubjectFilter(service: ServiceName): string {
-  return `ekm.events.${service}.>`;
-}
-
-/** The Postgres schema (and login role) of `service`: `ekm_<service>`. */
-export function schemaName(service: ServiceName): `ekm_${ServiceName}` {
-  return `ekm_${service}`;
-}
-
 /** Type guard: is `value` one of {@link SERVICES}? */
 export function isServiceName(value: unknown): value is ServiceName {
   return typeof value === 'string' && (SERVICES as readonly string[]).includes(value);

@@ -1,0 +1,81 @@
+/**
+ * EkmCoreModule: the process-wide pieces every service module can inject (config, NATS connection,
+ * logger, readiness registry, metrics), and the end of the shutdown sequence.
+ *
+ * Shutdown order (both `app.close()` and SIGTERM/SIGINT): the transport stops taking requests and
+ * waits for in-flight ones; other modules stop background work in `beforeApplicationShutdown`
+ * (or `onModuleDestroy`); resources handlers use (pools) are released in `onApplicationShutdown`,
+ * where this module also drains NATS and closes the health server. Release nothing a handler needs
+ * in `onModuleDestroy`: on a signal Nest runs it before the transport has drained.
+ */
+import { Global, Inject, Injectable, Module, type BeforeApplicationShutdown, type DynamicModule, type OnApplicationShutdown } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { ServiceConfig } from '@ekm/config';
+import type { Logger } from '@ekm/telemetry';
+import type { HealthServer } from './health-server';
+import type { RequestMetrics } from './metrics';
+import type { ReadinessRegistry } from './readiness';
+import { LOGGER, METRICS, NATS_CONNECTION, READINESS, SERVICE_CONFIG } from './tokens';
+
+/** What bootstrap builds before Nest starts (so liveness and the connection exist early). */
+export interface ServiceContext {
+  readonly config: ServiceConfig;
+  readonly nc: NatsConnection;
+  readonly logger: Logger;
+  readonly readiness: ReadinessRegistry;
+  readonly metrics: RequestMetrics;
+  readonly health: HealthServer;
+  /** Extra teardown after everything else (telemetry flush). */
+  readonly onClosed?: () => Promise<void>;
+}
+
+const CONTEXT = Symbol('EKM_SERVICE_CONTEXT');
+
+@Injectable()
+class CoreLifecycle implements BeforeApplicationShutdown, OnApplicationShutdown {
+  constructor(@Inject(CONTEXT) private readonly ctx: ServiceContext) {}
+
+  beforeApplicationShutdown(): void {
+    this.ctx.readiness.markShuttingDown();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    const { nc, logger } = this.ctx;
+    if (!nc.isClosed()) {
+      const t = setTimeout(() => void nc.close(), this.ctx.config.shutdownGraceMs).unref();
+      await nc.drain().catch(() => nc.close()).catch(() => undefined);
+      clearTimeout(t);
+    }
+    await this.ctx.health.close();
+    logger.info({ event: 'stopped' }, 'stopped');
+    await this.ctx.onClosed?.();
+  }
+}
+
+@Global()
+@Module({})
+export class EkmCoreModule {
+  /** Global module over an already built {@link ServiceContext}. */
+  static forRoot(ctx: ServiceContext): DynamicModule {
+    const values = [
+      { provide: CONTEXT, useValue: ctx },
+      { provide: SERVICE_CONFIG, useValue: ctx.config },
+      { provide: NATS_CONNECTION, useValue: ctx.nc },
+      { provide: LOGGER, useValue: ctx.logger },
+      { provide: READINESS, useValue: ctx.readiness },
+      { provide: METRICS, useValue: ctx.metrics },
+    ];
+    return {
+      module: EkmCoreModule,
+      global: true,
+      providers: [...values, CoreLifecycle],
+      exports: [SERVICE_CONFIG, NATS_CONNECTION, LOGGER, READINESS, METRICS],
+    };
+  }
+}
+
+/** Typed injection helpers: `constructor(@InjectNats() nc: NatsConnection)`. */
+export const InjectNats = (): ParameterDecorator => Inject(NATS_CONNECTION);
+export const InjectConfig = (): ParameterDecorator => Inject(SERVICE_CONFIG);
+export const InjectLogger = (): ParameterDecorator => Inject(LOGGER);
+export const InjectReadiness = (): ParameterDecorator => Inject(READINESS);

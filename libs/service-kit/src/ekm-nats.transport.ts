@@ -1,0 +1,173 @@
+/**
+ * EkmNatsTransport: a Nest custom transport for request/reply on `ekm.v1.<service>.<operation>`,
+ * built on the v3 client directly (after Nest's server-nats.js) so that EKM, not Nest, owns the wire
+ * format: the body is the request JSON, the reply is a `Reply` envelope, errors carry `EKM_*` codes.
+ *
+ * Per message: size limit → `msg.json()` → handler in a SERVER span → reply. Unexpected exceptions
+ * become `EKM_INTERNAL` with a request id; the log line never includes the body.
+ * `close()` drains subscriptions, waits for in-flight handlers, then drains the connection.
+ */
+import { randomUUID } from 'node:crypto';
+import { CustomTransportStrategy, NatsContext, Server } from '@nestjs/microservices';
+import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { lastValueFrom } from 'rxjs';
+import { BusErrorCode, fail, isReply, queueGroup, REQUEST_ID_HEADER, type Reply, type ServiceName } from '@ekm/contracts';
+import { withServerSpan, type Logger } from '@ekm/telemetry';
+import { OUTCOME_OK, type RequestMetrics } from './metrics';
+
+/** Options of {@link EkmNatsTransport}. */
+export interface EkmNatsTransportOptions {
+  readonly service: ServiceName;
+  /** An open connection; the transport drains it on `close()` unless `drainConnectionOnClose: false`. */
+  readonly connection: NatsConnection;
+  readonly logger: Logger;
+  /** Largest accepted body in bytes (EKM_MAX_REQUEST_BYTES). */
+  readonly maxRequestBytes: number;
+  /** How long `close()` waits for in-flight handlers (EKM_SHUTDOWN_GRACE_MS). */
+  readonly shutdownGraceMs: number;
+  readonly metrics?: RequestMetrics;
+  readonly drainConnectionOnClose?: boolean;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const sleep = (ms: number): Promise<'timeout'> => new Promise((r) => setTimeout(() => r('timeout'), ms).unref());
+
+export class EkmNatsTransport extends Server implements CustomTransportStrategy {
+  private readonly subscriptions: Subscription[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private listening = false;
+  private closing: Promise<void> | null = null;
+
+  constructor(private readonly opts: EkmNatsTransportOptions) {
+    super();
+  }
+
+  /** Number of requests being handled now. */
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** True between `listen()` and `close()`. */
+  get isListening(): boolean {
+    return this.listening;
+  }
+
+  listen(callback: (err?: unknown) => void): void {
+    try {
+      const queue = queueGroup(this.opts.service);
+      for (const [pattern, handler] of this.messageHandlers) {
+        // Events come through JetStream durable consumers (at-least-once), never core NATS subjects.
+        if (handler.isEventHandler) throw new Error(`EkmNatsTransport serves request/reply only; ${pattern} is an @EventPattern`);
+        const sub = this.opts.connection.subscribe(pattern, {
+          queue,
+          callback: (err, msg) => {
+            if (err) return this.opts.logger.error({ subject: pattern, err: err.message }, 'subscription error');
+            this.track(this.handle(pattern, msg));
+          },
+        });
+        this.subscriptions.push(sub);
+      }
+      this.listening = true;
+      this._status$.next('connected');
+      callback();
+    } catch (err) {
+      callback(err);
+    }
+  }
+
+  private track(p: Promise<void>): void {
+    this.inFlight.add(p);
+    void p.finally(() => this.inFlight.delete(p));
+  }
+
+  private async handle(pattern: string, msg: Msg): Promise<void> {
+    const started = performance.now();
+    const given = msg.headers?.has(REQUEST_ID_HEADER) ? msg.headers.get(REQUEST_ID_HEADER) : '';
+    const requestId = REQUEST_ID.test(given) ? given : randomUUID();
+    let code: string = OUTCOME_OK;
+    try {
+      await withServerSpan(msg.subject, msg.headers, async (span) => {
+        span.setAttribute('ekm.request_id', requestId);
+        const reply = await this.produceReply(pattern, msg, requestId);
+        if (!reply.ok) {
+          code = reply.error.code;
+          span.setAttribute('ekm.error_code', code);
+        }
+        this.respond(msg, reply, requestId);
+      });
+    } catch (err) {
+      // Only a failure to respond (connection gone) lands here; the handler's own errors are mapped below.
+      code = BusErrorCode.Internal;
+      this.opts.logger.error({ subject: msg.subject, requestId, err: err instanceof Error ? err.message : String(err) }, 'reply failed');
+    } finally {
+      this.opts.metrics?.observe(pattern, code, (performance.now() - started) / 1000);
+    }
+  }
+
+  private async produceReply(pattern: string, msg: Msg, requestId: string): Promise<Reply<unknown>> {
+    const size = msg.data.length;
+    if (size > this.opts.maxRequestBytes) {
+      return fail(BusErrorCode.PayloadTooLarge, `request body is ${size} bytes; the limit is ${this.opts.maxRequestBytes} bytes`, { size, limit: this.opts.maxRequestBytes });
+    }
+    let body: unknown;
+    try {
+      // An empty body means "no parameters" (e.g. status); anything else must be JSON.
+      body = size === 0 ? {} : msg.json<unknown>();
+    } catch {
+      return fail(BusErrorCode.MalformedRequest, 'request body is not valid JSON');
+    }
+    const handler = this.getHandlerByPattern(pattern);
+    if (!handler) return fail(BusErrorCode.Unsupported, `no handler for ${pattern}`);
+    try {
+      const ctx = new NatsContext([msg.subject, msg.headers]);
+      const result: unknown = await lastValueFrom(this.transformToObservable(await handler(body, ctx)), { defaultValue: undefined });
+      if (isReply(result)) return result;
+      this.opts.logger.error({ subject: msg.subject, requestId }, 'handler returned a value that is not a Reply envelope');
+    } catch (err) {
+      // Log the error, never the body (it may carry plaintext or key material).
+      const e = err instanceof Error ? { name: err.name, message: err.message, stack: err.stack } : { message: typeof err === 'object' ? 'non-Error thrown' : String(err) };
+      this.opts.logger.error({ subject: msg.subject, requestId, err: e }, 'request handler failed');
+    }
+    return fail(BusErrorCode.Internal, `internal error (request id ${requestId})`, { requestId });
+  }
+
+  private respond(msg: Msg, reply: Reply<unknown>, requestId: string): void {
+    if (!msg.reply) return;
+    const h = natsHeaders();
+    h.set(REQUEST_ID_HEADER, requestId);
+    msg.respond(JSON.stringify(reply), { headers: h });
+  }
+
+  /**
+   * Graceful stop: unsubscribe with drain (messages already delivered are still handled), wait up
+   * to `shutdownGraceMs` for in-flight handlers to reply, then drain the connection. Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    this.listening = false;
+    const grace = this.opts.shutdownGraceMs;
+    const nc = this.opts.connection;
+    await Promise.race([Promise.allSettled(this.subscriptions.map((s) => s.drain())), sleep(grace)]);
+    const waited = await Promise.race([Promise.allSettled([...this.inFlight]), sleep(grace)]);
+    if (waited === 'timeout') this.opts.logger.warn({ inFlight: this.inFlight.size, graceMs: grace }, 'in-flight requests did not finish within the shutdown grace period');
+    if (this.opts.drainConnectionOnClose !== false && !nc.isClosed()) {
+      const drained = await Promise.race([nc.drain().then(() => 'ok' as const, () => 'failed' as const), sleep(grace)]);
+      if (drained !== 'ok') await nc.close().catch(() => undefined);
+    }
+    this._status$.next('disconnected');
+  }
+
+  /** Nest API: status events are not re-emitted; use `NatsConnection.status()` through NATS_CONNECTION. */
+  on(): void {
+    throw new Error('EkmNatsTransport does not emit events; inject NATS_CONNECTION and read status()');
+  }
+
+  unwrap<T>(): T {
+    return this.opts.connection as T;
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * `@ekm/service-kit`: Nest glue shared by the four services — the EKM NATS transport, health and
+ * metrics HTTP, the event-log module, graceful shutdown and `bootstrapService` for main.ts.
+ */
+export { bootstrapService, startServiceApp, type BootstrapOptions, type ServiceApp, type StartServiceOptions } from './bootstrap';
+export { EkmNatsTransport, type EkmNatsTransportOptions } from './ekm-nats.transport';
+export { EkmCoreModule, InjectConfig, InjectLogger, InjectNats, InjectReadiness, type ServiceContext } from './core.module';
+export { EventLogModule, type EventLogOptions } from './event-log.module';
+export { StatusService, ekmVersion, type ServiceStatus } from './status.service';
+export { HealthServer } from './health-server';
+export { ReadinessRegistry, type CheckResult, type ReadinessCheck, type ReadinessReport } from './readiness';
+export { RequestMetrics, OUTCOME_OK } from './metrics';
+export { NatsConnectionState } from './nats-health';
+export { NestPinoLogger } from './nest-logger';
+export { RethrowRpcFilter } from './rethrow-rpc.filter';
+export { LOGGER, METRICS, NATS_CONNECTION, OUTBOX_RELAY, PG_POOL, READINESS, SERVICE_CONFIG } from './tokens';
