@@ -36,6 +36,30 @@ const EPHEMERAL_SECRET: pkcs11js.Template = [
   { type: pkcs11js.CKA_SENSITIVE, value: false },
   { type: pkcs11js.CKA_EXTRACTABLE, value: true },
 ];
+const GENERIC_SECRET: pkcs11js.Template = [...EPHEMERAL_SECRET, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET }];
+
+/**
+ * What we wrap is `u32 BE length || material || zeros to a multiple of 8`, never the bare material:
+ * SoftHSM2 2.6.1's C_UnwrapKey with CKM_AES_KEY_WRAP_PAD returns the value WITH the RFC 5649 zero
+ * padding (a 31-byte key comes back as 32 bytes), so lengths must survive inside the authenticated
+ * payload. An 8-aligned payload is never padded by KWP, so the bug cannot bite.
+ */
+export function framePayload(material: Buffer): Buffer {
+  const out = Buffer.alloc(Math.ceil((4 + material.length) / 8) * 8);
+  out.writeUInt32BE(material.length, 0);
+  material.copy(out, 4);
+  return out;
+}
+
+/** Inverse of framePayload; anything inconsistent throws (mapped to UnwrapFailedError). */
+export function unframePayload(payload: Buffer): Buffer {
+  if (payload.length < 8 || payload.length % 8 !== 0) throw new Error('bad frame');
+  const length = payload.readUInt32BE(0);
+  if (length < 1 || Math.ceil((4 + length) / 8) * 8 !== payload.length || payload.subarray(4 + length).some((b) => b !== 0)) {
+    throw new Error('bad frame');
+  }
+  return Buffer.from(payload.subarray(4, 4 + length));
+}
 
 /**
  * Root of trust in a PKCS#11 token (SoftHSM2 in tests, a real HSM in production).
@@ -44,13 +68,13 @@ const EPHEMERAL_SECRET: pkcs11js.Template = [
  * lists AES_KEY_GEN, AES_KEY_WRAP (RFC 3394), AES_KEY_WRAP_PAD, AES_GCM, AES_CBC(_PAD), AES_CTR,
  * AES_ECB, AES_CMAC. KWP is chosen because it is deterministic and integrity-checked, wraps any length
  * (32-byte KEKs and ~2.4 KB PKCS#8 import keys, which RFC 3394 could only do with 8-byte alignment),
- * and is byte-identical to Node's `id-aes256-wrap-pad` used by the software root. SoftHSM refuses
+ * and is the same algorithm as Node's `id-aes256-wrap-pad` used by the software root. SoftHSM refuses
  * KWP in C_Encrypt, hence the wrap/unwrap calls. The root key is an AES-256 token object with
  * CKA_SENSITIVE, not CKA_EXTRACTABLE, CKA_WRAP/CKA_UNWRAP only (no ENCRYPT/DECRYPT), and a CKA_ID.
  *
  * KEKs are generated in the token as session objects (CKA_TOKEN=false, extractable, not sensitive),
- * wrapped under the root, read once (CKA_VALUE) into our cache and destroyed; unwrap creates a
- * session object the same way. Token-object creation (~6 ms) happens only for the root, once.
+ * read once (CKA_VALUE) into our cache, destroyed, and wrapped under the root; unwrap creates a
+ * session object the same way (see framePayload for the stored format). Token-object creation (~6 ms) happens only for the root, once.
  *
  * Async: generate/wrap/unwrap use pkcs11js' *Async calls (libuv thread pool); the short calls
  * (C_CreateObject, C_GetAttributeValue, C_DestroyObject, login) are synchronous and block the event
@@ -77,49 +101,60 @@ export class Pkcs11RootOfTrust implements RootOfTrust {
   }
 
   async wrapKey(material: KeyMaterial): Promise<Buffer> {
-    return this.run('wrap', async ({ session, rootKey }) => {
-      const template = [...EPHEMERAL_SECRET, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET }];
-      const key = material.use((bytes) => this.lib.C_CreateObject(session, [...template, { type: pkcs11js.CKA_VALUE, value: bytes }]));
-      try {
-        return await this.lib.C_WrapKeyAsync(session, KWP, rootKey, key, Buffer.alloc(material.length + 16));
-      } finally {
-        this.destroy(session, key);
-      }
-    });
+    const payload = material.use(framePayload);
+    try {
+      return await this.run('wrap', async ({ session, rootKey }) => {
+        const key = this.lib.C_CreateObject(session, [...GENERIC_SECRET, { type: pkcs11js.CKA_VALUE, value: payload }]);
+        try {
+          return await this.lib.C_WrapKeyAsync(session, KWP, rootKey, key, Buffer.alloc(payload.length + 16));
+        } finally {
+          this.destroy(session, key);
+        }
+      });
+    } finally {
+      payload.fill(0);
+    }
   }
 
   async unwrapKey(wrapped: Buffer): Promise<KeyMaterial> {
+    let payload: Buffer | undefined;
     try {
-      return await this.run('unwrap', async ({ session, rootKey }) => {
-        const template = [...EPHEMERAL_SECRET, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_GENERIC_SECRET }];
-        const key = await this.lib.C_UnwrapKeyAsync(session, KWP, rootKey, wrapped, template);
+      payload = await this.run('unwrap', async ({ session, rootKey }) => {
+        const key = await this.lib.C_UnwrapKeyAsync(session, KWP, rootKey, wrapped, GENERIC_SECRET);
         try {
           return this.readValue(session, key);
         } finally {
           this.destroy(session, key);
         }
       });
+      return KeyMaterial.adopt(unframePayload(payload));
     } catch (e) {
       if (e instanceof RootKeyUnavailableError) throw e;
       throw new UnwrapFailedError();
+    } finally {
+      payload?.fill(0);
     }
   }
 
+  /** The KEK comes from the token's RNG (C_GenerateKey); it is read once, then wrapped framed like any material. */
   async generateKek(): Promise<{ material: KeyMaterial; wrapped: Buffer }> {
-    return this.run('generate', async ({ session, rootKey }) => {
-      const template = [
-        ...EPHEMERAL_SECRET,
-        { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES },
-        { type: pkcs11js.CKA_VALUE_LEN, value: KEK_LENGTH },
-      ];
+    const value = await this.run('generate', async ({ session }) => {
+      const template = [...EPHEMERAL_SECRET, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES }, { type: pkcs11js.CKA_VALUE_LEN, value: KEK_LENGTH }];
       const key = await this.lib.C_GenerateKeyAsync(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, template);
       try {
-        const wrapped = await this.lib.C_WrapKeyAsync(session, KWP, rootKey, key, Buffer.alloc(KEK_LENGTH + 16));
-        return { material: this.readValue(session, key), wrapped };
+        return this.readValue(session, key);
       } finally {
         this.destroy(session, key);
       }
     });
+    if (value.length !== KEK_LENGTH) throw new RootOperationFailedError('generate', `token returned ${value.length} bytes`);
+    const material = KeyMaterial.adopt(value);
+    try {
+      return { material, wrapped: await this.wrapKey(material) };
+    } catch (e) {
+      material.dispose();
+      throw e;
+    }
   }
 
   /** Checks that a session is logged in and the root key handle is live (rebuilding once if not). */
@@ -162,10 +197,10 @@ export class Pkcs11RootOfTrust implements RootOfTrust {
     }
   }
 
-  private readValue(session: Handle, key: Handle): KeyMaterial {
+  private readValue(session: Handle, key: Handle): Buffer {
     const [attr] = this.lib.C_GetAttributeValue(session, key, [{ type: pkcs11js.CKA_VALUE }]);
     if (!Buffer.isBuffer(attr?.value)) throw new RootOperationFailedError('read', 'CKA_VALUE missing');
-    return KeyMaterial.adopt(attr.value);
+    return attr.value;
   }
 
   private destroy(session: Handle, key: Handle): void {
