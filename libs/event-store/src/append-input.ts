@@ -22,9 +22,9 @@ export interface PreparedEvent {
   readonly metaJson: string;
 }
 
-/** UUID v5 (SHA-1, RFC 9562) of `name` in EKM's namespace. */
-export function uuidV5(name: string): string {
-  const hash = createHash('sha1').update(EVENT_ID_NAMESPACE).update(name, 'utf8').digest();
+/** UUID v5 (SHA-1, RFC 9562) of `name` in `namespace` (16 bytes; default EKM's event-id namespace). */
+export function uuidV5(name: string, namespace: Buffer = EVENT_ID_NAMESPACE): string {
+  const hash = createHash('sha1').update(namespace).update(name, 'utf8').digest();
   const b = Buffer.from(hash.subarray(0, 16));
   b[6] = (b[6] & 0x0f) | 0x50;
   b[8] = (b[8] & 0x3f) | 0x80;

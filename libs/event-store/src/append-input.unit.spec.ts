@@ -1,0 +1,20 @@
+import fc from 'fast-check';
+import { eventIdFor, uuidV5 } from './append-input';
+
+describe('event ids', () => {
+  it('implements UUID v5 (same as Python uuid.uuid5(NAMESPACE_DNS, www.example.com))', () => {
+    const dns = Buffer.from('6ba7b8109dad11d180b400c04fd430c8', 'hex');
+    expect(uuidV5('www.example.com', dns)).toBe('2ed6657d-e927-568b-95e1-2665a8aea6a2');
+  });
+
+  it('is deterministic per (stream, command, index) and separates different triples', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), fc.nat(10), fc.string(), fc.string(), fc.nat(10), (s1, c1, i1, s2, c2, i2) => {
+        expect(eventIdFor(s1, c1, i1)).toBe(eventIdFor(s1, c1, i1));
+        expect(eventIdFor(s1, c1, i1)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+        if (s1 !== s2 || c1 !== c2 || i1 !== i2) expect(eventIdFor(s1, c1, i1)).not.toBe(eventIdFor(s2, c2, i2));
+      }),
+    );
+    expect(eventIdFor('a:b', 'c', 0)).not.toBe(eventIdFor('a', 'b:c', 0));
+  });
+});
