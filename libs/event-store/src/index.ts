@@ -60,3 +60,4 @@ export { DurableConsumer, ensureDurableConsumer, type DurableConsumerOptions, ty
 export { InvalidMessageError, TerminalError, isRetriable } from './jetstream/consumer.errors';
 export { recordDeadLetter, type DeadLetter } from './jetstream/dead-letters';
 export { backoffDelay, type BackoffPolicy } from './jetstream/retry-delay';
+export { readRelayRow, type RelayRow } from './relay/relay-checkpoint';

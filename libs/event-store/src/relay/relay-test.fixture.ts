@@ -7,6 +7,7 @@ import { createTestDatabase } from '../../../../test/support/pg';
 import { migrateServiceSchema } from '../postgres/migrate-service-schema';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
 import { OutboxRelayMigration } from '../postgres/migrations/outbox-relay.migration';
+import { EVENT_STORE_MIGRATIONS } from '../postgres/migrations/event-store.migrations';
 import { eventStreamName, eventStreamSpec } from '../jetstream/event-streams';
 import { ensureStreams } from '../jetstream/ensure-streams';
 
@@ -27,7 +28,9 @@ export interface RelayFixture {
 export async function relayFixture(prefix: string, opts: { createStream?: boolean } = {}): Promise<RelayFixture> {
   const service = `${prefix}_${randomBytes(4).toString('hex')}`;
   const db = await createTestDatabase();
-  await migrateServiceSchema({ adminUrl: db.url, service, extraMigrations: [OutboxRelayMigration] });
+  // Until the event store lists the relay migration itself, add it here (never twice: same name).
+  const extraMigrations = EVENT_STORE_MIGRATIONS.includes(OutboxRelayMigration) ? [] : [OutboxRelayMigration];
+  await migrateServiceSchema({ adminUrl: db.url, service, extraMigrations });
   const pool = new Pool({ connectionString: db.url, max: 24 });
   const natsUrl = process.env.EKM_TEST_NATS_URL;
   if (!natsUrl) throw new Error('EKM_TEST_NATS_URL is not set: run through jest');
