@@ -31,6 +31,8 @@ export interface ServiceContext {
 
 const CONTEXT = Symbol('EKM_SERVICE_CONTEXT');
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+
 @Injectable()
 class CoreLifecycle implements BeforeApplicationShutdown, OnApplicationShutdown {
   constructor(@Inject(CONTEXT) private readonly ctx: ServiceContext) {}
@@ -41,11 +43,10 @@ class CoreLifecycle implements BeforeApplicationShutdown, OnApplicationShutdown 
 
   async onApplicationShutdown(): Promise<void> {
     const { nc, logger } = this.ctx;
-    if (!nc.isClosed()) {
-      const t = setTimeout(() => void nc.close(), this.ctx.config.shutdownGraceMs).unref();
-      await nc.drain().catch(() => nc.close()).catch(() => undefined);
-      clearTimeout(t);
-    }
+    const grace = this.ctx.config.shutdownGraceMs;
+    // drain() needs the server; while NATS is unreachable it would wait for a reconnect forever.
+    if (!nc.isClosed()) await Promise.race([nc.drain().catch(() => undefined), sleep(grace)]);
+    if (!nc.isClosed()) await Promise.race([nc.close().catch(() => undefined), sleep(grace)]);
     await this.ctx.health.close();
     logger.info({ event: 'stopped' }, 'stopped');
     await this.ctx.onClosed?.();
