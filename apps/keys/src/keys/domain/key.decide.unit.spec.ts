@@ -2,6 +2,7 @@ import type { KeyCommandType } from './key.commands';
 import { describeRejection } from './key.describe';
 import { DEFAULT_KEY_LIMITS } from './key.limits';
 import { KEY_REJECTION_CODES, type KeyRejectionCode } from './key.rejections';
+import { asKeyId } from './key.types';
 import {
   KEY, T0, active, at, cmd, created, createdExternal, createdHmac, ev, given, material, rotated, seenCodes, seenCommands,
   versionAdded,
@@ -46,7 +47,9 @@ describe('CreateKey', () => {
     [{ description: 'x'.repeat(8193) }, 'description'], [{ initialVersion: { materialRef: '', fingerprint: 'f' } }, 'materialRef'],
   ])('refuses invalid input %j', (overrides, field) => given().when(createCmd(overrides)).thenRejects('INVALID_ARGUMENT', { field }));
   it('refuses a command without a valid time', () =>
-    given().when(cmd('CreateKey', { ...(createCmd().data as object) } as never, at('yesterday'))).thenRejects('INVALID_ARGUMENT', { field: 'meta.now' }));
+    given().when({ ...createCmd(), meta: at('yesterday') }).thenRejects('INVALID_ARGUMENT', { field: 'meta.now' }));
+  it('throws when given the state of another key (the caller loaded the wrong stream)', () =>
+    expect(() => given(...active).when(cmd('EnableKey', { keyId: asKeyId('k_other') }))).toThrow(/programmer error/));
   it('refuses reserved and oversized tag sets', () => {
     given().when(createCmd({ tags: { 'aws:x': 'y' } })).thenRejects('INVALID_TAG', { tagKey: 'aws:x' });
     const many = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`t${i}`, 'v']));

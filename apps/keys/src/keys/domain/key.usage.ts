@@ -11,7 +11,10 @@ export type Check = { ok: true } | { ok: false; rejection: KeyRejection };
 
 const refuse = (rejection: KeyRejection): { ok: false; rejection: KeyRejection } => ({ ok: false, rejection });
 
-/** Only the primary of an Enabled key encrypts (Compromised never does, whatever policy says). */
+/**
+ * Only the primary of an Enabled key encrypts (Compromised never does, whatever policy says).
+ * Pass `keyId` so that a KEY_NOT_FOUND for an absent stream names the key that was asked for.
+ */
 export const selectEncryptVersion = (state: KeyState, keyId?: KeyId): VersionChoice => {
   if (state.status === 'Absent') return refuse({ code: 'KEY_NOT_FOUND', keyId: keyId ?? ('' as KeyId) });
   if (state.status !== 'Enabled' || state.primary === null)
