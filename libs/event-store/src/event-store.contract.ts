@@ -9,6 +9,8 @@ import { ExpectedVersion, START, type EventStore, type NewEvent, type RecordedEv
 export interface ContractSubject {
   readonly store: EventStore;
   readonly teardown?: () => Promise<void>;
+  /** Waits until readAll can see every committed append (Postgres: the cluster-wide xmin horizon). */
+  readonly settle?: () => Promise<void>;
 }
 
 const meta = { actor: 'svc:test', correlationId: 'corr-1' };
@@ -155,6 +157,7 @@ export function eventStoreContract(adapter: string, open: () => Promise<Contract
       await store.appendToStream(a, [ev('A1'), ev('A2')], { expectedVersion: ExpectedVersion.noStream });
       await store.appendToStream(b, [ev('B1')], { expectedVersion: ExpectedVersion.noStream });
       await store.appendToStream(a, [ev('A3')], { expectedVersion: ExpectedVersion.exact(2) });
+      await subject.settle?.();
       const all = await readEverything(store, 2);
       const mine = all.filter((e) => e.streamId === a || e.streamId === b).map((e) => e.type);
       expect(mine).toEqual(['A1', 'A2', 'B1', 'A3']);

@@ -21,6 +21,7 @@ export { eventIdFor } from './append-input';
 export { PostgresEventStore, type PostgresEventStoreOptions } from './postgres/postgres-event-store';
 export { poolQuery, withTransaction, pgTransactionContext, type PgTransactionContext } from './postgres/pg-transaction';
 export { readAllSql, checkpointOf } from './postgres/event-rows';
+export { waitForReadHorizon } from './postgres/read-horizon';
 export { eventsNotifyChannel, serviceRole, serviceSchema, quoteIdent } from './postgres/service-schema';
 export { migrateServiceSchema, type MigrateServiceSchemaOptions, type MigrateServiceSchemaResult } from './postgres/migrate-service-schema';
 export {

@@ -36,7 +36,8 @@ export function toRecordedEvent(r: EventRow): RecordedEvent {
 
 /**
  * ARCHITECTURE §3: only transactions below the snapshot's xmin are complete, so a transaction that
- * commits late (lower xid, still open) holds readers back instead of being skipped.
+ * commits late (lower xid, still open) holds readers back instead of being skipped. xmin is cluster-wide:
+ * an open transaction in ANY database of the server delays (never skips) events; see waitForReadHorizon.
  */
 export function readAllSql(schema: string): string {
   // Qualified names: a bare ORDER BY name would pick the ::text output column and sort '1000' < '999'.

@@ -5,6 +5,7 @@ import { ConcurrencyConflictError } from '../errors';
 import { ExpectedVersion, START, type Checkpoint, type RecordedEvent } from '../event-store.port';
 import { migrateServiceSchema } from './migrate-service-schema';
 import { PostgresEventStore } from './postgres-event-store';
+import { waitForReadHorizon } from './read-horizon';
 
 const meta = { actor: 'svc:test' };
 const ev = (type: string, data: unknown = {}) => ({ type, data, meta });
@@ -74,6 +75,7 @@ describe('PostgresEventStore under concurrency', () => {
     await Promise.all([a.connect(), b.connect()]);
     const insert = `INSERT INTO ekm_${service}.events (stream_id, stream_position, event_id, event_type, data, metadata) VALUES ($1, 1, $2, 'Late', '{}', '{"actor":"t"}')`;
     try {
+      await waitForReadHorizon(pool);
       const before = await store.readAll(START, 10_000);
       const from = before.length ? after(before[before.length - 1]) : START;
       const early = `early-${randomUUID()}`;
@@ -85,6 +87,8 @@ describe('PostgresEventStore under concurrency', () => {
       await b.query('COMMIT');
       expect(await store.readAll(from, 100)).toEqual([]); // not b's event either: it would be skipped forever
       await a.query('COMMIT');
+      // Suites in other databases of the same server can hold the (cluster-wide) horizon a moment longer.
+      await waitForReadHorizon(pool);
       const now = await store.readAll(from, 100);
       expect(now.map((e) => e.streamId)).toEqual([early, late]);
     } finally {
@@ -132,6 +136,7 @@ describe('PostgresEventStore under concurrency', () => {
     };
     const reader = tail();
     await Promise.all(Array.from({ length: 8 }, (_, w) => writer(w)));
+    await waitForReadHorizon(pool);
     writing = false;
     await reader;
 

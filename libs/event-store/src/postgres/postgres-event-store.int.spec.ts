@@ -4,6 +4,7 @@ import { createTestDatabase } from '../../../../test/support/pg';
 import { eventStoreContract } from '../event-store.contract';
 import { migrateServiceSchema } from './migrate-service-schema';
 import { PostgresEventStore } from './postgres-event-store';
+import { waitForReadHorizon } from './read-horizon';
 
 eventStoreContract('PostgresEventStore', async () => {
   const db = await createTestDatabase();
@@ -13,5 +14,5 @@ eventStoreContract('PostgresEventStore', async () => {
   const appUrl = new URL(db.url);
   appUrl.username = `ekm_${service}`;
   const pool = new Pool({ connectionString: appUrl.toString(), max: 4 });
-  return { store: new PostgresEventStore(pool, { service }), teardown: () => pool.end() };
+  return { store: new PostgresEventStore(pool, { service }), teardown: () => pool.end(), settle: () => waitForReadHorizon(pool) };
 });

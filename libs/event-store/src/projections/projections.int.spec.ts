@@ -4,6 +4,7 @@ import { Client, Pool } from 'pg';
 import { createTestDatabase } from '../../../../test/support/pg';
 import { ExpectedVersion, START, type TransactionContext } from '../event-store.port';
 import { poolQuery } from '../postgres/pg-transaction';
+import { waitForReadHorizon } from '../postgres/read-horizon';
 import { migrateServiceSchema } from '../postgres/migrate-service-schema';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
 import { AsyncProjectionRunner } from './async-projection-runner';
@@ -91,6 +92,7 @@ describe('projections', () => {
             ),
           );
         }
+        await waitForReadHorizon(pool);
         // A rebuild of the projection the runners are driving: they must reload, not double-apply.
         await rebuildProjection({ pool, service, projection: asyncProjection, batchSize: 4 });
         await Promise.all(runners.map((r) => r.stop()));
@@ -111,6 +113,7 @@ describe('projections', () => {
     const name = `cp_${table}`;
     const runner = new AsyncProjectionRunner({ pool, service, projection: statsProjection(name, table, 'cp-') });
     await store.appendToStream('cp-1', [{ type: 'A', data: { n: 1 }, meta: { actor: 't' } }], { expectedVersion: ExpectedVersion.noStream });
+    await waitForReadHorizon(pool);
     expect(await runner.catchUp()).toBeGreaterThanOrEqual(1);
     expect(await runner.catchUp()).toBe(0);
     const q = poolQuery(pool);
