@@ -1,0 +1,64 @@
+/**
+ * Ports of the key service's application layer. The control plane (lifecycle commands, projections,
+ * key_material) and the data plane (GenerateDataKey/Encrypt/Decrypt/...) meet here; adapters bind them
+ * in keys.module.ts with these symbol tokens.
+ */
+import type { KeyMaterial, RootOfTrust } from '@ekm/crypto';
+import type { TransactionContext } from '@ekm/event-store';
+import type { Decision, ExistingKeyState, KeyCommand, KeyRejection } from '../domain';
+
+export const ROOT_OF_TRUST = Symbol('ROOT_OF_TRUST');
+export type { RootOfTrust };
+
+/** Wrapped KEK versions, outside the event log (ARCHITECTURE §3): deletable for crypto-shredding. */
+export const KEY_MATERIAL_STORE = Symbol('KEY_MATERIAL_STORE');
+export interface KeyMaterialStore {
+  /** Stores the root-wrapped material of one version, inside the append transaction. */
+  put(tx: TransactionContext, keyId: string, version: number, wrapped: Buffer): Promise<void>;
+  /** The wrapped material, or null when absent (destroyed, or never stored). */
+  get(keyId: string, version: number): Promise<Buffer | null>;
+  /** Deletes one version's material (DestroyKeyVersion), in the append transaction. */
+  deleteVersion(tx: TransactionContext, keyId: string, version: number): Promise<void>;
+  /** Deletes every version's material (DestroyKey), in the transaction that appends KeyDestroyed. */
+  deleteAll(tx: TransactionContext, keyId: string): Promise<number>;
+}
+
+/** Current key state for the data plane (cached; invalidated by key events within 1 s on every replica). */
+export const KEY_STATE_READER = Symbol('KEY_STATE_READER');
+export interface KeyStateReader {
+  /** Folded state of a key, or null when the key id is unknown. */
+  load(keyId: string): Promise<ExistingKeyState | null>;
+  /** `alias/<name>` → key id; a key id is returned unchanged when it exists; null when unknown. */
+  resolve(keyIdOrAlias: string): Promise<string | null>;
+  /** Drops cached state of a key (called on its events). */
+  invalidate(keyId: string): void;
+}
+
+/** Result of a lifecycle command after the append. */
+export type CommandOutcome = { ok: true; state: ExistingKeyState; streamVersion: number } | { ok: false; rejection: KeyRejection };
+
+/** load stream -> decide -> append (with inline projection and material writes), bounded conflict retries. */
+export const KEY_COMMAND_HANDLER = Symbol('KEY_COMMAND_HANDLER');
+export interface KeyCommandHandler {
+  handle(cmd: KeyCommand, opts?: { material?: { version: number; wrapped: Buffer } }): Promise<CommandOutcome>;
+}
+export type { Decision };
+
+/**
+ * The authorization seam (ARCHITECTURE §5). Until the policy service lands, `AllowAllAuthorizer`
+ * (development only; refused when EKM_ENV=production) stands in.
+ */
+export const AUTHORIZER = Symbol('AUTHORIZER');
+export interface AuthorizationRequest {
+  readonly principal: string;
+  /** `keys:<Operation>` in PascalCase, e.g. `keys:GenerateDataKey`. */
+  readonly action: string;
+  readonly resource: { readonly keyId?: string; readonly tenant?: string; readonly tags?: Readonly<Record<string, string>> };
+  readonly encryptionContext?: Readonly<Record<string, string>>;
+}
+export type AuthorizationDecision = { readonly allowed: true } | { readonly allowed: false; readonly reason: string };
+export interface Authorizer {
+  authorize(req: AuthorizationRequest): Promise<AuthorizationDecision>;
+}
+
+export type { KeyMaterial };
