@@ -62,3 +62,6 @@ export interface Authorizer {
 }
 
 export type { KeyMaterial };
+
+/** The group-committed, fail-closed usage recorder (./usage-recorder.ts); one per process. */
+export const USAGE_RECORDER = Symbol('USAGE_RECORDER');
