@@ -68,12 +68,16 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
         });
         this.subscriptions.push(sub);
       }
+    } catch (err) {
+      callback(err);
+      return;
+    }
+    // Flush so the server has every SUB before we report listening (and the service logs "ready").
+    this.opts.connection.flush().then(() => {
       this.listening = true;
       this._status$.next('connected');
       callback();
-    } catch (err) {
-      callback(err);
-    }
+    }, (err: unknown) => callback(err));
   }
 
   private track(p: Promise<void>): void {

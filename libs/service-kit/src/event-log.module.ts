@@ -13,7 +13,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Pool } from 'pg';
 import type { ServiceName } from '@ekm/contracts';
 import type { ServiceConfig } from '@ekm/config';
-import { EVENT_STORE, ensureStreams, eventStreamSpec, migrateServiceSchema, OutboxRelay, OutboxRelayMigration, PostgresEventStore, type ServiceMigrationClass } from '@ekm/event-store';
+import { EVENT_STORE, EVENT_STORE_MIGRATIONS, ensureStreams, eventStreamSpec, migrateServiceSchema, OutboxRelay, OutboxRelayMigration, PostgresEventStore, type ServiceMigrationClass } from '@ekm/event-store';
 import type { Logger } from '@ekm/telemetry';
 import type { ReadinessRegistry } from './readiness';
 import { StatusService } from './status.service';
@@ -26,6 +26,9 @@ export interface EventLogOptions {
   /** Pool size; default 16 (measured: ~5.8k commits/s at 16 connections). */
   readonly poolMax?: number;
 }
+
+/** The relay's lease table, unless the event store already lists it among its own migrations. */
+const relayMigration = (): ServiceMigrationClass[] => (EVENT_STORE_MIGRATIONS.includes(OutboxRelayMigration) ? [] : [OutboxRelayMigration]);
 
 /** Describes a stream check for readiness: `true`, or why not. */
 function describeStreams(r: Awaited<ReturnType<typeof ensureStreams>>): true | string {
@@ -82,7 +85,7 @@ export class EventLogModule {
           inject: [SERVICE_CONFIG, LOGGER],
           useFactory: async (config: ServiceConfig, logger: Logger): Promise<Pool> => {
             if (config.databaseAdminUrl) {
-              const r = await migrateServiceSchema({ adminUrl: config.databaseAdminUrl, service, extraMigrations: [OutboxRelayMigration, ...(opts.extraMigrations ?? [])] });
+              const r = await migrateServiceSchema({ adminUrl: config.databaseAdminUrl, service, extraMigrations: [...relayMigration(), ...(opts.extraMigrations ?? [])] });
               logger.info({ schema: r.schema, applied: r.applied }, 'schema migrated');
             }
             const pool = new Pool({ connectionString: config.databaseUrl, max: opts.poolMax ?? 16, application_name: `ekm-${service}` });
