@@ -3,7 +3,7 @@
  * reports ready, and answers ekm.v1.<service>.status with its relay state.
  * A private nats-server keeps other suites' instances out of the ekm-<service> queue groups.
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { Type } from '@nestjs/common';
 import { loadConfig } from '@ekm/config';
@@ -49,6 +49,23 @@ describe('app shells', () => {
       expect(ready.status).toBe(200);
       const jsm = await jetstreamManager(nc);
       expect((await jsm.streams.info(`EKM_${service.toUpperCase()}_EVENTS`)).config.subjects).toEqual([`ekm.events.${service}.>`]);
+    } finally {
+      await svc.close();
+    }
+  });
+
+  it('is not ready while its event stream has drifted from the spec', async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete('EKM_POLICY_EVENTS');
+    await jsm.streams.add({ name: 'EKM_POLICY_EVENTS', subjects: ['ekm.events.policy.>'], max_age: nanos(60_000) });
+    const config = loadConfig('policy', { EKM_NATS_URL: nats.url, EKM_DATABASE_URL: urlFor(db.name, 'ekm_policy'), EKM_HTTP_PORT: '0' });
+    const svc = await startServiceApp({ config, module: PolicyModule, logger: createLogger('policy', { level: 'silent' }) });
+    try {
+      const res = await fetch(`http://127.0.0.1:${svc.httpPort}/health/ready`);
+      const body = (await res.json()) as { failing: string[]; checks: { name: string; reason?: string }[] };
+      expect(res.status).toBe(503);
+      expect(body.failing).toEqual(['jetstream']);
+      expect(body.checks.find((c) => c.name === 'jetstream')?.reason).toMatch(/EKM_POLICY_EVENTS drifted \(.*maxAgeMs.*\)/);
     } finally {
       await svc.close();
     }
