@@ -89,7 +89,7 @@ export class UsageRecorder {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
       try {
-        await this.store.appendToStream(this.options.streamId, batch.map(toEvent), { expectedVersion: ExpectedVersion.any });
+        await this.store.appendToStream(this.options.streamId, batch.map((p) => toEvent(p.record)), { expectedVersion: ExpectedVersion.any });
         for (const p of batch) p.resolve();
       } catch {
         const err = new AuditUnavailableError();
