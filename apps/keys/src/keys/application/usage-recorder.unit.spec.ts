@@ -1,0 +1,56 @@
+import { InMemoryEventStore, type EventStore } from '@ekm/event-store';
+import { AuditUnavailableError, UsageRecorder, type UsageRecord } from './usage-recorder';
+
+const rec = (i: number): UsageRecord => ({
+  requestId: `r-${i}`, principal: 'svc-a', operation: 'GenerateDataKey', keyId: 'k', keyVersion: 1,
+  encryptionContext: { tenant: 't', collection: 'c' }, outcome: 'ALLOWED', at: new Date(0).toISOString(),
+});
+
+describe('UsageRecorder', () => {
+  it('commits every record before resolving, sharing transactions under concurrency', async () => {
+    const store = new InMemoryEventStore();
+    const appendSpy = jest.spyOn(store, 'appendToStream');
+    const recorder = new UsageRecorder(store, { streamId: 'usage-test', maxBatch: 64 });
+    await Promise.all(Array.from({ length: 200 }, (_, i) => recorder.record(rec(i))));
+    const events = await store.readStream('usage-test');
+    expect(events.map((e) => (e.data as UsageRecord).requestId).sort()).toEqual(Array.from({ length: 200 }, (_, i) => `r-${i}`).sort());
+    expect(events.every((e) => e.type === 'KeyUsageRecorded')).toBe(true);
+    // 200 concurrent records in batches of at most 64: at least 4 and far fewer than 200 commits.
+    expect(appendSpy.mock.calls.length).toBeGreaterThanOrEqual(4);
+    expect(appendSpy.mock.calls.length).toBeLessThan(20);
+    expect(recorder.pending).toBe(0);
+  });
+
+  it('fails closed: every record of a failed batch rejects with AuditUnavailableError', async () => {
+    const failing: EventStore = {
+      appendToStream: () => Promise.reject(new Error('connection refused')),
+      readStream: () => Promise.resolve([]),
+      streamVersion: () => Promise.resolve(0),
+      readAll: () => Promise.resolve([]),
+    };
+    const recorder = new UsageRecorder(failing, { streamId: 'usage-test' });
+    const results = await Promise.allSettled([recorder.record(rec(1)), recorder.record(rec(2))]);
+    for (const r of results) {
+      expect(r.status).toBe('rejected');
+      expect((r as PromiseRejectedResult).reason).toBeInstanceOf(AuditUnavailableError);
+      // The underlying error text (which could name hosts) is not passed to callers.
+      expect(String((r as PromiseRejectedResult).reason.message)).not.toMatch(/connection refused/);
+    }
+  });
+
+  it('recovers after a failed batch', async () => {
+    const store = new InMemoryEventStore();
+    let fail = true;
+    const flaky: EventStore = {
+      appendToStream: (...a) => (fail ? Promise.reject(new Error('down')) : store.appendToStream(...a)),
+      readStream: (...a) => store.readStream(...a),
+      streamVersion: (s) => store.streamVersion(s),
+      readAll: (...a) => store.readAll(...a),
+    };
+    const recorder = new UsageRecorder(flaky, { streamId: 'usage-test' });
+    await expect(recorder.record(rec(1))).rejects.toBeInstanceOf(AuditUnavailableError);
+    fail = false;
+    await expect(recorder.record(rec(2))).resolves.toBeUndefined();
+    expect((await store.readStream('usage-test')).length).toBe(1);
+  });
+});
