@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `npm run migrate`: creates the EKM database if it is missing, then migrates each service's schema
-// (schema + login role `ekm_<service>`) with @ekm/event-store, as the admin URL.
+// (schema + login role `ekm_<service>`, event log and outbox-relay tables) with @ekm/event-store, as the
+// admin URL. The same migrations a service runs at start when it gets EKM_DATABASE_ADMIN_URL (see
+// libs/service-kit event-log.module.ts); a service's own extra tables are migrated by the service itself.
 //
 //   EKM_DATABASE_ADMIN_URL   admin/owner URL of the EKM database (required), e.g. postgres://postgres@127.0.0.1:5432/ekm
 //   EKM_DB_ROLE_PASSWORD     optional password given to the ekm_<service> roles (unset: roles log in by trust/peer)
@@ -72,8 +74,11 @@ async function main() {
 
   if (await ensureDatabase(adminUrl)) process.stdout.write(`created database ${new URL(adminUrl).pathname.slice(1)}\n`);
   const appRolePassword = process.env.EKM_DB_ROLE_PASSWORD || undefined;
+  // As EventLogModule does: the relay's lease table unless the event store already lists it.
+  const { EVENT_STORE_MIGRATIONS = [], OutboxRelayMigration } = eventStore;
+  const extraMigrations = OutboxRelayMigration && !EVENT_STORE_MIGRATIONS.includes(OutboxRelayMigration) ? [OutboxRelayMigration] : [];
   for (const service of services) {
-    await eventStore.migrateServiceSchema({ adminUrl, service, appRolePassword });
+    await eventStore.migrateServiceSchema({ adminUrl, service, appRolePassword, extraMigrations });
     process.stdout.write(`migrated schema ekm_${service} on ${redact(adminUrl)}\n`);
   }
 }

@@ -28,8 +28,11 @@ declare -A DEFAULT_PORT=([keys]=7101 [policy]=7102 [rotation]=7103 [audit]=7104)
 case "$ROOT_OF_TRUST" in software | pkcs11) ;; *) die "EKM_ROOT_OF_TRUST must be software or pkcs11, not '$ROOT_OF_TRUST'" ;; esac
 
 mkdir -p "$RUN_DIR" "$LOG_DIR" "$EKM_HOME/data"
-chmod 700 "$EKM_HOME"
-# One up (or down) at a time in this checkout.
+chmod 700 "$EKM_HOME/data"
+# 0711: others (the postgres OS user) may traverse to .ekm/pg but not list; secrets inside are 0600.
+chmod 711 "$EKM_HOME"
+# One up (or down) at a time in this checkout. Everything started below gets 9>&- so it does not
+# inherit (and hold) the lock.
 exec 9>"$RUN_DIR/lock"
 flock -w 600 9 || die "another 'npm run up/down' holds $RUN_DIR/lock"
 
@@ -76,7 +79,7 @@ start_own_postgres() {
   fi
   # No Unix socket (its path could exceed 107 bytes under a deep checkout): TCP on 127.0.0.1 only.
   as_pg_user setsid "$bindir/pg_ctl" -D "$home/data" -l "$home/postgres.log" -w -t 60 \
-    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start >/dev/null \
+    -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start >/dev/null 9>&- \
     || { tail -n 20 "$home/postgres.log" >&2; die "postgres did not start on port $port (log: $home/postgres.log)"; }
   ln -sf "$home/postgres.log" "$LOG_DIR/postgres.log"
   head -n1 "$home/data/postmaster.pid" >"$RUN_DIR/postgres.pid"
@@ -118,7 +121,7 @@ start_own_nats() {
   ensure_nats_installed
   bin="$(nats_bin)"
   mkdir -p "$EKM_HOME/nats"
-  setsid "$bin" -a 127.0.0.1 -p "$port" -js -sd "$EKM_HOME/nats" -l "$LOG_DIR/nats.log" </dev/null >/dev/null 2>&1 &
+  setsid "$bin" -a 127.0.0.1 -p "$port" -js -sd "$EKM_HOME/nats" -l "$LOG_DIR/nats.log" </dev/null >/dev/null 2>&1 9>&- &
   pid=$!
   echo "$pid" >"$RUN_DIR/nats.pid"
   echo "$port" >"$RUN_DIR/nats.port"

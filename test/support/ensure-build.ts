@@ -32,7 +32,8 @@ export function distStaleReason(root: string): string | undefined {
       return `dist/apps/${app}/src/main.js is missing`;
     }
   }
-  const src = Math.max(newestMtime(join(root, 'apps'), isSource), newestMtime(join(root, 'libs'), isSource), statSync(join(root, '.swcrc')).mtimeMs);
+  // The build compiles apps/, libs/ and (for child-process fixtures) test/support/.
+  const src = Math.max(...['apps', 'libs', join('test', 'support')].map((d) => newestMtime(join(root, d), isSource)), statSync(join(root, '.swcrc')).mtimeMs);
   const out = newestMtime(dist, (n) => n.endsWith('.js'));
   return src > out ? 'sources changed since the last build' : undefined;
 }

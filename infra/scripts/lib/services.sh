@@ -21,6 +21,8 @@ start_service() {
     "EKM_ENV=${EKM_ENV:-development}"
     "EKM_NATS_URL=$NATS_URL"
     "EKM_DATABASE_URL=$(service_db_url "$s")"
+    # migrate.js ran the shared migrations; with the admin URL a service also migrates its own tables.
+    "EKM_DATABASE_ADMIN_URL=$ADMIN_URL"
     "EKM_HTTP_PORT=$port"
     "EKM_DATA_DIR=$EKM_HOME/data"
     "EKM_LOG_LEVEL=${EKM_LOG_LEVEL:-info}"
@@ -29,7 +31,7 @@ start_service() {
   printf '\n--- %s started by npm run up\n' "$(date -u +%FT%TZ)" >>"$LOG_DIR/$s.log"
   # setsid: the service outlives this shell and a Ctrl-C here. Without job control the background child
   # is no group leader, so setsid and env exec in place and $! is the node process itself.
-  setsid env "${envs[@]}" node "$(service_entry "$s")" >>"$LOG_DIR/$s.log" 2>&1 </dev/null &
+  setsid env "${envs[@]}" node "$(service_entry "$s")" >>"$LOG_DIR/$s.log" 2>&1 </dev/null 9>&- &
   pid=$!
   echo "$pid" >"$RUN_DIR/$s.pid"
   [ "$s" = keys ] && echo "$ROOT_OF_TRUST" >"$RUN_DIR/keys.root-of-trust"
