@@ -19,6 +19,8 @@ export interface EkmClientOptions {
   readonly inboxPrefix?: string;
   /** Connection name shown by the NATS server. */
   readonly name?: string;
+  /** How long the initial connect may take, in milliseconds. Default: the NATS client's (20000). */
+  readonly connectTimeoutMs?: number;
 }
 
 /** Per-call options. */
@@ -47,6 +49,7 @@ export class EkmClient {
       servers: Array.isArray(servers) ? servers : servers.split(','),
       name: options.name ?? 'ekm-client',
       ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
+      ...(options.connectTimeoutMs !== undefined ? { timeout: options.connectTimeoutMs } : {}),
     });
     return new EkmClient(nc, { timeoutMs: options.timeoutMs ?? 5000, maxAttempts: options.maxAttempts ?? 3 }, true);
   }

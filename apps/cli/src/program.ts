@@ -1,0 +1,74 @@
+/**
+ * The `ekm` command tree and one run of it: parse, run the action, print the result or the error,
+ * return the exit code. `main.ts` wires it to the process; tests call `runCli` with buffers.
+ */
+import { Command, CommanderError } from 'commander';
+import { parseIntBetween } from './args';
+import { CliContext, DEFAULT_TIMEOUT_MS, type CliDeps } from './cli-context';
+import { keyCommand } from './commands/key.commands';
+import { addKeySettingsCommands } from './commands/key-settings.commands';
+import { dataCommands } from './commands/crypto.commands';
+import { macCommand } from './commands/mac.commands';
+import { importCommand } from './commands/import.commands';
+import { classify, ExitCode } from './exit-codes';
+import { withExamples } from './help';
+import { formatError } from './output';
+import { DEFAULT_NATS_URL } from './nats-url';
+
+/** Builds the command tree (no I/O until an action runs). */
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('ekm')
+    .description('EKM: encryption key management for vector databases')
+    .version('0.1.0')
+    .option('--nats <url>', `NATS server (default: $EKM_NATS_URL, then .ekm/stack.json, then ${DEFAULT_NATS_URL})`)
+    .option('--json', 'print exactly one JSON document on stdout; errors as {"code","message"} on stderr')
+    .option('--timeout <ms>', `per-attempt request timeout in milliseconds (default ${DEFAULT_TIMEOUT_MS})`, (v) => parseIntBetween('--timeout', v, 1, 600_000))
+    .showHelpAfterError(false);
+  withExamples(program, 'ekm key create --tenant acme --collection docs', 'ekm --json datakey generate --key alias/acme-docs --context collection=docs');
+  program.addHelpText('after', '\nExit codes: 0 ok, 1 service error, 2 usage error, 3 unavailable or timed out (docs/cli.md).\n');
+
+  const key = keyCommand(ctx);
+  addKeySettingsCommands(ctx, key);
+  program.addCommand(key);
+  for (const cmd of dataCommands(ctx)) program.addCommand(cmd);
+  program.addCommand(macCommand(ctx));
+  program.addCommand(importCommand(ctx));
+
+  // addCommand() does not copy settings to subcommands: apply them to the whole tree.
+  const io = ctx.deps.io;
+  const configure = (cmd: Command): void => {
+    cmd.exitOverride().configureOutput({
+      writeOut: (s) => io.stdout(s),
+      writeErr: (s) => io.stderr(s),
+      // runCli prints the error itself (as JSON with --json); commander must not print it twice.
+      outputError: () => undefined,
+    });
+    for (const sub of cmd.commands) configure(sub);
+  };
+  configure(program);
+  return program;
+}
+
+/** Runs `ekm` with `argv` (without `node` and the script) and returns the exit code. Never throws. */
+export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
+  const ctx = new CliContext(deps);
+  const json = argv.includes('--json');
+  try {
+    await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
+    return ctx.exitCode;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // --help and --version "fail" with exit code 0; other commander errors are usage errors.
+      if (err.exitCode === 0) return ExitCode.Ok;
+      if (err.code === 'commander.help' || err.code === 'commander.helpDisplayed') return ExitCode.Usage;
+      deps.io.stderr(formatError('EKM_CLI_USAGE', err.message.replace(/^error: /, ''), json));
+      return ExitCode.Usage;
+    }
+    const { code, message, exitCode } = classify(err);
+    deps.io.stderr(formatError(code, message, json));
+    if (deps.env.EKM_DEBUG && err instanceof Error && err.stack) deps.io.stderr(`${err.stack}\n`);
+    return exitCode;
+  } finally {
+    await ctx.close();
+  }
+}
