@@ -1,10 +1,12 @@
 # Root of trust for the keys service started by up.sh. Sourced; sets KEYS_ENV (NAME=value entries).
 #   software (default): the root key is sealed in EKM_DATA_DIR with EKM_ROOT_SECRET; without one, up
-#     generates a development secret once in .ekm/root-secret (0600) and reuses it on every start.
+#     generates a development secret once in .ekm/data/root-secret (0600) and reuses it on every start.
+#     That is the file (@ekm/crypto DEV_SECRET_FILE, same format) the keys service itself reads in
+#     development without EKM_ROOT_SECRET, so a keys service started by hand opens the same root.
 #   pkcs11: a SoftHSM2 token "ekm" in .ekm/softhsm/ (own softhsm2.conf, generated PIN files 0600), unless
 #     EKM_PKCS11_PIN is set, in which case the caller's EKM_PKCS11_* (their own module/token) are used.
 
-random_secret() { node -e 'process.stdout.write(require("node:crypto").randomBytes(Number(process.argv[1])).toString("base64url"))' "$1"; }
+random_secret() { node -e 'process.stdout.write(require("node:crypto").randomBytes(Number(process.argv[1])).toString("base64url") + "\n")' "$1"; }
 
 # write_secret FILE BYTES: creates FILE (0600) with a random secret unless it exists.
 write_secret() {
@@ -14,16 +16,17 @@ write_secret() {
 
 prepare_root_of_trust() {
   KEYS_ENV=("EKM_ROOT_OF_TRUST=$ROOT_OF_TRUST")
+  local dev_secret="$EKM_HOME/data/root-secret"
   if [ -z "${EKM_ROOT_SECRET:-}" ]; then
-    write_secret "$EKM_HOME/root-secret" 32
+    write_secret "$dev_secret" 32
   fi
   if [ "$ROOT_OF_TRUST" = software ]; then
     if [ -n "${EKM_ROOT_SECRET:-}" ]; then
       info "software root key sealed in $EKM_HOME/data with EKM_ROOT_SECRET"
       KEYS_ENV+=("EKM_ROOT_SECRET=$EKM_ROOT_SECRET")
     else
-      info "software root key sealed in $EKM_HOME/data with the development secret $EKM_HOME/root-secret"
-      KEYS_ENV+=("EKM_ROOT_SECRET=$(cat "$EKM_HOME/root-secret")")
+      info "software root key sealed in $EKM_HOME/data with the development secret $dev_secret"
+      KEYS_ENV+=("EKM_ROOT_SECRET=$(cat "$dev_secret")")
     fi
     return
   fi

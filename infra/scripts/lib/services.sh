@@ -56,14 +56,16 @@ start_services() {
 
 wait_ready() {
   local -a specs=()
-  local s out failed name
+  local s failed name
   for s in "${SERVICES[@]}"; do specs+=("$s=http://127.0.0.1:$(service_port "$s")/health/ready@$(read_pid "$s")"); done
-  if out="$(node_helper wait-ready.js "$UP_TIMEOUT" "${specs[@]}" | tee /dev/stderr)"; then return 0; fi
-  failed="$(printf '%s\n' "$out" | grep '^FAILED' | tail -n1)"
+  # (tee to a file, not /dev/stderr: reopening stderr would truncate a log file it points at)
+  if node_helper wait-ready.js "$UP_TIMEOUT" "${specs[@]}" | tee "$RUN_DIR/wait-ready.out" | sed 's/^/    /'; then return 0; fi
+  failed="$(grep '^FAILED' "$RUN_DIR/wait-ready.out" | tail -n1)"
   name="$(printf '%s\n' "$failed" | cut -d' ' -f2)"
   if [ -f "$LOG_DIR/$name.log" ]; then
     printf '\n--- last lines of .ekm/logs/%s.log\n' "$name" >&2
-    tail -n 40 "$LOG_DIR/$name.log" >&2
+    # only this start's lines: from the last marker start_service wrote
+    awk '/ started by npm run up$/ { buf = "" } { buf = buf $0 "\n" } END { printf "%s", buf }' "$LOG_DIR/$name.log" | tail -n 40 >&2
   fi
   die "${failed#FAILED } — the rest keep running; 'npm run down' stops everything up started"
 }
