@@ -1,0 +1,102 @@
+/**
+ * KEK_SOURCE: unwrapped KEK versions in an UnwrappedKeyCache (TTL EKM_KEK_CACHE_TTL_MS, at most
+ * EKM_KEK_CACHE_MAX entries, zeroed on eviction; 0 for either disables caching), loaded on a miss from
+ * KEY_MATERIAL_STORE and unwrapped by ROOT_OF_TRUST.
+ *
+ * Single flight: concurrent misses of one version share one store read and one unwrap. The loaded
+ * material is reference-counted until every waiter has run its (synchronous) function; the cache keeps
+ * its own copy. A load that overlaps an invalidate() of its key serves its waiters and is not cached,
+ * so a Disable/Destroy is never undone by a slow load.
+ */
+import { kekCacheKey, KeyMaterial, UnwrappedKeyCache, type RootOfTrust } from '@ekm/crypto';
+import type { KeyMaterialStore } from '../../application/ports';
+import { MaterialMissingError, type KekSource } from '../../application/crypto/crypto.ports';
+import { DependencyUnavailableError } from '../../application/crypto/usage-run';
+
+interface Flight {
+  readonly promise: Promise<KeyMaterial>;
+  refs: number;
+}
+
+export interface KekCacheOptions {
+  readonly ttlMs: number;
+  readonly maxEntries: number;
+  readonly now?: () => number;
+}
+
+export class KekCache implements KekSource {
+  private readonly cache: UnwrappedKeyCache | null;
+  private readonly flights = new Map<string, Flight>();
+  /** Per key id: bumped by invalidate(), compared by loads that started before. */
+  private readonly generations = new Map<string, number>();
+  /** Counters for tests and metrics. */
+  readonly stats = { hits: 0, loads: 0, invalidations: 0 };
+
+  constructor(
+    private readonly store: KeyMaterialStore,
+    private readonly root: RootOfTrust,
+    options: KekCacheOptions,
+  ) {
+    this.cache = options.ttlMs > 0 && options.maxEntries > 0
+      ? new UnwrappedKeyCache({ ttlMs: options.ttlMs, maxEntries: options.maxEntries, ...(options.now ? { now: options.now } : {}) })
+      : null;
+  }
+
+  get size(): number {
+    return this.cache?.size ?? 0;
+  }
+
+  async withKek<T>(keyId: string, version: number, fn: (kek: KeyMaterial) => T): Promise<T> {
+    const k = kekCacheKey(keyId, version);
+    const hit = this.cache?.get(k);
+    if (hit) {
+      this.stats.hits++;
+      return fn(hit);
+    }
+    let flight = this.flights.get(k);
+    if (!flight) {
+      flight = { promise: this.load(k, keyId, version), refs: 0 };
+      this.flights.set(k, flight);
+    }
+    flight.refs++;
+    let material: KeyMaterial | undefined;
+    try {
+      material = await flight.promise;
+      return fn(material);
+    } finally {
+      if (--flight.refs === 0) material?.dispose();
+    }
+  }
+
+  invalidate(keyId: string): void {
+    this.stats.invalidations++;
+    this.generations.set(keyId, (this.generations.get(keyId) ?? 0) + 1);
+    this.cache?.invalidate(keyId);
+  }
+
+  clear(): void {
+    this.cache?.clear();
+  }
+
+  private async load(k: string, keyId: string, version: number): Promise<KeyMaterial> {
+    const generation = this.generations.get(keyId) ?? 0;
+    try {
+      this.stats.loads++;
+      let wrapped: Buffer | null;
+      try {
+        wrapped = await this.store.get(keyId, version);
+      } catch {
+        throw new DependencyUnavailableError('the key material store');
+      }
+      if (wrapped === null) throw new MaterialMissingError(keyId, version);
+      const material = await this.root.unwrapKey(wrapped);
+      if (this.cache && (this.generations.get(keyId) ?? 0) === generation) {
+        this.cache.set(k, material.use((b) => KeyMaterial.copyOf(b)));
+      }
+      return material;
+    } finally {
+      // New callers after this point hit the cache (or start a fresh load after an invalidation).
+      this.flights.delete(k);
+    }
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Data-plane subjects `ekm.v1.keys.<op>`: validate (zod) → DataPlane → Reply. Only translation here.
+ * Plaintext fields are SecretBytes: the transport's JSON.stringify writes them as base64 and zeroes them.
+ */
+import { randomUUID } from 'node:crypto';
+import { Controller, Inject } from '@nestjs/common';
+import { MessagePattern, type NatsContext } from '@nestjs/microservices';
+import { trace } from '@opentelemetry/api';
+import { ok, parseRequest, REQUEST_ID_HEADER, subject, type Reply } from '@ekm/contracts';
+import { toFailReply } from '../../application/crypto/crypto-failures';
+import {
+  DecryptBatchRequest, DecryptRequest, EncryptRequest, GenerateDataKeyBatchRequest, GenerateDataKeyRequest, GenerateMacRequest,
+  ReEncryptBatchRequest, ReEncryptRequest, VerifyMacRequest,
+} from '../../application/crypto/crypto.requests';
+import { DataPlane } from '../../application/crypto/data-plane';
+import { DataPlaneBatch, type BatchOutcome } from '../../application/crypto/data-plane-batch';
+import type { CallMeta, Outcome } from '../../application/crypto/usage-run';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/**
+ * TODO(policy issue): callers are not authenticated yet (the responder cannot see who sent a message);
+ * every call runs as this principal until signed requests land.
+ */
+export const UNAUTHENTICATED_PRINCIPAL = 'anonymous';
+
+function metaOf(ctx: NatsContext): CallMeta {
+  const given = ctx.getHeaders()?.get(REQUEST_ID_HEADER) ?? '';
+  const traceId = trace.getActiveSpan()?.spanContext().traceId;
+  return { principal: UNAUTHENTICATED_PRINCIPAL, requestId: REQUEST_ID.test(given) ? given : randomUUID(), ...(traceId ? { traceId } : {}) };
+}
+
+const reply = <T>(o: Outcome<T> | BatchOutcome<T>): Reply<unknown> => (o.ok ? ok(o.value) : toFailReply(o.failure));
+
+@Controller()
+export class KeysCryptoController {
+  constructor(
+    @Inject(DataPlane) private readonly plane: DataPlane,
+    @Inject(DataPlaneBatch) private readonly batch: DataPlaneBatch,
+  ) {}
+
+  @MessagePattern(subject('keys', 'generate-data-key'))
+  async generateDataKey(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+    const req = parseRequest(GenerateDataKeyRequest, body);
+    return req.ok ? reply(await this.plane.generateDataKey(req.data, metaOf(ctx), true)) : req;
+  }
+
+  @MessagePattern(subject('keys', 'generate-data-key-without-plaintext'))
+  async generateDataKeyWithoutPlaintext(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+    const req = parseRequest(GenerateDataKeyRequest, body);
+    return req.ok ? reply(await this.plane.generateDataKey(req.data, metaOf(ctx), false)) : req;
+  }
+
+  @MessagePattern(subject('keys', 'encrypt'))
+  async encrypt(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+    const req = parseRequest(EncryptRequest, body);
+    return req.ok ? reply(await this.plane.encrypt(req.data, metaOf(ctx))) : req;
+  }
+
+  @MessagePattern(subject('keys', 'decrypt'))
+  async decrypt(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+    const req = parseRequest(DecryptRequest, body);
+    return req.ok ? reply(await this.plane.decrypt(req.data, metaOf(ctx))) : req;
+  }
+
+  @MessagePattern(subject('keys', 're-encrypt'))
+  async reEncrypt(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+    const req = parseRequest(ReEncryptRequest, body);
+    return req.ok ? reply(await this.plane.reEncrypt(req.data, metaOf(ctx))) : req;
+  }
+
+  @MessagePattern(subject('keys', 'generate-data-key-batch'))
+  async generateDataKeyBatch(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+    const req = parseRequest(GenerateDataKeyBatchRequest, body);
+    return req.ok ? reply(await this.batch.generateDataKeys(req.data.items, metaOf(ctx), req.data.withPlaintext ?? true)) : req;
+  }
+
+  @MessagePattern(subject('keys', 'decrypt-batch'))
+  async decryptBatch(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+    const req = parseRequest(DecryptBatchRequest, body);
+    return req.ok ? reply(await this.batch.decrypt(req.data.items, metaOf(ctx))) : req;
+  }
+
+  @MessagePattern(subject('keys', 're-encrypt-batch'))
+  async reEncryptBatch(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+    const req = parseRequest(ReEncryptBatchRequest, body);
+    return req.ok ? reply(await this.batch.reEncrypt(req.data.items, metaOf(ctx))) : req;
+  }
+
+  @MessagePattern(subject('keys', 'generate-mac'))
+  async generateMac(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+    const req = parseRequest(GenerateMacRequest, body);
+    return req.ok ? reply(await this.plane.generateMac(req.data, metaOf(ctx))) : req;
+  }
+
+  @MessagePattern(subject('keys', 'verify-mac'))
+  async verifyMac(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+    const req = parseRequest(VerifyMacRequest, body);
+    return req.ok ? reply(await this.plane.verifyMac(req.data, metaOf(ctx))) : req;
+  }
+}
