@@ -15,7 +15,7 @@ const b64 = (b: Buffer): string => b.toString('base64');
 const buf = (s: string): Buffer => Buffer.from(s, 'base64');
 
 type WireBlob = { keyId: string; keyVersion: number; ciphertextBlob: string };
-type WireBatch<T> = { results: Array<({ ok: true } & T) | { ok: false; error: { code: string; message: string } }> };
+type WireBatch<T> = { items: Array<({ ok: true } & T) | { ok: false; error: { code: string; message: string } }> };
 
 const fromBlob = (r: WireBlob): Ciphertext => ({ keyId: r.keyId, keyVersion: r.keyVersion, ciphertextBlob: buf(r.ciphertextBlob) });
 const fromDataKey = (r: WireBlob & { plaintext: string }): DataKey => ({ ...fromBlob(r), plaintext: buf(r.plaintext) });
@@ -27,7 +27,7 @@ const decryptBody = (i: DecryptInput): object => ({ ...i, ciphertextBlob: b64(i.
 const reEncryptBody = (i: ReEncryptInput): object => ({ ...i, ciphertextBlob: b64(i.ciphertextBlob) });
 
 function mapBatch<W, T>(r: WireBatch<W>, map: (w: W) => T): BatchItemResult<T>[] {
-  return r.results.map((item) => (item.ok ? { ok: true, value: map(item) } : { ok: false, error: item.error }));
+  return r.items.map((item) => (item.ok ? { ok: true, value: map(item) } : { ok: false, error: item.error }));
 }
 
 /** Data-plane operations of the keys service. */
@@ -59,7 +59,7 @@ export class CryptoClient {
     return fromReEncrypted(await this.caller.call('keys', 're-encrypt', reEncryptBody(input), opts));
   }
 
-  /** Up to 100 data keys in one call; each item succeeds or fails on its own. */
+  /** Up to 100 data keys (with plaintext) in one call; each item succeeds or fails on its own. Errors of the whole call: `EKM_VALIDATION`, `EKM_AUDIT_UNAVAILABLE`. */
   async generateDataKeyBatch(items: readonly GenerateDataKeyInput[], opts?: KeysCallOptions): Promise<BatchItemResult<DataKey>[]> {
     return mapBatch(await this.caller.call<WireBatch<WireBlob & { plaintext: string }>>('keys', 'generate-data-key-batch', { items }, opts), fromDataKey);
   }
@@ -76,12 +76,12 @@ export class CryptoClient {
 
   /** HMAC-SHA-256 of `message` with an `HMAC_256` key's primary version. */
   async generateMac(input: GenerateMacInput, opts?: KeysCallOptions): Promise<Mac> {
-    const r = await this.caller.call<{ keyId: string; keyVersion: number; mac: string }>('keys', 'generate-mac', { ...input, message: b64(input.message) }, opts);
-    return { keyId: r.keyId, keyVersion: r.keyVersion, mac: buf(r.mac) };
+    const r = await this.caller.call<{ keyId: string; keyVersion: number; mac: string; macAlgorithm: 'HMAC_SHA_256' }>('keys', 'generate-mac', { ...input, message: b64(input.message) }, opts);
+    return { keyId: r.keyId, keyVersion: r.keyVersion, mac: buf(r.mac), macAlgorithm: r.macAlgorithm };
   }
 
-  /** Checks a MAC in constant time against every enabled version. A wrong tag is `macValid: false`. */
+  /** Checks a MAC in constant time against the key's usable versions. A wrong tag is `macValid: false` (not an error). */
   async verifyMac(input: VerifyMacInput, opts?: KeysCallOptions): Promise<MacVerification> {
-    return this.caller.call('keys', 'verify-mac', { keyId: input.keyId, message: b64(input.message), mac: b64(input.mac) }, opts);
+    return this.caller.call('keys', 'verify-mac', { ...input, message: b64(input.message), mac: b64(input.mac) }, opts);
   }
 }

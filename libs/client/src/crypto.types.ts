@@ -66,8 +66,8 @@ export interface ReEncryptInput {
   readonly sourceEncryptionContext?: StringMap;
   /** Optional check that the blob belongs to this key. */
   readonly sourceKeyId?: KeyRef;
-  /** Target key; the same key re-encrypts under its current primary version. */
-  readonly destinationKeyId: KeyRef;
+  /** Target key. Default: the blob's own key, i.e. re-encrypt under its current primary version. */
+  readonly destinationKeyId?: KeyRef;
   /** Default: the source context. */
   readonly destinationEncryptionContext?: StringMap;
 }
@@ -83,6 +83,8 @@ export interface GenerateMacInput {
   readonly keyId: KeyRef;
   /** At most 4096 bytes. */
   readonly message: Buffer;
+  /** Checked against the key's purpose binding (not part of the MAC). */
+  readonly encryptionContext?: StringMap;
 }
 
 /** A MAC tag and the key version that made it. */
@@ -91,6 +93,7 @@ export interface Mac {
   readonly keyVersion: number;
   /** 32-byte HMAC-SHA-256 tag. */
   readonly mac: Buffer;
+  readonly macAlgorithm: 'HMAC_SHA_256';
 }
 
 /** Input of `verifyMac`. */
@@ -98,12 +101,17 @@ export interface VerifyMacInput {
   readonly keyId: KeyRef;
   readonly message: Buffer;
   readonly mac: Buffer;
+  /** Checked against the key's purpose binding (not part of the MAC). */
+  readonly encryptionContext?: StringMap;
 }
 
 /** Result of `verifyMac`: a wrong tag is `macValid: false`, not an error. */
 export interface MacVerification {
   readonly keyId: string;
+  /** The version whose tag matched; null when none did. */
+  readonly keyVersion: number | null;
   readonly macValid: boolean;
+  readonly macAlgorithm: 'HMAC_SHA_256';
 }
 
 /** One item of a batch result: each item succeeds or fails on its own. */

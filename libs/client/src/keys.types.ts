@@ -87,7 +87,7 @@ export interface ListKeysInput {
   readonly tag?: { readonly key: string; readonly value: string };
   /** Alias with or without the `alias/` prefix. */
   readonly alias?: string;
-  /** Page size. */
+  /** Page size, 1–100. Default 50. */
   readonly limit?: number;
   /** `nextCursor` of the previous page. */
   readonly cursor?: string;
@@ -118,4 +118,6 @@ export interface ImportParameters {
   readonly wrappingKeySpec: WrappingKeySpec;
   /** ISO-8601 expiry of the token. */
   readonly parametersValidTo: string;
+  /** Same as `parametersValidTo`. */
+  readonly expiresAt: string;
 }

@@ -20,9 +20,9 @@ export function plaintextOf(o: { in?: string; text?: string }): Buffer {
   return option === '--in' ? readFileArg('--in', value) : Buffer.from(value, 'utf8');
 }
 
-const contextOption = (cmd: Command, what = 'encryption context entry'): Command => cmd.option('--context <k=v>', `${what} (repeatable)`, collect);
+export const contextOption = (cmd: Command, what = 'encryption context entry'): Command => cmd.option('--context <k=v>', `${what} (repeatable)`, collect);
 const ctxMap = (entries: string[] | undefined, option = '--context'): Record<string, string> | undefined => toStringMap(option, entries);
-const withContext = (entries: string[] | undefined): { encryptionContext?: Record<string, string> } => {
+export const withContext = (entries: string[] | undefined): { encryptionContext?: Record<string, string> } => {
   const m = ctxMap(entries);
   return m ? { encryptionContext: m } : {};
 };
@@ -84,16 +84,16 @@ export function dataCommands(ctx: CliContext): Command[] {
   const reencrypt = withExamples(contextOption(new Command('reencrypt').description('re-encrypt a blob under a key\'s primary version; the plaintext stays in the service')
     .option('--in <file>', 'raw ciphertext blob file').option('--blob <base64>', 'ciphertext blob, base64')
     .option('--key <key>', 'refuse source blobs of any other key')
-    .requiredOption('--to-key <key>', 'destination key id or alias/NAME (the same key: its new primary)')
+    .option('--to-key <key>', 'destination key id or alias/NAME (default: the blob\'s own key, under its current primary)')
     .option('--to-context <k=v>', 'destination encryption context entry (repeatable; default: the source context)', collect)
     .option('--out <file>', 'write the raw new blob to a file'), 'source encryption context entry'),
   'ekm reencrypt --blob "RUtNAQE..." --context collection=docs --to-key alias/acme-docs --json')
-    .action(async (o: BlobInput & { key?: string; toKey: string; toContext?: string[]; out?: string; context?: string[] }, self: Command) => {
+    .action(async (o: BlobInput & { key?: string; toKey?: string; toContext?: string[]; out?: string; context?: string[] }, self: Command) => {
       const ciphertextBlob = blobOf(o);
       const source = ctxMap(o.context);
       const dest = ctxMap(o.toContext, '--to-context');
       const r = await (await ctx.api(self)).crypto.reEncrypt({
-        ciphertextBlob, destinationKeyId: o.toKey,
+        ciphertextBlob, ...(o.toKey !== undefined ? { destinationKeyId: o.toKey } : {}),
         ...(source ? { sourceEncryptionContext: source } : {}), ...(dest ? { destinationEncryptionContext: dest } : {}),
         ...(o.key !== undefined ? { sourceKeyId: o.key } : {}),
       });

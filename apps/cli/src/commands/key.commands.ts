@@ -60,7 +60,7 @@ export function keyCommand(ctx: CliContext): Command {
       .addOption(new Option('--status <status>', 'only keys in this state').choices(KEY_STATUSES))
       .option('--tag <k=v>', 'only keys with this tag')
       .option('--alias <alias>', 'only the key with this alias')
-      .option('--limit <n>', 'page size (1-1000)', (v) => parseIntBetween('--limit', v, 1, 1000))
+      .option('--limit <n>', 'page size (1-100, default 50)', (v) => parseIntBetween('--limit', v, 1, 100))
       .option('--cursor <cursor>', 'continue after a previous page')
       .option('--all', 'fetch every page'),
     'ekm key list --tenant acme --status Enabled',
