@@ -13,8 +13,11 @@ export type { RootOfTrust };
 /** Wrapped KEK versions, outside the event log (ARCHITECTURE §3): deletable for crypto-shredding. */
 export const KEY_MATERIAL_STORE = Symbol('KEY_MATERIAL_STORE');
 export interface KeyMaterialStore {
-  /** Stores the root-wrapped material of one version, inside the append transaction. */
-  put(tx: TransactionContext, keyId: string, version: number, wrapped: Buffer): Promise<void>;
+  /**
+   * Stores the root-wrapped material of one version, inside the append transaction. `materialRef` is the
+   * event's `materialRef` (default `<keyId>/<version>`), unique per row.
+   */
+  put(tx: TransactionContext, keyId: string, version: number, wrapped: Buffer, materialRef?: string): Promise<void>;
   /** The wrapped material, or null when absent (destroyed, or never stored). */
   get(keyId: string, version: number): Promise<Buffer | null>;
   /** Deletes one version's material (DestroyKeyVersion), in the append transaction. */

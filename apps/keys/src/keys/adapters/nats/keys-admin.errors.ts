@@ -1,0 +1,55 @@
+/**
+ * Wire codes of the lifecycle API: the ONE exhaustive table from domain rejections to BusErrorCode,
+ * and the mapping of application/infrastructure errors. Messages come from `describeRejection` (they
+ * name the key, the state and the rule; never material).
+ */
+import { BusErrorCode, fail, type FailReply } from '@ekm/contracts';
+import { ImportMaterialInvalidError, RootKeyUnavailableError, RootOperationFailedError, UnwrapFailedError } from '@ekm/crypto';
+import { ConcurrencyConflictError } from '@ekm/event-store';
+import { describeRejection, type KeyRejection, type KeyRejectionCode } from '../../domain';
+import { AliasTakenError } from '../postgres/key-projection';
+import { ImportTokenRaceError } from '../postgres/import-token.store';
+import { InvalidCursorError } from '../postgres/key-list.query';
+import { AuditUnavailableError } from '../../application/usage-recorder';
+
+export const REJECTION_TO_BUS: Readonly<Record<KeyRejectionCode, BusErrorCode>> = {
+  KEY_NOT_FOUND: BusErrorCode.KeyNotFound,
+  KEY_ALREADY_EXISTS: BusErrorCode.Conflict,
+  INVALID_KEY_STATE: BusErrorCode.KeyNotActive,
+  INVALID_ARGUMENT: BusErrorCode.Validation,
+  VERSION_NOT_FOUND: BusErrorCode.VersionNotFound,
+  VERSION_DISABLED: BusErrorCode.KeyNotActive,
+  VERSION_DESTROYED: BusErrorCode.KeyNotActive,
+  VERSION_NOT_DISABLED: BusErrorCode.KeyNotActive,
+  PRIMARY_VERSION_CANNOT_BE_DISABLED: BusErrorCode.PrimaryVersionLocked,
+  PRIMARY_VERSION_CANNOT_BE_DESTROYED: BusErrorCode.PrimaryVersionLocked,
+  DELETION_WINDOW_OUT_OF_RANGE: BusErrorCode.Validation,
+  // The key is in PendingDeletion but its date has not come: a state that forbids DestroyKey for now.
+  DELETION_WINDOW_NOT_ELAPSED: BusErrorCode.KeyNotActive,
+  INVALID_ALIAS: BusErrorCode.Validation,
+  ALIAS_ALREADY_EXISTS: BusErrorCode.Conflict,
+  ALIAS_NOT_FOUND: BusErrorCode.NotFound,
+  INVALID_TAG: BusErrorCode.Validation,
+  ROTATION_PERIOD_OUT_OF_RANGE: BusErrorCode.Validation,
+  UNSUPPORTED_FOR_SPEC: BusErrorCode.Unsupported,
+  ORIGIN_MISMATCH: BusErrorCode.Unsupported,
+  IMPORT_TOKEN_INVALID: BusErrorCode.ImportTokenInvalid,
+  IMPORT_TOKEN_EXPIRED: BusErrorCode.ImportTokenInvalid,
+  IMPORT_TOKEN_USED: BusErrorCode.ImportTokenInvalid,
+  CONTEXT_MISMATCH: BusErrorCode.ContextMismatch,
+};
+
+export const rejectionReply = (r: KeyRejection): FailReply => fail(REJECTION_TO_BUS[r.code], describeRejection(r), { rejection: r.code });
+
+/** Errors the use cases throw on purpose, as replies; anything else is EKM_INTERNAL (null here). */
+export function errorReply(err: unknown): FailReply | null {
+  if (err instanceof AliasTakenError) return fail(BusErrorCode.Conflict, err.message);
+  if (err instanceof InvalidCursorError) return fail(BusErrorCode.Validation, err.message);
+  if (err instanceof ImportTokenRaceError) return fail(BusErrorCode.ImportTokenInvalid, err.message);
+  if (err instanceof ImportMaterialInvalidError) return fail(BusErrorCode.Validation, `encryptedKeyMaterial: ${err.message}`);
+  if (err instanceof UnwrapFailedError) return fail(BusErrorCode.RootKeyUnavailable, 'the root of trust could not unwrap stored material');
+  if (err instanceof RootKeyUnavailableError || err instanceof RootOperationFailedError) return fail(BusErrorCode.RootKeyUnavailable, 'the root of trust is unavailable; nothing was changed');
+  if (err instanceof ConcurrencyConflictError) return fail(BusErrorCode.Conflict, 'the key changed concurrently too often; retry');
+  if (err instanceof AuditUnavailableError) return fail(BusErrorCode.AuditUnavailable, err.message);
+  return null;
+}

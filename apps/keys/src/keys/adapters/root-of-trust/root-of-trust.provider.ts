@@ -1,0 +1,45 @@
+/**
+ * ROOT_OF_TRUST chosen by EKM_ROOT_OF_TRUST: `software` (sealed root key in EKM_DATA_DIR, the default)
+ * or `pkcs11` (EKM_PKCS11_*). No fallback: a pkcs11 root that cannot open fails the start.
+ */
+import { Inject, Injectable, type FactoryProvider, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { KeysConfig } from '@ekm/config';
+import { Pkcs11RootOfTrust, SoftwareRootOfTrust, type RootOfTrust } from '@ekm/crypto';
+import { LOGGER, READINESS, SERVICE_CONFIG, type ReadinessRegistry } from '@ekm/service-kit';
+import type { Logger } from '@ekm/telemetry';
+import { ROOT_OF_TRUST } from '../../application/ports';
+
+export async function openRootOfTrust(config: KeysConfig): Promise<RootOfTrust> {
+  const r = config.rootOfTrust;
+  if (r.kind === 'pkcs11') return Pkcs11RootOfTrust.open({ library: r.library, tokenLabel: r.tokenLabel, pin: r.pin, keyLabel: r.keyLabel });
+  return SoftwareRootOfTrust.open({ dataDir: config.dataDir, env: config.env, ...(r.secret !== undefined ? { secret: r.secret } : {}) });
+}
+
+export const rootOfTrustProvider: FactoryProvider<Promise<RootOfTrust>> = {
+  provide: ROOT_OF_TRUST,
+  inject: [SERVICE_CONFIG, LOGGER],
+  useFactory: async (config: KeysConfig, logger: Logger) => {
+    const root = await openRootOfTrust(config);
+    logger.info({ rootOfTrust: root.describe() }, 'root of trust opened'); // describe() is secret-free
+    return root;
+  },
+};
+
+/** Readiness check and close at shutdown (after the transport and the relay stopped). */
+@Injectable()
+export class RootOfTrustLifecycle implements OnApplicationBootstrap, OnApplicationShutdown {
+  constructor(
+    @Inject(ROOT_OF_TRUST) private readonly root: RootOfTrust,
+    @Inject(READINESS) private readonly readiness: ReadinessRegistry,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.readiness.register('root-of-trust', async () => {
+      await this.root.health();
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.root.close();
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * Who calls and under which request id. There is NO authentication yet (the Policy issue brings it):
+ * the principal is the caller-supplied `Ekm-Principal` header, or 'anonymous'. DEVELOPMENT ONLY —
+ * anyone on the bus can claim any principal until request signing lands.
+ */
+import { createHash, randomUUID } from 'node:crypto';
+import type { CommandMeta } from '../domain';
+
+export const PRINCIPAL_HEADER = 'Ekm-Principal';
+
+export interface CallContext {
+  /** `Ekm-Request-Id`, or a fresh UUID: the idempotency key of this call (retries send the same). */
+  readonly requestId: string;
+  readonly principal: string;
+  readonly traceparent?: string;
+  /** The command time, read once per call. */
+  readonly now: string;
+}
+
+/** Command meta for `operation`: the command id is per operation, so one request id reused for two different calls is not mistaken for a retry. */
+export function commandMeta(ctx: CallContext, operation: string): CommandMeta {
+  return {
+    actor: ctx.principal,
+    correlationId: ctx.requestId,
+    commandId: `${operation}:${ctx.requestId}`,
+    now: ctx.now,
+    ...(ctx.traceparent !== undefined ? { traceparent: ctx.traceparent } : {}),
+  };
+}
+
+/** A UUID-shaped id derived from the request id, so a retried CreateKey names the same key (and is a duplicate). */
+export function deterministicId(purpose: string, requestId: string): string {
+  const h = createHash('sha256').update(`ekm/${purpose}/`).update(requestId).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+export const newRequestId = (): string => randomUUID();
