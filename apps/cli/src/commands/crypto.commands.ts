@@ -36,8 +36,8 @@ export function dataCommands(ctx: CliContext): Command[] {
   'ekm datakey generate --key alias/acme-docs --context tenant=acme --context collection=docs --json',
   'ekm datakey generate --key alias/acme-docs --context collection=docs --no-plaintext')
     .action(async (o: { key: string; bytes?: number; plaintext: boolean; context?: string[] }, self: Command) => {
-      const api = await ctx.api(self);
       const input = { keyId: o.key, ...withContext(o.context), ...(o.bytes !== undefined ? { numberOfBytes: o.bytes } : {}) };
+      const api = await ctx.api(self);
       if (!o.plaintext) {
         const dk = await api.crypto.generateDataKeyWithoutPlaintext(input);
         const out = { keyId: dk.keyId, keyVersion: dk.keyVersion, ciphertextBlob: b64(dk.ciphertextBlob) };
@@ -57,8 +57,9 @@ export function dataCommands(ctx: CliContext): Command[] {
   'ekm encrypt --key alias/acme-docs --context collection=docs --text "hello" --json',
   'ekm encrypt --key alias/acme-docs --context collection=docs --in secret.txt --out secret.ekm')
     .action(async (o: { key: string; in?: string; text?: string; out?: string; context?: string[] }, self: Command) => {
-      const plaintext = plaintextOf(o);
-      const r = await (await ctx.api(self)).crypto.encrypt({ keyId: o.key, plaintext, ...withContext(o.context) });
+      const input = { keyId: o.key, plaintext: plaintextOf(o), ...withContext(o.context) };
+      const r = await (await ctx.api(self)).crypto.encrypt(input);
+      const plaintext = input.plaintext;
       plaintext.fill(0);
       if (o.out !== undefined) ctx.writeFile('--out', o.out, r.ciphertextBlob);
       const out = { keyId: r.keyId, keyVersion: r.keyVersion, ciphertextBlob: b64(r.ciphertextBlob) };
@@ -72,8 +73,8 @@ export function dataCommands(ctx: CliContext): Command[] {
   'ekm decrypt --context collection=docs --blob "RUtNAQE..." ',
   'ekm decrypt --key alias/acme-docs --context collection=docs --in secret.ekm --json')
     .action(async (o: BlobInput & { key?: string; out?: string; context?: string[] }, self: Command) => {
-      const ciphertextBlob = blobOf(o);
-      const r = await (await ctx.api(self)).crypto.decrypt({ ciphertextBlob, ...withContext(o.context), ...(o.key !== undefined ? { keyId: o.key } : {}) });
+      const input = { ciphertextBlob: blobOf(o), ...withContext(o.context), ...(o.key !== undefined ? { keyId: o.key } : {}) };
+      const r = await (await ctx.api(self)).crypto.decrypt(input);
       if (o.out !== undefined) ctx.writeFile('--out', o.out, r.plaintext);
       const json = { keyId: r.keyId, keyVersion: r.keyVersion, plaintext: b64(r.plaintext) };
       // People get the plaintext itself (pipeable); with --out, where it went.

@@ -14,8 +14,8 @@ export function macCommand(ctx: CliContext): Command {
     .option('--in <file>', 'message file').option('--text <text>', 'message string (UTF-8)'), 'context entry the key\'s purpose binding requires'),
   'ekm mac generate --key alias/acme-mac --text "order 42" --json')
     .action(async (o: { key: string; in?: string; text?: string; context?: string[] }, self: Command) => {
-      const message = plaintextOf(o);
-      const r = await (await ctx.api(self)).crypto.generateMac({ keyId: o.key, message, ...withContext(o.context) });
+      const input = { keyId: o.key, message: plaintextOf(o), ...withContext(o.context) };
+      const r = await (await ctx.api(self)).crypto.generateMac(input);
       const out = { keyId: r.keyId, keyVersion: r.keyVersion, macAlgorithm: r.macAlgorithm, mac: r.mac.toString('base64') };
       ctx.print(self, out, () => fieldLines(out));
     });
@@ -25,9 +25,8 @@ export function macCommand(ctx: CliContext): Command {
     .requiredOption('--mac <base64>', 'the MAC to check'), 'context entry the key\'s purpose binding requires'),
   'ekm mac verify --key alias/acme-mac --text "order 42" --mac "q1w2..."')
     .action(async (o: { key: string; in?: string; text?: string; mac: string; context?: string[] }, self: Command) => {
-      const message = plaintextOf(o);
-      const tag = parseBase64('--mac', o.mac);
-      const r = await (await ctx.api(self)).crypto.verifyMac({ keyId: o.key, message, mac: tag, ...withContext(o.context) });
+      const input = { keyId: o.key, message: plaintextOf(o), mac: parseBase64('--mac', o.mac), ...withContext(o.context) };
+      const r = await (await ctx.api(self)).crypto.verifyMac(input);
       ctx.print(self, r, () => fieldLines({ keyId: r.keyId, keyVersion: r.keyVersion, macValid: r.macValid }));
       // A wrong MAC is an answer, not an error, but scripts test `ekm mac verify ... && ...`.
       if (!r.macValid) ctx.setExitCode(ExitCode.ServiceError);
