@@ -99,15 +99,19 @@ elif pid_alive "$(read_pid postgres)" postgres; then
   info "already running: our postgres on 127.0.0.1:$PG_PORT (pid $(read_pid postgres))"
 else
   rm -f "$RUN_DIR/postgres.pid" "$RUN_DIR/postgres.port"
-  rc=0
-  node_helper probe.js pg "postgres://postgres@127.0.0.1:$PG_PORT/postgres" 2>/dev/null || rc=$?
+  probe_pg() { rc=0; node_helper probe.js pg "postgres://postgres@127.0.0.1:$PG_PORT/postgres" 2>/dev/null || rc=$?; }
+  probe_pg
+  if [ "$rc" != 0 ] && [ -z "$(pg_bindir)" ]; then
+    ensure_postgres_installed
+    probe_pg # Debian's package may have started its own cluster on the port just now
+  fi
   if [ "$rc" = 0 ]; then
     info "using the Postgres that answers on 127.0.0.1:$PG_PORT (up will not stop it)"
   else
     if [ "$rc" = 3 ]; then
       warn "a server on 127.0.0.1:$PG_PORT answers but refuses user postgres: starting our own on ${EKM_PG_FALLBACK_PORT:-55432}"
       PG_PORT="${EKM_PG_FALLBACK_PORT:-55432}"
-      node_helper probe.js port "$PG_PORT" && die "port $PG_PORT is taken too: set EKM_PG_PORT to a free port"
+      if node_helper probe.js port "$PG_PORT"; then die "port $PG_PORT is taken too: set EKM_PG_PORT to a free port"; fi
     fi
     start_own_postgres "$PG_PORT"
     PG_OWNED=1
@@ -142,15 +146,19 @@ if pid_alive "$(read_pid nats)" nats-server; then
   info "already running: our nats-server on 127.0.0.1:$NATS_PORT (pid $(read_pid nats))"
 else
   rm -f "$RUN_DIR/nats.pid" "$RUN_DIR/nats.port"
-  rc=0
-  node_helper probe.js nats "nats://127.0.0.1:$NATS_PORT" 2>/dev/null || rc=$?
+  probe_nats() { rc=0; node_helper probe.js nats "nats://127.0.0.1:$NATS_PORT" 2>/dev/null || rc=$?; }
+  probe_nats
+  if [ "$rc" != 0 ] && [ -z "$(nats_bin)" ]; then
+    ensure_nats_installed
+    probe_nats # Debian's package may have started its own nats-server (without JetStream) just now
+  fi
   if [ "$rc" = 0 ]; then
     info "using the NATS (JetStream enabled) that answers on 127.0.0.1:$NATS_PORT (up will not stop it)"
   else
     if [ "$rc" = 3 ]; then
       warn "a NATS on 127.0.0.1:$NATS_PORT has no JetStream: starting our own on ${EKM_NATS_FALLBACK_PORT:-54222}"
       NATS_PORT="${EKM_NATS_FALLBACK_PORT:-54222}"
-      node_helper probe.js port "$NATS_PORT" && die "port $NATS_PORT is taken too: set EKM_NATS_PORT to a free port"
+      if node_helper probe.js port "$NATS_PORT"; then die "port $NATS_PORT is taken too: set EKM_NATS_PORT to a free port"; fi
     fi
     start_own_nats "$NATS_PORT"
     NATS_OWNED=1

@@ -10,7 +10,7 @@ import { SERVICES } from '@ekm/contracts';
 import { checkCompose, dockerStages, ekmServiceOf, environmentOf, interpolate } from './compose-check';
 
 const ROOT = join(__dirname, '..', '..');
-type Doc = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Doc = Record<string, any>;
 const load = (): Doc => parse(readFileSync(join(ROOT, 'docker-compose.yml'), 'utf8')) as Doc;
 
 /** Applies `mutate` to a fresh copy of the compose file and returns the problems it introduced. */
