@@ -33,7 +33,7 @@ import { KeysCryptoController } from './keys-crypto.controller';
 
 export interface CryptoModuleOptions {
   readonly imports: ReadonlyArray<Type<unknown> | DynamicModule>;
-  /** GCM numbers reserved per Postgres round trip; default budget/1000 clamped to 1..4096. */
+  /** GCM numbers reserved per Postgres round trip; default defaultGcmBlock(budget). */
   readonly gcmBlockSize?: number;
   /** Default DEFAULT_BUDGET_THRESHOLD (0.75). */
   readonly gcmRotateThreshold?: number;
@@ -41,7 +41,11 @@ export interface CryptoModuleOptions {
   readonly instanceId?: string;
 }
 
-export const defaultGcmBlock = (budget: number): number => Math.min(4096, Math.max(1, Math.floor(budget / 1000)));
+/**
+ * sqrt(budget) clamped to 1..4096: round trips grow only as sqrt(budget) and a crash wastes at most one
+ * block (a negligible share of a large budget); a tiny test budget (10) still gets real blocks (3).
+ */
+export const defaultGcmBlock = (budget: number): number => Math.min(4096, Math.max(1, Math.floor(Math.sqrt(budget))));
 
 @Injectable()
 class CryptoLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {

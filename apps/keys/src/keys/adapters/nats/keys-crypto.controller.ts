@@ -4,9 +4,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Controller, Inject } from '@nestjs/common';
-import { MessagePattern, type NatsContext } from '@nestjs/microservices';
+import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import { trace } from '@opentelemetry/api';
 import { ok, parseRequest, REQUEST_ID_HEADER, subject, type Reply } from '@ekm/contracts';
+import { PRINCIPAL_HEADER } from '../../application/call-context';
 import { toFailReply } from '../../application/crypto/crypto-failures';
 import {
   DecryptBatchRequest, DecryptRequest, EncryptRequest, GenerateDataKeyBatchRequest, GenerateDataKeyRequest, GenerateMacRequest,
@@ -18,15 +19,16 @@ import type { CallMeta, Outcome } from '../../application/crypto/usage-run';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /**
- * TODO(policy issue): callers are not authenticated yet (the responder cannot see who sent a message);
- * every call runs as this principal until signed requests land.
+ * TODO(policy issue): callers are not authenticated yet. Like the admin API (call-context.ts), the
+ * principal is the caller-claimed `Ekm-Principal` header or 'anonymous': DEVELOPMENT ONLY.
  */
-export const UNAUTHENTICATED_PRINCIPAL = 'anonymous';
+const PRINCIPAL = /^[A-Za-z0-9._:@/-]{1,200}$/;
 
 function metaOf(ctx: NatsContext): CallMeta {
   const given = ctx.getHeaders()?.get(REQUEST_ID_HEADER) ?? '';
+  const claimed = ctx.getHeaders()?.get(PRINCIPAL_HEADER) ?? '';
   const traceId = trace.getActiveSpan()?.spanContext().traceId;
-  return { principal: UNAUTHENTICATED_PRINCIPAL, requestId: REQUEST_ID.test(given) ? given : randomUUID(), ...(traceId ? { traceId } : {}) };
+  return { principal: PRINCIPAL.test(claimed) ? claimed : 'anonymous', requestId: REQUEST_ID.test(given) ? given : randomUUID(), ...(traceId ? { traceId } : {}) };
 }
 
 const reply = <T>(o: Outcome<T> | BatchOutcome<T>): Reply<unknown> => (o.ok ? ok(o.value) : toFailReply(o.failure));
@@ -39,61 +41,61 @@ export class KeysCryptoController {
   ) {}
 
   @MessagePattern(subject('keys', 'generate-data-key'))
-  async generateDataKey(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+  async generateDataKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<unknown>> {
     const req = parseRequest(GenerateDataKeyRequest, body);
     return req.ok ? reply(await this.plane.generateDataKey(req.data, metaOf(ctx), true)) : req;
   }
 
   @MessagePattern(subject('keys', 'generate-data-key-without-plaintext'))
-  async generateDataKeyWithoutPlaintext(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+  async generateDataKeyWithoutPlaintext(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<unknown>> {
     const req = parseRequest(GenerateDataKeyRequest, body);
     return req.ok ? reply(await this.plane.generateDataKey(req.data, metaOf(ctx), false)) : req;
   }
 
   @MessagePattern(subject('keys', 'encrypt'))
-  async encrypt(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+  async encrypt(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<unknown>> {
     const req = parseRequest(EncryptRequest, body);
     return req.ok ? reply(await this.plane.encrypt(req.data, metaOf(ctx))) : req;
   }
 
   @MessagePattern(subject('keys', 'decrypt'))
-  async decrypt(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+  async decrypt(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<unknown>> {
     const req = parseRequest(DecryptRequest, body);
     return req.ok ? reply(await this.plane.decrypt(req.data, metaOf(ctx))) : req;
   }
 
   @MessagePattern(subject('keys', 're-encrypt'))
-  async reEncrypt(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+  async reEncrypt(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<unknown>> {
     const req = parseRequest(ReEncryptRequest, body);
     return req.ok ? reply(await this.plane.reEncrypt(req.data, metaOf(ctx))) : req;
   }
 
   @MessagePattern(subject('keys', 'generate-data-key-batch'))
-  async generateDataKeyBatch(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+  async generateDataKeyBatch(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<unknown>> {
     const req = parseRequest(GenerateDataKeyBatchRequest, body);
     return req.ok ? reply(await this.batch.generateDataKeys(req.data.items, metaOf(ctx), req.data.withPlaintext ?? true)) : req;
   }
 
   @MessagePattern(subject('keys', 'decrypt-batch'))
-  async decryptBatch(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+  async decryptBatch(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<unknown>> {
     const req = parseRequest(DecryptBatchRequest, body);
     return req.ok ? reply(await this.batch.decrypt(req.data.items, metaOf(ctx))) : req;
   }
 
   @MessagePattern(subject('keys', 're-encrypt-batch'))
-  async reEncryptBatch(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+  async reEncryptBatch(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<unknown>> {
     const req = parseRequest(ReEncryptBatchRequest, body);
     return req.ok ? reply(await this.batch.reEncrypt(req.data.items, metaOf(ctx))) : req;
   }
 
   @MessagePattern(subject('keys', 'generate-mac'))
-  async generateMac(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+  async generateMac(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<unknown>> {
     const req = parseRequest(GenerateMacRequest, body);
     return req.ok ? reply(await this.plane.generateMac(req.data, metaOf(ctx))) : req;
   }
 
   @MessagePattern(subject('keys', 'verify-mac'))
-  async verifyMac(body: unknown, ctx: NatsContext): Promise<Reply<unknown>> {
+  async verifyMac(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<unknown>> {
     const req = parseRequest(VerifyMacRequest, body);
     return req.ok ? reply(await this.plane.verifyMac(req.data, metaOf(ctx))) : req;
   }

@@ -4,6 +4,7 @@
  * 'budget'), so the event store appends the rotation once however many replicas race, and a replica
  * that lost sees the key already rotated.
  */
+import { randomUUID } from 'node:crypto';
 import { keyFingerprint, type RootOfTrust } from '@ekm/crypto';
 import { asKeyId, type RotateKey } from '../../domain';
 import type { KeyCommandHandler, KeyStateReader } from '../ports';
@@ -13,8 +14,6 @@ export const BUDGET_ACTOR = 'ekm-keys/gcm-budget';
 /** The idempotency key of the forced rotation of one version. */
 export const budgetCommandId = (keyId: string, version: number): string => `budget:${keyId}:${version}`;
 
-/** Where a version's wrapped material is stored (the control plane's `key_material` row key). */
-export const materialRefOf = (keyId: string, version: number): string => `key_material/${keyId}/${version}`;
 
 export interface BudgetRotationLogger {
   info(obj: object, msg?: string): void;
@@ -67,7 +66,7 @@ export class BudgetRotation {
       }
       const cmd: RotateKey = {
         type: 'RotateKey',
-        data: { keyId: asKeyId(keyId), reason: 'BUDGET', materialRef: materialRefOf(keyId, next), fingerprint },
+        data: { keyId: asKeyId(keyId), reason: 'BUDGET', materialRef: randomUUID(), fingerprint },
         meta: { actor: BUDGET_ACTOR, commandId: budgetCommandId(keyId, version), now: this.now().toISOString() },
       };
       const out = await this.commands.handle(cmd, { material: { version: next, wrapped } });
