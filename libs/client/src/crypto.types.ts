@@ -68,7 +68,7 @@ export interface ReEncryptInput {
   readonly sourceKeyId?: KeyRef;
   /** Target key. Default: the blob's own key, i.e. re-encrypt under its current primary version. */
   readonly destinationKeyId?: KeyRef;
-  /** Default: the source context. */
+  /** Bound to the new blob. Default: empty (not the source context); pass it again to keep the binding. */
   readonly destinationEncryptionContext?: StringMap;
 }
 

@@ -86,13 +86,14 @@ export function dataCommands(ctx: CliContext): Command[] {
     .option('--in <file>', 'raw ciphertext blob file').option('--blob <base64>', 'ciphertext blob, base64')
     .option('--key <key>', 'refuse source blobs of any other key')
     .option('--to-key <key>', 'destination key id or alias/NAME (default: the blob\'s own key, under its current primary)')
-    .option('--to-context <k=v>', 'destination encryption context entry (repeatable; default: the source context)', collect)
+    .option('--to-context <k=v>', 'destination encryption context entry (repeatable; default: the same entries as --context)', collect)
     .option('--out <file>', 'write the raw new blob to a file'), 'source encryption context entry'),
   'ekm reencrypt --blob "RUtNAQE..." --context collection=docs --to-key alias/acme-docs --json')
     .action(async (o: BlobInput & { key?: string; toKey?: string; toContext?: string[]; out?: string; context?: string[] }, self: Command) => {
       const ciphertextBlob = blobOf(o);
       const source = ctxMap(o.context);
-      const dest = ctxMap(o.toContext, '--to-context');
+      // The service binds an empty context when none is given; a CLI user re-encrypting in place means "the same".
+      const dest = ctxMap(o.toContext, '--to-context') ?? source;
       const r = await (await ctx.api(self)).crypto.reEncrypt({
         ciphertextBlob, ...(o.toKey !== undefined ? { destinationKeyId: o.toKey } : {}),
         ...(source ? { sourceEncryptionContext: source } : {}), ...(dest ? { destinationEncryptionContext: dest } : {}),

@@ -1,0 +1,157 @@
+/**
+ * The built CLI (`node bin/ekm.js`, jest's global setup builds dist/ when stale) against an in-process
+ * keys service on real Postgres and a private nats-server: a shared server would let other suites' keys
+ * instances (other databases) answer in the ekm-keys queue group.
+ */
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '@ekm/config';
+import { startServiceApp, type ServiceApp } from '@ekm/service-kit';
+import { createLogger } from '@ekm/telemetry';
+import { createTestDatabase, urlFor } from '../../../test/support/pg';
+import { startNats, stopServer, type ServerHandle } from '../../../test/support/servers';
+import { KeysModule } from '../../keys/src/keys.module';
+
+const ROOT = join(__dirname, '..', '..', '..');
+let nats: ServerHandle;
+let svc: ServiceApp;
+let work: string;
+
+interface Run { code: number | null; stdout: string; stderr: string }
+
+/** Runs the built CLI asynchronously (spawnSync would block the in-process service that must answer). */
+function ekm(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin', 'ekm.js'), ...args], {
+      cwd: work, env: { PATH: process.env.PATH ?? '', EKM_NATS_URL: nats.url, ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString('utf8'); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString('utf8'); });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+/** Runs with --json, expects exit 0 and exactly one JSON document on stdout. */
+async function ekmJson<T = Record<string, unknown>>(args: string[]): Promise<T> {
+  const r = await ekm([...args, '--json']);
+  if (r.code !== 0) throw new Error(`ekm ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return JSON.parse(r.stdout) as T;
+}
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'ekm-cli-int-'));
+  const [n, db] = await Promise.all([startNats(), createTestDatabase('ekm_cli')]);
+  nats = n;
+  const config = loadConfig('keys', {
+    EKM_NATS_URL: nats.url, EKM_DATABASE_ADMIN_URL: db.url, EKM_DATABASE_URL: urlFor(db.name, 'ekm_keys'), EKM_HTTP_PORT: '0',
+    EKM_DATA_DIR: join(work, 'data'), EKM_DELETION_MIN_DAYS: '0', EKM_ROOT_SECRET: 'cli-int-test-root-secret-0123',
+  });
+  svc = await startServiceApp({ config, module: KeysModule, logger: createLogger('keys', { level: 'silent' }) });
+}, 60_000);
+
+afterAll(async () => {
+  await svc?.close();
+  if (nats) await stopServer(nats);
+  if (work) rmSync(work, { recursive: true, force: true });
+});
+
+describe('ekm against the keys service', () => {
+  let keyId: string;
+
+  it('key create --json prints the new key', async () => {
+    const key = await ekmJson<{ keyId: string; status: string; requiredContext: object; tags: object }>(['key', 'create', '--tenant', 'acme', '--collection', 'docs', '--tag', 'env=test']);
+    expect(key).toMatchObject({ status: 'Enabled', requiredContext: { collection: 'docs' }, tags: { env: 'test' } });
+    keyId = key.keyId;
+    const alias = `alias/docs-${randomUUID().slice(0, 8)}`;
+    expect(await ekmJson<{ aliases: string[] }>(['key', 'alias', 'create', keyId, alias])).toMatchObject({ aliases: [alias] });
+    expect(await ekmJson<{ keyId: string }>(['key', 'describe', alias])).toMatchObject({ keyId });
+  });
+
+  it('datakey generate --json gives a 32-byte DEK whose blob decrypts to it', async () => {
+    const dk = await ekmJson<{ keyId: string; keyVersion: number; plaintext: string; ciphertextBlob: string }>(['datakey', 'generate', '--key', keyId, '--context', 'collection=docs']);
+    expect(dk).toEqual({ keyId, keyVersion: 1, plaintext: expect.any(String), ciphertextBlob: expect.any(String) });
+    expect(Buffer.from(dk.plaintext, 'base64')).toHaveLength(32);
+    const dec = await ekmJson(['decrypt', '--blob', dk.ciphertextBlob, '--context', 'collection=docs']);
+    expect(dec).toEqual({ keyId, keyVersion: 1, plaintext: dk.plaintext });
+  });
+
+  it('encrypt/decrypt round trip through a file, and people get the raw plaintext', async () => {
+    const blobFile = join(work, 'msg.ekm');
+    const enc = await ekmJson<{ ciphertextBlob: string }>(['encrypt', '--key', keyId, '--context', 'collection=docs', '--text', 'hello vectors', '--out', blobFile]);
+    expect(readFileSync(blobFile)).toEqual(Buffer.from(enc.ciphertextBlob, 'base64'));
+    const dec = await ekmJson<{ plaintext: string }>(['decrypt', '--key', keyId, '--in', blobFile, '--context', 'collection=docs']);
+    expect(Buffer.from(dec.plaintext, 'base64').toString('utf8')).toBe('hello vectors');
+    const human = await ekm(['decrypt', '--in', blobFile, '--context', 'collection=docs']);
+    expect(human).toMatchObject({ code: 0, stdout: 'hello vectors' });
+    const wrongContext = await ekm(['decrypt', '--in', blobFile, '--context', 'collection=other', '--json']);
+    expect(wrongContext.code).toBe(1);
+    expect(wrongContext.stdout).toBe('');
+    expect(JSON.parse(wrongContext.stderr)).toEqual({ code: expect.stringMatching(/^EKM_(CONTEXT_MISMATCH|INVALID_CIPHERTEXT)$/), message: expect.any(String) });
+  });
+
+  it('rotate, then reencrypt moves a blob to the new primary version', async () => {
+    const enc = await ekmJson<{ ciphertextBlob: string }>(['encrypt', '--key', keyId, '--context', 'collection=docs', '--text', 'x']);
+    expect(await ekmJson<{ primaryVersion: number }>(['key', 'rotate', keyId])).toMatchObject({ primaryVersion: 2 });
+    const re = await ekmJson(['reencrypt', '--blob', enc.ciphertextBlob, '--context', 'collection=docs']);
+    expect(re).toMatchObject({ keyId, keyVersion: 2, sourceKeyId: keyId, sourceKeyVersion: 1 });
+    const versions = await ekmJson<{ versions: unknown[] }>(['key', 'versions', keyId]);
+    expect(versions.versions).toHaveLength(2);
+  });
+
+  it('BYOK: import params -> local wrap -> import material enables an EXTERNAL key', async () => {
+    const ext = await ekmJson<{ keyId: string; status: string }>(['key', 'create', '--tenant', 'acme', '--origin', 'EXTERNAL']);
+    expect(ext.status).toBe('PendingImport');
+    const [pub, token, material, wrapped] = ['wrap.der', 'token.bin', 'material.bin', 'wrapped.bin'].map((f) => join(work, f));
+    writeFileSync(material, randomBytes(32));
+    const params = await ekmJson(['import', 'params', '--key', ext.keyId, '--algorithm', 'RSA_AES_KEY_WRAP_SHA_256', '--wrapping-spec', 'RSA_3072', '--public-key-out', pub, '--token-out', token]);
+    expect(params).toMatchObject({ keyId: ext.keyId, wrappingAlgorithm: 'RSA_AES_KEY_WRAP_SHA_256', wrappingKeySpec: 'RSA_3072' });
+    await ekmJson(['import', 'wrap', '--public-key', pub, '--material', material, '--algorithm', 'RSA_AES_KEY_WRAP_SHA_256', '--out', wrapped]);
+    expect(await ekmJson(['import', 'material', '--key', ext.keyId, '--token', token, '--material', wrapped])).toMatchObject({ status: 'Enabled', primaryVersion: 1 });
+    const enc = await ekmJson<{ ciphertextBlob: string }>(['encrypt', '--key', ext.keyId, '--text', 'byok']);
+    const reused = await ekm(['import', 'material', '--key', ext.keyId, '--token', token, '--material', wrapped, '--json']);
+    expect(reused.code).toBe(1);
+    expect(JSON.parse(reused.stderr).code).toMatch(/^EKM_/);
+    expect(Buffer.from((await ekmJson<{ plaintext: string }>(['decrypt', '--blob', enc.ciphertextBlob])).plaintext, 'base64').toString()).toBe('byok');
+  }, 60_000);
+
+  it('mac generate/verify with an HMAC_256 key; a wrong MAC exits 1', async () => {
+    const mk = await ekmJson<{ keyId: string }>(['key', 'create', '--tenant', 'acme', '--spec', 'HMAC_256']);
+    const mac = await ekmJson<{ mac: string }>(['mac', 'generate', '--key', mk.keyId, '--text', 'order 42']);
+    expect(await ekmJson(['mac', 'verify', '--key', mk.keyId, '--text', 'order 42', '--mac', mac.mac])).toMatchObject({ macValid: true });
+    const bad = await ekm(['mac', 'verify', '--key', mk.keyId, '--text', 'order 43', '--mac', mac.mac, '--json']);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ macValid: false });
+  });
+});
+
+describe('exit codes', () => {
+  it('an unknown key id exits 1 with EKM_KEY_NOT_FOUND on stderr', async () => {
+    const r = await ekm(['key', 'describe', randomUUID(), '--json']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(JSON.parse(r.stderr)).toEqual({ code: 'EKM_KEY_NOT_FOUND', message: expect.any(String) });
+    const human = await ekm(['datakey', 'generate', '--key', 'alias/no-such-alias']);
+    expect(human.code).toBe(1);
+    expect(human.stderr).toMatch(/^ekm: EKM_KEY_NOT_FOUND: /);
+  });
+
+  it('an unreachable NATS exits 3 with EKM_UNAVAILABLE', async () => {
+    const closed = await startNats();
+    await stopServer(closed); // a port that was just free and now has no server
+    const r = await ekm(['--nats', closed.url, '--timeout', '2000', 'key', 'list', '--json']);
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stderr)).toEqual({ code: 'EKM_UNAVAILABLE', message: expect.stringContaining(closed.url) });
+  });
+
+  it('a usage error exits 2 before touching the bus', async () => {
+    const r = await ekm(['encrypt', '--key', 'k', '--json'], { EKM_NATS_URL: 'nats://127.0.0.1:1' });
+    expect(r.code).toBe(2);
+    expect(JSON.parse(r.stderr).code).toBe('EKM_CLI_USAGE');
+  });
+});
