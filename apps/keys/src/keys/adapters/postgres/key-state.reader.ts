@@ -19,6 +19,8 @@ export class PgKeyStateReader implements KeyStateReader {
   private readonly s = quoteIdent(serviceSchema('keys'));
   private readonly cache = new Map<string, { state: ExistingKeyState | null; at: number }>();
   private ttlMs = KEY_STATE_CACHE_TTL_MS;
+  /** Bumped by every invalidate: a load that started before it must not cache what it read. */
+  private generation = 0;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -34,10 +36,11 @@ export class PgKeyStateReader implements KeyStateReader {
     const hit = this.cache.get(keyId);
     if (hit !== undefined && performance.now() - hit.at < this.ttlMs) return hit.state;
     const at = performance.now();
+    const generation = this.generation;
     const state = foldKeyEvents((await this.store.readStream(keyStreamId(keyId))).map(toKeyEvent));
     const found = isExistingKey(state) ? state : null;
     // Unknown ids are not cached: a key created a moment later must be found at once.
-    if (found !== null) this.remember(keyId, found, at);
+    if (found !== null && generation === this.generation) this.remember(keyId, found, at);
     return found;
   }
 
@@ -50,6 +53,7 @@ export class PgKeyStateReader implements KeyStateReader {
   }
 
   invalidate(keyId: string): void {
+    this.generation++;
     this.cache.delete(keyId);
   }
 
