@@ -69,6 +69,10 @@ ensure_node_modules() {
   cd "$ROOT"
   if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     step "Installing npm dependencies (npm ci)"
+    # pkcs11js is a native addon that node-gyp compiles at install: it needs python3, make and g++.
+    if ! command -v g++ >/dev/null 2>&1 || ! command -v make >/dev/null 2>&1 || ! command -v python3 >/dev/null 2>&1; then
+      apt_install build-essential python3
+    fi
     npm ci --no-audit --no-fund
   fi
 }
