@@ -23,7 +23,7 @@ NATS_PORT="${EKM_NATS_PORT:-4222}"
 PG_DB="${EKM_PG_DATABASE:-ekm}"
 ROOT_OF_TRUST="${EKM_ROOT_OF_TRUST:-software}"
 UP_TIMEOUT="${EKM_UP_TIMEOUT:-90}"
-declare -A DEFAULT_PORT=([keys]=7101 [policy]=7102 [rotation]=7103 [audit]=7104)
+declare -A DEFAULT_PORT=([keys]=7101 [policy]=7102 [rotation]=7103 [audit]=7104) # replaced from @ekm/config after the build
 
 case "$ROOT_OF_TRUST" in software | pkcs11) ;; *) die "EKM_ROOT_OF_TRUST must be software or pkcs11, not '$ROOT_OF_TRUST'" ;; esac
 
@@ -173,6 +173,10 @@ info "$(softhsm_lib)"
 
 step "Building (npm run build)"
 npm run --silent build
+# Default HTTP ports from @ekm/config itself, so up and the services never disagree.
+while read -r svc port; do DEFAULT_PORT[$svc]="$port"; done < <(node -e '
+  const { DEFAULT_HTTP_PORTS } = require(process.argv[1]);
+  for (const [s, p] of Object.entries(DEFAULT_HTTP_PORTS)) console.log(s, p);' "$ROOT/dist/libs/config/src/index.js")
 
 step "Migrating service schemas in database $PG_DB"
 EKM_DATABASE_ADMIN_URL="$ADMIN_URL" node infra/scripts/migrate.js | sed 's/^/    /'
