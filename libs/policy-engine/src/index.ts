@@ -1,0 +1,9 @@
+/** `@ekm/policy-engine`: policy documents (zod schema) and the pure, deterministic evaluator. No I/O. */
+export { OPERATOR_SCOPE } from './policy.types';
+export type {
+  Condition, Decision, DecisionRequest, Effect, Policy, PolicyDocument, PrincipalFacts, PrincipalStatus, ResourceFacts, Statement,
+  StatementOutcome, TraceEntry, TracedDecision,
+} from './policy.types';
+export { ConditionSchema, PolicyDocumentSchema, StatementSchema, parsePolicyDocument, type ParsedPolicy } from './policy-document.schema';
+export { PolicySet, evaluate, simulate } from './evaluate';
+export { globMatch } from './glob';
