@@ -7,3 +7,36 @@ export { CryptoClient } from './crypto.client';
 export { wrapKeyMaterial } from './wrap-key-material';
 export type * from './keys.types';
 export type * from './crypto.types';
+export {
+  CachingDataKeyProvider,
+  type CachingDataKeyProviderOptions,
+  type DataKeyCacheStats,
+  type DataKeySource,
+  type EncryptionKeyRequest,
+  type KeyUse,
+} from './caching/caching-data-key-provider';
+export {
+  CacheLimitsInvalidError,
+  DEFAULT_DECRYPT_LIMITS,
+  DEFAULT_ENCRYPT_LIMITS,
+  MAX_MESSAGES_PER_KEY,
+  type DecryptCacheLimits,
+  type EncryptCacheLimits,
+} from './caching/cache-limits';
+export { canonicalContext } from './caching/canonical-context';
+export { EnvelopeInvalidError, VectorInputInvalidError, type EnvelopeProblem } from './vector/envelope.errors';
+export { ContentType, ENVELOPE_MAGIC, ENVELOPE_VERSION, parseEnvelope, type EnvelopeParts } from './vector/envelope.format';
+export {
+  decryptMetadata,
+  decryptVector,
+  encryptMetadata,
+  encryptVector,
+  openEnvelope,
+  sealEnvelope,
+  vectorEncryptionContext,
+  type EnvelopeContent,
+  type JsonValue,
+  type SealedEnvelope,
+  type VectorContext,
+} from './vector/vector-envelope';
+export { rewrapEnvelope, rewrapEnvelopes, type RewrapInput, type RewrapResult, type Rewrapped } from './vector/rewrap-envelope';
