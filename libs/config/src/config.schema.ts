@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import type { ServiceName } from '@ekm/contracts';
-import { envVarsOf, type AUTHZ_MODES, type LOG_LEVELS } from './env-vars';
+import { envVarsOf, type AUTH_MODES, type AUTHZ_MODES, type LOG_LEVELS } from './env-vars';
 
 /** Settings every service has. */
 export interface BaseConfig {
@@ -22,6 +22,11 @@ export interface BaseConfig {
   readonly dataDir: string;
   readonly maxRequestBytes: number;
   readonly shutdownGraceMs: number;
+  /** EKM_AUTH: `required` or `disabled` (never in production). */
+  readonly auth: (typeof AUTH_MODES)[number];
+  /** EKM_AUTH_SECRET; unset in development means the generated `<dataDir>/auth-secret`. SECRET. */
+  readonly authSecret?: string;
+  readonly sessionTtlMs: number;
 }
 
 /** Where the root key lives. Secrets stay in this object; never log it whole. */
@@ -40,8 +45,32 @@ export interface KeysConfig extends BaseConfig {
   readonly authz: (typeof AUTHZ_MODES)[number];
 }
 
+/** Settings of the audit service. */
+export interface AuditConfig extends BaseConfig {
+  readonly service: 'audit';
+  /** The same root as the keys service: it wraps the audit trail's Ed25519 signing key. */
+  readonly rootOfTrust: RootOfTrustConfig;
+  readonly checkpointEvery: number;
+  readonly checkpointIntervalMs: number;
+  /** Services whose event logs the trail consumes (EKM_AUDIT_SOURCES). */
+  readonly sources: readonly string[];
+  readonly reconcileIntervalMs: number;
+  /** EKM_AUDIT retention; 0 = forever. */
+  readonly streamMaxAgeMs: number;
+  /** EKM_AUDIT retention; -1 = unlimited. */
+  readonly streamMaxBytes: number;
+}
+
+/** Settings of the rotation service. */
+export interface RotationConfig extends BaseConfig {
+  readonly service: 'rotation';
+  readonly tickMs: number;
+  readonly leaseMs: number;
+  readonly batch: number;
+}
+
 /** The config type of each service. */
-export type ServiceConfig<S extends ServiceName = ServiceName> = S extends 'keys' ? KeysConfig : BaseConfig & { readonly service: S };
+export type ServiceConfig<S extends ServiceName = ServiceName> = S extends 'keys' ? KeysConfig : S extends 'audit' ? AuditConfig : S extends 'rotation' ? RotationConfig : BaseConfig & { readonly service: S };
 
 type Raw = Record<string, unknown>;
 
@@ -58,13 +87,50 @@ function toBase(service: ServiceName, r: Raw): BaseConfig {
     dataDir: r.EKM_DATA_DIR as string,
     maxRequestBytes: r.EKM_MAX_REQUEST_BYTES as number,
     shutdownGraceMs: r.EKM_SHUTDOWN_GRACE_MS as number,
+    auth: r.EKM_AUTH as BaseConfig['auth'],
+    ...(r.EKM_AUTH_SECRET !== undefined ? { authSecret: r.EKM_AUTH_SECRET as string } : {}),
+    sessionTtlMs: r.EKM_SESSION_TTL_MS as number,
   };
 }
 
-function toKeys(r: Raw): KeysConfig {
-  const rootOfTrust: RootOfTrustConfig = r.EKM_ROOT_OF_TRUST === 'pkcs11'
+function toRootOfTrust(r: Raw): RootOfTrustConfig {
+  return r.EKM_ROOT_OF_TRUST === 'pkcs11'
     ? { kind: 'pkcs11', library: r.EKM_PKCS11_LIBRARY as string, tokenLabel: r.EKM_PKCS11_TOKEN_LABEL as string, pin: r.EKM_PKCS11_PIN as string, keyLabel: r.EKM_PKCS11_KEY_LABEL as string }
     : { kind: 'software', ...(r.EKM_ROOT_SECRET !== undefined ? { secret: r.EKM_ROOT_SECRET as string } : {}) };
+}
+
+function toAudit(r: Raw): AuditConfig {
+  const maxBytes = r.EKM_AUDIT_STREAM_MAX_BYTES as number;
+  return {
+    ...toBase('audit', r),
+    service: 'audit',
+    rootOfTrust: toRootOfTrust(r),
+    checkpointEvery: r.EKM_AUDIT_CHECKPOINT_EVERY as number,
+    checkpointIntervalMs: r.EKM_AUDIT_CHECKPOINT_INTERVAL_MS as number,
+    sources: (r.EKM_AUDIT_SOURCES as string).split(','),
+    reconcileIntervalMs: r.EKM_AUDIT_RECONCILE_INTERVAL_MS as number,
+    streamMaxAgeMs: r.EKM_AUDIT_STREAM_MAX_AGE_MS as number,
+    streamMaxBytes: maxBytes === 0 ? -1 : maxBytes,
+  };
+}
+
+/** Root-of-trust rules shared by keys and audit. */
+function rootRules(r: Raw, ctx: z.RefinementCtx): void {
+  const blame = (variable: string, message: string): void => ctx.addIssue({ code: 'custom', path: [variable], message });
+  if (r.EKM_ROOT_OF_TRUST === 'pkcs11') {
+    if (r.EKM_PKCS11_LIBRARY === undefined) blame('EKM_PKCS11_LIBRARY', 'is required when EKM_ROOT_OF_TRUST=pkcs11');
+    if (r.EKM_PKCS11_PIN === undefined) blame('EKM_PKCS11_PIN', 'is required when EKM_ROOT_OF_TRUST=pkcs11');
+  } else if (r.EKM_ENV === 'production' && r.EKM_ROOT_SECRET === undefined) {
+    blame('EKM_ROOT_SECRET', 'is required when EKM_ENV=production and EKM_ROOT_OF_TRUST=software');
+  }
+}
+
+function toRotation(r: Raw): RotationConfig {
+  return { ...toBase('rotation', r), service: 'rotation', tickMs: r.EKM_ROTATION_TICK_MS as number, leaseMs: r.EKM_ROTATION_LEASE_MS as number, batch: r.EKM_ROTATION_BATCH as number };
+}
+
+function toKeys(r: Raw): KeysConfig {
+  const rootOfTrust = toRootOfTrust(r);
   return {
     ...toBase('keys', r),
     service: 'keys',
@@ -93,6 +159,13 @@ function keysRules(r: Raw, ctx: z.RefinementCtx): void {
   }
 }
 
+/** Authentication rules of every service: no unauthenticated production, and a shared secret there. */
+function authRules(r: Raw, ctx: z.RefinementCtx): void {
+  if (r.EKM_ENV !== 'production') return;
+  if (r.EKM_AUTH === 'disabled') ctx.addIssue({ code: 'custom', path: ['EKM_AUTH'], message: 'disabled is refused when EKM_ENV=production; use required' });
+  if (r.EKM_AUTH_SECRET === undefined) ctx.addIssue({ code: 'custom', path: ['EKM_AUTH_SECRET'], message: 'is required when EKM_ENV=production' });
+}
+
 /**
  * The zod schema of `service`'s environment. Input: an env object (`process.env`); an empty string
  * counts as unset. Output: {@link ServiceConfig}. Issue paths are variable names.
@@ -103,7 +176,7 @@ export function configSchema<S extends ServiceName>(service: S): z.ZodType<Servi
     const inner = spec.default !== undefined ? spec.schema : spec.schema.optional();
     shape[spec.name] = z.preprocess((v) => (v === undefined || v === '' ? spec.default : v), inner);
   }
-  const base = z.object(shape);
-  const refined = service === 'keys' ? base.superRefine((r, ctx) => keysRules(r, ctx)) : base;
-  return refined.transform((r) => (service === 'keys' ? toKeys(r) : toBase(service, r))) as unknown as z.ZodType<ServiceConfig<S>, Record<string, string | undefined>>;
+  const base = z.object(shape).superRefine((r, ctx) => authRules(r, ctx));
+  const refined = service === 'keys' ? base.superRefine((r, ctx) => keysRules(r, ctx)) : service === 'audit' ? base.superRefine((r, ctx) => rootRules(r, ctx)) : base;
+  return refined.transform((r) => (service === 'keys' ? toKeys(r) : service === 'audit' ? toAudit(r) : service === 'rotation' ? toRotation(r) : toBase(service, r))) as unknown as z.ZodType<ServiceConfig<S>, Record<string, string | undefined>>;
 }

@@ -44,6 +44,9 @@ export const DEFAULT_HTTP_PORTS: Readonly<Record<ServiceName, number>> = { keys:
 /** pino levels accepted by EKM_LOG_LEVEL. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+/** Request authentication modes (EKM_AUTH). */
+export const AUTH_MODES = ['required', 'disabled'] as const;
+
 /** Variables every service reads. */
 export function baseEnvVars(service: ServiceName): readonly EnvVarSpec[] {
   return [
@@ -57,6 +60,10 @@ export function baseEnvVars(service: ServiceName): readonly EnvVarSpec[] {
     { name: 'EKM_DATA_DIR', schema: z.string().min(1), default: '.ekm/data', description: 'local state (sealed software root key, ...)' },
     { name: 'EKM_MAX_REQUEST_BYTES', schema: int(1024, 64 * 1024 * 1024), default: String(1024 * 1024), description: 'largest request body in bytes' },
     { name: 'EKM_SHUTDOWN_GRACE_MS', schema: int(0, 600_000), default: '10000', description: 'how long shutdown waits for in-flight requests' },
+    // Request authentication (@ekm/auth, docs/auth.md).
+    { name: 'EKM_AUTH', schema: oneOf(AUTH_MODES), default: 'required', description: 'required (every request signed) or disabled (development/tests only; refused in production)' },
+    { name: 'EKM_AUTH_SECRET', schema: z.string().min(32, 'must have at least 32 characters'), secret: true, description: 'session secret shared by all services; required in production (development: generated in EKM_DATA_DIR/auth-secret)' },
+    { name: 'EKM_SESSION_TTL_MS', schema: int(10_000, 86_400_000), default: '600000', description: 'session lifetime issued at login; also how long revocations are remembered' },
   ];
 }
 
@@ -80,7 +87,30 @@ export const KEYS_ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'EKM_AUTHZ', schema: oneOf(AUTHZ_MODES), description: 'allow-all (refused in production) or policy; default allow-all in development, policy in production' },
 ];
 
+/** The root-of-trust variables (shared by keys and audit: the audit signing key is wrapped under the same root). */
+const ROOT_OF_TRUST_VAR_NAMES = ['EKM_ROOT_OF_TRUST', 'EKM_ROOT_SECRET', 'EKM_PKCS11_LIBRARY', 'EKM_PKCS11_TOKEN_LABEL', 'EKM_PKCS11_PIN', 'EKM_PKCS11_KEY_LABEL'];
+
+/** Variables only the audit service reads (besides the root-of-trust ones). */
+export const AUDIT_ENV_VARS: readonly EnvVarSpec[] = [
+  ...KEYS_ENV_VARS.filter((v) => ROOT_OF_TRUST_VAR_NAMES.includes(v.name)),
+  { name: 'EKM_AUDIT_CHECKPOINT_EVERY', schema: int(1, 10_000_000), default: '1000', description: 'sign a checkpoint after this many new trail entries' },
+  { name: 'EKM_AUDIT_CHECKPOINT_INTERVAL_MS', schema: int(100, 86_400_000), default: '10000', description: 'sign a checkpoint at least this often while entries arrive' },
+  { name: 'EKM_AUDIT_SOURCES', schema: z.string().regex(/^[a-z][a-z0-9_]*(,[a-z][a-z0-9_]*)*$/, 'must be comma-separated service names'), default: 'keys,policy,rotation', description: 'services whose event logs the audit trail consumes' },
+  { name: 'EKM_AUDIT_RECONCILE_INTERVAL_MS', schema: int(100, 3_600_000), default: '5000', description: 'how often the source event tables are swept for events JetStream never delivered' },
+  { name: 'EKM_AUDIT_STREAM_MAX_AGE_MS', schema: int(0, 2 ** 40), default: '0', description: 'retention of the EKM_AUDIT SIEM stream by age (0 = forever)' },
+  { name: 'EKM_AUDIT_STREAM_MAX_BYTES', schema: int(0, 2 ** 50), default: '0', description: 'retention of the EKM_AUDIT SIEM stream by size (0 = unlimited)' },
+];
+
+/** Variables only the rotation service reads (scheduler cadence and its lease; see apps/rotation). */
+export const ROTATION_ENV_VARS: readonly EnvVarSpec[] = [
+  { name: 'EKM_ROTATION_TICK_MS', schema: int(50, 3_600_000), default: '5000', description: 'how often each replica looks for due rotations, deletions and import-token expiries' },
+  { name: 'EKM_ROTATION_LEASE_MS', schema: int(500, 3_600_000), default: '30000', description: 'claim lease: a replica silent this long (paused, partitioned) loses its claimed rows to the others' },
+  { name: 'EKM_ROTATION_BATCH', schema: int(1, 10_000), default: '64', description: 'due items claimed and sent per scheduler transaction' },
+];
+
 /** All variables `service` reads, base first. */
 export function envVarsOf(service: ServiceName): readonly EnvVarSpec[] {
+  if (service === 'audit') return [...baseEnvVars(service), ...AUDIT_ENV_VARS];
+  if (service === 'rotation') return [...baseEnvVars(service), ...ROTATION_ENV_VARS];
   return service === 'keys' ? [...baseEnvVars(service), ...KEYS_ENV_VARS] : baseEnvVars(service);
 }

@@ -46,16 +46,49 @@ export const KEYS_OPERATIONS = [
   'destroy-key',
   'get-parameters-for-import',
   'import-key-material',
+  // Added by the rotation issue: expiry of BYOK tokens (sent by the scheduler) and version retirement
+  // (checked against the rotation service's re-wrap tracking unless `force`).
+  'expire-import-token',
+  'disable-key-version',
+  'enable-key-version',
+  'destroy-key-version',
 ] as const;
 
-/** Operations answered by the policy service (only `status` so far; decisions arrive with their issue). */
-export const POLICY_OPERATIONS = ['status'] as const;
+/**
+ * Operations answered by the policy service: `decide` (allow/deny + policy, statement, reason),
+ * `simulate` (operators: the same plus the evaluation trace), principal administration (create returns
+ * the credential once), policy administration (versioned JSON documents) and `login` (@ekm/auth).
+ */
+export const POLICY_OPERATIONS = [
+  'status',
+  'login',
+  'decide',
+  'simulate',
+  'create-principal',
+  'list-principals',
+  'get-principal',
+  'revoke-principal',
+  'rotate-credential',
+  'revoke-credential',
+  'put-policy',
+  'get-policy',
+  'list-policies',
+  'delete-policy',
+] as const;
 
-/** Operations answered by the rotation service (only `status` so far). */
-export const ROTATION_OPERATIONS = ['status'] as const;
+/**
+ * Operations answered by the rotation service: `status` (schedules, overdue, failures, re-wrap
+ * progress), `rewrap-status` (which assets still hold data keys under which version of a key) and
+ * `check-version-retirement` (asked by the keys service before a version is disabled or destroyed).
+ */
+export const ROTATION_OPERATIONS = ['status', 'rewrap-status', 'check-version-retirement'] as const;
 
-/** Operations answered by the audit service (only `status` so far). */
-export const AUDIT_OPERATIONS = ['status'] as const;
+/**
+ * Operations answered by the audit service: `query` (trail entries by key, principal, tenant, action,
+ * outcome, time; cursor pagination), `verify` (recompute the hash chain and checkpoint signatures),
+ * `report` (signed key-usage report over a window).
+ */
+export const AUDIT_OPERATIONS = ['status', 'query', 'verify', 'report'] as const;
 
 /** Operations per service, as a typed table. */
 export const OPERATIONS = {

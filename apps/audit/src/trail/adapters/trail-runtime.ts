@@ -1,0 +1,136 @@
+/**
+ * Wires and runs the trail: signing key (unwrapped once from the root of trust, which is then
+ * closed), appender, source consumers, sweeper, SIEM relay and the checkpoint timer. Started at
+ * bootstrap, stopped before shutdown (consumers first, so nothing appends while the relay drains).
+ */
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { Pool } from 'pg';
+import type { AuditConfig } from '@ekm/config';
+import { Pkcs11RootOfTrust, SoftwareRootOfTrust, type RootOfTrust } from '@ekm/crypto';
+import { ensureStreams } from '@ekm/event-store';
+import { LOGGER, NATS_CONNECTION, PG_POOL, READINESS, SERVICE_CONFIG, type ReadinessRegistry } from '@ekm/service-kit';
+import type { Logger } from '@ekm/telemetry';
+import { SourceConsumers } from './nats/source-consumers';
+import { auditStreamSpec, SiemRelay } from './nats/siem-relay';
+import { grantSourceReads } from './postgres/source-grants';
+import { SourceSweeper } from './postgres/source-sweeper';
+import { TrailAppender } from './postgres/trail-appender';
+import { TrailReader } from './postgres/trail-reader';
+import { AuditSigner } from './signing/audit-signer';
+
+export const TRAIL_RUNTIME = Symbol('EKM_AUDIT_TRAIL_RUNTIME');
+
+export async function openAuditRoot(config: AuditConfig): Promise<RootOfTrust> {
+  const r = config.rootOfTrust;
+  if (r.kind === 'pkcs11') return Pkcs11RootOfTrust.open({ library: r.library, tokenLabel: r.tokenLabel, pin: r.pin, keyLabel: r.keyLabel });
+  return SoftwareRootOfTrust.open({ dataDir: config.dataDir, env: config.env, ...(r.secret !== undefined ? { secret: r.secret } : {}) });
+}
+
+export class TrailRuntime {
+  readonly appender: TrailAppender;
+  readonly reader: TrailReader;
+  readonly relay: SiemRelay;
+  readonly sweeper: SourceSweeper;
+  readonly consumers: SourceConsumers;
+  private checkpointTimer: NodeJS.Timeout | null = null;
+  private grantTimer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly config: AuditConfig,
+    readonly signer: AuditSigner,
+    readonly pool: Pool,
+    readonly nc: NatsConnection,
+    readonly jsm: JetStreamManager,
+    private readonly logger: Logger,
+  ) {
+    const js = jetstream(nc);
+    this.reader = new TrailReader(pool);
+    this.relay = new SiemRelay({ pool, databaseUrl: config.databaseUrl, js, publicKey: signer.publicKeyRaw, logger: logger.child({ component: 'siem-relay' }) });
+    this.appender = new TrailAppender({ pool, signer, checkpointEvery: config.checkpointEvery, onAppended: () => this.relay.notify() });
+    this.sweeper = new SourceSweeper({ pool, appender: this.appender, sources: config.sources, intervalMs: config.reconcileIntervalMs, logger: logger.child({ component: 'source-sweeper' }) });
+    this.consumers = new SourceConsumers({ sources: config.sources, pool, js, jsm, appender: this.appender, logger: logger.child({ component: 'source-consumers' }) });
+  }
+
+  async start(): Promise<void> {
+    await this.grant();
+    try {
+      await ensureStreams(this.jsm, [auditStreamSpec({ maxAgeMs: this.config.streamMaxAgeMs, maxBytes: this.config.streamMaxBytes })]);
+    } catch (err) {
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'EKM_AUDIT stream check failed; the relay retries');
+    }
+    this.relay.start();
+    await this.consumers.start();
+    this.sweeper.start();
+    const cp = (): void => {
+      this.appender.checkpointIfBehind().catch((err: unknown) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'timed checkpoint failed'))
+        .finally(() => {
+          if (this.checkpointTimer !== null) this.checkpointTimer = setTimeout(cp, this.config.checkpointIntervalMs);
+        });
+    };
+    this.checkpointTimer = setTimeout(cp, this.config.checkpointIntervalMs);
+  }
+
+  /** With an admin URL: SELECT on each source's events table (retried until every source exists). */
+  private async grant(): Promise<void> {
+    const admin = this.config.databaseAdminUrl;
+    if (!admin) return;
+    try {
+      const r = await grantSourceReads(admin, this.config.sources);
+      if (r.missing.length === 0) return;
+      this.logger.info({ missing: r.missing }, 'source schemas not migrated yet; granting later');
+    } catch (err) {
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'granting source reads failed; retrying');
+    }
+    this.grantTimer = setTimeout(() => void this.grant(), this.config.reconcileIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.grantTimer) clearTimeout(this.grantTimer);
+    const t = this.checkpointTimer;
+    this.checkpointTimer = null;
+    if (t) clearTimeout(t);
+    await this.consumers.stop();
+    await this.sweeper.stop();
+    await this.relay.stop();
+  }
+}
+
+export const trailRuntimeProvider = {
+  provide: TRAIL_RUNTIME,
+  inject: [SERVICE_CONFIG, PG_POOL, NATS_CONNECTION, LOGGER],
+  useFactory: async (config: AuditConfig, pool: Pool, nc: NatsConnection, logger: Logger): Promise<TrailRuntime> => {
+    const root = await openAuditRoot(config);
+    const rootKind = root.describe().kind;
+    let signer: AuditSigner;
+    try {
+      signer = await AuditSigner.load(pool, root);
+    } finally {
+      // The seed is unwrapped once; the root is not needed again in this process.
+      await root.close();
+    }
+    logger.info({ keyId: signer.keyId, rootOfTrust: rootKind }, 'audit signing key ready');
+    return new TrailRuntime(config, signer, pool, nc, await jetstreamManager(nc), logger);
+  },
+};
+
+@Injectable()
+export class TrailLifecycle implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  constructor(
+    @Inject(TRAIL_RUNTIME) private readonly runtime: TrailRuntime,
+    @Inject(READINESS) private readonly readiness: ReadinessRegistry,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    this.readiness.register('audit-sources', () => {
+      const pending = this.runtime.consumers.pendingStreams;
+      return pending.length === 0 ? true : `waiting for source streams: ${pending.join(', ')}`;
+    });
+    await this.runtime.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.runtime.stop();
+  }
+}

@@ -1,0 +1,173 @@
+/**
+ * A trail entry: one source event, normalized (OCSF-style, docs/siem.md). The entry is what is hashed
+ * (`canonicalJson`), stored and published; it never holds key material, plaintext or blobs: usage
+ * records are mapped field by field, and lifecycle events carry only what their service put in its
+ * (material-free) event log.
+ */
+import type { Json } from './canonical-json';
+
+/** The source event as the audit service sees it (the relay envelope or a row of `ekm_<service>.events`). */
+export interface SourceEvent {
+  readonly service: string;
+  readonly eventId: string;
+  readonly type: string;
+  readonly streamId: string;
+  readonly streamPosition: number;
+  readonly globalPosition: string;
+  /** ISO-8601 commit time in the source log. */
+  readonly recordedAt: string;
+  readonly data: unknown;
+  readonly meta: { readonly actor?: string; readonly correlationId?: string; readonly traceparent?: string };
+}
+
+export const AUDIT_CATEGORIES = ['key_usage', 'key_lifecycle', 'authentication', 'policy', 'rotation', 'other'] as const;
+export type AuditCategory = (typeof AUDIT_CATEGORIES)[number];
+export const AUDIT_OUTCOMES = ['success', 'denied', 'failure'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+/** The normalized entry. Optional fields are absent (not null) when unknown. */
+export interface AuditEntry {
+  readonly schema: 'ekm.audit.v1';
+  readonly leafIndex: number;
+  readonly time: string;
+  readonly timeMs: number;
+  readonly category: AuditCategory;
+  readonly action: string;
+  readonly outcome: AuditOutcome;
+  readonly reason?: string;
+  readonly errorCode?: string;
+  readonly actor: { readonly principal: string };
+  readonly resource?: { readonly type: string; readonly id: string };
+  readonly tenant?: string;
+  readonly keyId?: string;
+  readonly keyVersion?: number;
+  readonly encryptionContext?: Readonly<Record<string, string>>;
+  readonly request?: { readonly id?: string; readonly traceId?: string; readonly items?: number };
+  /** Lifecycle events: the source event's data (already material-free by the source's rules). */
+  readonly details?: Json;
+  readonly source: {
+    readonly service: string;
+    readonly eventId: string;
+    readonly eventType: string;
+    readonly streamId: string;
+    readonly streamPosition: number;
+    readonly globalPosition: string;
+  };
+}
+
+type Obj = Readonly<Record<string, unknown>>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+// jsonb refuses NUL characters: strip them so a hostile value cannot wedge the consumer.
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v.replace(/\u0000/g, '') : undefined);
+const int = (v: unknown): number | undefined => (typeof v === 'number' && Number.isSafeInteger(v) ? v : undefined);
+
+function stringMap(v: unknown): Record<string, string> | undefined {
+  if (!isObj(v)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k.replace(/\u0000/g, '')] = val.replace(/\u0000/g, '');
+  return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** Deep copy of JSON data with NULs stripped and non-JSON values dropped. */
+function toJson(v: unknown, depth = 0): Json | undefined {
+  if (depth > 16) return undefined;
+  if (v === null || typeof v === 'boolean') return v;
+  if (typeof v === 'string') return v.replace(/\u0000/g, '');
+  if (typeof v === 'number') return Number.isFinite(v) ? v : undefined;
+  if (Array.isArray(v)) return v.map((x) => toJson(x, depth + 1) ?? null);
+  if (isObj(v)) {
+    const out: Record<string, Json> = {};
+    for (const [k, x] of Object.entries(v)) {
+      const j = toJson(x, depth + 1);
+      if (j !== undefined) out[k.replace(/\u0000/g, '')] = j;
+    }
+    return out;
+  }
+  return undefined;
+}
+
+const USAGE_OUTCOME: Readonly<Record<string, AuditOutcome>> = { ALLOWED: 'success', DENIED: 'denied', FAILED: 'failure' };
+
+function categoryOf(e: SourceEvent): AuditCategory {
+  if (e.type === 'KeyUsageRecorded') return 'key_usage';
+  if (e.type === 'AuthenticationFailed') return 'authentication';
+  if (e.service === 'keys') return 'key_lifecycle';
+  if (e.service === 'policy') return 'policy';
+  if (e.service === 'rotation') return 'rotation';
+  return 'other';
+}
+
+/** `traceparent` = `00-<trace id>-<span id>-<flags>`: the trace id alone is enough to correlate. */
+const traceIdOf = (tp: unknown): string | undefined => (typeof tp === 'string' ? /^[0-9a-f]{2}-([0-9a-f]{32})-/.exec(tp)?.[1] : undefined);
+
+/** The entry for `e` at `leafIndex`. Total: an unknown event type still becomes an entry. */
+export function toAuditEntry(e: SourceEvent, leafIndex: number): AuditEntry {
+  const d: Obj = isObj(e.data) ? e.data : {};
+  const timeMs = Date.parse(e.recordedAt);
+  const category = categoryOf(e);
+  const base = {
+    schema: 'ekm.audit.v1' as const,
+    leafIndex,
+    time: new Date(timeMs).toISOString(),
+    timeMs,
+    category,
+    source: { service: e.service, eventId: e.eventId, eventType: e.type, streamId: e.streamId, streamPosition: e.streamPosition, globalPosition: e.globalPosition },
+  };
+  if (category === 'key_usage') {
+    const keyId = str(d.keyId);
+    return strip({
+      ...base,
+      action: str(d.operation) ?? 'unknown',
+      outcome: USAGE_OUTCOME[String(d.outcome)] ?? 'failure',
+      reason: str(d.reason),
+      errorCode: str(d.errorCode),
+      actor: { principal: str(d.principal) ?? str(e.meta.actor) ?? 'unknown' },
+      resource: keyId ? { type: 'key', id: keyId } : undefined,
+      tenant: str(d.tenant),
+      keyId,
+      keyVersion: int(d.keyVersion),
+      encryptionContext: stringMap(d.encryptionContext),
+      request: strip({ id: str(d.requestId), traceId: str(d.traceId), items: int(d.items) }),
+    });
+  }
+  if (category === 'authentication') {
+    return strip({
+      ...base,
+      action: 'authenticate',
+      outcome: 'failure' as const,
+      reason: str(d.reason),
+      errorCode: 'EKM_UNAUTHENTICATED',
+      actor: { principal: str(d.principalId) ?? str(d.principal) ?? str(e.meta.actor) ?? 'unknown' },
+      tenant: str(d.tenant),
+      request: strip({ id: str(d.requestId) ?? str(e.meta.correlationId), traceId: traceIdOf(e.meta.traceparent) }),
+      details: toJson(d),
+    });
+  }
+  const keyId = str(d.keyId);
+  return strip({
+    ...base,
+    action: e.type,
+    outcome: outcomeOfDecision(d),
+    reason: str(d.reason),
+    actor: { principal: str(e.meta.actor) ?? 'unknown' },
+    resource: keyId ? { type: 'key', id: keyId } : str(d.policyId) ? { type: 'policy', id: str(d.policyId)! } : undefined,
+    tenant: str(d.tenant),
+    keyId,
+    keyVersion: int(d.version) ?? int(d.to),
+    request: strip({ id: str(e.meta.correlationId), traceId: traceIdOf(e.meta.traceparent) }),
+    details: toJson(d),
+  });
+}
+
+/** Policy decisions carry `effect`/`decision`; every other lifecycle event is a fact that happened. */
+function outcomeOfDecision(d: Obj): AuditOutcome {
+  const v = String(d.effect ?? d.decision ?? d.outcome ?? '').toLowerCase();
+  return v === 'deny' || v === 'denied' ? 'denied' : v === 'failed' || v === 'failure' ? 'failure' : 'success';
+}
+
+/** Drops undefined members; an object left empty becomes undefined. */
+function strip<T extends object>(o: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) out[k] = v;
+  return (Object.keys(out).length > 0 ? out : undefined) as T;
+}
