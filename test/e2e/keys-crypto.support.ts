@@ -24,6 +24,7 @@ export async function startKeysApp(natsUrl: string, db: { name: string; url: str
     EKM_DATABASE_ADMIN_URL: db.url,
     EKM_DATABASE_URL: urlFor(db.name, 'ekm_keys'),
     EKM_HTTP_PORT: '0',
+    EKM_AUTH: 'disabled',
     EKM_DATA_DIR: mkdtempSync(join(tmpdir(), 'ekm-keys-e2e-')),
     EKM_ROOT_SECRET: 'e2e-root-secret-0123456789',
     EKM_DELETION_MIN_DAYS: '0',

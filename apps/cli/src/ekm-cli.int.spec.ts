@@ -49,7 +49,7 @@ beforeAll(async () => {
   const [n, db] = await Promise.all([startNats(), createTestDatabase('ekm_cli')]);
   nats = n;
   const config = loadConfig('keys', {
-    EKM_NATS_URL: nats.url, EKM_DATABASE_ADMIN_URL: db.url, EKM_DATABASE_URL: urlFor(db.name, 'ekm_keys'), EKM_HTTP_PORT: '0',
+    EKM_NATS_URL: nats.url, EKM_DATABASE_ADMIN_URL: db.url, EKM_DATABASE_URL: urlFor(db.name, 'ekm_keys'), EKM_HTTP_PORT: '0', EKM_AUTH: 'disabled',
     EKM_DATA_DIR: join(work, 'data'), EKM_DELETION_MIN_DAYS: '0', EKM_ROOT_SECRET: 'cli-int-test-root-secret-0123',
   });
   svc = await startServiceApp({ config, module: KeysModule, logger: createLogger('keys', { level: 'silent' }) });

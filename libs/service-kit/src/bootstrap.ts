@@ -16,7 +16,9 @@ import { NatsConnectionState } from './nats-health';
 import { NestPinoLogger } from './nest-logger';
 import { ReadinessRegistry } from './readiness';
 import { RethrowRpcFilter } from './rethrow-rpc.filter';
+import { TransportAuth } from './request-auth';
 import { ekmVersion } from './status.service';
+import { EVENT_STORE, type EventStore } from '@ekm/event-store';
 
 /** Options of {@link startServiceApp}. */
 export interface StartServiceOptions {
@@ -25,6 +27,8 @@ export interface StartServiceOptions {
   readonly module: Type<unknown> | DynamicModule;
   readonly logger?: Logger;
   readonly telemetry?: Telemetry;
+  /** Request authentication; default `TransportAuth.fromConfig(config)` (EKM_AUTH, EKM_AUTH_SECRET). */
+  readonly auth?: TransportAuth;
 }
 
 /** A running service. */
@@ -32,6 +36,8 @@ export interface ServiceApp {
   readonly app: INestMicroservice;
   readonly transport: EkmNatsTransport;
   readonly context: ServiceContext;
+  /** The transport's authentication (failure records, revocations). */
+  readonly auth: TransportAuth;
   /** The bound health/metrics port (differs from config when EKM_HTTP_PORT=0). */
   readonly httpPort: number;
   /** Graceful stop: transport drain + in-flight, then background work, pools, NATS, health server. */
@@ -50,6 +56,7 @@ export async function startServiceApp(opts: StartServiceOptions): Promise<Servic
   const { config } = opts;
   const service = config.service as ServiceName;
   const logger = opts.logger ?? createLogger(service, { level: config.logLevel });
+  const auth = opts.auth ?? TransportAuth.fromConfig(config, logger);
   const nc = await connect({ servers: [...config.natsServers], name: `ekm-${service}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
   const readiness = new ReadinessRegistry();
   const metrics = new RequestMetrics(service);
@@ -58,6 +65,7 @@ export async function startServiceApp(opts: StartServiceOptions): Promise<Servic
   readiness.register('nats', () => natsState.check());
   let httpPort: number;
   try {
+    await auth.start(nc);
     httpPort = await health.listen(config.httpPort);
   } catch (err) {
     await nc.close();
@@ -66,7 +74,7 @@ export async function startServiceApp(opts: StartServiceOptions): Promise<Servic
   const context: ServiceContext = { config, nc, logger, readiness, metrics, health, ...(opts.telemetry ? { onClosed: () => opts.telemetry!.shutdown() } : {}) };
   // The core module drains the shared connection last (after the relay stopped), not the transport.
   const transport = new EkmNatsTransport({
-    service, connection: nc, logger, metrics, maxRequestBytes: config.maxRequestBytes, shutdownGraceMs: config.shutdownGraceMs, drainConnectionOnClose: false,
+    service, connection: nc, logger, metrics, maxRequestBytes: config.maxRequestBytes, shutdownGraceMs: config.shutdownGraceMs, drainConnectionOnClose: false, auth,
   });
   readiness.register('transport', () => (transport.isListening ? true : 'not listening'));
   let app: INestMicroservice | undefined;
@@ -76,6 +84,15 @@ export async function startServiceApp(opts: StartServiceOptions): Promise<Servic
       { strategy: transport, logger: new NestPinoLogger(logger), abortOnError: false },
     );
     app.useGlobalFilters(new RethrowRpcFilter());
+    const built = app;
+    // Authentication failures go to the service's own event log when it has one (EventLogModule).
+    auth.useEventStore(() => {
+      try {
+        return built.get<EventStore>(EVENT_STORE, { strict: false });
+      } catch {
+        return null;
+      }
+    });
     await app.listen();
   } catch (err) {
     if (app) await app.close().catch(() => undefined);
@@ -86,7 +103,7 @@ export async function startServiceApp(opts: StartServiceOptions): Promise<Servic
     throw err;
   }
   const started = app;
-  return { app: started, transport, context, httpPort, close: () => started.close() };
+  return { app: started, transport, context, auth, httpPort, close: () => started.close() };
 }
 
 /** Options of {@link bootstrapService}. */

@@ -30,7 +30,7 @@ describe('EkmNatsTransport + service app (real NATS and Postgres)', () => {
     const db = await createTestDatabase('ekm_sk');
     const config = loadConfig('audit', {
       EKM_NATS_URL: process.env.EKM_TEST_NATS_URL, EKM_DATABASE_ADMIN_URL: db.url, EKM_DATABASE_URL: urlFor(db.name, 'ekm_audit'),
-      EKM_HTTP_PORT: '0', EKM_MAX_REQUEST_BYTES: '2048', EKM_SHUTDOWN_GRACE_MS: '5000',
+      EKM_HTTP_PORT: '0', EKM_AUTH: 'disabled', EKM_MAX_REQUEST_BYTES: '2048', EKM_SHUTDOWN_GRACE_MS: '5000',
     });
     svc = await startServiceApp({ config, module: sampleModule(prefix), logger: createLogger('audit', { destination: sink }) });
     nc = await connect({ servers: process.env.EKM_TEST_NATS_URL });

@@ -3,17 +3,18 @@
  * built on the v3 client directly (after Nest's server-nats.js) so that EKM, not Nest, owns the wire
  * format: the body is the request JSON, the reply is a `Reply` envelope, errors carry `EKM_*` codes.
  *
- * Per message: size limit → `msg.json()` → handler in a SERVER span → reply. Unexpected exceptions
+ * Per message: size limit → authentication (`auth`) → `msg.json()` → handler in a SERVER span → reply. Unexpected exceptions
  * become `EKM_INTERNAL` with a request id; the log line never includes the body.
  * `close()` drains subscriptions, waits for in-flight handlers, then drains the connection.
  */
 import { randomUUID } from 'node:crypto';
-import { CustomTransportStrategy, NatsContext, Server } from '@nestjs/microservices';
+import { CustomTransportStrategy, Server } from '@nestjs/microservices';
 import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { lastValueFrom } from 'rxjs';
 import { BusErrorCode, fail, isReply, queueGroup, REQUEST_ID_HEADER, type Reply, type ServiceName } from '@ekm/contracts';
 import { withServerSpan, type Logger } from '@ekm/telemetry';
 import { OUTCOME_OK, type RequestMetrics } from './metrics';
+import { EkmRequestContext, type TransportAuth } from './request-auth';
 
 /** Options of {@link EkmNatsTransport}. */
 export interface EkmNatsTransportOptions {
@@ -27,6 +28,8 @@ export interface EkmNatsTransportOptions {
   readonly shutdownGraceMs: number;
   readonly metrics?: RequestMetrics;
   readonly drainConnectionOnClose?: boolean;
+  /** Authenticates every request before its handler (@ekm/auth); without it handlers see no principal. */
+  readonly auth?: TransportAuth;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -114,6 +117,12 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
     if (size > this.opts.maxRequestBytes) {
       return fail(BusErrorCode.PayloadTooLarge, `request body is ${size} bytes; the limit is ${this.opts.maxRequestBytes} bytes`, { size, limit: this.opts.maxRequestBytes });
     }
+    let principal = null;
+    if (this.opts.auth) {
+      const checked = this.opts.auth.check(msg, requestId);
+      if (!checked.ok) return checked.reply;
+      principal = checked.principal;
+    }
     let body: unknown;
     try {
       // An empty body means "no parameters" (e.g. status); anything else must be JSON.
@@ -124,7 +133,7 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
     const handler = this.getHandlerByPattern(pattern);
     if (!handler) return fail(BusErrorCode.Unsupported, `no handler for ${pattern}`);
     try {
-      const ctx = new NatsContext([msg.subject, msg.headers]);
+      const ctx = new EkmRequestContext([msg.subject, msg.headers], principal);
       const result: unknown = await lastValueFrom(this.transformToObservable(await handler(body, ctx)), { defaultValue: undefined });
       if (isReply(result)) return result;
       this.opts.logger.error({ subject: msg.subject, requestId }, 'handler returned a value that is not a Reply envelope');
@@ -154,6 +163,7 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
 
   private async doClose(): Promise<void> {
     this.listening = false;
+    this.opts.auth?.stop();
     const grace = this.opts.shutdownGraceMs;
     const nc = this.opts.connection;
     await Promise.race([Promise.allSettled(this.subscriptions.map((s) => s.drain())), sleep(grace)]);

@@ -12,7 +12,7 @@ describe('health endpoints when NATS goes away', () => {
 
   beforeAll(async () => {
     nats = await startNats();
-    const config = loadConfig('policy', { EKM_NATS_URL: nats.url, EKM_HTTP_PORT: '0', EKM_SHUTDOWN_GRACE_MS: '500', EKM_LOG_LEVEL: 'silent' });
+    const config = loadConfig('policy', { EKM_NATS_URL: nats.url, EKM_HTTP_PORT: '0', EKM_AUTH: 'disabled', EKM_SHUTDOWN_GRACE_MS: '500', EKM_LOG_LEVEL: 'silent' });
     svc = await startServiceApp({ config, module: sampleModule(`ekm.v1.t${randomBytes(4).toString('hex')}`, false), logger: createLogger('policy', { level: 'silent' }) });
   });
 

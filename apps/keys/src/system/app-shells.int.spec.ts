@@ -35,7 +35,7 @@ describe('app shells', () => {
 
   it.each(modules)('%s starts, is ready, and answers status', async (service, module) => {
     const config = loadConfig(service, {
-      EKM_NATS_URL: nats.url, EKM_DATABASE_ADMIN_URL: db.url, EKM_DATABASE_URL: urlFor(db.name, `ekm_${service}`), EKM_HTTP_PORT: '0',
+      EKM_NATS_URL: nats.url, EKM_DATABASE_ADMIN_URL: db.url, EKM_DATABASE_URL: urlFor(db.name, `ekm_${service}`), EKM_HTTP_PORT: '0', EKM_AUTH: 'disabled',
     });
     const svc = await startServiceApp({ config, module, logger: createLogger(service, { level: 'silent' }) });
     try {
@@ -58,7 +58,7 @@ describe('app shells', () => {
     const jsm = await jetstreamManager(nc);
     await jsm.streams.delete('EKM_POLICY_EVENTS');
     await jsm.streams.add({ name: 'EKM_POLICY_EVENTS', subjects: ['ekm.events.policy.>'], max_age: nanos(60_000) });
-    const config = loadConfig('policy', { EKM_NATS_URL: nats.url, EKM_DATABASE_URL: urlFor(db.name, 'ekm_policy'), EKM_HTTP_PORT: '0' });
+    const config = loadConfig('policy', { EKM_NATS_URL: nats.url, EKM_DATABASE_URL: urlFor(db.name, 'ekm_policy'), EKM_HTTP_PORT: '0', EKM_AUTH: 'disabled' });
     const svc = await startServiceApp({ config, module: PolicyModule, logger: createLogger('policy', { level: 'silent' }) });
     try {
       const res = await fetch(`http://127.0.0.1:${svc.httpPort}/health/ready`);

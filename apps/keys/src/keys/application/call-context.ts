@@ -1,7 +1,7 @@
 /**
- * Who calls and under which request id. There is NO authentication yet (the Policy issue brings it):
- * the principal is the caller-supplied `Ekm-Principal` header, or 'anonymous'. DEVELOPMENT ONLY —
- * anyone on the bus can claim any principal until request signing lands.
+ * Who calls and under which request id. The principal is the one the transport authenticated
+ * (@ekm/auth, `principalOf(ctx)`); with EKM_AUTH=disabled (development/tests) it is `anonymous`, or
+ * the unauthenticated `Ekm-Principal` claim.
  */
 import { createHash, randomUUID } from 'node:crypto';
 import type { CommandMeta } from '../domain';

@@ -8,16 +8,15 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { NatsContext } from '@nestjs/microservices';
 import type { z } from 'zod';
 import { BusErrorCode, fail, parseRequest, REQUEST_ID_HEADER, TRACEPARENT_HEADER, type Reply } from '@ekm/contracts';
-import { LOGGER } from '@ekm/service-kit';
+import { LOGGER, principalOf } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
 import { asKeyId } from '../../domain';
-import { newRequestId, PRINCIPAL_HEADER, type CallContext } from '../../application/call-context';
+import { newRequestId, type CallContext } from '../../application/call-context';
 import { AuditUnavailableError, type UsageRecorder } from '../../application/usage-recorder';
 import { AUTHORIZER, KEY_STATE_READER, USAGE_RECORDER, type Authorizer, type KeyStateReader } from '../../application/ports';
 import { errorReply, rejectionReply } from './keys-admin.errors';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-const PRINCIPAL = /^[\x21-\x7e]{1,256}$/;
 
 /** What the run step knows: the call, and the resolved key when the request names one. */
 export interface ResolvedCall extends CallContext {
@@ -109,12 +108,11 @@ function contextOf(nats: NatsContext): CallContext {
   const h = nats.getHeaders() as { has(k: string): boolean; get(k: string): string } | undefined;
   const header = (name: string): string | undefined => (h?.has(name) ? h.get(name) : undefined);
   const requestId = header(REQUEST_ID_HEADER);
-  const principal = header(PRINCIPAL_HEADER);
   const traceparent = header(TRACEPARENT_HEADER);
   return {
     requestId: requestId !== undefined && REQUEST_ID.test(requestId) ? requestId : newRequestId(),
-    // Development only: an unauthenticated claim (see call-context.ts).
-    principal: principal !== undefined && PRINCIPAL.test(principal) ? principal : 'anonymous',
+    // Authenticated by the transport (@ekm/auth); `anonymous` (or the dev Ekm-Principal claim) only with EKM_AUTH=disabled.
+    principal: principalOf(nats).principalId,
     now: new Date().toISOString(),
     ...(traceparent !== undefined ? { traceparent } : {}),
   };

@@ -43,7 +43,7 @@ export async function startKeysHarness(env: Record<string, string> = {}): Promis
   try {
     const config = loadConfig('keys', {
       EKM_NATS_URL: nats.url, EKM_DATABASE_ADMIN_URL: database.url, EKM_DATABASE_URL: urlFor(database.name, 'ekm_keys'),
-      EKM_HTTP_PORT: '0', EKM_DATA_DIR: dataDir, EKM_DELETION_MIN_DAYS: '0', EKM_ROOT_SECRET: 'keys-admin-test-secret-0123', ...env,
+      EKM_HTTP_PORT: '0', EKM_AUTH: 'disabled', EKM_DATA_DIR: dataDir, EKM_DELETION_MIN_DAYS: '0', EKM_ROOT_SECRET: 'keys-admin-test-secret-0123', ...env,
     });
     svc = await startServiceApp({ config, module: KeysModule, logger: createLogger('keys', { level: 'silent' }) });
     nc = await connect({ servers: nats.url });

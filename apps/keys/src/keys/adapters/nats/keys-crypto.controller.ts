@@ -7,7 +7,7 @@ import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import { trace } from '@opentelemetry/api';
 import { ok, parseRequest, REQUEST_ID_HEADER, subject, type Reply } from '@ekm/contracts';
-import { PRINCIPAL_HEADER } from '../../application/call-context';
+import { principalOf } from '@ekm/service-kit';
 import { toFailReply } from '../../application/crypto/crypto-failures';
 import {
   DecryptBatchRequest, DecryptRequest, EncryptRequest, GenerateDataKeyBatchRequest, GenerateDataKeyRequest, GenerateMacRequest,
@@ -18,17 +18,11 @@ import { DataPlaneBatch, type BatchOutcome } from '../../application/crypto/data
 import type { CallMeta, Outcome } from '../../application/crypto/usage-run';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-/**
- * TODO(policy issue): callers are not authenticated yet. Like the admin API (call-context.ts), the
- * principal is the caller-claimed `Ekm-Principal` header or 'anonymous': DEVELOPMENT ONLY.
- */
-const PRINCIPAL = /^[A-Za-z0-9._:@/-]{1,200}$/;
 
 function metaOf(ctx: NatsContext): CallMeta {
   const given = ctx.getHeaders()?.get(REQUEST_ID_HEADER) ?? '';
-  const claimed = ctx.getHeaders()?.get(PRINCIPAL_HEADER) ?? '';
   const traceId = trace.getActiveSpan()?.spanContext().traceId;
-  return { principal: PRINCIPAL.test(claimed) ? claimed : 'anonymous', requestId: REQUEST_ID.test(given) ? given : randomUUID(), ...(traceId ? { traceId } : {}) };
+  return { principal: principalOf(ctx).principalId, requestId: REQUEST_ID.test(given) ? given : randomUUID(), ...(traceId ? { traceId } : {}) };
 }
 
 const reply = <T>(o: Outcome<T> | BatchOutcome<T>): Reply<unknown> => (o.ok ? ok(o.value) : toFailReply(o.failure));

@@ -1,0 +1,19 @@
+/**
+ * `@ekm/auth`: authentication of every request on the EKM bus (docs/auth.md).
+ * - credentials: Ed25519 key pairs issued by EKM (`generatePrincipalCredential`, credential files);
+ * - login: `signLoginRequest` (client) / `verifyLoginProof` (policy service);
+ * - sessions: `SessionSealer.issue/open` under the shared EKM_AUTH_SECRET;
+ * - requests: `signRequest` (client) / `RequestAuthenticator` (transport hook), replay and revocation.
+ */
+export * from './auth.types';
+export * from './principal-credential';
+export * from './login-proof';
+export * from './session-token';
+export * from './request-signature';
+export * from './nonce-cache';
+export * from './revocation-list';
+export * from './request-authenticator';
+export * from './session-signer';
+export { RevocationListener, policyEventSubject } from './revocation-listener';
+export { AuthFailureRecorder, AUTHENTICATION_FAILED, type AuthenticationFailedData } from './auth-failure-recorder';
+export { resolveAuthSecret, DEV_AUTH_SECRET_FILE } from './auth-secret';

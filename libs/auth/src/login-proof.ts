@@ -1,0 +1,76 @@
+/**
+ * Login proof: the client signs `ekm-login-v1\n<principalId>\n<credentialId>\n<timestamp>\n<nonce>` with
+ * its Ed25519 private key. The policy service's login handler verifies it against the stored public key
+ * (one asymmetric operation per session, never per request) and answers with a session.
+ */
+import { randomBytes, sign, verify, type KeyObject } from 'node:crypto';
+import { z } from 'zod';
+import { AuthFailureReason, MAX_CLOCK_SKEW_MS, NONCE_PATTERN } from './auth.types';
+import { privateKeyOf, publicKeyFromVerifier, type CredentialFile } from './principal-credential';
+
+/** Body of `ekm.v1.policy.login`. */
+export interface LoginRequest {
+  readonly principalId: string;
+  readonly credentialId: string;
+  /** Milliseconds since the Unix epoch. */
+  readonly timestamp: number;
+  /** Fresh random base64url, 16..64 characters. */
+  readonly nonce: string;
+  /** base64url Ed25519 signature of {@link loginMessage}. */
+  readonly signature: string;
+}
+
+/** zod schema of {@link LoginRequest} (for the login handler's `parseRequest`). */
+export const LoginRequestSchema = z.strictObject({
+  principalId: z.string().min(1).max(200),
+  credentialId: z.string().min(1).max(200),
+  timestamp: z.number().int().nonnegative(),
+  nonce: z.string().regex(NONCE_PATTERN, 'must be 16..64 characters of base64url'),
+  signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'must be a base64url Ed25519 signature (86 characters)'),
+});
+
+/** Data of a successful login reply. */
+export interface LoginReply {
+  /** Opaque: send it verbatim as `Ekm-Session`. */
+  readonly sessionToken: string;
+  /** 32 bytes, base64url: the HMAC key for request signatures. SECRET: keep in memory only. */
+  readonly sessionKey: string;
+  readonly sessionId: string;
+  readonly principalId: string;
+  readonly tenant: string;
+  readonly roles: readonly string[];
+  /** ISO-8601; log in again before this. */
+  readonly expiresAt: string;
+}
+
+/** The exact bytes signed at login (UTF-8). */
+export function loginMessage(principalId: string, credentialId: string, timestamp: number, nonce: string): string {
+  return `ekm-login-v1\n${principalId}\n${credentialId}\n${timestamp}\n${nonce}`;
+}
+
+/** Builds a signed login request for `file` at `now` (client side). */
+export function signLoginRequest(file: CredentialFile, now: number = Date.now(), key: KeyObject = privateKeyOf(file)): LoginRequest {
+  const nonce = randomBytes(16).toString('base64url');
+  const signature = sign(null, Buffer.from(loginMessage(file.principalId, file.credentialId, now, nonce), 'utf8'), key).toString('base64url');
+  return { principalId: file.principalId, credentialId: file.credentialId, timestamp: now, nonce, signature };
+}
+
+/** Result of {@link verifyLoginProof}. */
+export type LoginProofResult = { readonly ok: true } | { readonly ok: false; readonly reason: AuthFailureReason };
+
+/**
+ * Verifies a login proof against the credential's stored verifier (raw public key, base64url) at `now`.
+ * Checks the clock skew (±30 s) and the Ed25519 signature. Replay of a proof inside the window must be
+ * checked by the caller with a {@link NonceCache} keyed by credential id (see docs/auth.md).
+ */
+export function verifyLoginProof(req: LoginRequest, verifier: string, now: number = Date.now()): LoginProofResult {
+  if (Math.abs(now - req.timestamp) > MAX_CLOCK_SKEW_MS) return { ok: false, reason: AuthFailureReason.TimestampSkew };
+  let valid = false;
+  try {
+    const sig = Buffer.from(req.signature, 'base64url');
+    valid = sig.length === 64 && verify(null, Buffer.from(loginMessage(req.principalId, req.credentialId, req.timestamp, req.nonce), 'utf8'), publicKeyFromVerifier(verifier), sig);
+  } catch {
+    valid = false;
+  }
+  return valid ? { ok: true } : { ok: false, reason: AuthFailureReason.LoginProofInvalid };
+}

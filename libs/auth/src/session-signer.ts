@@ -1,0 +1,79 @@
+/**
+ * Signs outgoing requests with a session, renewing it before expiry. Two sources of sessions:
+ * - {@link loginSessionSource}: a principal's credential file, via `ekm.v1.policy.login` (SDK, CLI);
+ * - {@link serviceSessionSource}: a service calling another service (keys → policy Decide, rotation →
+ *   keys Rotate) mints its own session with the shared secret, as principal `service:<name>`, tenant
+ *   `*`, role `service`; no login round trip and no credential file to distribute.
+ */
+import { randomBytes } from 'node:crypto';
+import { DEFAULT_SESSION_TTL_MS } from './auth.types';
+import type { LoginReply } from './login-proof';
+import { signRequest, type SignedHeaders } from './request-signature';
+import type { SessionSealer } from './session-token';
+
+/** A session usable for signing. */
+export interface ActiveSession {
+  readonly token: string;
+  readonly sessionKey: Buffer;
+  /** Epoch milliseconds. */
+  readonly expiresAt: number;
+}
+
+/** Produces a fresh session (login, or local minting). */
+export type SessionSource = () => Promise<ActiveSession>;
+
+/** Session from a login reply. */
+export function sessionOfLoginReply(r: LoginReply): ActiveSession {
+  return { token: r.sessionToken, sessionKey: Buffer.from(r.sessionKey, 'base64url'), expiresAt: Date.parse(r.expiresAt) };
+}
+
+/** A service's own session, minted locally under the shared secret. */
+export function serviceSessionSource(sealer: SessionSealer, service: string, ttlMs = DEFAULT_SESSION_TTL_MS): SessionSource {
+  return () => {
+    const s = sealer.issue({ principalId: `service:${service}`, tenant: '*', roles: ['service'], ttlMs });
+    return Promise.resolve({ token: s.token, sessionKey: s.sessionKey, expiresAt: s.claims.expiresAt });
+  };
+}
+
+export class SessionSigner {
+  private current: ActiveSession | null = null;
+  private pending: Promise<ActiveSession> | null = null;
+
+  /** `refreshBeforeMs`: renew when less than this remains (default 60 s). */
+  constructor(private readonly source: SessionSource, private readonly refreshBeforeMs?: number, private readonly clock: () => number = Date.now) {}
+
+  /** The session to sign with now; logs in (single flight) when there is none or it is about to expire. */
+  async session(): Promise<ActiveSession> {
+    const s = this.current;
+    if (s && !this.dueForRenewal(s)) return s;
+    this.pending ??= this.source().then((fresh) => {
+      this.current = fresh;
+      return fresh;
+    }).finally(() => {
+      this.pending = null;
+    });
+    // A still-valid session keeps serving while a renewal runs (its failure surfaces on the next call).
+    if (s && this.clock() < s.expiresAt - 5000) {
+      this.pending.catch(() => undefined);
+      return s;
+    }
+    return this.pending;
+  }
+
+  /** Forget the session (after `SESSION_*` refusals): the next call logs in again. */
+  invalidate(): void {
+    this.current = null;
+  }
+
+  /** Signs one request body for `subject`. */
+  async sign(subject: string, body: Uint8Array): Promise<SignedHeaders> {
+    const s = await this.session();
+    return signRequest(s, subject, body, this.clock(), randomBytes(16).toString('base64url'));
+  }
+
+  private dueForRenewal(s: ActiveSession): boolean {
+    const left = s.expiresAt - this.clock();
+    const before = this.refreshBeforeMs ?? 60_000;
+    return left <= before;
+  }
+}

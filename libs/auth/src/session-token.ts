@@ -1,0 +1,126 @@
+/**
+ * Session tokens: self-contained and MACed with the services' shared secret (EKM_AUTH_SECRET), so any
+ * replica of any service opens a token and derives its session key without a lookup.
+ *
+ *   token      = "ekm1." + b64url(JSON claims) + "." + b64url(HMAC-SHA256(K_token, "ekm1." + b64url(JSON claims)))
+ *   sessionKey = HMAC-SHA256(K_session, token)                       (32 bytes; the client gets it at login)
+ *   K_token    = HMAC-SHA256(secret, "ekm-session-token-v1"),  K_session = HMAC-SHA256(secret, "ekm-session-key-v1")
+ *
+ * The claims are readable by the holder (not encrypted): ids, tenant, roles and times only.
+ */
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { AuthFailureReason, DEFAULT_SESSION_TTL_MS, type AuthenticatedPrincipal } from './auth.types';
+
+/** What a token says. Times are milliseconds since the Unix epoch. */
+export interface SessionClaims {
+  readonly sessionId: string;
+  readonly principalId: string;
+  /** Credential the session was opened with (revoking it ends the session). Absent for service sessions. */
+  readonly credentialId?: string;
+  readonly tenant: string;
+  readonly roles: readonly string[];
+  readonly issuedAt: number;
+  readonly expiresAt: number;
+}
+
+/** An issued session: the token for `Ekm-Session` and the key the client signs with. */
+export interface IssuedSession {
+  readonly token: string;
+  /** 32 bytes. SECRET: goes only into the login reply. */
+  readonly sessionKey: Buffer;
+  readonly claims: SessionClaims;
+}
+
+/** Result of {@link SessionSealer.open}. Expiry is checked by the caller against its clock. */
+export type OpenedSession = { readonly ok: true; readonly claims: SessionClaims; readonly sessionKey: Buffer } | { readonly ok: false; readonly reason: AuthFailureReason };
+
+const PREFIX = 'ekm1.';
+const MAX_TOKEN_CHARS = 4096;
+
+interface WireClaims { sid: string; pid: string; cid?: string; ten: string; rol: string[]; iat: number; exp: number }
+
+/** Input of {@link SessionSealer.issue}. */
+export interface IssueSessionInput {
+  readonly principalId: string;
+  readonly credentialId?: string;
+  readonly tenant: string;
+  readonly roles: readonly string[];
+  /** Default 10 minutes. */
+  readonly ttlMs?: number;
+  /** Default `Date.now()`. */
+  readonly now?: number;
+  /** Default a random UUID. */
+  readonly sessionId?: string;
+}
+
+/** Issues and opens session tokens under one shared secret. Holds derived keys only. */
+export class SessionSealer {
+  readonly #tokenKey: Buffer;
+  readonly #sessionKeyKey: Buffer;
+
+  /** `secret`: EKM_AUTH_SECRET (at least 32 characters), identical on every service. */
+  constructor(secret: string) {
+    if (secret.length < 32) throw new Error('the auth secret must have at least 32 characters');
+    this.#tokenKey = createHmac('sha256', secret).update('ekm-session-token-v1').digest();
+    this.#sessionKeyKey = createHmac('sha256', secret).update('ekm-session-key-v1').digest();
+  }
+
+  /** Issues a session (login handler, service self-sessions). */
+  issue(input: IssueSessionInput): IssuedSession {
+    const now = input.now ?? Date.now();
+    const claims: SessionClaims = {
+      sessionId: input.sessionId ?? randomUUID(),
+      principalId: input.principalId,
+      ...(input.credentialId !== undefined ? { credentialId: input.credentialId } : {}),
+      tenant: input.tenant,
+      roles: [...input.roles],
+      issuedAt: now,
+      expiresAt: now + (input.ttlMs ?? DEFAULT_SESSION_TTL_MS),
+    };
+    const wire: WireClaims = {
+      sid: claims.sessionId, pid: claims.principalId, ...(claims.credentialId !== undefined ? { cid: claims.credentialId } : {}),
+      ten: claims.tenant, rol: [...claims.roles], iat: claims.issuedAt, exp: claims.expiresAt,
+    };
+    const body = `${PREFIX}${Buffer.from(JSON.stringify(wire), 'utf8').toString('base64url')}`;
+    const token = `${body}.${this.mac(body).toString('base64url')}`;
+    return { token, sessionKey: this.sessionKeyOf(token), claims };
+  }
+
+  /** Checks the token's MAC and shape (not its expiry) and derives its session key. */
+  open(token: string): OpenedSession {
+    const invalid = { ok: false, reason: AuthFailureReason.SessionInvalid } as const;
+    if (token.length > MAX_TOKEN_CHARS || !token.startsWith(PREFIX)) return invalid;
+    const dot = token.lastIndexOf('.');
+    if (dot <= PREFIX.length) return invalid;
+    const body = token.slice(0, dot);
+    const given = Buffer.from(token.slice(dot + 1), 'base64url');
+    const expected = this.mac(body);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return invalid;
+    let w: WireClaims;
+    try {
+      w = JSON.parse(Buffer.from(body.slice(PREFIX.length), 'base64url').toString('utf8')) as WireClaims;
+    } catch {
+      return invalid;
+    }
+    if (typeof w.sid !== 'string' || typeof w.pid !== 'string' || typeof w.ten !== 'string' || !Array.isArray(w.rol)
+      || !Number.isSafeInteger(w.iat) || !Number.isSafeInteger(w.exp)) return invalid;
+    const claims: SessionClaims = {
+      sessionId: w.sid, principalId: w.pid, ...(typeof w.cid === 'string' ? { credentialId: w.cid } : {}),
+      tenant: w.ten, roles: w.rol.map(String), issuedAt: w.iat, expiresAt: w.exp,
+    };
+    return { ok: true, claims, sessionKey: this.sessionKeyOf(token) };
+  }
+
+  private mac(body: string): Buffer {
+    return createHmac('sha256', this.#tokenKey).update(body).digest();
+  }
+
+  private sessionKeyOf(token: string): Buffer {
+    return createHmac('sha256', this.#sessionKeyKey).update(token).digest();
+  }
+}
+
+/** The principal a handler sees for these claims. */
+export function principalOfClaims(c: SessionClaims): AuthenticatedPrincipal {
+  return { principalId: c.principalId, tenant: c.tenant, roles: c.roles, sessionId: c.sessionId };
+}

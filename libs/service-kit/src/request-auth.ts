@@ -1,0 +1,142 @@
+/**
+ * The authentication hook of {@link EkmNatsTransport}: every request is checked by `@ekm/auth` before
+ * its handler runs; a refusal is an `EKM_UNAUTHENTICATED` reply with `details.reason` (never a secret)
+ * and an `AuthenticationFailed` event in the service's log. Handlers read the caller with
+ * `principalOf(ctx)` or the `@AuthPrincipal()` parameter decorator.
+ */
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import { NatsContext } from '@nestjs/microservices';
+import type { Msg, NatsConnection } from '@nats-io/transport-node';
+import {
+  AuthFailureRecorder, NonceCache, RequestAuthenticator, resolveAuthSecret, RevocationList, RevocationListener, SessionSealer,
+  type AuthenticatedPrincipal, type AuthFailureReason,
+} from '@ekm/auth';
+import type { ServiceConfig } from '@ekm/config';
+import { BusErrorCode, fail, type FailReply } from '@ekm/contracts';
+import type { EventStore } from '@ekm/event-store';
+import type { Logger } from '@ekm/telemetry';
+
+/** The Nest context of an EKM request: NatsContext plus the authenticated caller. */
+export class EkmRequestContext extends NatsContext {
+  constructor(args: ConstructorParameters<typeof NatsContext>[0], readonly principal: AuthenticatedPrincipal | null) {
+    super(args);
+  }
+}
+
+/**
+ * The authenticated caller of the request in `ctx` (`@Ctx() ctx: NatsContext`).
+ * @throws Error when the request was not authenticated (the login subject, or a transport without auth).
+ */
+export function principalOf(ctx: NatsContext): AuthenticatedPrincipal {
+  const p = ctx instanceof EkmRequestContext ? ctx.principal : null;
+  if (!p) throw new Error(`no authenticated principal on ${ctx.getSubject()}`);
+  return p;
+}
+
+/** Parameter decorator: `handle(@Payload() body, @AuthPrincipal() caller: AuthenticatedPrincipal)`. */
+export const AuthPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): AuthenticatedPrincipal => principalOf(ctx.switchToRpc().getContext<NatsContext>()));
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Outcome of {@link TransportAuth.check}. */
+export type AuthCheck = { readonly ok: true; readonly principal: AuthenticatedPrincipal | null } | { readonly ok: false; readonly reply: FailReply };
+
+const MESSAGES: Readonly<Record<AuthFailureReason, string>> = {
+  MISSING_CREDENTIALS: 'the request is not signed: log in and send Ekm-Session, Ekm-Timestamp, Ekm-Nonce and Ekm-Signature',
+  MALFORMED_CREDENTIALS: 'an authentication header is malformed',
+  SESSION_INVALID: 'the session token was not issued by this EKM deployment; log in again',
+  SESSION_EXPIRED: 'the session has expired; log in again',
+  SESSION_REVOKED: 'the session was revoked',
+  PRINCIPAL_REVOKED: 'the principal was revoked',
+  CREDENTIAL_REVOKED: 'the credential this session was opened with was revoked; log in with a current credential',
+  SIGNATURE_INVALID: 'the request signature does not match its subject, body, timestamp and nonce',
+  TIMESTAMP_SKEW: 'Ekm-Timestamp is more than 30 s away from the service clock',
+  REPLAYED: 'this nonce was already used in this session',
+  REPLAY_CACHE_FULL: 'the service cannot check for replays right now; retry later',
+  PRINCIPAL_UNKNOWN: 'unknown principal or credential, or wrong proof',
+  LOGIN_PROOF_INVALID: 'unknown principal or credential, or wrong proof',
+};
+
+/** Builds the `EKM_UNAUTHENTICATED` reply of a refusal. */
+export function unauthenticated(reason: AuthFailureReason): FailReply {
+  return fail(BusErrorCode.Unauthenticated, MESSAGES[reason], { reason });
+}
+
+/** Per-process authentication state: authenticator, revocation feed, failure recorder. */
+export class TransportAuth {
+  private recorder: AuthFailureRecorder | null = null;
+  private storeResolver: (() => EventStore | null) | null = null;
+  private listener: RevocationListener | null = null;
+  readonly streamId: string;
+
+  constructor(
+    readonly authenticator: RequestAuthenticator,
+    private readonly service: string,
+    private readonly logger: Logger,
+    private readonly revocations?: RevocationList,
+    instanceId = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
+  ) {
+    this.streamId = `auth-failures-${instanceId}`;
+  }
+
+  /** From the service config: mode, secret (EKM_AUTH_SECRET or the development file), session lifetime. */
+  static fromConfig(config: ServiceConfig, logger: Logger): TransportAuth {
+    if (config.auth === 'disabled') {
+      logger.warn({ event: 'auth-disabled' }, 'EKM_AUTH=disabled: requests are NOT authenticated (development only)');
+      return new TransportAuth(new RequestAuthenticator({ mode: 'disabled' }), config.service, logger);
+    }
+    const sealer = new SessionSealer(resolveAuthSecret({ ...(config.authSecret !== undefined ? { secret: config.authSecret } : {}), env: config.env, dataDir: config.dataDir }));
+    const revocations = new RevocationList(config.sessionTtlMs + 60_000);
+    const authenticator = new RequestAuthenticator({ mode: 'required', sealer, revocations, nonces: new NonceCache() });
+    return new TransportAuth(authenticator, config.service, logger, revocations);
+  }
+
+  /** Subscribes to revocation events (before the transport serves). */
+  async start(nc: NatsConnection): Promise<void> {
+    if (!this.revocations) return;
+    this.listener = new RevocationListener(nc, this.revocations, this.logger);
+    await this.listener.start();
+  }
+
+  stop(): void {
+    this.listener?.stop();
+  }
+
+  /** Where failures go: the service's event store, found lazily (services without an event log only log). */
+  useEventStore(resolve: () => EventStore | null): void {
+    this.storeResolver = resolve;
+  }
+
+  /** Flushes pending failure records (tests, shutdown). */
+  async flush(): Promise<void> {
+    await this.recorder?.flush();
+  }
+
+  check(msg: Msg, requestId: string): AuthCheck {
+    const h = msg.headers;
+    const r = this.authenticator.authenticate({ subject: msg.subject, body: msg.data, header: (n) => (h?.has(n) ? h.get(n) : undefined) });
+    if (r.ok) return r;
+    this.record({ subject: msg.subject, reason: r.reason, requestId, ...(r.principalClaimed !== undefined ? { principalClaimed: r.principalClaimed } : {}) });
+    return { ok: false, reply: unauthenticated(r.reason) };
+  }
+
+  private record(f: { subject: string; reason: AuthFailureReason; requestId: string; principalClaimed?: string }): void {
+    this.logger.warn({ event: 'authentication-failed', subject: f.subject, reason: f.reason, principalClaimed: f.principalClaimed, requestId: f.requestId }, 'request refused: not authenticated');
+    const recorder = this.recorderNow();
+    recorder?.record({
+      subject: f.subject, reason: f.reason, service: this.service, at: new Date().toISOString(),
+      ...(f.principalClaimed !== undefined ? { principalClaimed: f.principalClaimed } : {}),
+      ...(REQUEST_ID.test(f.requestId) ? { requestId: f.requestId } : {}),
+    });
+  }
+
+  private recorderNow(): AuthFailureRecorder | null {
+    if (this.recorder || !this.storeResolver) return this.recorder;
+    const store = this.storeResolver();
+    if (store) this.recorder = new AuthFailureRecorder(store, this.streamId, this.logger);
+    else this.storeResolver = null; // no event log in this app: failures are logged only
+    return this.recorder;
+  }
+}
