@@ -1,0 +1,54 @@
+/**
+ * The keys and blobs every run draws from: 50 keys in 5 tenants (each key bound to its own
+ * collection through the encryption context) and 4 data-key blobs per key for Decrypt/ReEncrypt.
+ * Created through the keys service itself, over raw NATS.
+ */
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import type { Fixture, FixtureBlob, FixtureKey } from './load-scenarios';
+
+export const TENANTS = 5;
+export const KEYS_PER_TENANT = 10;
+export const BLOBS_PER_KEY = 4;
+
+async function call<T>(nc: NatsConnection, op: string, body: unknown, principal: string): Promise<T> {
+  const h = headers();
+  h.set('Ekm-Principal', principal);
+  const m = await nc.request(`ekm.v1.keys.${op}`, JSON.stringify(body), { timeout: 30_000, headers: h });
+  const r = m.json<{ ok: true; data: T } | { ok: false; error: { code: string; message: string } }>();
+  if (!r.ok) throw new Error(`${op} failed while preparing the benchmark: ${r.error.code} ${r.error.message}`);
+  return r.data;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function inParallel<T, R>(items: readonly T[], limit: number, fn: (x: T, i: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i], i);
+    }
+  }));
+  return out;
+}
+
+export async function prepareFixture(natsUrl: string, principal: string): Promise<Fixture> {
+  const nc = await connect({ servers: natsUrl, name: 'ekm-bench-setup' });
+  try {
+    const run = Date.now().toString(36);
+    const specs = Array.from({ length: TENANTS * KEYS_PER_TENANT }, (_, i) => ({ tenant: `bench-t${Math.floor(i / KEYS_PER_TENANT) + 1}`, collection: `c${i}` }));
+    const keys: FixtureKey[] = await inParallel(specs, 8, async (s) => {
+      const info = await call<{ keyId: string }>(nc, 'create-key', { tenant: s.tenant, description: `bench ${run}`, tags: { bench: run } }, principal);
+      return { keyId: info.keyId, tenant: s.tenant, context: { tenant: s.tenant, collection: s.collection } };
+    });
+    const wanted = keys.flatMap((_, keyIndex) => Array.from({ length: BLOBS_PER_KEY }, () => keyIndex));
+    const blobs: FixtureBlob[] = await inParallel(wanted, 16, async (keyIndex) => {
+      const k = keys[keyIndex];
+      const d = await call<{ ciphertextBlob: string }>(nc, 'generate-data-key-without-plaintext', { keyId: k.keyId, encryptionContext: k.context }, principal);
+      return { keyIndex, ciphertextBlob: d.ciphertextBlob };
+    });
+    return { keys, blobs };
+  } finally {
+    await nc.close();
+  }
+}

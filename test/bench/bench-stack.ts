@@ -1,0 +1,141 @@
+/**
+ * The stack under load: either a private one (own Postgres and nats-server from test/support/servers,
+ * the keys service as a child process `node dist/apps/keys/src/main.js`, as deployed), or the running
+ * stack of `npm run up` (`.ekm/stack.json`). Knows the pids whose CPU and memory the harness reads.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Client } from 'pg';
+import { freePort, startNats, startPostgres, stopServer, type ServerHandle } from '../support/servers';
+
+export interface StackPids {
+  readonly keys?: number;
+  readonly nats?: number;
+  /** The postmaster: its children are the backends. */
+  readonly postgres?: number;
+}
+
+export interface BenchStack {
+  readonly mode: 'private' | 'stack';
+  readonly natsUrl: string;
+  readonly pids: StackPids;
+  /** ms from spawning the keys service to its `ready` line (private stack only). */
+  readonly keysStartupMs?: number;
+  /** Authentication and authorization of the keys service as configured. */
+  readonly security: { readonly auth: string; readonly authz: string };
+  stop(): Promise<void>;
+}
+
+/** The monorepo root, seen from dist/test/bench (compiled) or test/bench (sources). */
+export function repoRoot(): string {
+  let dir = __dirname;
+  while (!existsSync(join(dir, 'package.json'))) dir = dirname(dir);
+  return dir;
+}
+
+/** `.ekm/stack.json` of `npm run up`, from `path` or the repo root. */
+export function attachStack(path?: string): BenchStack {
+  const file = path ?? join(repoRoot(), '.ekm', 'stack.json');
+  if (!existsSync(file)) throw new Error(`${file} not found: run \`npm run up\` first, or drop --stack to start a private stack`);
+  const s = JSON.parse(readFileSync(file, 'utf8')) as {
+    natsUrl: string; services: Record<string, { pid: number }>; servers: { postgres: { pid?: number }; nats: { pid?: number } };
+  };
+  return {
+    mode: 'stack', natsUrl: s.natsUrl,
+    pids: { keys: s.services.keys?.pid, nats: s.servers.nats.pid, postgres: s.servers.postgres.pid },
+    security: securityOf(process.env),
+    stop: async () => undefined,
+  };
+}
+
+/** What the keys service runs with: EKM_AUTH (the auth lib) and EKM_AUTHZ as the service reads them. */
+function securityOf(env: Record<string, string | undefined>): { auth: string; authz: string } {
+  return { auth: env.EKM_AUTH ?? 'unknown (EKM_AUTH not set here; the service default applies)', authz: env.EKM_AUTHZ ?? 'allow-all (development default)' };
+}
+
+export interface PrivateStackOptions {
+  /** Extra node flags for the keys service (e.g. --cpu-prof). */
+  readonly nodeArgs?: readonly string[];
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/** Starts Postgres, nats-server and the keys service, all private to this run. */
+export async function startPrivateStack(opts: PrivateStackOptions = {}): Promise<BenchStack & { readonly dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), 'ekm-bench-'));
+  const servers: ServerHandle[] = [];
+  let keys: ChildProcess | undefined;
+  const stopAll = async (): Promise<void> => {
+    if (keys) await stopChild(keys);
+    for (const s of servers.reverse()) await stopServer(s);
+  };
+  try {
+    const [pg, nats] = await Promise.all([startPostgres(), startNats()]);
+    servers.push(pg, nats);
+    const admin = new Client({ connectionString: pg.url });
+    await admin.connect();
+    await admin.query('CREATE DATABASE ekm');
+    await admin.end();
+    const db = (user: string): string => `postgres://${user}@127.0.0.1:${pg.port}/ekm`;
+    const env = {
+      ...process.env,
+      EKM_ENV: 'development',
+      EKM_NATS_URL: nats.url,
+      EKM_DATABASE_ADMIN_URL: db('postgres'),
+      EKM_DATABASE_URL: db('ekm_keys'),
+      EKM_HTTP_PORT: String(await freePort()),
+      EKM_DATA_DIR: join(dir, 'keys-data'),
+      EKM_ROOT_SECRET: 'bench-root-secret-0123456789',
+      EKM_LOG_LEVEL: 'info',
+      // Request signing needs a session from the policy service's login; until the harness logs in,
+      // the private stack runs without it and says so in the results.
+      EKM_AUTH: process.env.EKM_AUTH ?? 'disabled',
+      ...opts.env,
+    };
+    const log = openSync(join(dir, 'keys.log'), 'a');
+    const main = join(repoRoot(), 'dist', 'apps', 'keys', 'src', 'main.js');
+    const t0 = performance.now();
+    keys = spawn(process.execPath, [...(opts.nodeArgs ?? []), main], { env, cwd: dir, stdio: ['ignore', log, log] });
+    await waitForReady(keys, join(dir, 'keys.log'));
+    const keysStartupMs = Math.round(performance.now() - t0);
+    const child = keys;
+    return {
+      mode: 'private', natsUrl: nats.url, dir, keysStartupMs,
+      pids: { keys: child.pid, nats: nats.pid, postgres: pg.pid },
+      security: securityOf(env),
+      stop: async () => {
+        await stopAll();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
+
+/** Resolves on the service's `"event":"ready"` log line; rejects when it exits first or after 60 s. */
+async function waitForReady(child: ChildProcess, logFile: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
+    if (text.includes('"event":"ready"')) return;
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`keys service exited (${child.exitCode ?? child.signalCode}) before ready: ${text.slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error(`keys service not ready within 60 s: ${text.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** SIGTERM and wait (the service drains and exits 0; a --cpu-prof profile is written at exit). */
+export async function stopChild(child: ChildProcess, graceMs = 20_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export const resolveFromRoot = (...parts: string[]): string => resolve(repoRoot(), ...parts);

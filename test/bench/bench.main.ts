@@ -1,0 +1,165 @@
+/**
+ * `npm run bench`: EKM's hot path against the bus's own limit. Starts (or attaches to) the stack, an
+ * echo responder and a load-generator process; runs every operation at every concurrency, each EKM
+ * run followed by an echo run with the same request and reply sizes; prints a markdown table and
+ * writes JSON to test/bench/results/. See docs/performance.md.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, hostname } from 'node:os';
+import { join } from 'node:path';
+import { BenchUsageError, parseBenchArgs, type BenchOptions } from './bench-options';
+import { aesLine, evaluateTargets, markdownTable, ratiosOf, targetsTable, type BenchRow } from './bench-report';
+import { attachStack, repoRoot, startPrivateStack, stopChild, type BenchStack } from './bench-stack';
+import { prepareFixture } from './bench-fixture';
+import { profileMarkdown, summarizeProfile, type CpuProfile } from './cpu-profile-summary';
+import type { BenchOp } from './load-scenarios';
+import type { AesResult, RunResult, WorkerCommand, WorkerReply, WorkerTarget } from './load-worker';
+import { cpuSeconds, loadAverage, memoryMiB, treeCpuSeconds } from './proc-stats';
+
+const PRINCIPAL = 'bench-caller';
+const log = (s: string): void => { process.stderr.write(`[bench] ${s}\n`); };
+
+type ResultOf<T extends 'run' | 'aes'> = T extends 'run' ? RunResult : AesResult;
+
+/** The load-generator process and a request/response helper over its IPC channel. */
+class LoadWorker {
+  private constructor(readonly child: ChildProcess) {}
+
+  static start(): LoadWorker {
+    return new LoadWorker(fork(join(__dirname, 'load-worker.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  }
+
+  send(cmd: WorkerCommand): void {
+    this.child.send(cmd);
+  }
+
+  ask<T extends 'run' | 'aes'>(cmd: WorkerCommand, type: T): Promise<ResultOf<T>> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null): void => reject(new Error(`load worker exited (${code})`));
+      this.child.once('exit', onExit);
+      this.child.once('message', (m: WorkerReply) => {
+        this.child.off('exit', onExit);
+        if (m.type === 'error') reject(new Error(`load worker: ${m.message}`));
+        else if (m.type !== type) reject(new Error(`load worker answered ${m.type}, expected ${type}`));
+        else resolve(m.result as ResultOf<T>);
+      });
+      this.child.send(cmd);
+    });
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
+    this.send({ type: 'exit' });
+    await exited;
+  }
+}
+
+async function startEcho(natsUrl: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [join(__dirname, 'echo-responder.js'), natsUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.once('data', () => resolve());
+    child.once('exit', (code) => reject(new Error(`echo responder exited (${code})`)));
+  });
+  return child;
+}
+
+interface CpuSnapshot { keys: number | null; nats: number | null; postgres: number | null }
+const snapshot = (s: BenchStack): CpuSnapshot => ({
+  keys: s.pids.keys ? cpuSeconds(s.pids.keys) : null,
+  nats: s.pids.nats ? cpuSeconds(s.pids.nats) : null,
+  postgres: s.pids.postgres ? treeCpuSeconds(s.pids.postgres) : null,
+});
+const perRequestUs = (a: number | null, b: number | null, n: number): number | null => (a === null || b === null || n === 0 ? null : Math.round(((b - a) / n) * 1e6 * 10) / 10);
+
+async function measure(opts: BenchOptions, stack: BenchStack, worker: LoadWorker, op: BenchOp, concurrency: number): Promise<BenchRow> {
+  const target: WorkerTarget = { kind: 'ekm', principal: PRINCIPAL };
+  const before = snapshot(stack);
+  const ekm = await worker.ask({ type: 'run', natsUrl: stack.natsUrl, target, op, concurrency, warmupMs: opts.warmupMs, durationMs: opts.durationMs }, 'run');
+  const after = snapshot(stack);
+  // CPU is read around the whole run (warm-up included): scale by the requests of the whole run.
+  const all = Math.round(ekm.requestsPerSecond * ((opts.warmupMs + opts.durationMs) / 1000)) || ekm.requests;
+  let echo: RunResult | null = null;
+  if (opts.echoDurationMs > 0) {
+    echo = await worker.ask({
+      type: 'run', natsUrl: stack.natsUrl, target: { kind: 'echo', replyBytes: Math.max(16, ekm.avgReplyBytes) }, op, concurrency,
+      warmupMs: Math.min(300, opts.warmupMs), durationMs: opts.echoDurationMs,
+    }, 'run');
+  }
+  const row: BenchRow = {
+    op, concurrency, ekm, echo,
+    cpu: {
+      keysUs: perRequestUs(before.keys, after.keys, all), natsUs: perRequestUs(before.nats, after.nats, all),
+      postgresUs: perRequestUs(before.postgres, after.postgres, all), callerUs: Math.round((ekm.callerCpuSeconds / Math.max(1, ekm.requests)) * 1e7) / 10,
+    },
+    ratio: ratiosOf(ekm, echo),
+  };
+  log(`${op} @${concurrency}: ${ekm.requestsPerSecond}/s p50 ${ekm.latency.p50Ms} p99 ${ekm.latency.p99Ms} ms, echo ${echo?.requestsPerSecond ?? '–'}/s (×${row.ratio.throughput ?? '–'}), keys ${row.cpu.keysUs ?? '–'} µs/req, errors ${ekm.errors}`);
+  return row;
+}
+
+function peakMemory(stack: BenchStack, extra: Record<string, ChildProcess | undefined>): Record<string, { peakRssMiB: number; rssMiB: number } | null> {
+  const out: Record<string, { peakRssMiB: number; rssMiB: number } | null> = {};
+  if (stack.pids.keys) out.keys = memoryMiB(stack.pids.keys);
+  if (stack.pids.nats) out['nats-server'] = memoryMiB(stack.pids.nats);
+  if (stack.pids.postgres) out['postgres (postmaster)'] = memoryMiB(stack.pids.postgres);
+  for (const [name, child] of Object.entries(extra)) if (child?.pid) out[name] = memoryMiB(child.pid);
+  return out;
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const opts = parseBenchArgs(argv);
+  const startedAt = new Date();
+  const loadBefore = loadAverage();
+  const profileDir = opts.profile ? join(repoRoot(), '.ekm', 'bench-profile', startedAt.toISOString().replace(/[:.]/g, '-')) : undefined;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  if (opts.profile && opts.stack !== undefined) throw new BenchUsageError('--profile starts its own keys service: drop --stack');
+  log(opts.stack !== undefined ? 'attaching to the running stack' : 'starting a private Postgres, nats-server and keys service');
+  const stack = opts.stack !== undefined ? attachStack(opts.stack || undefined) : await startPrivateStack(profileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {});
+  let echo: ChildProcess | undefined;
+  const worker = LoadWorker.start();
+  try {
+    echo = opts.echoDurationMs > 0 ? await startEcho(stack.natsUrl) : undefined;
+    log(`keys service ready${stack.keysStartupMs !== undefined ? ` in ${stack.keysStartupMs} ms` : ''}; creating 50 keys in 5 tenants and 200 blobs`);
+    const fixture = await prepareFixture(stack.natsUrl, PRINCIPAL);
+    worker.send({ type: 'fixture', fixture });
+    const aes: AesResult | null = opts.aesMs > 0 ? await worker.ask({ type: 'aes', durationMs: opts.aesMs }, 'aes') : null;
+    if (aes) log(aesLine(aes));
+    const rows: BenchRow[] = [];
+    for (const op of opts.ops) for (const c of opts.concurrency) rows.push(await measure(opts, stack, worker, op, c));
+    const memory = peakMemory(stack, { 'echo responder': echo, 'load generator': worker.child });
+    const targets = evaluateTargets(rows, stack.keysStartupMs);
+    const result = {
+      startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), mode: opts.quick ? 'quick' : 'full', profile: opts.profile,
+      machine: { hostname: hostname(), cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, loadavgBefore: loadBefore, loadavgAfter: loadAverage() },
+      stack: { mode: stack.mode, natsUrl: stack.natsUrl, keysStartupMs: stack.keysStartupMs ?? null, security: stack.security, durableUsageRecords: true },
+      settings: { warmupMs: opts.warmupMs, durationMs: opts.durationMs, echoDurationMs: opts.echoDurationMs, batchItems: 10, keys: fixture.keys.length, tenants: 5 },
+      aes, rows, memory, targets,
+    };
+    const table = markdownTable(rows);
+    process.stdout.write(`\n${table}\n\n${aesLine(aes)}\n\nPeak RSS (VmHWM, MiB): ${Object.entries(memory).map(([k, v]) => `${k} ${v?.peakRssMiB ?? '–'}`).join(', ')}. `
+      + `Load average before/after: ${loadBefore.join(' ')} / ${result.machine.loadavgAfter.join(' ')}. Auth: ${stack.security.auth}; authz: ${stack.security.authz}.\n\n${targetsTable(targets)}\n`);
+    const out = opts.out ?? join(repoRoot(), 'test', 'bench', 'results', `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+    mkdirSync(join(out, '..'), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
+    log(`wrote ${out}`);
+  } finally {
+    await worker.stop().catch(() => undefined);
+    if (echo) await stopChild(echo).catch(() => undefined);
+    await stack.stop();
+  }
+  if (profileDir) {
+    const files = readdirSync(profileDir).filter((f) => f.endsWith('.cpuprofile'));
+    if (files.length === 0) throw new Error(`no .cpuprofile in ${profileDir}: the keys service did not exit cleanly`);
+    const summary = summarizeProfile(JSON.parse(readFileSync(join(profileDir, files[0]), 'utf8')) as CpuProfile, 30);
+    process.stdout.write(`\nkeys service CPU profile (${join(profileDir, files[0])}):\n\n${profileMarkdown(summary)}\n`);
+  }
+}
+
+export function runBench(argv: readonly string[]): void {
+  main(argv).then(() => process.exit(0), (err: unknown) => {
+    process.stderr.write(`${err instanceof BenchUsageError ? err.message : `bench failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`}\n`);
+    process.exit(err instanceof BenchUsageError ? 2 : 1);
+  });
+}

@@ -1,0 +1,164 @@
+/**
+ * The load generator: a separate node process (forked by the harness, IPC messages) that keeps
+ * `concurrency` requests in flight on one raw @nats-io/transport-node connection, like a busy caller.
+ * It also runs the in-process AES-256-GCM baseline, so the crypto's own limit is measured in the same
+ * kind of process as the callers.
+ */
+import { createCipheriv, randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { SampleBuffer, summarize, type LatencySummary } from './latency-stats';
+import { requestMaker, type BenchOp, type Fixture } from './load-scenarios';
+
+export type WorkerTarget = { kind: 'ekm'; principal: string } | { kind: 'echo'; replyBytes: number };
+
+export type WorkerCommand =
+  | { type: 'fixture'; fixture: Fixture }
+  | { type: 'run'; natsUrl: string; target: WorkerTarget; op: BenchOp; concurrency: number; warmupMs: number; durationMs: number }
+  | { type: 'aes'; durationMs: number }
+  | { type: 'exit' };
+
+export interface RunResult {
+  readonly requests: number;
+  readonly errors: number;
+  readonly errorCodes: Record<string, number>;
+  readonly seconds: number;
+  readonly requestsPerSecond: number;
+  readonly latency: LatencySummary;
+  readonly avgRequestBytes: number;
+  readonly avgReplyBytes: number;
+  /** CPU seconds the load generator itself spent in the measured window. */
+  readonly callerCpuSeconds: number;
+}
+
+export interface AesResult { readonly encrypt32PerSecond: number; readonly dataKeyCorePerSecond: number }
+
+export type WorkerReply = { type: 'run'; result: RunResult } | { type: 'aes'; result: AesResult } | { type: 'error'; message: string };
+
+const connections = new Map<string, NatsConnection>();
+let fixture: Fixture = { keys: [], blobs: [] };
+
+async function natsFor(url: string): Promise<NatsConnection> {
+  let nc = connections.get(url);
+  if (!nc) {
+    nc = await connect({ servers: url, name: 'ekm-bench-load' });
+    connections.set(url, nc);
+  }
+  return nc;
+}
+
+/** Byte 6 of `{"ok":true,...}` is `t`: success is checked without parsing the reply. */
+const isOk = (data: Uint8Array): boolean => data.length > 7 && data[6] === 0x74;
+
+function codeOf(data: Uint8Array): string {
+  try {
+    const r = JSON.parse(Buffer.from(data).toString('utf8')) as { error?: { code?: string } };
+    return r.error?.code ?? 'UNKNOWN';
+  } catch {
+    return 'UNPARSABLE_REPLY';
+  }
+}
+
+async function run(cmd: Extract<WorkerCommand, { type: 'run' }>): Promise<RunResult> {
+  const nc = await natsFor(cmd.natsUrl);
+  const make = requestMaker(cmd.op, fixture);
+  let hdrs: MsgHdrs | undefined;
+  if (cmd.target.kind === 'ekm') {
+    hdrs = headers();
+    hdrs.set('Ekm-Principal', cmd.target.principal);
+  }
+  const echoSubject = cmd.target.kind === 'echo' ? `bench.echo.${cmd.target.replyBytes}` : '';
+  const samples = new SampleBuffer();
+  const errorCodes: Record<string, number> = {};
+  let errors = 0;
+  let reqBytes = 0;
+  let replyBytes = 0;
+  const start = performance.now();
+  const measureFrom = start + cmd.warmupMs;
+  const end = measureFrom + cmd.durationMs;
+  let cpuAtStart: NodeJS.CpuUsage | undefined;
+  const loop = async (): Promise<void> => {
+    for (;;) {
+      const t0 = performance.now();
+      if (t0 >= end) return;
+      if (!cpuAtStart && t0 >= measureFrom) cpuAtStart = process.cpuUsage();
+      const req = make();
+      const subj = echoSubject || `ekm.v1.keys.${req.op}`;
+      let data: Uint8Array | undefined;
+      let failure: string | undefined;
+      try {
+        const m = await nc.request(subj, req.body, { timeout: 10_000, ...(hdrs ? { headers: hdrs } : {}) });
+        data = m.data;
+        if (!echoSubject && !isOk(m.data)) failure = codeOf(m.data);
+      } catch (err) {
+        failure = (err as { code?: string }).code ?? (err as Error).name ?? 'REQUEST_FAILED';
+      }
+      const t1 = performance.now();
+      if (t0 < measureFrom) continue;
+      samples.push(t1 - t0);
+      reqBytes += req.body.length;
+      replyBytes += data?.length ?? 0;
+      if (failure) {
+        errors++;
+        errorCodes[failure] = (errorCodes[failure] ?? 0) + 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: cmd.concurrency }, loop));
+  const cpu = process.cpuUsage(cpuAtStart);
+  const seconds = (performance.now() - measureFrom) / 1000;
+  const n = samples.length;
+  return {
+    requests: n, errors, errorCodes, seconds: Math.round(seconds * 1000) / 1000,
+    requestsPerSecond: Math.round(n / seconds),
+    latency: summarize(samples.take()),
+    avgRequestBytes: n ? Math.round(reqBytes / n) : 0,
+    avgReplyBytes: n ? Math.round(replyBytes / n) : 0,
+    callerCpuSeconds: (cpu.user + cpu.system) / 1e6,
+  };
+}
+
+/** AES-256-GCM of 32 bytes with node:crypto (createCipheriv: WebCrypto is ~7x slower here), and a DEK generation + wrap. */
+function aesBaseline(durationMs: number): AesResult {
+  const key = randomBytes(32);
+  const plaintext = randomBytes(32);
+  const timed = (fn: () => void): number => {
+    let n = 0;
+    const t0 = performance.now();
+    const end = t0 + durationMs / 2;
+    while (performance.now() < end) {
+      for (let i = 0; i < 256; i++) fn();
+      n += 256;
+    }
+    return Math.round(n / ((performance.now() - t0) / 1000));
+  };
+  const seal = (pt: Buffer): void => {
+    const c = createCipheriv('aes-256-gcm', key, randomBytes(12), { authTagLength: 16 });
+    Buffer.concat([c.update(pt), c.final(), c.getAuthTag()]);
+  };
+  return { encrypt32PerSecond: timed(() => seal(plaintext)), dataKeyCorePerSecond: timed(() => seal(randomBytes(32))) };
+}
+
+async function handle(cmd: WorkerCommand): Promise<WorkerReply | undefined> {
+  switch (cmd.type) {
+    case 'fixture':
+      fixture = cmd.fixture;
+      return undefined;
+    case 'run':
+      return { type: 'run', result: await run(cmd) };
+    case 'aes':
+      return { type: 'aes', result: aesBaseline(cmd.durationMs) };
+    case 'exit':
+      await Promise.all([...connections.values()].map((c) => c.close()));
+      process.exit(0);
+  }
+}
+
+if (require.main === module) {
+  process.on('message', (cmd: WorkerCommand) => {
+    handle(cmd).then(
+      (reply) => { if (reply) process.send!(reply); },
+      (err: unknown) => process.send!({ type: 'error', message: err instanceof Error ? err.message : String(err) } satisfies WorkerReply),
+    );
+  });
+}
