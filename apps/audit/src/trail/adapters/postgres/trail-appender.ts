@@ -218,8 +218,14 @@ export class TrailAppender {
     });
     if (toAppend.length > 0) {
       await c.query(`INSERT INTO ${this.s}.trail (leaf_index, entry, hash) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])`, [idx, texts, hashes]);
+      // One checkpoint per `checkpointEvery` entries, also when a big batch spans several.
+      let lastCp = await this.lastCheckpoint(c);
+      for (let n = 0; n < idx.length; n++) {
+        if (idx[n] - lastCp < this.o.checkpointEvery) continue;
+        await this.signCheckpoint(c, idx[n], hashes[n]);
+        lastCp = idx[n];
+      }
       const newHead = head.index + toAppend.length;
-      if (newHead - (await this.lastCheckpoint(c)) >= this.o.checkpointEvery) await this.signCheckpoint(c, newHead, prev);
       await c.query(`SELECT pg_notify('ekm_audit_trail', $1)`, [String(newHead)]);
     }
     this.gapFilledTotal += gapFilled;
