@@ -18,6 +18,10 @@ import { KeyCommandReplies } from './keys/adapters/nats/key-command.reply';
 import { KeysAdminController } from './keys/adapters/nats/keys-admin.controller';
 import { KeysAttributesController } from './keys/adapters/nats/keys-attributes.controller';
 import { KeysImportController } from './keys/adapters/nats/keys-import.controller';
+import { KeysVersionsController } from './keys/adapters/nats/keys-versions.controller';
+import { VersionRetirementCheck } from './keys/adapters/nats/version-retirement.check';
+import { DbClock } from './keys/adapters/postgres/db-clock';
+import { KeysClockMigration } from './keys/adapters/postgres/keys-clock.migration';
 import { PgImportTokenStore } from './keys/adapters/postgres/import-token.store';
 import { KeyListQuery } from './keys/adapters/postgres/key-list.query';
 import { PgKeyMaterialStore } from './keys/adapters/postgres/key-material.store';
@@ -31,7 +35,7 @@ import { StatusController } from './system/status.controller';
 /** EKM_DELETION_MIN_DAYS lowers the shortest deletion window (0 in tests: destroy right after scheduling). */
 export const keyLimitsFor = (config: KeysConfig): KeyLifecycleLimits => ({ ...DEFAULT_KEY_LIMITS, minPendingWindowDays: config.deletionMinDays });
 
-const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchemaMigration, GcmBudgetMigration] });
+const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchemaMigration, GcmBudgetMigration, KeysClockMigration] });
 
 /**
  * The control plane's ports, in their own module so the data plane (CryptoModule) can import them:
@@ -55,7 +59,7 @@ export class KeysControlModule {}
 
 @Module({
   imports: [eventLog, KeysControlModule, CryptoModule.forRoot({ imports: [eventLog, KeysControlModule] })],
-  controllers: [StatusController, KeysAdminController, KeysAttributesController, KeysImportController],
-  providers: [PgImportTokenStore, KeyListQuery, KeyAdminUseCases, AdminCallRunner, KeyCommandReplies],
+  controllers: [StatusController, KeysAdminController, KeysAttributesController, KeysImportController, KeysVersionsController],
+  providers: [PgImportTokenStore, KeyListQuery, KeyAdminUseCases, AdminCallRunner, KeyCommandReplies, DbClock, VersionRetirementCheck],
 })
 export class KeysModule {}

@@ -30,6 +30,19 @@ export interface HandleOptions {
   readonly material?: { readonly version: number; readonly wrapped: Buffer };
   /** Further writes that must commit with the events (import tokens); gets the appended events. */
   readonly alsoInTransaction?: (tx: TransactionContext, events: readonly KeyEvent[]) => Promise<void>;
+  /**
+   * The stream version the caller based its command on (the rotation scheduler's projection). A retry of
+   * an already applied command id is answered first; otherwise a different version refuses the command.
+   */
+  readonly expectedVersion?: number;
+}
+
+/** The key stream moved past the caller's `expectedVersion`: re-read and decide again. */
+export class StaleExpectedVersionError extends Error {
+  override readonly name = 'StaleExpectedVersionError';
+  constructor(readonly keyId: string, readonly expected: number, readonly actual: number) {
+    super(`key ${keyId} is at stream version ${actual}, not the expected ${expected}; re-read it and retry`);
+  }
 }
 
 /** Thrown when a command adds a version but no material was given: a bug in the caller. */
@@ -55,6 +68,7 @@ export class HandleKeyCommand implements KeyCommandHandler {
       const state = foldKeyEvents(recorded.map(toKeyEvent));
       const commandId = cmd.meta.commandId;
       if (commandId !== undefined && recorded.some((e) => e.meta.commandId === commandId)) return done(state, recorded.length);
+      if (opts.expectedVersion !== undefined && opts.expectedVersion !== recorded.length) throw new StaleExpectedVersionError(keyId, opts.expectedVersion, recorded.length);
       const decision = decide(cmd, state, this.limits);
       if (!decision.ok) return decision;
       if (decision.events.length === 0) return done(state, recorded.length);

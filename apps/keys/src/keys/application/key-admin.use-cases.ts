@@ -50,11 +50,13 @@ export class KeyAdminUseCases {
     );
   }
 
-  async rotateKey(keyId: string, ctx: CallContext): Promise<CommandOutcome> {
+  /** `opts.reason` SCHEDULED comes from the rotation scheduler, with the stream version it saw (`expectedVersion`). */
+  async rotateKey(keyId: string, ctx: CallContext, opts: { reason?: 'ON_DEMAND' | 'SCHEDULED'; expectedVersion?: number } = {}): Promise<CommandOutcome> {
     const meta = commandMeta(ctx, 'RotateKey');
-    const placeholder = { type: 'RotateKey' as const, data: { keyId: asKeyId(keyId), reason: 'ON_DEMAND' as const, materialRef: '-', fingerprint: '-' }, meta };
+    const placeholder = { type: 'RotateKey' as const, data: { keyId: asKeyId(keyId), reason: opts.reason ?? 'ON_DEMAND', materialRef: '-', fingerprint: '-' }, meta };
     const { state, seen } = await this.load(keyId, meta.commandId);
     if (seen) return this.handler.handle(placeholder); // a retry: answers with the state, appends nothing
+    const expected = opts.expectedVersion !== undefined ? { expectedVersion: opts.expectedVersion } : {};
     // Decide first with a placeholder, so a refused rotation costs no root-of-trust call.
     const probe = decide(placeholder, state, this.limits);
     if (!probe.ok) return probe;
@@ -62,7 +64,7 @@ export class KeyAdminUseCases {
     const next = state.status === 'Absent' ? 1 : state.highestVersion + 1;
     return this.handler.handle(
       { ...placeholder, data: { ...placeholder.data, materialRef: randomUUID(), fingerprint } },
-      { material: { version: next, wrapped } },
+      { material: { version: next, wrapped }, ...expected },
     );
   }
 

@@ -43,7 +43,7 @@ export type CommandOutcome = { ok: true; state: ExistingKeyState; streamVersion:
 /** load stream -> decide -> append (with inline projection and material writes), bounded conflict retries. */
 export const KEY_COMMAND_HANDLER = Symbol('KEY_COMMAND_HANDLER');
 export interface KeyCommandHandler {
-  handle(cmd: KeyCommand, opts?: { material?: { version: number; wrapped: Buffer } }): Promise<CommandOutcome>;
+  handle(cmd: KeyCommand, opts?: { material?: { version: number; wrapped: Buffer }; expectedVersion?: number }): Promise<CommandOutcome>;
 }
 export type { Decision };
 

@@ -15,8 +15,9 @@ import { AdminCallRunner } from './admin-call.runner';
 import { KeyCommandReplies, outcomeReply } from './key-command.reply';
 import { rejectionReply } from './keys-admin.errors';
 import {
-  CreateKeyRequest, KeyRefRequest, ListKeysRequest, RevokeKeyRequest, ScheduleDeletionRequest, withAliasPrefix,
+  CreateKeyRequest, DestroyKeyRequest, KeyRefRequest, ListKeysRequest, RevokeKeyRequest, RotateKeyRequest, ScheduleDeletionRequest, withAliasPrefix,
 } from './keys-admin.schemas';
+import { DbClock } from '../postgres/db-clock';
 
 const byId = { schema: KeyRefRequest, keyRef: (r: { keyId: string }) => r.keyId };
 
@@ -29,6 +30,7 @@ export class KeysAdminController {
     private readonly list: KeyListQuery,
     private readonly tokens: PgImportTokenStore,
     @Inject(KEY_STATE_READER) private readonly reader: KeyStateReader,
+    private readonly clock: DbClock,
   ) {}
 
   @MessagePattern(subject('keys', 'create-key'))
@@ -81,7 +83,12 @@ export class KeysAdminController {
 
   @MessagePattern(subject('keys', 'rotate-key'))
   rotateKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
-    return this.calls.run(body, ctx, { operation: 'RotateKey', ...byId, run: async (_r, call) => outcomeReply(await this.useCases.rotateKey(call.keyId, call)) });
+    return this.calls.run(body, ctx, {
+      operation: 'RotateKey', schema: RotateKeyRequest, keyRef: (r) => r.keyId,
+      run: async (r, call) => outcomeReply(await this.useCases.rotateKey(call.keyId, call, {
+        ...(r.reason !== undefined ? { reason: r.reason } : {}), ...(r.expectedVersion !== undefined ? { expectedVersion: r.expectedVersion } : {}),
+      })),
+    });
   }
 
   @MessagePattern(subject('keys', 'enable-key'))
@@ -128,9 +135,11 @@ export class KeysAdminController {
   @MessagePattern(subject('keys', 'destroy-key'))
   destroyKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
     return this.calls.run(body, ctx, {
-      operation: 'DestroyKey', ...byId,
-      run: (_r, call) => this.commands.run(call, 'DestroyKey', (keyId, meta) => ({ type: 'DestroyKey', data: { keyId }, meta }), {
+      operation: 'DestroyKey', schema: DestroyKeyRequest, keyRef: (r) => r.keyId,
+      // The window is checked against the database clock (db-clock.ts), never a time the caller sends.
+      run: async (r, call) => this.commands.run({ ...call, now: await this.clock.now() }, 'DestroyKey', (keyId, meta) => ({ type: 'DestroyKey', data: { keyId }, meta }), {
         alsoInTransaction: (tx, events) => (events.some((e) => e.type === 'KeyDestroyed') ? this.tokens.deleteForKey(tx, call.keyId) : Promise.resolve()),
+        ...(r.expectedVersion !== undefined ? { expectedVersion: r.expectedVersion } : {}),
       }),
     });
   }

@@ -11,6 +11,7 @@ import { AliasTakenError } from '../postgres/key-projection';
 import { ImportTokenRaceError } from '../postgres/import-token.store';
 import { InvalidCursorError } from '../postgres/key-list.query';
 import { AuditUnavailableError } from '../../application/usage-recorder';
+import { StaleExpectedVersionError } from '../../application/handle-key-command';
 
 export const REJECTION_TO_BUS: Readonly<Record<KeyRejectionCode, BusErrorCode>> = {
   KEY_NOT_FOUND: BusErrorCode.KeyNotFound,
@@ -51,5 +52,6 @@ export function errorReply(err: unknown): FailReply | null {
   if (err instanceof RootKeyUnavailableError || err instanceof RootOperationFailedError) return fail(BusErrorCode.RootKeyUnavailable, 'the root of trust is unavailable; nothing was changed');
   if (err instanceof ConcurrencyConflictError) return fail(BusErrorCode.Conflict, 'the key changed concurrently too often; retry');
   if (err instanceof AuditUnavailableError) return fail(BusErrorCode.AuditUnavailable, err.message);
+  if (err instanceof StaleExpectedVersionError) return fail(BusErrorCode.Conflict, err.message);
   return null;
 }

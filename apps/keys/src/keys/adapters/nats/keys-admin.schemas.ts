@@ -45,6 +45,9 @@ export const TagKeyRequest = z.strictObject({ keyId: keyRef, tags: stringMap });
 export const UntagKeyRequest = z.strictObject({ keyId: keyRef, tagKeys: z.array(z.string().min(1).max(128)).min(1).max(50) });
 export const EnableRotationRequest = z.strictObject({ keyId: keyRef, periodDays: wholeDays.optional() });
 export const RevokeKeyRequest = z.strictObject({ keyId: keyRef, reason: z.string().min(1, 'is required').max(1024) });
+/** `reason` SCHEDULED and `expectedVersion` are what the rotation scheduler sends; both optional. */
+export const RotateKeyRequest = z.strictObject({ keyId: keyRef, reason: z.enum(['ON_DEMAND', 'SCHEDULED']).optional(), expectedVersion: z.number().int().min(0).optional() });
+export const DestroyKeyRequest = z.strictObject({ keyId: keyRef, expectedVersion: z.number().int().min(0).optional() });
 export const ScheduleDeletionRequest = z.strictObject({ keyId: keyRef, pendingWindowDays: wholeDays.optional() });
 
 export const ImportParametersRequest = z.strictObject({

@@ -1,0 +1,69 @@
+/**
+ * Version retirement and token expiry (`ekm.v1.keys.*`, added with the rotation service):
+ * disable-key-version / destroy-key-version (refused while the version still protects live data assets
+ * according to the rotation service's re-wrap tracking, unless `force: true`, which is recorded as the
+ * separate operation `...Forced`, so it is authorized and audited on its own), enable-key-version and
+ * expire-import-token (sent by the rotation scheduler when a BYOK token's validity ends).
+ */
+import { Controller } from '@nestjs/common';
+import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
+import { z } from 'zod';
+import { subject, type Reply } from '@ekm/contracts';
+import type { KeyInfo } from '../../domain';
+import { AdminCallRunner } from './admin-call.runner';
+import { KeyCommandReplies } from './key-command.reply';
+import { VersionRetirementCheck } from './version-retirement.check';
+
+const keyRef = z.string().min(1).max(300);
+const VersionRequest = z.strictObject({ keyId: keyRef, version: z.number().int('must be an integer').min(1) });
+const RetireVersionRequest = z.strictObject({ keyId: keyRef, version: z.number().int('must be an integer').min(1), force: z.boolean().default(false) });
+const ExpireTokenRequest = z.strictObject({ keyId: keyRef, tokenId: z.string().min(1).max(256) });
+
+@Controller()
+export class KeysVersionsController {
+  constructor(
+    private readonly calls: AdminCallRunner,
+    private readonly commands: KeyCommandReplies,
+    private readonly retirement: VersionRetirementCheck,
+  ) {}
+
+  @MessagePattern(subject('keys', 'disable-key-version'))
+  disableKeyVersion(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+    return this.retire(body, ctx, 'DisableKeyVersion');
+  }
+
+  @MessagePattern(subject('keys', 'destroy-key-version'))
+  destroyKeyVersion(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+    return this.retire(body, ctx, 'DestroyKeyVersion');
+  }
+
+  @MessagePattern(subject('keys', 'enable-key-version'))
+  enableKeyVersion(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+    return this.calls.run(body, ctx, {
+      operation: 'EnableKeyVersion', schema: VersionRequest, keyRef: (r) => r.keyId,
+      run: (r, call) => this.commands.run(call, 'EnableKeyVersion', (keyId, meta) => ({ type: 'EnableKeyVersion', data: { keyId, version: r.version }, meta })),
+    });
+  }
+
+  @MessagePattern(subject('keys', 'expire-import-token'))
+  expireImportToken(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+    return this.calls.run(body, ctx, {
+      operation: 'ExpireImportToken', schema: ExpireTokenRequest, keyRef: (r) => r.keyId,
+      run: (r, call) => this.commands.run(call, 'ExpireImportToken', (keyId, meta) => ({ type: 'ExpireImportToken', data: { keyId, tokenId: r.tokenId }, meta })),
+    });
+  }
+
+  private retire(body: unknown, ctx: NatsContext, type: 'DisableKeyVersion' | 'DestroyKeyVersion'): Promise<Reply<KeyInfo>> {
+    const force = typeof body === 'object' && body !== null && (body as { force?: unknown }).force === true;
+    return this.calls.run(body, ctx, {
+      operation: force ? `${type}Forced` : type, schema: RetireVersionRequest, keyRef: (r) => r.keyId,
+      run: async (r, call) => {
+        if (!r.force) {
+          const refused = await this.retirement.refusal(call.keyId, r.version, call.requestId);
+          if (refused !== null) return refused;
+        }
+        return this.commands.run(call, type, (keyId, meta) => ({ type, data: { keyId, version: r.version }, meta }));
+      },
+    });
+  }
+}

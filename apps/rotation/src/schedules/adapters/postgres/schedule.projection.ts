@@ -1,0 +1,141 @@
+/**
+ * The schedule projection: applies one relayed key event (an `EventEnvelope` from EKM_KEYS_EVENTS) to
+ * the rotation tables, in the caller's transaction. Idempotent and order-tolerant by key-stream
+ * position: every column group moves only for an event newer than the one that last set it, rows keyed
+ * by version/token/rotation are inserted once. Usage records feed the asset table (last wrap wins by time).
+ */
+import type { EventEnvelope, TransactionContext } from '@ekm/event-store';
+import { assetOfUsage } from '../../domain/schedule.rules';
+
+/** What the consumer publishes after the commit: a re-wrap notice for the key's tenant. */
+export interface RotatedNotice {
+  readonly eventId: string;
+  readonly keyId: string;
+  readonly tenant: string;
+  readonly fromVersion: number;
+  readonly toVersion: number;
+  readonly reason: string;
+  readonly rotatedAt: string;
+}
+
+/** The rotation for which a notice cannot be built yet (KeyCreated not applied): retry later. */
+export class TenantNotKnownYetError extends Error {
+  override readonly name = 'TenantNotKnownYetError';
+  readonly retriable = true;
+}
+
+type Data = Record<string, unknown>;
+const str = (d: Data, k: string): string => String(d[k]);
+const num = (d: Data, k: string): number => Number(d[k]);
+
+export class ScheduleProjection {
+  constructor(private readonly schema: string) {}
+
+  /** Applies `e`; returns the re-wrap notice to publish when `e` is a KeyRotated. */
+  async apply(tx: TransactionContext, e: EventEnvelope): Promise<RotatedNotice | null> {
+    const d = (e.data ?? {}) as Data;
+    if (e.type === 'KeyUsageRecorded') {
+      await this.applyUsage(tx, d, e.recordedAt);
+      return null;
+    }
+    if (!e.streamId.startsWith('key-') || typeof d.keyId !== 'string') return null;
+    const s = this.schema;
+    const keyId = d.keyId;
+    const pos = e.streamPosition;
+    await tx.query(`INSERT INTO ${s}.schedule_keys (key_id) VALUES ($1) ON CONFLICT DO NOTHING`, [keyId]);
+    await tx.query(`UPDATE ${s}.schedule_keys SET stream_version = greatest(stream_version, $2), updated_at = now() WHERE key_id = $1`, [keyId, pos]);
+    const setPrimary = (version: number) =>
+      tx.query(`UPDATE ${s}.schedule_keys SET primary_version = $2, primary_pos = $3 WHERE key_id = $1 AND primary_pos < $3`, [keyId, version, pos]);
+    const addVersion = (version: number) =>
+      tx.query(`INSERT INTO ${s}.key_versions (key_id, version, status, pos) VALUES ($1, $2, 'Enabled', $3) ON CONFLICT DO NOTHING`, [keyId, version, pos]);
+    const versionStatus = (version: number, status: string) =>
+      tx.query(`INSERT INTO ${s}.key_versions (key_id, version, status, pos) VALUES ($1, $2, $3, $4)
+        ON CONFLICT (key_id, version) DO UPDATE SET status = excluded.status, pos = excluded.pos WHERE key_versions.pos < excluded.pos`, [keyId, version, status, pos]);
+    const tokenState = (tokenId: string, state: string) =>
+      tx.query(`INSERT INTO ${s}.import_tokens (token_id, key_id, state) VALUES ($1, $2, $3)
+        ON CONFLICT (token_id) DO UPDATE SET state = excluded.state WHERE import_tokens.state = 'Issued'`, [tokenId, keyId, state]);
+    switch (e.type) {
+      case 'KeyCreated':
+        await tx.query(`UPDATE ${s}.schedule_keys SET tenant = $2 WHERE key_id = $1`, [keyId, str(d, 'tenant')]);
+        return null;
+      case 'KeyVersionAdded':
+        await addVersion(num(d, 'version'));
+        if (d.isPrimary === true) await setPrimary(num(d, 'version'));
+        return null;
+      case 'KeyMaterialImported':
+        await addVersion(num(d, 'version'));
+        if (d.isPrimary === true) await setPrimary(num(d, 'version'));
+        await tokenState(str(d, 'tokenId'), 'Consumed');
+        return null;
+      case 'PrimaryVersionChanged':
+        await setPrimary(num(d, 'to'));
+        return null;
+      case 'KeyVersionDisabled': await versionStatus(num(d, 'version'), 'Disabled'); return null;
+      case 'KeyVersionEnabled': await versionStatus(num(d, 'version'), 'Enabled'); return null;
+      case 'KeyVersionDestroyed': await versionStatus(num(d, 'version'), 'Destroyed'); return null;
+      case 'KeyRotationEnabled':
+        await tx.query(`UPDATE ${s}.schedule_keys SET rotation_period_days = $2, next_rotation_at = $3, rotation_pos = $4,
+          rotate_attempts = 0, rotate_retry_at = NULL, rotate_error = NULL WHERE key_id = $1 AND rotation_pos < $4`, [keyId, num(d, 'periodDays'), str(d, 'nextRotationAt'), pos]);
+        return null;
+      case 'KeyRotationDisabled':
+        await tx.query(`UPDATE ${s}.schedule_keys SET rotation_period_days = NULL, next_rotation_at = NULL, rotation_pos = $2,
+          rotate_attempts = 0, rotate_retry_at = NULL, rotate_error = NULL WHERE key_id = $1 AND rotation_pos < $2`, [keyId, pos]);
+        return null;
+      case 'KeyRotated':
+        return this.applyRotated(tx, e, d, setPrimary);
+      case 'KeyDeletionScheduled':
+        await tx.query(`UPDATE ${s}.schedule_keys SET deletion_due_at = $2, deletion_pos = $3, destroy_attempts = 0, destroy_retry_at = NULL, destroy_error = NULL
+          WHERE key_id = $1 AND deletion_pos < $3`, [keyId, str(d, 'deletionDate'), pos]);
+        return null;
+      case 'KeyDeletionCancelled':
+        await tx.query(`UPDATE ${s}.schedule_keys SET deletion_due_at = NULL, deletion_pos = $2, destroy_attempts = 0, destroy_retry_at = NULL, destroy_error = NULL
+          WHERE key_id = $1 AND deletion_pos < $2`, [keyId, pos]);
+        return null;
+      case 'KeyDestroyed':
+        // Terminal: no later event can bring the key back, so no position guard is needed.
+        await tx.query(`UPDATE ${s}.schedule_keys SET destroyed_at = coalesce(destroyed_at, $2), deletion_due_at = NULL, next_rotation_at = NULL,
+          deletion_pos = greatest(deletion_pos, $3), rotation_pos = greatest(rotation_pos, $3) WHERE key_id = $1`, [keyId, str(d, 'destroyedAt'), pos]);
+        await tx.query(`UPDATE ${s}.import_tokens SET state = 'Expired' WHERE key_id = $1 AND state = 'Issued'`, [keyId]);
+        return null;
+      case 'ImportParametersIssued':
+        await tx.query(`INSERT INTO ${s}.import_tokens (token_id, key_id, expires_at, state) VALUES ($1, $2, $3, 'Issued')
+          ON CONFLICT (token_id) DO UPDATE SET expires_at = excluded.expires_at`, [str(d, 'tokenId'), keyId, str(d, 'expiresAt')]);
+        return null;
+      case 'ImportTokenExpired':
+        await tokenState(str(d, 'tokenId'), 'Expired');
+        return null;
+      default:
+        return null;
+    }
+  }
+
+  /**
+   * A scheduled rotation was already advanced by the scheduler in its claim transaction: keep the later
+   * of the two next-due times. Any other rotation restarts the period as the keys service computed it.
+   */
+  private async applyRotated(tx: TransactionContext, e: EventEnvelope, d: Data, setPrimary: (v: number) => Promise<unknown>): Promise<RotatedNotice> {
+    const s = this.schema;
+    const keyId = str(d, 'keyId');
+    const reason = str(d, 'reason');
+    const next = d.nextRotationAt === null || d.nextRotationAt === undefined ? null : str(d, 'nextRotationAt');
+    await tx.query(`INSERT INTO ${s}.key_rotations (key_id, to_version, from_version, reason, rotated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+      [keyId, num(d, 'to'), num(d, 'from'), reason, str(d, 'rotatedAt')]);
+    await setPrimary(num(d, 'to'));
+    await tx.query(`UPDATE ${s}.schedule_keys SET rotation_pos = $2,
+        next_rotation_at = CASE WHEN $3::timestamptz IS NULL THEN NULL WHEN $4 THEN greatest(next_rotation_at, $3::timestamptz) ELSE $3::timestamptz END
+      WHERE key_id = $1 AND rotation_pos < $2`, [keyId, e.streamPosition, next, reason === 'SCHEDULED']);
+    const rows = await tx.query<{ tenant: string | null }>(`SELECT tenant FROM ${s}.schedule_keys WHERE key_id = $1`, [keyId]);
+    const tenant = rows[0]?.tenant ?? null;
+    if (tenant === null) throw new TenantNotKnownYetError(`KeyRotated of key ${keyId} before its KeyCreated was applied`);
+    return { eventId: e.eventId, keyId, tenant, fromVersion: num(d, 'from'), toVersion: num(d, 'to'), reason, rotatedAt: str(d, 'rotatedAt') };
+  }
+
+  private async applyUsage(tx: TransactionContext, d: Data, recordedAt: string): Promise<void> {
+    const a = assetOfUsage(d);
+    if (a === null) return;
+    const at = typeof d.at === 'string' ? d.at : recordedAt;
+    await tx.query(`INSERT INTO ${this.schema}.assets (tenant, collection, asset, key_id, key_version, wrapped_at, operation) VALUES ($1, $2, $3, $4, $5, $6, $7)
+      ON CONFLICT (tenant, collection, asset) DO UPDATE SET key_id = excluded.key_id, key_version = excluded.key_version, wrapped_at = excluded.wrapped_at, operation = excluded.operation
+      WHERE assets.wrapped_at <= excluded.wrapped_at`, [a.tenant, a.collection, a.asset, a.keyId, a.keyVersion, at, String(d.operation)]);
+  }
+}
