@@ -46,6 +46,11 @@ export const BusErrorCode = {
   Timeout: 'EKM_TIMEOUT',
   /** An unexpected failure; the message carries a request id to find the server log line. */
   Internal: 'EKM_INTERNAL',
+  /**
+   * The key version still protects live data assets (re-wrap tracking of the rotation service): re-wrap
+   * them with ReEncrypt first, or pass `force: true` (recorded).
+   */
+  VersionInUse: 'EKM_VERSION_IN_USE',
 } as const;
 
 /** One of the wire error codes in {@link BusErrorCode}. */
@@ -83,6 +88,8 @@ export const RETRIABLE: Readonly<Record<BusErrorCode, boolean>> = {
   EKM_TIMEOUT: true,
   // Unknown failures are not retried automatically: a bug usually fails the same way twice.
   EKM_INTERNAL: false,
+  // Stays refused until the assets are re-wrapped: not a transient condition.
+  EKM_VERSION_IN_USE: false,
 };
 
 /** True when `code` is retriable (see {@link RETRIABLE}). */
