@@ -51,10 +51,10 @@ const request: fc.Arbitrary<DecisionRequest> = fc.record({
   resource: fc.record({
     keyId: fc.option(fc.constantFrom(...keyIds), { nil: undefined }),
     tenant: fc.option(fc.constantFrom('ta', 'tb', 'tc'), { nil: undefined }),
-    tags: fc.constantFrom({}, { env: 'prod' }, { env: 'dev' }),
+    tags: fc.constantFrom<Record<string, string>>({}, { env: 'prod' }, { env: 'dev' }),
     aliases: fc.subarray(['alias/app-1', 'alias/other']),
   }),
-  encryptionContext: fc.constantFrom({}, { collection: 'c1' }, { collection: 'c2', asset: 'a' }, { collection: 'x1' }),
+  encryptionContext: fc.constantFrom<Record<string, string>>({}, { collection: 'c1' }, { collection: 'c2', asset: 'a' }, { collection: 'x1' }),
   now: fc.constantFrom('2025-06-01T00:00:00Z', '2028-06-01T00:00:00Z', '2031-06-01T00:00:00Z'),
 });
 

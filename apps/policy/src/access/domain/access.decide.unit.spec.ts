@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { decidePolicy, foldPolicy, type PolicyCommand, type PolicyEvent } from './policy.decide';
 import { decidePrincipal, foldPrincipal } from './principal.decide';
 import { canAdminister } from './admin.rules';
-import { isCredentialValid, type CommandMeta, type PrincipalCommand, type PrincipalEvent, type PrincipalState } from './principal.types';
+import { isCredentialValid, type CommandMeta, type ExistingPrincipal, type PrincipalCommand, type PrincipalEvent } from './principal.types';
 
 const T0 = '2027-01-01T00:00:00.000Z';
 const at = (now: string): CommandMeta => ({ actor: 'admin', now });
@@ -39,7 +39,7 @@ describe('principal decider', () => {
   it('rotate: old and new both valid during the grace period, only the new one after it', () => {
     const t = givenPrincipal(...created()).when({ type: 'RotateCredential', data: { principalId: P, credential: cred(2), graceSeconds: 60 }, meta });
     t.thenEvents('CredentialRotated');
-    const s = t.state() as Extract<PrincipalState, { status: 'Active' }>;
+    const s = t.state() as ExistingPrincipal;
     const during = '2027-01-01T00:00:30.000Z';
     const after = '2027-01-01T00:01:00.000Z';
     expect(isCredentialValid(s.credentials.get('cred-1')!, during)).toBe(true);

@@ -1,0 +1,82 @@
+/** `ekm.v1.policy.{put,get,list,delete}-policy` and the decisions `decide` / `simulate`. */
+import { Controller, Inject } from '@nestjs/common';
+import { Ctx, MessagePattern, Payload, type NatsContext } from '@nestjs/microservices';
+import { BusErrorCode, fail, ok, parseRequest, subject, type Reply } from '@ekm/contracts';
+import { OPERATOR_SCOPE, type Decision, type TracedDecision } from '@ekm/policy-engine';
+import { canAdminister } from '../../domain';
+import { ACCESS_DIRECTORY, type AccessDirectory } from '../../application/access.ports';
+import { Decisions } from '../../application/decisions';
+import { PolicyAdmin, type PolicyInfo } from '../../application/policy-admin.use-cases';
+import { failureReply } from './access.errors';
+import { DecideRequest, ListPoliciesRequest, PolicyRefRequest, PutPolicyRequest, SimulateRequest } from './access.schemas';
+import { callOf } from './caller';
+
+@Controller()
+export class PoliciesController {
+  constructor(
+    private readonly admin: PolicyAdmin,
+    private readonly decisions: Decisions,
+    @Inject(ACCESS_DIRECTORY) private readonly directory: AccessDirectory,
+  ) {}
+
+  /** Validates the document (EKM_VALIDATION names the path, nothing appended) and appends a new version. */
+  @MessagePattern(subject('policy', 'put-policy'))
+  async put(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<PolicyInfo>> {
+    const req = parseRequest(PutPolicyRequest, body);
+    if (!req.ok) return req;
+    const call = callOf(ctx, this.directory);
+    const r = await this.admin.put(call.caller, req.data, call.meta('PutPolicy'));
+    return r.ok ? ok(r.value) : failureReply(r.failure);
+  }
+
+  @MessagePattern(subject('policy', 'get-policy'))
+  async get(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<PolicyInfo>> {
+    const req = parseRequest(PolicyRefRequest, body);
+    if (!req.ok) return req;
+    const r = await this.admin.get(callOf(ctx, this.directory).caller, req.data.policyId);
+    return r.ok ? ok(r.value) : failureReply(r.failure);
+  }
+
+  @MessagePattern(subject('policy', 'list-policies'))
+  async list(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<{ policies: PolicyInfo[] }>> {
+    const req = parseRequest(ListPoliciesRequest, body);
+    if (!req.ok) return req;
+    const r = await this.admin.list(callOf(ctx, this.directory).caller, req.data.tenant);
+    return r.ok ? ok({ policies: r.value }) : failureReply(r.failure);
+  }
+
+  @MessagePattern(subject('policy', 'delete-policy'))
+  async delete(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<{ policyId: string; version: number }>> {
+    const req = parseRequest(PolicyRefRequest, body);
+    if (!req.ok) return req;
+    const call = callOf(ctx, this.directory);
+    const r = await this.admin.delete(call.caller, req.data.policyId, call.meta('DeletePolicy'));
+    return r.ok ? ok(r.value) : failureReply(r.failure);
+  }
+
+  /**
+   * Asked by services (operator scope) before acting, or by a principal about itself. Answers from
+   * this replica's in-memory snapshot; a denial is a normal reply (`allowed: false`), not an error.
+   */
+  @MessagePattern(subject('policy', 'decide'))
+  decide(@Payload() body: unknown, @Ctx() ctx: NatsContext): Reply<Decision> {
+    const req = parseRequest(DecideRequest, body);
+    if (!req.ok) return req;
+    const { caller } = callOf(ctx, this.directory);
+    if (caller.tenant !== OPERATOR_SCOPE && caller.principalId !== req.data.principalId) {
+      return fail(BusErrorCode.Forbidden, `${caller.principalId} may ask decisions only about itself; services with operator scope ask for others`);
+    }
+    return ok(this.decisions.decide(req.data));
+  }
+
+  /** Operators (and tenant admins, about their tenant's principals): the decision plus the trace. */
+  @MessagePattern(subject('policy', 'simulate'))
+  simulate(@Payload() body: unknown, @Ctx() ctx: NatsContext): Reply<TracedDecision> {
+    const req = parseRequest(SimulateRequest, body);
+    if (!req.ok) return req;
+    const { caller } = callOf(ctx, this.directory);
+    const target = this.directory.current().principals.get(req.data.principalId);
+    if (!canAdminister(caller, target?.tenant ?? OPERATOR_SCOPE)) return fail(BusErrorCode.Forbidden, `${caller.principalId} may not simulate decisions of ${req.data.principalId}: needs role admin in its tenant (or operator scope)`);
+    return ok(this.decisions.simulate(req.data));
+  }
+}
