@@ -36,6 +36,9 @@ export interface UsageRow {
   readonly lastAt: string;
 }
 
+/** Usage actions that protect data (the keys service's crypto operations; ReEncryptFrom is its source half). */
+export const DATA_PLANE_ACTIONS = ['Encrypt', 'Decrypt', 'ReEncrypt', 'ReEncryptFrom', 'GenerateDataKey', 'GenerateDataKeyWithoutPlaintext', 'GenerateMac', 'VerifyMac'];
+
 export class TrailReader implements TrailSource {
   constructor(private readonly pool: Pool, private readonly s = 'ekm_audit') {}
 
@@ -90,7 +93,7 @@ export class TrailReader implements TrailSource {
   /** Successful key uses in [fromMs, toMs), grouped by key, version and data asset (context fields). */
   async usage(fromMs: number, toMs: number, filter: { tenant?: string; keyId?: string }): Promise<UsageRow[]> {
     const ctx = (k: string): string => `(entry::jsonb -> 'encryptionContext' ->> '${k}')`;
-    const params: unknown[] = [fromMs, toMs];
+    const params: unknown[] = [fromMs, toMs, DATA_PLANE_ACTIONS];
     let extra = '';
     if (filter.tenant !== undefined) {
       params.push(filter.tenant);
@@ -104,7 +107,7 @@ export class TrailReader implements TrailSource {
       `SELECT key_id, key_version, coalesce(${ctx('tenant')}, tenant) AS tenant, ${ctx('collection')} AS collection, ${ctx('asset')} AS asset,
               count(*) AS n, min(time_ms) AS first_ms, max(time_ms) AS last_ms
          FROM ${this.s}.trail
-        WHERE category = 'key_usage' AND outcome = 'success' AND key_id IS NOT NULL AND time_ms >= $1 AND time_ms < $2${extra}
+        WHERE category = 'key_usage' AND outcome = 'success' AND key_id IS NOT NULL AND time_ms >= $1 AND time_ms < $2 AND action = ANY($3::text[])${extra}
         GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5`,
       params,
     );
