@@ -6,6 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { BusErrorCode, REQUEST_ID_HEADER, isReply, subject, type Operation, type ServiceName } from '@ekm/contracts';
 import { EkmError } from './ekm-error';
+import { signerFor, type ClientCredentials } from './session-login';
+import type { SessionSigner } from '@ekm/auth';
 
 /** Options of {@link EkmClient.connect}. */
 export interface EkmClientOptions {
@@ -21,6 +23,16 @@ export interface EkmClientOptions {
   readonly name?: string;
   /** How long the initial connect may take, in milliseconds. Default: the NATS client's (20000). */
   readonly connectTimeoutMs?: number;
+  /**
+   * Who calls (docs/auth.md): a credential file (parsed, or its path; default `EKM_CREDENTIALS`), or a
+   * `SessionSigner` (services: `new SessionSigner(serviceSessionSource(sealer, 'rotation'))`). The client
+   * logs in on first use, renews the session before it expires, and signs every request. Unset and no
+   * `EKM_CREDENTIALS`: requests are unsigned (only services with EKM_AUTH=disabled accept them).
+   */
+  readonly credentials?: ClientCredentials;
+  /** NATS user and password (least-privilege accounts, infra/nats/). */
+  readonly user?: string;
+  readonly pass?: string;
 }
 
 /** Per-call options. */
@@ -40,6 +52,7 @@ export class EkmClient {
     private readonly nc: NatsConnection,
     private readonly options: Required<Pick<EkmClientOptions, 'timeoutMs' | 'maxAttempts'>>,
     private readonly ownsConnection: boolean,
+    private readonly signer?: SessionSigner,
   ) {}
 
   /** Connects to the bus. Close with {@link EkmClient.close}. */
@@ -50,13 +63,21 @@ export class EkmClient {
       name: options.name ?? 'ekm-client',
       ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
       ...(options.connectTimeoutMs !== undefined ? { timeout: options.connectTimeoutMs } : {}),
+      ...(options.user !== undefined ? { user: options.user, pass: options.pass ?? '' } : {}),
     });
-    return new EkmClient(nc, { timeoutMs: options.timeoutMs ?? 5000, maxAttempts: options.maxAttempts ?? 3 }, true);
+    let signer: SessionSigner | undefined;
+    try {
+      signer = signerFor(nc, options.credentials ?? (process.env.EKM_CREDENTIALS || undefined), options.timeoutMs);
+    } catch (err) {
+      await nc.close();
+      throw err;
+    }
+    return new EkmClient(nc, { timeoutMs: options.timeoutMs ?? 5000, maxAttempts: options.maxAttempts ?? 3 }, true, signer);
   }
 
   /** Wraps an existing connection (the caller keeps ownership). */
-  static fromConnection(nc: NatsConnection, options: Pick<EkmClientOptions, 'timeoutMs' | 'maxAttempts'> = {}): EkmClient {
-    return new EkmClient(nc, { timeoutMs: options.timeoutMs ?? 5000, maxAttempts: options.maxAttempts ?? 3 }, false);
+  static fromConnection(nc: NatsConnection, options: Pick<EkmClientOptions, 'timeoutMs' | 'maxAttempts' | 'credentials'> = {}): EkmClient {
+    return new EkmClient(nc, { timeoutMs: options.timeoutMs ?? 5000, maxAttempts: options.maxAttempts ?? 3 }, false, signerFor(nc, options.credentials, options.timeoutMs));
   }
 
   /**
@@ -81,18 +102,29 @@ export class EkmClient {
     throw last ?? new EkmError({ code: BusErrorCode.Internal, message: 'unreachable' });
   }
 
-  private async once<T>(subj: string, body: unknown, requestId: string, timeoutMs: number): Promise<T> {
+  private async once<T>(subj: string, body: unknown, requestId: string, timeoutMs: number, renewed = false): Promise<T> {
     const h = natsHeaders();
     h.set(REQUEST_ID_HEADER, requestId);
+    // The signed bytes must be exactly the sent bytes; each attempt gets a fresh nonce and timestamp.
+    const bytes = new TextEncoder().encode(JSON.stringify(body ?? {}));
+    if (this.signer) for (const [k, v] of Object.entries(await this.signer.sign(subj, bytes))) h.set(k, v);
     let msg;
     try {
-      msg = await this.nc.request(subj, JSON.stringify(body ?? {}), { timeout: timeoutMs, headers: h });
+      msg = await this.nc.request(subj, bytes, { timeout: timeoutMs, headers: h });
     } catch (err) {
       throw toTransportError(err, subj, timeoutMs);
     }
     const reply: unknown = msg.json();
     if (!isReply(reply)) throw new EkmError({ code: BusErrorCode.Internal, message: `malformed reply on ${subj}` });
-    if (!reply.ok) throw new EkmError(reply.error);
+    if (!reply.ok) {
+      // A session the services no longer accept (expired early by a secret change, revoked session): log in once more.
+      const reason = reply.error.details?.reason;
+      if (this.signer && !renewed && reply.error.code === BusErrorCode.Unauthenticated && (reason === 'SESSION_EXPIRED' || reason === 'SESSION_INVALID')) {
+        this.signer.invalidate();
+        return this.once<T>(subj, body, requestId, timeoutMs, true);
+      }
+      throw new EkmError(reply.error);
+    }
     return reply.data as T;
   }
 
