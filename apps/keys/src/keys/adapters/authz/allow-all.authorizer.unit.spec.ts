@@ -1,4 +1,7 @@
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { KeyStateReader } from '../../application/ports';
 import { AllowAllAuthorizer, AuthorizerConfigError, selectAuthorizer } from './allow-all.authorizer';
+import { PolicyAuthorizer } from './policy.authorizer';
 
 describe('selectAuthorizer', () => {
   it('allows everything in development with allow-all', async () => {
@@ -7,9 +10,11 @@ describe('selectAuthorizer', () => {
     expect(await a.authorize({ principal: 'p', action: 'keys:CreateKey', resource: {} })).toEqual({ allowed: true });
   });
 
-  it('refuses allow-all in production, and policy until the policy authorizer exists', () => {
+  it('refuses allow-all in production; policy selects the policy authorizer (and needs its dependencies)', () => {
     expect(() => selectAuthorizer({ env: 'production', authz: 'allow-all' })).toThrow(AuthorizerConfigError);
     expect(() => selectAuthorizer({ env: 'production', authz: 'allow-all' })).toThrow(/refused when EKM_ENV=production/);
-    expect(() => selectAuthorizer({ env: 'development', authz: 'policy' })).toThrow(/not available yet/);
+    expect(() => selectAuthorizer({ env: 'development', authz: 'policy' })).toThrow(/needs the NATS connection/);
+    const deps = { nc: {} as NatsConnection, reader: {} as KeyStateReader };
+    expect(selectAuthorizer({ env: 'production', authz: 'policy' }, deps)).toBeInstanceOf(PolicyAuthorizer);
   });
 });
