@@ -85,7 +85,8 @@ export class KeysAdminController {
   rotateKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
     return this.calls.run(body, ctx, {
       operation: 'RotateKey', schema: RotateKeyRequest, keyRef: (r) => r.keyId,
-      run: async (r, call) => outcomeReply(await this.useCases.rotateKey(call.keyId, call, {
+      // rotatedAt/nextRotationAt on the scheduler's clock (db-clock.ts).
+      run: async (r, call) => outcomeReply(await this.useCases.rotateKey(call.keyId, { ...call, now: await this.clock.now() }, {
         ...(r.reason !== undefined ? { reason: r.reason } : {}), ...(r.expectedVersion !== undefined ? { expectedVersion: r.expectedVersion } : {}),
       })),
     });
@@ -117,7 +118,8 @@ export class KeysAdminController {
   scheduleKeyDeletion(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
     return this.calls.run(body, ctx, {
       operation: 'ScheduleKeyDeletion', schema: ScheduleDeletionRequest, keyRef: (r) => r.keyId,
-      run: (r, call) => this.commands.run(call, 'ScheduleKeyDeletion', (keyId, meta) => ({
+      // Same clock as the destroy check (db-clock.ts), so the window is measured on one clock.
+      run: async (r, call) => this.commands.run({ ...call, now: await this.clock.now() }, 'ScheduleKeyDeletion', (keyId, meta) => ({
         type: 'ScheduleKeyDeletion', data: { keyId, ...(r.pendingWindowDays !== undefined ? { pendingWindowDays: r.pendingWindowDays } : {}) }, meta,
       })),
     });

@@ -121,8 +121,17 @@ export class ScheduleProjection {
     await tx.query(`INSERT INTO ${s}.key_rotations (key_id, to_version, from_version, reason, rotated_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
       [keyId, num(d, 'to'), num(d, 'from'), reason, str(d, 'rotatedAt')]);
     await setPrimary(num(d, 'to'));
+    // A scheduled rotation whose slot the scheduler did not advance (it crashed or lost its lease after
+    // sending) is advanced here exactly as the scheduler would (nextDueAfter, on the rotation clock), so
+    // the served slot is never due again under a new idempotency key.
     await tx.query(`UPDATE ${s}.schedule_keys SET rotation_pos = $2,
-        next_rotation_at = CASE WHEN $3::timestamptz IS NULL THEN NULL WHEN $4 THEN greatest(next_rotation_at, $3::timestamptz) ELSE $3::timestamptz END
+        next_rotation_at = CASE
+          WHEN $3::timestamptz IS NULL THEN NULL
+          WHEN NOT $4 THEN $3::timestamptz
+          WHEN next_rotation_at IS NULL OR rotation_period_days IS NULL THEN $3::timestamptz
+          WHEN next_rotation_at <= ${s}.clock_now() THEN greatest($3::timestamptz, next_rotation_at + make_interval(days => rotation_period_days *
+            (floor(extract(epoch from (${s}.clock_now() - next_rotation_at)) / (rotation_period_days * 86400.0))::int + 1)))
+          ELSE greatest(next_rotation_at, $3::timestamptz) END
       WHERE key_id = $1 AND rotation_pos < $2`, [keyId, e.streamPosition, next, reason === 'SCHEDULED']);
     const rows = await tx.query<{ tenant: string | null }>(`SELECT tenant FROM ${s}.schedule_keys WHERE key_id = $1`, [keyId]);
     const tenant = rows[0]?.tenant ?? null;
