@@ -6,22 +6,19 @@
  * EKM_KEY_NOT_ACTIVE while tenant B's still work; the audit trail shows the KeyDestroyed and the
  * failed decrypts (and so does the keys event log).
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'pg';
-import { loadConfig } from '@ekm/config';
 import { subject } from '@ekm/contracts';
-import { startServiceApp, type ServiceApp } from '@ekm/service-kit';
-import { createLogger } from '@ekm/telemetry';
+import type { ServiceApp } from '@ekm/service-kit';
 import { Ekm, EkmError, parseEnvelope } from '@ekm/client';
-import { AuditModule } from '../../apps/audit/src/audit.module';
 import { VectorStore } from '../../examples/vector-store/src/vector-store';
 import { migrateVectorStore } from '../../examples/vector-store/src/vector-store.schema';
 import { parseAssets, run } from '../../examples/vector-store/src/main';
-import { createTestDatabase, urlFor } from '../support/pg';
+import { createTestDatabase } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
+import { auditEnv, startAuditApp } from './audit.support';
 import { sleep, startKeysApp, type KeysApp } from './keys-crypto.support';
 
 const DATA = join(__dirname, '..', '..', 'examples', 'vector-store', 'data');
@@ -43,15 +40,9 @@ describe('vector-store example (e2e)', () => {
   beforeAll(async () => {
     [nats, db] = await Promise.all([startNats(), createTestDatabase('ekm_vs')]);
     keys = await startKeysApp(nats.url, db);
-    audit = await startServiceApp({
-      config: loadConfig('audit', {
-        EKM_NATS_URL: nats.url, EKM_DATABASE_ADMIN_URL: db.url, EKM_DATABASE_URL: urlFor(db.name, 'ekm_audit'), EKM_HTTP_PORT: '0',
-        EKM_DATA_DIR: mkdtempSync(join(tmpdir(), 'ekm-vs-audit-')), EKM_ROOT_SECRET: 'e2e-root-secret-0123456789',
-        EKM_AUDIT_SOURCES: 'keys', EKM_AUDIT_RECONCILE_INTERVAL_MS: '500',
-      }),
-      module: AuditModule,
-      logger: createLogger('audit', { level: 'silent' }),
-    });
+    // Both services run with EKM_AUTH=disabled (the shared supports' setting): the SDK signs requests
+    // only when given credentials (EKM_CREDENTIALS), which this suite does not exercise.
+    audit = (await startAuditApp(auditEnv(nats.url, db, { EKM_AUDIT_RECONCILE_INTERVAL_MS: '500' }))).svc;
     ekm = await Ekm.connect({ servers: nats.url, timeoutMs: 10_000 });
     pool = new Pool({ connectionString: db.url, max: 4 });
     await migrateVectorStore(pool);
