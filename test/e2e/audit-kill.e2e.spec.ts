@@ -72,7 +72,7 @@ describe('audit service killed with SIGKILL mid-stream', () => {
     const env = { ...auditEnv(nats.url, db, { EKM_AUDIT_CHECKPOINT_EVERY: '50', EKM_AUDIT_RECONCILE_INTERVAL_MS: '1000' }) };
     // The source stream does not exist yet: the audit service must wait for it, not crash.
     child = await spawnAudit(env);
-    await relay.start();
+    relay.start();
     const store = new PostgresEventStore(pool, { service: 'keys' });
     const stream = `usage-${randomUUID()}`;
     let appended = 0;

@@ -16,6 +16,7 @@ import { startNats, stopServer, type ServerHandle } from '../support/servers';
 import { call, createKey, okData, startKeysApp } from './keys-crypto.support';
 import { auditEnv, auditMessages, startAuditApp, sourceIds, trailIds, waitFor, waitForTrail } from './audit.support';
 import type { TrailRuntime } from '../../apps/audit/src/trail/adapters/trail-runtime';
+import { runCli } from '../../apps/cli/src/program';
 
 jest.setTimeout(60_000);
 
@@ -126,6 +127,25 @@ describe('audit trail end to end', () => {
 
     const v = await auditCall<{ ok: boolean; entries: number; firstBadIndex: number | null }>('verify', {});
     expect(v).toMatchObject({ ok: true, firstBadIndex: null });
+  });
+
+  it('ekm audit verify|query|report|tail --json / --format cef', async () => {
+    const run = async (...argv: string[]): Promise<{ code: number; out: string }> => {
+      let out = '';
+      const code = await runCli(['--nats', nats.url, ...argv], { io: { stdout: (c) => void (out += c.toString()), stderr: (c) => void (out += c) }, env: {}, cwd: '/' });
+      return { code, out };
+    };
+    const v = await run('--json', 'audit', 'verify');
+    expect(v.code).toBe(0);
+    expect(JSON.parse(v.out)).toEqual({ ok: true, entries: expect.any(Number), firstBadIndex: null, reason: expect.any(String) });
+    const q = await run('--json', 'audit', 'query', '--outcome', 'denied');
+    expect(JSON.parse(q.out).entries).toHaveLength(1);
+    const t = await run('audit', 'tail', '-n', '3', '--format', 'cef');
+    expect(t.code).toBe(0);
+    expect(t.out.trim().split('\n').every((l) => l.startsWith('CEF:0|EKM|ekm-audit|1|'))).toBe(true);
+    const r = await run('audit', 'report', '--from', '2020-01-01T00:00:00Z', '--to', '2100-01-01T00:00:00Z');
+    expect(r.out).toContain('vectors-1');
+    expect((await run('audit', 'query', '--outcome', 'maybe')).code).toBe(2);
   });
 
   it('canary: no DEK plaintext or blob in trail rows or EKM_AUDIT messages (raw, hex, base64)', async () => {

@@ -10,6 +10,7 @@ import { addKeySettingsCommands } from './commands/key-settings.commands';
 import { dataCommands } from './commands/crypto.commands';
 import { macCommand } from './commands/mac.commands';
 import { importCommand } from './commands/import.commands';
+import { auditCommand } from './commands/audit.commands';
 import { classify, ExitCode } from './exit-codes';
 import { withExamples } from './help';
 import { formatError } from './output';
@@ -33,6 +34,7 @@ export function buildProgram(ctx: CliContext): Command {
   for (const cmd of dataCommands(ctx)) program.addCommand(cmd);
   program.addCommand(macCommand(ctx));
   program.addCommand(importCommand(ctx));
+  program.addCommand(auditCommand(ctx));
 
   // addCommand() does not copy settings to subcommands: apply them to the whole tree.
   const io = ctx.deps.io;

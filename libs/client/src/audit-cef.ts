@@ -1,9 +1,9 @@
 /**
- * ArcSight CEF rendering of a trail entry, for syslog-based SIEMs:
+ * ArcSight CEF rendering of an audit entry (an `EKM_AUDIT` message body or a query result), for syslog-based SIEMs:
  * `CEF:0|EKM|ekm-audit|1|<category>:<action>|<action>|<severity>|<extension>`.
  * Header fields escape `\` and `|`; extension values escape `\`, `=` and line breaks (CEF spec rev 25).
  */
-import type { AuditEntry } from './audit-entry';
+import type { AuditEntry } from './audit.client';
 
 const escHeader = (s: string): string => s.replace(/\\/g, '\\\\').replace(/\|/g, '\\|').replace(/[\r\n]/g, ' ');
 const escValue = (s: string): string => s.replace(/\\/g, '\\\\').replace(/=/g, '\\=').replace(/\r?\n|\r/g, '\\n');

@@ -41,3 +41,5 @@ export {
   type VectorContext,
 } from './vector/vector-envelope';
 export { rewrapEnvelope, rewrapEnvelopes, type RewrapInput, type RewrapResult, type Rewrapped } from './vector/rewrap-envelope';
+export { AuditClient, type AuditEntry, type AuditPage, type AuditQueryInput, type AuditVerifyResult, type SignedUsageReport, type UsageReportRow } from './audit.client';
+export { toCef } from './audit-cef';
