@@ -11,6 +11,8 @@ import { dataCommands } from './commands/crypto.commands';
 import { macCommand } from './commands/mac.commands';
 import { importCommand } from './commands/import.commands';
 import { auditCommand } from './commands/audit.commands';
+import { principalCommand } from './commands/principal.commands';
+import { policyCommand } from './commands/policy.commands';
 import { classify, ExitCode } from './exit-codes';
 import { withExamples } from './help';
 import { formatError } from './output';
@@ -35,6 +37,8 @@ export function buildProgram(ctx: CliContext): Command {
   program.addCommand(macCommand(ctx));
   program.addCommand(importCommand(ctx));
   program.addCommand(auditCommand(ctx));
+  program.addCommand(principalCommand(ctx));
+  program.addCommand(policyCommand(ctx));
 
   // addCommand() does not copy settings to subcommands: apply them to the whole tree.
   const io = ctx.deps.io;

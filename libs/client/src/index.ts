@@ -43,3 +43,4 @@ export {
 export { rewrapEnvelope, rewrapEnvelopes, type RewrapInput, type RewrapResult, type Rewrapped } from './vector/rewrap-envelope';
 export { AuditClient, type AuditEntry, type AuditPage, type AuditQueryInput, type AuditVerifyResult, type SignedUsageReport, type UsageReportRow } from './audit.client';
 export { toCef } from './audit-cef';
+export { PolicyClient, type CreatePrincipalInput, type DecideInput, type DecisionResult, type IssuedCredential, type PolicyCondition, type PolicyDocument, type PolicyInfo, type PrincipalInfo, type SimulationResult } from './policy.client';

@@ -1,0 +1,135 @@
+/**
+ * Typed API of the policy service (`ekm.v1.policy.*`): principals, credentials, policies, decisions.
+ * Administration needs role `admin` in the target tenant (or operator scope `*`); other callers get
+ * `EKM_FORBIDDEN`. Every call can also fail with `EKM_TIMEOUT`, `EKM_UNAVAILABLE` (retried
+ * automatically), `EKM_UNAUTHENTICATED` and `EKM_VALIDATION` (the message names the field path).
+ */
+import type { Caller } from './keys.client';
+import type { CallOptions } from './ekm-client';
+
+/** A principal as administrators see it (no key material, no verifier). */
+export interface PrincipalInfo {
+  readonly principalId: string;
+  /** `*` is operator scope. */
+  readonly tenant: string;
+  readonly roles: readonly string[];
+  readonly kind: 'service' | 'person';
+  readonly name: string;
+  readonly status: 'Active' | 'Revoked';
+  readonly createdAt: string;
+  readonly credentials: ReadonlyArray<{ credentialId: string; issuedAt: string; status: 'Active' | 'Revoked'; validUntil: string | null }>;
+}
+
+/** The credential file contents, shown ONCE: write it with mode 0600 and never log it. */
+export interface IssuedCredential {
+  readonly principalId: string;
+  readonly credentialId: string;
+  /** PKCS#8 DER Ed25519 private key, base64. SECRET. */
+  readonly privateKey: string;
+}
+
+export interface CreatePrincipalInput {
+  readonly tenant: string;
+  readonly roles: readonly string[];
+  readonly kind?: 'service' | 'person';
+  readonly name?: string;
+}
+
+export type PolicyCondition =
+  | { op: 'equals'; key: string; value: string } | { op: 'in'; key: string; values: string[] } | { op: 'glob'; key: string; pattern: string }
+  | { op: 'present'; key: string } | { op: 'before'; time: string } | { op: 'after'; time: string };
+
+/** A policy document (docs/policy.md). */
+export interface PolicyDocument {
+  readonly description?: string;
+  readonly statements: ReadonlyArray<{
+    sid: string; effect: 'allow' | 'deny'; principals?: string[]; roles?: string[]; actions: string[]; resources: string[]; conditions?: PolicyCondition[];
+  }>;
+}
+
+export interface PolicyInfo {
+  readonly policyId: string;
+  readonly tenant: string;
+  readonly version: number;
+  readonly document: PolicyDocument;
+}
+
+export interface DecideInput {
+  readonly principalId: string;
+  /** `keys:<Operation>`, e.g. `keys:Decrypt`. */
+  readonly action: string;
+  readonly resource: { keyId?: string; tenant?: string; tags?: Record<string, string>; aliases?: string[] };
+  readonly encryptionContext?: Record<string, string>;
+}
+
+export interface DecisionResult {
+  readonly allowed: boolean;
+  readonly policyId?: string;
+  readonly statementId?: string;
+  readonly reason: string;
+}
+
+export interface SimulationResult extends DecisionResult {
+  readonly guard?: string;
+  readonly trace: ReadonlyArray<{ policyId: string; statementId: string; effect: 'allow' | 'deny'; outcome: string }>;
+}
+
+export class PolicyClient {
+  constructor(private readonly caller: Caller) {}
+
+  /** Creates a principal and returns its first credential (once). Errors: `EKM_FORBIDDEN`, `EKM_CONFLICT` (request id reused). */
+  createPrincipal(input: CreatePrincipalInput, opts?: CallOptions): Promise<{ principal: PrincipalInfo; credential: IssuedCredential }> {
+    return this.caller.call('policy', 'create-principal', input, opts);
+  }
+
+  /** Principals the caller may administer (optionally of one tenant). */
+  async listPrincipals(tenant?: string, opts?: CallOptions): Promise<PrincipalInfo[]> {
+    return (await this.caller.call<{ principals: PrincipalInfo[] }>('policy', 'list-principals', tenant === undefined ? {} : { tenant }, opts)).principals;
+  }
+
+  /** Errors: `EKM_NOT_FOUND` (also for principals of other tenants). */
+  getPrincipal(principalId: string, opts?: CallOptions): Promise<PrincipalInfo> {
+    return this.caller.call('policy', 'get-principal', { principalId }, opts);
+  }
+
+  /** Revokes the principal: its sessions stop working within 1 s. Errors: `EKM_NOT_FOUND`, `EKM_CONFLICT` (already revoked). */
+  revokePrincipal(principalId: string, reason?: string, opts?: CallOptions): Promise<PrincipalInfo> {
+    return this.caller.call('policy', 'revoke-principal', { principalId, ...(reason !== undefined ? { reason } : {}) }, opts);
+  }
+
+  /** A new credential (returned once); current ones stay valid `graceSeconds` (default 3600). */
+  rotateCredential(principalId: string, graceSeconds?: number, opts?: CallOptions): Promise<{ principal: PrincipalInfo; credential: IssuedCredential }> {
+    return this.caller.call('policy', 'rotate-credential', { principalId, ...(graceSeconds !== undefined ? { graceSeconds } : {}) }, opts);
+  }
+
+  revokeCredential(principalId: string, credentialId: string, reason?: string, opts?: CallOptions): Promise<PrincipalInfo> {
+    return this.caller.call('policy', 'revoke-credential', { principalId, credentialId, ...(reason !== undefined ? { reason } : {}) }, opts);
+  }
+
+  /** Creates or replaces a policy (new version). Errors: `EKM_VALIDATION` naming the document path, `EKM_CONFLICT` (expectedVersion, id taken). */
+  putPolicy(input: { policyId: string; tenant: string; document: PolicyDocument; expectedVersion?: number }, opts?: CallOptions): Promise<PolicyInfo> {
+    return this.caller.call('policy', 'put-policy', input, opts);
+  }
+
+  getPolicy(policyId: string, opts?: CallOptions): Promise<PolicyInfo> {
+    return this.caller.call('policy', 'get-policy', { policyId }, opts);
+  }
+
+  async listPolicies(tenant?: string, opts?: CallOptions): Promise<PolicyInfo[]> {
+    return (await this.caller.call<{ policies: PolicyInfo[] }>('policy', 'list-policies', tenant === undefined ? {} : { tenant }, opts)).policies;
+  }
+
+  deletePolicy(policyId: string, opts?: CallOptions): Promise<{ policyId: string; version: number }> {
+    return this.caller.call('policy', 'delete-policy', { policyId }, opts);
+  }
+
+  /** The decision for a principal (services with operator scope, or a principal about itself). */
+  decide(input: DecideInput, opts?: CallOptions): Promise<DecisionResult> {
+    return this.caller.call('policy', 'decide', input, opts);
+  }
+
+  /** Operators and tenant admins: the decision plus the evaluation trace; `now` evaluates time conditions at another time. */
+  simulate(input: DecideInput & { now?: string }, opts?: CallOptions): Promise<SimulationResult> {
+    return this.caller.call('policy', 'simulate', input, opts);
+  }
+}
