@@ -32,8 +32,8 @@ export function distStaleReason(root: string): string | undefined {
       return `dist/apps/${app}/src/main.js is missing`;
     }
   }
-  // The build compiles apps/, libs/ and (for child-process fixtures) test/support/.
-  const src = Math.max(...['apps', 'libs', join('test', 'support')].map((d) => newestMtime(join(root, d), isSource)), statSync(join(root, '.swcrc')).mtimeMs);
+  // The build compiles apps/, libs/, examples/ and (for child processes) test/support/ and test/bench/.
+  const src = Math.max(...['apps', 'libs', 'examples', join('test', 'support'), join('test', 'bench')].filter((d) => existsSync(join(root, d))).map((d) => newestMtime(join(root, d), isSource)), statSync(join(root, '.swcrc')).mtimeMs);
   const out = newestMtime(dist, (n) => n.endsWith('.js'));
   return src > out ? 'sources changed since the last build' : undefined;
 }
