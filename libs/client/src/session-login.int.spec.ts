@@ -50,9 +50,15 @@ describe('EkmClient signs requests with a session from its credentials', () => {
     nc.subscribe(LOGIN_SUBJECT, {
       callback: (_e, m) => {
         const req = parseRequest(LoginRequestSchema, m.json());
-        if (!req.ok) return m.respond(JSON.stringify(req));
+        if (!req.ok) {
+          m.respond(JSON.stringify(req));
+          return;
+        }
         const proof = verifyLoginProof(req.data, cred.publicKey);
-        if (!proof.ok) return m.respond(JSON.stringify(fail('EKM_UNAUTHENTICATED', 'bad proof', { reason: proof.reason })));
+        if (!proof.ok) {
+          m.respond(JSON.stringify(fail('EKM_UNAUTHENTICATED', 'bad proof', { reason: proof.reason })));
+          return;
+        }
         logins++;
         const s = sealer.issue({ principalId: req.data.principalId, credentialId: req.data.credentialId, tenant: 'acme', roles: ['app'], ttlMs });
         const reply: LoginReply = {

@@ -27,6 +27,9 @@ export interface BaseConfig {
   /** EKM_AUTH_SECRET; unset in development means the generated `<dataDir>/auth-secret`. SECRET. */
   readonly authSecret?: string;
   readonly sessionTtlMs: number;
+  /** EKM_NATS_USER / EKM_NATS_PASSWORD (SECRET): least-privilege NATS login. */
+  readonly natsUser?: string;
+  readonly natsPassword?: string;
 }
 
 /** Where the root key lives. Secrets stay in this object; never log it whole. */
@@ -90,6 +93,8 @@ function toBase(service: ServiceName, r: Raw): BaseConfig {
     auth: r.EKM_AUTH as BaseConfig['auth'],
     ...(r.EKM_AUTH_SECRET !== undefined ? { authSecret: r.EKM_AUTH_SECRET as string } : {}),
     sessionTtlMs: r.EKM_SESSION_TTL_MS as number,
+    ...(r.EKM_NATS_USER !== undefined ? { natsUser: r.EKM_NATS_USER as string } : {}),
+    ...(r.EKM_NATS_PASSWORD !== undefined ? { natsPassword: r.EKM_NATS_PASSWORD as string } : {}),
   };
 }
 
@@ -161,6 +166,9 @@ function keysRules(r: Raw, ctx: z.RefinementCtx): void {
 
 /** Authentication rules of every service: no unauthenticated production, and a shared secret there. */
 function authRules(r: Raw, ctx: z.RefinementCtx): void {
+  if ((r.EKM_NATS_USER === undefined) !== (r.EKM_NATS_PASSWORD === undefined)) {
+    ctx.addIssue({ code: 'custom', path: [r.EKM_NATS_USER === undefined ? 'EKM_NATS_USER' : 'EKM_NATS_PASSWORD'], message: 'EKM_NATS_USER and EKM_NATS_PASSWORD are set together' });
+  }
   if (r.EKM_ENV !== 'production') return;
   if (r.EKM_AUTH === 'disabled') ctx.addIssue({ code: 'custom', path: ['EKM_AUTH'], message: 'disabled is refused when EKM_ENV=production; use required' });
   if (r.EKM_AUTH_SECRET === undefined) ctx.addIssue({ code: 'custom', path: ['EKM_AUTH_SECRET'], message: 'is required when EKM_ENV=production' });

@@ -63,6 +63,8 @@ export function baseEnvVars(service: ServiceName): readonly EnvVarSpec[] {
     // Request authentication (@ekm/auth, docs/auth.md).
     { name: 'EKM_AUTH', schema: oneOf(AUTH_MODES), default: 'required', description: 'required (every request signed) or disabled (development/tests only; refused in production)' },
     { name: 'EKM_AUTH_SECRET', schema: z.string().min(32, 'must have at least 32 characters'), secret: true, description: 'session secret shared by all services; required in production (development: generated in EKM_DATA_DIR/auth-secret)' },
+    { name: 'EKM_NATS_USER', schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1..64 letters, digits, _ or -'), description: 'NATS user (infra/nats accounts config); replies then use the inbox prefix _INBOX_<user>; unset = no NATS auth' },
+    { name: 'EKM_NATS_PASSWORD', schema: z.string().min(1), secret: true, description: 'password of EKM_NATS_USER' },
     { name: 'EKM_SESSION_TTL_MS', schema: int(10_000, 86_400_000), default: '600000', description: 'session lifetime issued at login; also how long revocations are remembered' },
   ];
 }

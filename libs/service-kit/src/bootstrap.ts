@@ -57,7 +57,9 @@ export async function startServiceApp(opts: StartServiceOptions): Promise<Servic
   const service = config.service as ServiceName;
   const logger = opts.logger ?? createLogger(service, { level: config.logLevel });
   const auth = opts.auth ?? TransportAuth.fromConfig(config, logger);
-  const nc = await connect({ servers: [...config.natsServers], name: `ekm-${service}`, maxReconnectAttempts: -1, reconnectTimeWait: 500 });
+  // With a NATS user (infra/nats accounts config) replies come to the user's own inbox prefix only.
+  const natsAuth = config.natsUser !== undefined ? { user: config.natsUser, pass: config.natsPassword ?? '', inboxPrefix: `_INBOX_${config.natsUser}` } : {};
+  const nc = await connect({ servers: [...config.natsServers], name: `ekm-${service}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...natsAuth });
   const readiness = new ReadinessRegistry();
   const metrics = new RequestMetrics(service);
   const health = new HealthServer(readiness, metrics);
