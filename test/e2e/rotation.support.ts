@@ -19,7 +19,7 @@ export function spawnRotation(natsUrl: string, db: { name: string; url: string }
     cwd: ROOT,
     env: {
       PATH: process.env.PATH, EKM_NATS_URL: natsUrl, EKM_DATABASE_URL: urlFor(db.name, 'ekm_rotation'), EKM_DATABASE_ADMIN_URL: db.url,
-      EKM_HTTP_PORT: '0', EKM_LOG_LEVEL: 'info', EKM_ROTATION_TICK_MS: '200', EKM_ROTATION_LEASE_MS: '1500', EKM_ROTATION_BATCH: '4', ...env,
+      EKM_HTTP_PORT: '0', EKM_AUTH: 'disabled', EKM_LOG_LEVEL: 'info', EKM_ROTATION_TICK_MS: '200', EKM_ROTATION_LEASE_MS: '1500', EKM_ROTATION_BATCH: '4', ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

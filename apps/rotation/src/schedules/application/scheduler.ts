@@ -20,6 +20,7 @@ import type { Logger } from '@ekm/telemetry';
 import { DUE_KINDS, nextDueAfter, retryDelayMs, slotKey, type DueKind } from '../domain/schedule.rules';
 import { DueWorkStore, type DueItem } from '../adapters/postgres/due-work.store';
 import { headerSafeRequestId, KeysCommandSender, type SendResult } from '../adapters/nats/keys-commands.sender';
+import { serviceSigner } from '../adapters/nats/service-signer';
 
 /** Counters of this replica since start (for tests and status). */
 export interface SchedulerStats {
@@ -46,7 +47,7 @@ export class Scheduler implements OnApplicationBootstrap, BeforeApplicationShutd
     @Inject(SERVICE_CONFIG) private readonly config: RotationConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.sender = new KeysCommandSender(nc, Math.max(1_000, Math.min(30_000, config.leaseMs)));
+    this.sender = new KeysCommandSender(nc, Math.max(1_000, Math.min(30_000, config.leaseMs)), serviceSigner(config, 'rotation'));
   }
 
   onApplicationBootstrap(): void {

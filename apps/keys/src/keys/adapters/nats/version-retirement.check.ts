@@ -5,14 +5,23 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { headers, type NatsConnection } from '@nats-io/transport-node';
+import { resolveAuthSecret, serviceSessionSource, SessionSealer, SessionSigner } from '@ekm/auth';
+import type { KeysConfig } from '@ekm/config';
 import { BusErrorCode, fail, REQUEST_ID_HEADER, subject, type FailReply, type Reply } from '@ekm/contracts';
-import { NATS_CONNECTION } from '@ekm/service-kit';
+import { NATS_CONNECTION, SERVICE_CONFIG } from '@ekm/service-kit';
 
 interface RetirementCheck { liveAssets: number; allowed: boolean; sample: { tenant: string; collection: string; asset: string }[] }
 
 @Injectable()
 export class VersionRetirementCheck {
-  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {}
+  // With EKM_AUTH=required the rotation service only answers signed requests: sign as `service:keys`.
+  private readonly signer: SessionSigner | undefined;
+
+  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection, @Inject(SERVICE_CONFIG) config: KeysConfig) {
+    this.signer = config.auth === 'required'
+      ? new SessionSigner(serviceSessionSource(new SessionSealer(resolveAuthSecret({ ...(config.authSecret !== undefined ? { secret: config.authSecret } : {}), env: config.env, dataDir: config.dataDir })), 'keys'))
+      : undefined;
+  }
 
   /** null when retiring `version` of `keyId` is allowed; otherwise the refusal. */
   async refusal(keyId: string, version: number, requestId: string): Promise<FailReply | null> {
@@ -21,7 +30,10 @@ export class VersionRetirementCheck {
     h.set('Ekm-Principal', 'service:keys');
     let r: Reply<RetirementCheck>;
     try {
-      const m = await this.nc.request(subject('rotation', 'check-version-retirement'), JSON.stringify({ keyId, version }), { timeout: 5_000, headers: h });
+      const op = subject('rotation', 'check-version-retirement');
+      const body = new TextEncoder().encode(JSON.stringify({ keyId, version }));
+      if (this.signer) for (const [k, v] of Object.entries(await this.signer.sign(op, body))) h.set(k, v as string);
+      const m = await this.nc.request(op, body, { timeout: 5_000, headers: h });
       r = m.json<Reply<RetirementCheck>>();
     } catch {
       return fail(BusErrorCode.Unavailable, `cannot verify that version ${version} of key ${keyId} protects no live data (rotation service unavailable); nothing was changed. Retry, or pass force: true`);

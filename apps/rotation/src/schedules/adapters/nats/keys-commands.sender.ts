@@ -5,9 +5,11 @@
  * keys, the stream version the schedule was computed from (`expectedVersion`).
  */
 import { createHash } from 'node:crypto';
-import { headers, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { SessionSigner } from '@ekm/auth';
 import { BusErrorCode, REQUEST_ID_HEADER, subject, type Reply } from '@ekm/contracts';
 import type { DueItem } from '../postgres/due-work.store';
+import { signedHeaders } from './service-signer';
 
 /** The principal the rotation service acts as (recorded in usage records and the audit trail). */
 export const ROTATION_PRINCIPAL = 'service:rotation';
@@ -20,19 +22,19 @@ export function headerSafeRequestId(key: string): string {
 }
 
 export class KeysCommandSender {
-  constructor(private readonly nc: NatsConnection, private readonly timeoutMs: number) {}
+  constructor(private readonly nc: NatsConnection, private readonly timeoutMs: number, private readonly signer?: SessionSigner) {}
 
   async send(item: DueItem, requestId: string): Promise<SendResult> {
-    const h = headers();
-    h.set(REQUEST_ID_HEADER, requestId);
-    h.set('Ekm-Principal', ROTATION_PRINCIPAL);
     const [op, body] =
       item.kind === 'ROTATE' ? [subject('keys', 'rotate-key'), { keyId: item.keyId, reason: 'SCHEDULED', expectedVersion: item.streamVersion }]
         : item.kind === 'DESTROY' ? [subject('keys', 'destroy-key'), { keyId: item.keyId, expectedVersion: item.streamVersion }]
           : [subject('keys', 'expire-import-token'), { keyId: item.keyId, tokenId: item.ref }];
     try {
-      const m = await this.nc.request(op, JSON.stringify(body), { timeout: this.timeoutMs, headers: h });
+      const bytes = new TextEncoder().encode(JSON.stringify(body));
+      const h = await signedHeaders(this.signer, op, bytes, { [REQUEST_ID_HEADER]: requestId, 'Ekm-Principal': ROTATION_PRINCIPAL });
+      const m = await this.nc.request(op, bytes, { timeout: this.timeoutMs, headers: h });
       const r = m.json<Reply<unknown>>();
+      if (!r.ok && r.error.code === BusErrorCode.Unauthenticated) this.signer?.invalidate();
       return r.ok ? { ok: true } : { ok: false, code: r.error.code, message: r.error.message };
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
