@@ -39,6 +39,23 @@ export class PolicySet {
 
   static readonly empty = PolicySet.of([]);
 
+  private readonly byAction = new Map<string, readonly CompiledStatement[]>();
+
+  /**
+   * Statements of `tenant`'s scope whose actions match `action`, memoized: actions are few (the keys
+   * operations), so after warm-up a decision scans only statements that can apply, with no action globs.
+   */
+  statementsForAction(tenant: string, action: string): readonly CompiledStatement[] {
+    const key = `${tenant}\u0000${action}`;
+    let list = this.byAction.get(key);
+    if (list === undefined) {
+      list = this.statementsFor(tenant).filter((c) => c.statement.actions.some((a) => globMatch(a, action)));
+      if (this.byAction.size > 100_000) this.byAction.clear();
+      this.byAction.set(key, list);
+    }
+    return list;
+  }
+
   /** Operator policies first, then the principal's tenant's (both already in policy-id order). */
   statementsFor(tenant: string): readonly CompiledStatement[] {
     const operator = this.byTenant.get(OPERATOR_SCOPE) ?? [];
@@ -72,7 +89,8 @@ function run(set: PolicySet, req: DecisionRequest, trace: TraceEntry[] | null): 
   }
   let allow: CompiledStatement | undefined;
   let deny: CompiledStatement | undefined;
-  for (const c of set.statementsFor(p.tenant)) {
+  // Without a trace only statements whose actions match are visited (memoized); the trace shows every statement.
+  for (const c of trace === null ? set.statementsForAction(p.tenant, req.action) : set.statementsFor(p.tenant)) {
     // Without a trace, once a deny is found nothing can change the answer.
     if (deny !== undefined && trace === null) break;
     if (c.statement.effect === 'allow' && allow !== undefined && trace === null) continue;
