@@ -24,6 +24,8 @@ export interface BenchStack {
   readonly pids: StackPids;
   /** ms from spawning the keys service to its `ready` line (private stack only). */
   readonly keysStartupMs?: number;
+  /** Date.now() when the keys service was spawned (private stack only): where its CPU profile starts. */
+  readonly keysSpawnedAt?: number;
   /** Authentication and authorization of the keys service as configured. */
   readonly security: { readonly auth: string; readonly authz: string };
   stop(): Promise<void>;
@@ -97,12 +99,13 @@ export async function startPrivateStack(opts: PrivateStackOptions = {}): Promise
     const log = openSync(join(dir, 'keys.log'), 'a');
     const main = join(repoRoot(), 'dist', 'apps', 'keys', 'src', 'main.js');
     const t0 = performance.now();
+    const keysSpawnedAt = Date.now();
     keys = spawn(process.execPath, [...(opts.nodeArgs ?? []), main], { env, cwd: dir, stdio: ['ignore', log, log] });
     await waitForReady(keys, join(dir, 'keys.log'));
     const keysStartupMs = Math.round(performance.now() - t0);
     const child = keys;
     return {
-      mode: 'private', natsUrl: nats.url, dir, keysStartupMs,
+      mode: 'private', natsUrl: nats.url, dir, keysStartupMs, keysSpawnedAt,
       pids: { keys: child.pid, nats: nats.pid, postgres: pg.pid },
       security: securityOf(env),
       stop: async () => {
