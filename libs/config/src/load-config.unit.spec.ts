@@ -16,7 +16,7 @@ describe('loadConfig', () => {
     expect(c).toEqual({
       service: 'policy', env: 'development', natsServers: ['nats://127.0.0.1:4222'],
       databaseUrl: 'postgres://ekm_policy@127.0.0.1:5432/ekm', httpPort: 7102, logLevel: 'info',
-      dataDir: '.ekm/data', maxRequestBytes: 1_048_576, shutdownGraceMs: 10_000,
+      dataDir: '.ekm/data', maxRequestBytes: 1_048_576, shutdownGraceMs: 10_000, auth: 'required', sessionTtlMs: 600_000,
     });
     const k = loadConfig('keys', {});
     expect(k).toMatchObject({ httpPort: 7101, authz: 'allow-all', rootOfTrust: { kind: 'software' }, deletionMinDays: 7, gcmBudget: 2 ** 30 });
@@ -44,9 +44,10 @@ describe('loadConfig', () => {
   });
 
   it('refuses allow-all in production and defaults to policy there', () => {
-    const e = errorOf(() => loadConfig('keys', { EKM_ENV: 'production', EKM_AUTHZ: 'allow-all', EKM_ROOT_SECRET: 'a-long-enough-root-secret' }));
+    const AUTH_SECRET = 'an-auth-secret-of-32-characters-or-more';
+    const e = errorOf(() => loadConfig('keys', { EKM_ENV: 'production', EKM_AUTHZ: 'allow-all', EKM_ROOT_SECRET: 'a-long-enough-root-secret', EKM_AUTH_SECRET: AUTH_SECRET }));
     expect(e.message).toBe('invalid configuration for keys: EKM_AUTHZ: allow-all is refused when EKM_ENV=production; use policy');
-    expect(loadConfig('keys', { EKM_ENV: 'production', EKM_ROOT_SECRET: 'a-long-enough-root-secret' }).authz).toBe('policy');
+    expect(loadConfig('keys', { EKM_ENV: 'production', EKM_ROOT_SECRET: 'a-long-enough-root-secret', EKM_AUTH_SECRET: AUTH_SECRET }).authz).toBe('policy');
     expect(loadConfig('keys', { EKM_AUTHZ: 'allow-all' }).authz).toBe('allow-all');
   });
 
@@ -67,6 +68,18 @@ describe('loadConfig', () => {
     const e = errorOf(() => loadConfig('keys', { EKM_ENV: 'production', EKM_DELETION_MIN_DAYS: '1' }));
     expect(e.message).toContain('EKM_ROOT_SECRET: is required when EKM_ENV=production and EKM_ROOT_OF_TRUST=software');
     expect(e.message).toContain('EKM_DELETION_MIN_DAYS: must be at least 7 when EKM_ENV=production');
+  });
+
+  it('refuses EKM_AUTH=disabled and a missing EKM_AUTH_SECRET in production, never echoing the secret', () => {
+    const e = errorOf(() => loadConfig('policy', { EKM_ENV: 'production', EKM_AUTH: 'disabled' }));
+    expect(e.message).toContain('EKM_AUTH: disabled is refused when EKM_ENV=production; use required');
+    expect(e.message).toContain('EKM_AUTH_SECRET: is required when EKM_ENV=production');
+    const short = errorOf(() => loadConfig('policy', { EKM_AUTH_SECRET: 'short-secret-value' }));
+    expect(short.message).toBe('invalid configuration for policy: EKM_AUTH_SECRET: must have at least 32 characters');
+    expect(errorOf(() => loadConfig('policy', { EKM_NATS_USER: 'keys' })).message).toContain('EKM_NATS_PASSWORD: EKM_NATS_USER and EKM_NATS_PASSWORD are set together');
+    const c = loadConfig('policy', { EKM_ENV: 'production', EKM_AUTH_SECRET: 'x'.repeat(40), EKM_NATS_USER: 'policy', EKM_NATS_PASSWORD: 'pw' });
+    expect(c).toMatchObject({ auth: 'required', authSecret: 'x'.repeat(40), natsUser: 'policy', natsPassword: 'pw' });
+    expect(loadConfig('policy', { EKM_AUTH: 'disabled' }).auth).toBe('disabled');
   });
 });
 
