@@ -10,6 +10,7 @@ import { ACCESS_DIRECTORY, CREDENTIAL_ISSUER, type AccessDirectory, type Credent
 import { Decisions } from './application/decisions';
 import { PolicyAdmin } from './application/policy-admin.use-cases';
 import { PrincipalAdmin } from './application/principal-admin.use-cases';
+import { LoginController } from './adapters/nats/login.controller';
 import { PoliciesController } from './adapters/nats/policies.controller';
 import { PrincipalsController } from './adapters/nats/principals.controller';
 import { AccessProjection } from './adapters/postgres/access-projection';
@@ -26,7 +27,7 @@ export class AccessModule {
     return {
       module: AccessModule,
       imports: [eventLog],
-      controllers: [PrincipalsController, PoliciesController],
+      controllers: [PrincipalsController, PoliciesController, LoginController],
       providers: [
         { provide: ACCESS_DIRECTORY, inject: [PG_POOL], useFactory: (pool: Pool) => new PgAccessDirectory(pool) },
         { provide: CREDENTIAL_ISSUER, useClass: AuthCredentialIssuer },
