@@ -5,7 +5,9 @@
  * nothing appended); with force it can (recorded as ...Forced); a re-wrap notice reached
  * `ekm.rewrap.v1.<tenant>`; without a rotation service the keys service refuses (fail closed).
  */
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { Client } from 'pg';
@@ -108,6 +110,24 @@ describe('re-wrap tracking (e2e)', () => {
     // The status report shows the key's re-wrap progress.
     const status = await ok<{ schedule: { rewrap: { keyId: string; onPrimary: number; totalAssets: number }[] } }>('rotation', 'status', {});
     expect(status.schedule.rewrap).toContainEqual(expect.objectContaining({ keyId, onPrimary: 2, totalAssets: 3 }));
+
+    // The CLI shows the same, as JSON and as tables.
+    // Async: the rotation service answering it runs in this process.
+    const cli = (...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(process.execPath, [join(__dirname, '../../bin/ekm.js'), '--nats', nats.url, ...args], { env: { PATH: process.env.PATH ?? '' } });
+      let stdout = '';
+      let stderr = '';
+      p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+      p.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+      p.on('close', (status) => resolve({ status, stdout, stderr }));
+    });
+    const json = await cli('--json', 'rotation', 'status');
+    expect(json.stderr).toBe('');
+    expect(json.status).toBe(0);
+    expect((JSON.parse(json.stdout) as typeof status).schedule.rewrap).toContainEqual(expect.objectContaining({ keyId, onPrimary: 2, totalAssets: 3 }));
+    const table = await cli('rotation', 'status');
+    expect(table.stdout).toContain('re-wrap progress');
+    expect(table.stdout).toContain('2/3 (67%)');
 
     // Forced: allowed, and recorded as its own operation in the usage records.
     await ok('keys', 'disable-key-version', { keyId, version: 1, force: true });

@@ -11,6 +11,7 @@ import { dataCommands } from './commands/crypto.commands';
 import { macCommand } from './commands/mac.commands';
 import { importCommand } from './commands/import.commands';
 import { auditCommand } from './commands/audit.commands';
+import { rotationCommand } from './commands/rotation.commands';
 import { principalCommand } from './commands/principal.commands';
 import { policyCommand } from './commands/policy.commands';
 import { classify, ExitCode } from './exit-codes';
@@ -37,6 +38,7 @@ export function buildProgram(ctx: CliContext): Command {
   program.addCommand(macCommand(ctx));
   program.addCommand(importCommand(ctx));
   program.addCommand(auditCommand(ctx));
+  program.addCommand(rotationCommand(ctx));
   program.addCommand(principalCommand(ctx));
   program.addCommand(policyCommand(ctx));
 

@@ -1,0 +1,68 @@
+/**
+ * Typed API of the rotation service (`ekm.v1.rotation.*`): the schedule report and re-wrap tracking.
+ * Reads only; every call can fail with the transport codes `EKM_TIMEOUT`, `EKM_UNAVAILABLE` (retried
+ * automatically), `EKM_VALIDATION` and `EKM_UNAUTHENTICATED`.
+ */
+import type { Caller } from './keys.client';
+import type { CallOptions } from './ekm-client';
+
+/** Re-wrap progress of one key: tracked assets (by encryption context tenant/collection/asset) per version. */
+export interface RewrapProgress {
+  readonly keyId: string;
+  readonly primaryVersion: number | null;
+  readonly totalAssets: number;
+  readonly onPrimary: number;
+  /** onPrimary / totalAssets (1 when nothing is tracked). */
+  readonly rewrappedShare: number;
+  readonly byVersion: readonly { readonly version: number; readonly assets: number }[];
+}
+
+/** One asset whose data key was last wrapped under a given version. */
+export interface TrackedAsset {
+  readonly tenant: string;
+  readonly collection: string;
+  readonly asset: string;
+  readonly keyVersion: number;
+  readonly wrappedAt: string;
+}
+
+export interface RewrapStatus extends RewrapProgress {
+  readonly version?: { readonly version: number; readonly total: number; readonly assets: readonly TrackedAsset[] };
+}
+
+/** The schedule part of `ekm.v1.rotation.status` (times ISO-8601 on the scheduler's database clock). */
+export interface RotationScheduleStatus {
+  readonly now: string;
+  readonly trackedKeys: number;
+  readonly nextRotations: readonly { keyId: string; nextRotationAt: string; periodDays: number }[];
+  readonly overdue: readonly { kind: string; keyId: string; dueAt: string }[];
+  readonly failures: readonly { kind: string; keyId: string; ref: string; attempts: number; lastError: string; retryAt: string | null }[];
+  readonly pendingDeletions: readonly { keyId: string; deletionDueAt: string; liveAssets: number }[];
+  readonly pendingImportTokens: readonly { keyId: string; tokenId: string; expiresAt: string }[];
+  readonly budgetRotations: readonly { keyId: string; count: number; lastAt: string }[];
+  readonly rewrap: readonly RewrapProgress[];
+}
+
+export interface RotationStatus {
+  readonly service: string;
+  readonly version: string;
+  readonly instance: string;
+  readonly schedule: RotationScheduleStatus;
+}
+
+export class RotationClient {
+  constructor(private readonly caller: Caller) {}
+
+  /** Next rotations, overdue items, failures (with attempts and next retry), pending deletions, re-wrap progress. `limit` per list (default 50). */
+  status(input: { limit?: number } = {}, opts?: CallOptions): Promise<RotationStatus> {
+    return this.caller.call('rotation', 'status', input, opts);
+  }
+
+  /**
+   * Re-wrap progress of a key; with `version`, the assets still under that version (first `limit`).
+   * Errors: `EKM_KEY_NOT_FOUND` (no event of the key reached the rotation service yet).
+   */
+  rewrapStatus(input: { keyId: string; version?: number; limit?: number }, opts?: CallOptions): Promise<RewrapStatus> {
+    return this.caller.call('rotation', 'rewrap-status', input, opts);
+  }
+}
