@@ -3,17 +3,19 @@
  * collection through the encryption context) and 4 data-key blobs per key for Decrypt/ReEncrypt.
  * Created through the keys service itself, over raw NATS.
  */
-import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { ActiveSession } from '@ekm/auth';
 import type { Fixture, FixtureBlob, FixtureKey } from './load-scenarios';
+import { callHeaders, sessionFor, type WorkerCaller } from './load-worker';
 
 export const TENANTS = 5;
 export const KEYS_PER_TENANT = 10;
 export const BLOBS_PER_KEY = 4;
 
-async function call<T>(nc: NatsConnection, op: string, body: unknown, principal: string): Promise<T> {
-  const h = headers();
-  h.set('Ekm-Principal', principal);
-  const m = await nc.request(`ekm.v1.keys.${op}`, JSON.stringify(body), { timeout: 30_000, headers: h });
+async function call<T>(nc: NatsConnection, op: string, body: unknown, caller: WorkerCaller, session: ActiveSession | null): Promise<T> {
+  const subject = `ekm.v1.keys.${op}`;
+  const bytes = Buffer.from(JSON.stringify(body));
+  const m = await nc.request(subject, bytes, { timeout: 30_000, headers: callHeaders(caller, session, subject, bytes) });
   const r = m.json<{ ok: true; data: T } | { ok: false; error: { code: string; message: string } }>();
   if (!r.ok) throw new Error(`${op} failed while preparing the benchmark: ${r.error.code} ${r.error.message}`);
   return r.data;
@@ -32,19 +34,20 @@ async function inParallel<T, R>(items: readonly T[], limit: number, fn: (x: T, i
   return out;
 }
 
-export async function prepareFixture(natsUrl: string, principal: string): Promise<Fixture> {
+export async function prepareFixture(natsUrl: string, caller: WorkerCaller): Promise<Fixture> {
   const nc = await connect({ servers: natsUrl, name: 'ekm-bench-setup' });
+  const session = await sessionFor(caller);
   try {
     const run = Date.now().toString(36);
     const specs = Array.from({ length: TENANTS * KEYS_PER_TENANT }, (_, i) => ({ tenant: `bench-t${Math.floor(i / KEYS_PER_TENANT) + 1}`, collection: `c${i}` }));
     const keys: FixtureKey[] = await inParallel(specs, 8, async (s) => {
-      const info = await call<{ keyId: string }>(nc, 'create-key', { tenant: s.tenant, description: `bench ${run}`, tags: { bench: run } }, principal);
+      const info = await call<{ keyId: string }>(nc, 'create-key', { tenant: s.tenant, description: `bench ${run}`, tags: { bench: run } }, caller, session);
       return { keyId: info.keyId, tenant: s.tenant, context: { tenant: s.tenant, collection: s.collection } };
     });
     const wanted = keys.flatMap((_, keyIndex) => Array.from({ length: BLOBS_PER_KEY }, () => keyIndex));
     const blobs: FixtureBlob[] = await inParallel(wanted, 16, async (keyIndex) => {
       const k = keys[keyIndex];
-      const d = await call<{ ciphertextBlob: string }>(nc, 'generate-data-key-without-plaintext', { keyId: k.keyId, encryptionContext: k.context }, principal);
+      const d = await call<{ ciphertextBlob: string }>(nc, 'generate-data-key-without-plaintext', { keyId: k.keyId, encryptionContext: k.context }, caller, session);
       return { keyIndex, ciphertextBlob: d.ciphertextBlob };
     });
     return { keys, blobs };

@@ -7,6 +7,8 @@ export interface BenchOptions {
   readonly stack?: string;
   /** Profile the keys service (--cpu-prof) under GenerateDataKey at 64 in flight; no other runs. */
   readonly profile: boolean;
+  /** false with --no-auth: the private stack runs with EKM_AUTH=disabled. */
+  readonly auth: boolean;
   readonly ops: readonly BenchOp[];
   readonly concurrency: readonly number[];
   readonly warmupMs: number;
@@ -17,10 +19,11 @@ export interface BenchOptions {
   readonly out?: string;
 }
 
-export const USAGE = `usage: npm run bench -- [--quick] [--stack [stack.json]] [--profile] [--ops a,b] [--concurrency 1,64] [--duration-ms n] [--out file.json]
+export const USAGE = `usage: npm run bench -- [--quick] [--stack [stack.json]] [--profile] [--no-auth] [--ops a,b] [--concurrency 1,64] [--duration-ms n] [--out file.json]
   --quick        concurrency 1 and 64, short runs (< 2 minutes in all)
   --stack        measure the stack of \`npm run up\` (.ekm/stack.json) instead of a private one
   --profile      keys service under --cpu-prof, GenerateDataKey at 64 in flight; prints top self time
+  --no-auth      private stack with EKM_AUTH=disabled (default: required, every request signed)
   --ops          ${BENCH_OPS.join(',')}
   --concurrency  requests in flight per run (default 1,16,64,256; quick 1,64)`;
 
@@ -30,6 +33,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const args = [...argv];
   let quick = false;
   let profile = false;
+  let auth = true;
   let stack: string | undefined;
   let ops: BenchOp[] | undefined;
   let concurrency: number[] | undefined;
@@ -50,6 +54,7 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     switch (a) {
       case '--quick': quick = true; break;
       case '--profile': profile = true; break;
+      case '--no-auth': auth = false; break;
       case '--stack': stack = args[0] !== undefined && !args[0].startsWith('--') ? args.shift()! : ''; break;
       case '--ops': ops = value(a).split(',').map((o) => {
         if (!(BENCH_OPS as readonly string[]).includes(o)) throw new BenchUsageError(`--ops: unknown operation ${o}; use ${BENCH_OPS.join(',')}`);
@@ -64,12 +69,12 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   }
   if (profile) {
     return {
-      quick, profile, ops: ops ?? ['generate-data-key'], concurrency: concurrency ?? [64], warmupMs: 1000,
+      quick, profile, auth, ops: ops ?? ['generate-data-key'], concurrency: concurrency ?? [64], warmupMs: 1000,
       durationMs: durationMs ?? (quick ? 8000 : 15000), echoDurationMs: 0, aesMs: 0, ...(stack !== undefined ? { stack } : {}), ...(out ? { out } : {}),
     };
   }
   return {
-    quick, profile,
+    quick, profile, auth,
     ops: ops ?? BENCH_OPS,
     concurrency: concurrency ?? (quick ? [1, 64] : [1, 16, 64, 256]),
     warmupMs: quick ? 400 : 1000,

@@ -4,6 +4,7 @@
  * stack of `npm run up` (`.ekm/stack.json`). Knows the pids whose CPU and memory the harness reads.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -28,6 +29,8 @@ export interface BenchStack {
   readonly keysSpawnedAt?: number;
   /** Authentication and authorization of the keys service as configured. */
   readonly security: { readonly auth: string; readonly authz: string };
+  /** EKM_AUTH_SECRET the harness signs with (never written to results); undefined = unsigned requests. */
+  readonly authSecret?: string;
   stop(): Promise<void>;
 }
 
@@ -45,23 +48,29 @@ export function attachStack(path?: string): BenchStack {
   const s = JSON.parse(readFileSync(file, 'utf8')) as {
     natsUrl: string; services: Record<string, { pid: number }>; servers: { postgres: { pid?: number }; nats: { pid?: number } };
   };
+  // `npm run up` gives every service one data dir; in development its auth secret is generated there.
+  const secretFile = join(dirname(file), 'data', 'auth-secret');
+  const authSecret = process.env.EKM_AUTH_SECRET ?? (existsSync(secretFile) ? readFileSync(secretFile, 'utf8').trim() : undefined);
   return {
     mode: 'stack', natsUrl: s.natsUrl,
     pids: { keys: s.services.keys?.pid, nats: s.servers.nats.pid, postgres: s.servers.postgres.pid },
-    security: securityOf(process.env),
+    security: { auth: authSecret ? 'required (signing with the stack\'s auth secret)' : 'unsigned requests (no auth secret found)', authz: process.env.EKM_AUTHZ ?? 'as the stack runs' },
+    ...(authSecret ? { authSecret } : {}),
     stop: async () => undefined,
   };
 }
 
-/** What the keys service runs with: EKM_AUTH (the auth lib) and EKM_AUTHZ as the service reads them. */
+/** What the keys service runs with: EKM_AUTH and EKM_AUTHZ as the service reads them. */
 function securityOf(env: Record<string, string | undefined>): { auth: string; authz: string } {
-  return { auth: env.EKM_AUTH ?? 'unknown (EKM_AUTH not set here; the service default applies)', authz: env.EKM_AUTHZ ?? 'allow-all (development default)' };
+  return { auth: env.EKM_AUTH ?? 'required', authz: env.EKM_AUTHZ ?? 'allow-all (development default)' };
 }
 
 export interface PrivateStackOptions {
   /** Extra node flags for the keys service (e.g. --cpu-prof). */
   readonly nodeArgs?: readonly string[];
   readonly env?: Readonly<Record<string, string>>;
+  /** false: EKM_AUTH=disabled (unsigned requests). Default: required, every request signed. */
+  readonly auth?: boolean;
 }
 
 /** Starts Postgres, nats-server and the keys service, all private to this run. */
@@ -80,6 +89,7 @@ export async function startPrivateStack(opts: PrivateStackOptions = {}): Promise
     await admin.connect();
     await admin.query('CREATE DATABASE ekm');
     await admin.end();
+    const authSecret = randomBytes(32).toString('base64url');
     const db = (user: string): string => `postgres://${user}@127.0.0.1:${pg.port}/ekm`;
     const env = {
       ...process.env,
@@ -91,9 +101,8 @@ export async function startPrivateStack(opts: PrivateStackOptions = {}): Promise
       EKM_DATA_DIR: join(dir, 'keys-data'),
       EKM_ROOT_SECRET: 'bench-root-secret-0123456789',
       EKM_LOG_LEVEL: 'info',
-      // Request signing needs a session from the policy service's login; until the harness logs in,
-      // the private stack runs without it and says so in the results.
-      EKM_AUTH: process.env.EKM_AUTH ?? 'disabled',
+      EKM_AUTH: opts.auth === false ? 'disabled' : 'required',
+      EKM_AUTH_SECRET: authSecret,
       ...opts.env,
     };
     const log = openSync(join(dir, 'keys.log'), 'a');
@@ -108,6 +117,7 @@ export async function startPrivateStack(opts: PrivateStackOptions = {}): Promise
       mode: 'private', natsUrl: nats.url, dir, keysStartupMs, keysSpawnedAt,
       pids: { keys: child.pid, nats: nats.pid, postgres: pg.pid },
       security: securityOf(env),
+      ...(opts.auth === false ? {} : { authSecret }),
       stop: async () => {
         await stopAll();
         rmSync(dir, { recursive: true, force: true });

@@ -14,7 +14,7 @@ import { attachStack, repoRoot, startPrivateStack, stopChild, type BenchStack } 
 import { prepareFixture } from './bench-fixture';
 import { profileMarkdown, summarizeProfile, type CpuProfile } from './cpu-profile-summary';
 import type { BenchOp } from './load-scenarios';
-import type { AesResult, RunResult, WorkerCommand, WorkerReply, WorkerTarget } from './load-worker';
+import type { AesResult, RunResult, WorkerCaller, WorkerCommand, WorkerReply, WorkerTarget } from './load-worker';
 import { cpuSeconds, loadAverage, memoryMiB, treeCpuSeconds } from './proc-stats';
 
 const PRINCIPAL = 'bench-caller';
@@ -76,11 +76,14 @@ const perRequestUs = (a: number | null, b: number | null, n: number): number | n
 /** Wall-clock windows of the EKM runs (not the echo runs): what a CPU profile is cut to. */
 const loadWindows: Array<{ from: number; to: number }> = [];
 
+const callerOf = (stack: BenchStack): WorkerCaller => ({ principal: PRINCIPAL, ...(stack.authSecret ? { authSecret: stack.authSecret } : {}) });
+
 async function measure(opts: BenchOptions, stack: BenchStack, worker: LoadWorker, op: BenchOp, concurrency: number): Promise<BenchRow> {
-  const target: WorkerTarget = { kind: 'ekm', principal: PRINCIPAL };
+  const target: WorkerTarget = { kind: 'ekm' };
+  const caller = callerOf(stack);
   const before = snapshot(stack);
   const from = Date.now() + opts.warmupMs;
-  const ekm = await worker.ask({ type: 'run', natsUrl: stack.natsUrl, target, op, concurrency, warmupMs: opts.warmupMs, durationMs: opts.durationMs }, 'run');
+  const ekm = await worker.ask({ type: 'run', natsUrl: stack.natsUrl, target, caller, op, concurrency, warmupMs: opts.warmupMs, durationMs: opts.durationMs }, 'run');
   const after = snapshot(stack);
   loadWindows.push({ from, to: Date.now() });
   // CPU is read around the whole run (warm-up included): scale by the requests of the whole run.
@@ -88,7 +91,7 @@ async function measure(opts: BenchOptions, stack: BenchStack, worker: LoadWorker
   let echo: RunResult | null = null;
   if (opts.echoDurationMs > 0) {
     echo = await worker.ask({
-      type: 'run', natsUrl: stack.natsUrl, target: { kind: 'echo', replyBytes: Math.max(16, ekm.avgReplyBytes) }, op, concurrency,
+      type: 'run', natsUrl: stack.natsUrl, target: { kind: 'echo', replyBytes: Math.max(16, ekm.avgReplyBytes) }, caller, op, concurrency,
       warmupMs: Math.min(300, opts.warmupMs), durationMs: opts.echoDurationMs,
     }, 'run');
   }
@@ -121,19 +124,19 @@ async function main(argv: readonly string[]): Promise<void> {
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   if (opts.profile && opts.stack !== undefined) throw new BenchUsageError('--profile starts its own keys service: drop --stack');
   log(opts.stack !== undefined ? 'attaching to the running stack' : 'starting a private Postgres, nats-server and keys service');
-  const stack = opts.stack !== undefined ? attachStack(opts.stack || undefined) : await startPrivateStack(profileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {});
+  const stack = opts.stack !== undefined ? attachStack(opts.stack || undefined) : await startPrivateStack({ auth: opts.auth, ...(profileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}) });
   let echo: ChildProcess | undefined;
   const worker = LoadWorker.start();
   try {
     echo = opts.echoDurationMs > 0 ? await startEcho(stack.natsUrl) : undefined;
     log(`keys service ready${stack.keysStartupMs !== undefined ? ` in ${stack.keysStartupMs} ms` : ''}; creating 50 keys in 5 tenants and 200 blobs`);
-    const fixture = await prepareFixture(stack.natsUrl, PRINCIPAL);
+    const fixture = await prepareFixture(stack.natsUrl, callerOf(stack));
     worker.send({ type: 'fixture', fixture });
     const aes: AesResult | null = opts.aesMs > 0 ? await worker.ask({ type: 'aes', durationMs: opts.aesMs }, 'aes') : null;
     if (aes) log(aesLine(aes));
     // Warm the hot path (JIT, KEK and key-state caches, pool connections, the relay's backlog of fixture events) before measuring.
     for (const op of ['generate-data-key', 'decrypt'] as const) {
-      await worker.ask({ type: 'run', natsUrl: stack.natsUrl, target: { kind: 'ekm', principal: PRINCIPAL }, op, concurrency: 16, warmupMs: 0, durationMs: opts.warmupMs * 2 }, 'run');
+      await worker.ask({ type: 'run', natsUrl: stack.natsUrl, target: { kind: 'ekm' }, caller: callerOf(stack), op, concurrency: 16, warmupMs: 0, durationMs: opts.warmupMs * 2 }, 'run');
     }
     const rows: BenchRow[] = [];
     for (const op of opts.ops) for (const c of opts.concurrency) rows.push(await measure(opts, stack, worker, op, c));

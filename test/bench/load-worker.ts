@@ -7,14 +7,34 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { serviceSessionSource, SessionSealer, signRequest, type ActiveSession } from '@ekm/auth';
 import { SampleBuffer, summarize, type LatencySummary } from './latency-stats';
 import { requestMaker, type BenchOp, type Fixture } from './load-scenarios';
 
-export type WorkerTarget = { kind: 'ekm'; principal: string } | { kind: 'echo'; replyBytes: number };
+export type WorkerTarget = { kind: 'ekm' } | { kind: 'echo'; replyBytes: number };
+
+/**
+ * Who the load generator is. With `authSecret` (EKM_AUTH=required) it mints a service session
+ * (`service:bench`) with the shared secret, as services calling services do (docs/auth.md §7), and signs
+ * every request — echo requests too, so both carry the same bytes and the same caller work.
+ */
+export interface WorkerCaller { readonly principal: string; readonly authSecret?: string }
+
+/** Request headers for one call: the four signature headers (fresh nonce each), or the claimed principal. */
+export function callHeaders(caller: WorkerCaller, session: ActiveSession | null, subject: string, body: Uint8Array): MsgHdrs {
+  const h = headers();
+  if (session) for (const [k, v] of Object.entries(signRequest(session, subject, body))) h.set(k, v);
+  else h.set('Ekm-Principal', caller.principal);
+  return h;
+}
+
+export async function sessionFor(caller: WorkerCaller): Promise<ActiveSession | null> {
+  return caller.authSecret ? serviceSessionSource(new SessionSealer(caller.authSecret), 'bench', 60 * 60_000)() : null;
+}
 
 export type WorkerCommand =
   | { type: 'fixture'; fixture: Fixture }
-  | { type: 'run'; natsUrl: string; target: WorkerTarget; op: BenchOp; concurrency: number; warmupMs: number; durationMs: number }
+  | { type: 'run'; natsUrl: string; target: WorkerTarget; caller: WorkerCaller; op: BenchOp; concurrency: number; warmupMs: number; durationMs: number }
   | { type: 'aes'; durationMs: number }
   | { type: 'exit' };
 
@@ -62,11 +82,7 @@ function codeOf(data: Uint8Array): string {
 async function run(cmd: Extract<WorkerCommand, { type: 'run' }>): Promise<RunResult> {
   const nc = await natsFor(cmd.natsUrl);
   const make = requestMaker(cmd.op, fixture);
-  let hdrs: MsgHdrs | undefined;
-  if (cmd.target.kind === 'ekm') {
-    hdrs = headers();
-    hdrs.set('Ekm-Principal', cmd.target.principal);
-  }
+  const session = await sessionFor(cmd.caller);
   const echoSubject = cmd.target.kind === 'echo' ? `bench.echo.${cmd.target.replyBytes}` : '';
   const samples = new SampleBuffer();
   const errorCodes: Record<string, number> = {};
@@ -84,10 +100,12 @@ async function run(cmd: Extract<WorkerCommand, { type: 'run' }>): Promise<RunRes
       if (!cpuAtStart && t0 >= measureFrom) cpuAtStart = process.cpuUsage();
       const req = make();
       const subj = echoSubject || `ekm.v1.keys.${req.op}`;
+      const body = Buffer.from(req.body);
       let data: Uint8Array | undefined;
       let failure: string | undefined;
       try {
-        const m = await nc.request(subj, req.body, { timeout: 10_000, ...(hdrs ? { headers: hdrs } : {}) });
+        // The signature covers the EKM subject, also on echo runs (same header bytes and caller work).
+        const m = await nc.request(subj, body, { timeout: 10_000, headers: callHeaders(cmd.caller, session, `ekm.v1.keys.${req.op}`, body) });
         data = m.data;
         if (!echoSubject && !isOk(m.data)) failure = codeOf(m.data);
       } catch (err) {
@@ -96,7 +114,7 @@ async function run(cmd: Extract<WorkerCommand, { type: 'run' }>): Promise<RunRes
       const t1 = performance.now();
       if (t0 < measureFrom) continue;
       samples.push(t1 - t0);
-      reqBytes += req.body.length;
+      reqBytes += body.length;
       replyBytes += data?.length ?? 0;
       if (failure) {
         errors++;
