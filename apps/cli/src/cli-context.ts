@@ -3,6 +3,7 @@
  * connection (commands that need no bus, such as `ekm import wrap`, never connect).
  */
 import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Ekm, type CryptoClient, type KeysClient } from '@ekm/client';
 import { unreachable, usageError } from './cli-error';
@@ -17,7 +18,7 @@ export interface EkmApi {
 }
 
 /** Opens the SDK; the default connects to NATS. */
-export type Connect = (options: { url: string; timeoutMs: number }) => Promise<EkmApi>;
+export type Connect = (options: { url: string; timeoutMs: number; credentials?: string }) => Promise<EkmApi>;
 
 /** Injected dependencies of one CLI run. */
 export interface CliDeps {
@@ -32,17 +33,30 @@ export interface GlobalOptions {
   readonly nats?: string;
   readonly json?: boolean;
   readonly timeout?: number;
+  readonly credentials?: string;
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 
-const connectNats: Connect = async ({ url, timeoutMs }) => {
+const connectNats: Connect = async ({ url, timeoutMs, credentials }) => {
   try {
-    return await Ekm.connect({ servers: url, timeoutMs, connectTimeoutMs: timeoutMs, name: 'ekm-cli' });
+    return await Ekm.connect({ servers: url, timeoutMs, connectTimeoutMs: timeoutMs, name: 'ekm-cli', ...(credentials !== undefined ? { credentials } : {}) });
   } catch (e) {
     throw unreachable(url, e instanceof Error ? e.message : String(e));
   }
 };
+
+/**
+ * The credential file requests are signed with: `--credentials FILE`, else `EKM_CREDENTIALS`, else
+ * `.ekm/admin.credentials` (written by `npm run up`) when it exists; none = unsigned requests (only
+ * services with EKM_AUTH=disabled accept them).
+ */
+export function credentialsFile(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
+  if (flag !== undefined) return flag;
+  if (env.EKM_CREDENTIALS) return env.EKM_CREDENTIALS;
+  const local = join(cwd, '.ekm', 'admin.credentials');
+  return existsSync(local) ? local : undefined;
+}
 
 export class CliContext {
   private ekm: Promise<EkmApi> | undefined;
@@ -61,7 +75,8 @@ export class CliContext {
     if (!this.ekm) {
       const g = this.globals(cmd);
       const { url } = resolveNatsUrl(g.nats, this.deps.env, this.deps.cwd);
-      this.ekm = (this.deps.connect ?? connectNats)({ url, timeoutMs: g.timeout ?? DEFAULT_TIMEOUT_MS });
+      const credentials = credentialsFile(g.credentials, this.deps.env, this.deps.cwd);
+      this.ekm = (this.deps.connect ?? connectNats)({ url, timeoutMs: g.timeout ?? DEFAULT_TIMEOUT_MS, ...(credentials !== undefined ? { credentials } : {}) });
     }
     return this.ekm;
   }

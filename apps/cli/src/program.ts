@@ -26,6 +26,7 @@ export function buildProgram(ctx: CliContext): Command {
     .version('0.1.0')
     .option('--nats <url>', `NATS server (default: $EKM_NATS_URL, then .ekm/stack.json, then ${DEFAULT_NATS_URL})`)
     .option('--json', 'print exactly one JSON document on stdout; errors as {"code","message"} on stderr')
+    .option('--credentials <file>', 'credential file to sign requests with (default: $EKM_CREDENTIALS, then .ekm/admin.credentials)')
     .option('--timeout <ms>', `per-attempt request timeout in milliseconds (default ${DEFAULT_TIMEOUT_MS})`, (v) => parseIntBetween('--timeout', v, 1, 600_000))
     .showHelpAfterError(false);
   withExamples(program, 'ekm key create --tenant acme --collection docs', 'ekm --json datakey generate --key alias/acme-docs --context collection=docs');
