@@ -28,6 +28,9 @@ start_service() {
     "EKM_LOG_LEVEL=${EKM_LOG_LEVEL:-info}"
   )
   [ "$s" = keys ] && envs+=("${KEYS_ENV[@]}")
+  # First start (no principals yet): the policy service creates the operator admin and writes its
+  # credential here (0600); the CLI reads it by default.
+  [ "$s" = policy ] && envs+=("EKM_BOOTSTRAP_CREDENTIALS_FILE=$EKM_HOME/admin.credentials")
   printf '\n--- %s started by npm run up\n' "$(date -u +%FT%TZ)" >>"$LOG_DIR/$s.log"
   # setsid: the service outlives this shell and a Ctrl-C here. Without job control the background child
   # is no group leader, so setsid and env exec in place and $! is the node process itself.
