@@ -14,6 +14,9 @@ import { auditCommand } from './commands/audit.commands';
 import { rotationCommand } from './commands/rotation.commands';
 import { principalCommand } from './commands/principal.commands';
 import { policyCommand } from './commands/policy.commands';
+import { adminCommand } from './commands/admin.commands';
+import { healthCommand } from './commands/health.commands';
+import { completionCommand } from './commands/completion.commands';
 import { classify, ExitCode } from './exit-codes';
 import { withExamples } from './help';
 import { formatError } from './output';
@@ -30,7 +33,7 @@ export function buildProgram(ctx: CliContext): Command {
     .option('--timeout <ms>', `per-attempt request timeout in milliseconds (default ${DEFAULT_TIMEOUT_MS})`, (v) => parseIntBetween('--timeout', v, 1, 600_000))
     .showHelpAfterError(false);
   withExamples(program, 'ekm key create --tenant acme --collection docs', 'ekm --json datakey generate --key alias/acme-docs --context collection=docs');
-  program.addHelpText('after', '\nExit codes: 0 ok, 1 service error, 2 usage error, 3 unavailable or timed out (docs/cli.md).\n');
+  program.addHelpText('after', '\nExit codes: 0 ok, 1 service error, 2 usage error, 3 unavailable or timed out (docs/cli.md).\nShell completion: source <(ekm completion bash)\n');
 
   const key = keyCommand(ctx);
   addKeySettingsCommands(ctx, key);
@@ -42,6 +45,9 @@ export function buildProgram(ctx: CliContext): Command {
   program.addCommand(rotationCommand(ctx));
   program.addCommand(principalCommand(ctx));
   program.addCommand(policyCommand(ctx));
+  program.addCommand(adminCommand(ctx));
+  program.addCommand(healthCommand(ctx));
+  program.addCommand(completionCommand(ctx, () => program));
 
   // addCommand() does not copy settings to subcommands: apply them to the whole tree.
   const io = ctx.deps.io;

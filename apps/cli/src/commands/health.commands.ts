@@ -1,0 +1,82 @@
+/**
+ * `ekm health`: is the local stack up? Reads `.ekm/stack.json` (from `npm run up`), probes every
+ * service's `/health/ready` and its `ekm.v1.<service>.status` subject. Exit 0 when all answer, 3 otherwise.
+ */
+import { Command } from 'commander';
+import Table from 'cli-table3';
+import { BusErrorCode, SERVICES } from '@ekm/contracts';
+import type { Ekm } from '@ekm/client';
+import type { CliContext } from '../cli-context';
+import { ExitCode } from '../exit-codes';
+import { withExamples } from '../help';
+import { findStackFile } from '../stack-file';
+
+/** HTTP ports of `npm run up` when there is no stack.json (docs/development.md). */
+const DEFAULT_HTTP_PORT: Readonly<Record<string, number>> = { keys: 7101, policy: 7102, rotation: 7103, audit: 7104 };
+
+/** One service's health as `ekm health --json` prints it. */
+export interface ServiceHealth {
+  readonly service: string;
+  readonly ready: { readonly url: string; readonly ok: boolean; readonly status: number | null; readonly detail: string };
+  readonly bus: { readonly ok: boolean; readonly detail: string; readonly version?: string; readonly uptimeSeconds?: number; readonly relayLag?: number | null };
+  readonly ok: boolean;
+}
+
+async function probeReady(url: string, timeoutMs: number): Promise<ServiceHealth['ready']> {
+  try {
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    const body = await res.text();
+    let detail = res.ok ? 'ready' : `HTTP ${res.status}`;
+    if (!res.ok) {
+      try {
+        const j = JSON.parse(body) as { checks?: Record<string, unknown>; failing?: unknown };
+        detail = `HTTP ${res.status} ${JSON.stringify(j.failing ?? j.checks ?? j)}`.slice(0, 200);
+      } catch { /* not JSON: keep the status */ }
+    }
+    return { url, ok: res.ok, status: res.status, detail };
+  } catch (e) {
+    return { url, ok: false, status: null, detail: `unreachable (${e instanceof Error ? (e.cause as { code?: string } | undefined)?.code ?? e.name : String(e)})` };
+  }
+}
+
+export function healthTable(rows: readonly ServiceHealth[]): string {
+  const t = new Table({ head: ['service', 'health', '/health/ready', 'status subject', 'version', 'uptime s', 'relay lag'] });
+  for (const r of rows) {
+    t.push([r.service, r.ok ? 'UP' : 'DOWN', r.ready.detail, r.bus.ok ? 'ok' : r.bus.detail, r.bus.version ?? '-', r.bus.uptimeSeconds ?? '-', r.bus.relayLag ?? '-']);
+  }
+  return `${t.toString()}\n`;
+}
+
+export function healthCommand(ctx: CliContext): Command {
+  return withExamples(new Command('health').description('probe every service of the local stack (.ekm/stack.json): /health/ready over HTTP and the status subject over NATS; exit 3 when anything is down'),
+    'ekm health', 'ekm health --json | jq \'.services[] | select(.ok | not)\'')
+    .action(async (_o: unknown, self: Command) => {
+      const stack = findStackFile(ctx.deps.cwd);
+      const timeoutMs = Math.min(ctx.globals(self).timeout ?? 3000, 10_000);
+      let api: Ekm | undefined;
+      let busDown: string | undefined;
+      try {
+        api = (await ctx.api(self)) as unknown as Ekm;
+      } catch (e) {
+        busDown = e instanceof Error ? e.message : String(e);
+      }
+      const rows = await Promise.all(SERVICES.map(async (service): Promise<ServiceHealth> => {
+        const url = stack?.services[service]?.ready ?? `http://127.0.0.1:${DEFAULT_HTTP_PORT[service]}/health/ready`;
+        const [ready, bus] = await Promise.all([probeReady(url, timeoutMs), (async (): Promise<ServiceHealth['bus']> => {
+          if (!api) return { ok: false, detail: `${BusErrorCode.Unavailable}: ${busDown ?? 'no connection'}` };
+          try {
+            const s = await api.client.call<{ version: string; uptimeSeconds: number; relay: null | { lag?: number } }>(service, 'status', {}, { maxAttempts: 1, timeoutMs });
+            return { ok: true, detail: 'ok', version: s.version, uptimeSeconds: s.uptimeSeconds, relayLag: s.relay && 'lag' in s.relay ? s.relay.lag ?? null : null };
+          } catch (e) {
+            const err = e as { code?: string; message?: string };
+            return { ok: false, detail: `${err.code ?? BusErrorCode.Internal}: ${err.message ?? String(e)}` };
+          }
+        })()]);
+        return { service, ready, bus, ok: ready.ok && bus.ok };
+      }));
+      const ok = rows.every((r) => r.ok);
+      if (!ok) ctx.setExitCode(ExitCode.Unavailable);
+      ctx.print(self, { ok, stackFile: stack?.file ?? null, services: rows }, () =>
+        `${healthTable(rows)}${ok ? 'all services up' : 'DOWN: ' + rows.filter((r) => !r.ok).map((r) => r.service).join(', ')}${stack ? '' : ' (no .ekm/stack.json: default ports probed)'}\n`);
+    });
+}
