@@ -17,7 +17,7 @@ export interface SourceConsumersOptions {
   readonly jsm: JetStreamManager;
   readonly appender: TrailAppender;
   readonly logger: RelayLogger;
-  /** DurableConsumer instances per stream; default 4. */
+  /** DurableConsumer instances per stream; default 16 (each handles one message at a time). */
   readonly parallel?: number;
   readonly durable?: string;
   readonly retryMs?: number;
@@ -67,7 +67,7 @@ export class SourceConsumers {
   private async startSource(service: string): Promise<void> {
     await this.o.jsm.streams.info(eventStreamName(service));
     const started: DurableConsumer<EventEnvelope>[] = [];
-    for (let n = 0; n < (this.o.parallel ?? 4); n++) {
+    for (let n = 0; n < (this.o.parallel ?? 16); n++) {
       const c = new DurableConsumer<EventEnvelope>({
         service: 'audit',
         pool: this.o.pool,
