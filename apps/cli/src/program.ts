@@ -19,6 +19,7 @@ import { healthCommand } from './commands/health.commands';
 import { completionCommand } from './commands/completion.commands';
 import { classify, ExitCode } from './exit-codes';
 import { withExamples } from './help';
+import { addFallbackExamples } from './help-examples';
 import { formatError } from './output';
 import { DEFAULT_NATS_URL } from './nats-url';
 
@@ -48,6 +49,7 @@ export function buildProgram(ctx: CliContext): Command {
   program.addCommand(adminCommand(ctx));
   program.addCommand(healthCommand(ctx));
   program.addCommand(completionCommand(ctx, () => program));
+  addFallbackExamples(program);
 
   // addCommand() does not copy settings to subcommands: apply them to the whole tree.
   const io = ctx.deps.io;

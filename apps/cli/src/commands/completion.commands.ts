@@ -58,7 +58,7 @@ ${bashScript(root).split('\n').filter((l) => !l.startsWith('#')).join('\n')}`;
 export function completionCommand(ctx: CliContext, root: () => Command): Command {
   return withExamples(new Command('completion').description('print a shell completion script for bash or zsh')
     .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh'])),
-  'source <(ekm completion bash)', 'ekm completion zsh > "${fpath[1]}/_ekm"')
+  'ekm completion bash > /etc/bash_completion.d/ekm', 'source <(ekm completion bash)', 'ekm completion zsh > "${fpath[1]}/_ekm"')
     .action((shell: 'bash' | 'zsh') => {
       ctx.deps.io.stdout(shell === 'bash' ? bashScript(root()) : zshScript(root()));
     });
