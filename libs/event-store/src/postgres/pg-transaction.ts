@@ -24,6 +24,10 @@ export function pgTransactionContext(client: PoolClient): PgTransactionContext {
 export async function withTransaction<T>(pool: Pool, fn: (tx: PgTransactionContext) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: unknown;
+  // A checked-out client has no pool listener: a backend ended between two queries (pg_terminate_backend,
+  // failover) would emit an unhandled 'error' and crash the process. The next query fails instead.
+  const onError = (err: Error): void => { broken = err; };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     try {
@@ -39,6 +43,7 @@ export async function withTransaction<T>(pool: Pool, fn: (tx: PgTransactionConte
       throw err;
     }
   } finally {
+    client.removeListener('error', onError);
     client.release(broken instanceof Error ? broken : undefined);
   }
 }
