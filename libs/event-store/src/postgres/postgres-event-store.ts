@@ -7,6 +7,7 @@ import { prepareAppend, checkReadAll, checkReadStream, type PreparedEvent } from
 import { ConcurrencyConflictError } from '../errors';
 import type { AppendOptions, AppendResult, Checkpoint, EventStore, ExpectedVersion, NewEvent, RecordedEvent, TransactionContext } from '../event-store.port';
 import { EVENT_COLUMNS, readAllSql, toRecordedEvent, type EventRow } from './event-rows';
+import { fastAppend, fastAppendStatement, type FastAppendStatement } from './fast-append';
 import { poolQuery, withTransaction, type PgTransactionContext } from './pg-transaction';
 import { quoteIdent, serviceSchema } from './service-schema';
 
@@ -29,6 +30,7 @@ function describe(ev: ExpectedVersion): string {
 export class PostgresEventStore implements EventStore {
   private readonly schema: string;
   private readonly autocommit: TransactionContext;
+  private readonly fast: FastAppendStatement;
 
   constructor(
     private readonly pool: Pool,
@@ -36,11 +38,16 @@ export class PostgresEventStore implements EventStore {
   ) {
     this.schema = quoteIdent(serviceSchema(options.service));
     this.autocommit = poolQuery(pool);
+    this.fast = fastAppendStatement(this.schema, options.service);
   }
 
   async appendToStream(streamId: string, events: readonly NewEvent[], options: AppendOptions): Promise<AppendResult> {
     const prepared = prepareAppend(streamId, events, options);
     const ids = options.commandId === undefined ? null : prepared.map((p) => p.eventId);
+    // Usage records and the like: nothing to check and nothing else to write, so one statement does it.
+    if (!ids && options.expectedVersion.kind === 'Any' && !options.inline?.length && !options.alsoInTransaction) {
+      return fastAppend(this.pool, this.fast, streamId, prepared);
+    }
     try {
       return await withTransaction(this.pool, (tx) => this.appendIn(tx, streamId, prepared, ids, options));
     } catch (err) {

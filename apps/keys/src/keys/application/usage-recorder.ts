@@ -3,9 +3,12 @@
  *
  * Every key-service call (allowed, denied or failed) produces one `KeyUsageRecorded` event, durable in
  * Postgres before the caller gets its reply. One Postgres commit per request stalls near 5k/s on this
- * hardware, so concurrent records share a transaction: while one batch commits, the next accumulates,
- * and it is flushed as soon as the previous commit returns. At low load a batch is one record and no
- * latency is added; under load batches grow by themselves.
+ * hardware, so concurrent records share a transaction (one INSERT statement, see the event store's
+ * one-statement append): up to `maxInFlight` batches are on their way to Postgres at once, and records
+ * arriving meanwhile accumulate into the next batch, flushed as soon as a slot frees. At low load a batch
+ * is one record and no latency is added; under load batches grow by themselves. Batches of the same
+ * stream still commit one after another (the store's per-stream lock); having the next one already sent
+ * hides the round trip between them.
  *
  * The records are ordinary events in the service's event log (stream `usage-<instance>`), so the outbox
  * relay carries them to JetStream for the audit service with no second delivery path.
@@ -52,25 +55,37 @@ export interface UsageRecorderOptions {
   readonly streamId: string;
   /** Upper bound of records per transaction. */
   readonly maxBatch?: number;
+  /** Batches sent to Postgres at once (default 3). */
+  readonly maxInFlight?: number;
 }
 
 export class UsageRecorder {
   private queue: Pending[] = [];
-  private flushing = false;
+  private scheduled = false;
+  private inFlight = 0;
   private readonly maxBatch: number;
+  private readonly maxInFlight: number;
 
   constructor(
     private readonly store: EventStore,
     private readonly options: UsageRecorderOptions,
   ) {
     this.maxBatch = options.maxBatch ?? 512;
+    this.maxInFlight = options.maxInFlight ?? 3;
   }
 
   /** Resolves once the record is committed; rejects with AuditUnavailableError otherwise. */
   record(record: UsageRecord): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
-      if (!this.flushing) this.scheduleFlush();
+      if (!this.scheduled && this.inFlight < this.maxInFlight) {
+        this.scheduled = true;
+        // setImmediate lets the requests already decoded in this I/O turn join the batch.
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
+      }
     });
   }
 
@@ -79,24 +94,26 @@ export class UsageRecorder {
     return this.queue.length;
   }
 
-  private scheduleFlush(): void {
-    this.flushing = true;
-    // setImmediate lets the requests already decoded in this I/O turn join the first batch.
-    setImmediate(() => void this.flushLoop());
+  /** Sends batches while slots are free; each finished batch pumps again. */
+  private pump(): void {
+    while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
+      const batch = this.queue.splice(0, this.maxBatch);
+      this.inFlight++;
+      void this.commit(batch).finally(() => {
+        this.inFlight--;
+        this.pump();
+      });
+    }
   }
 
-  private async flushLoop(): Promise<void> {
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
-      try {
-        await this.store.appendToStream(this.options.streamId, batch.map((p) => toEvent(p.record)), { expectedVersion: ExpectedVersion.any });
-        for (const p of batch) p.resolve();
-      } catch {
-        const err = new AuditUnavailableError();
-        for (const p of batch) p.reject(err);
-      }
+  private async commit(batch: Pending[]): Promise<void> {
+    try {
+      await this.store.appendToStream(this.options.streamId, batch.map((p) => toEvent(p.record)), { expectedVersion: ExpectedVersion.any });
+      for (const p of batch) p.resolve();
+    } catch {
+      const err = new AuditUnavailableError();
+      for (const p of batch) p.reject(err);
     }
-    this.flushing = false;
   }
 }
 

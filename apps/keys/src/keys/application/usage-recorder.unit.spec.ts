@@ -53,4 +53,36 @@ describe('UsageRecorder', () => {
     await expect(recorder.record(rec(2))).resolves.toBeUndefined();
     expect((await store.readStream('usage-test')).length).toBe(1);
   });
+
+  it('keeps at most maxInFlight batches in flight and resolves a record only after its own batch committed', async () => {
+    const store = new InMemoryEventStore();
+    let open = 0;
+    let maxOpen = 0;
+    const gates: (() => void)[] = [];
+    const slow: EventStore = {
+      appendToStream: async (...a) => {
+        open++;
+        maxOpen = Math.max(maxOpen, open);
+        await new Promise<void>((r) => gates.push(r));
+        open--;
+        return store.appendToStream(...a);
+      },
+      readStream: (...a) => store.readStream(...a),
+      streamVersion: (s) => store.streamVersion(s),
+      readAll: (...a) => store.readAll(...a),
+    };
+    const recorder = new UsageRecorder(slow, { streamId: 'usage-test', maxBatch: 2, maxInFlight: 2 });
+    let resolved = 0;
+    const all = Array.from({ length: 10 }, (_, i) => recorder.record(rec(i)).then(() => resolved++));
+    await new Promise((r) => setImmediate(r));
+    expect(open).toBe(2); // two batches sent, the rest waits
+    expect(resolved).toBe(0);
+    while (resolved < 10) {
+      gates.shift()?.();
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(all);
+    expect(maxOpen).toBe(2);
+    expect((await store.readStream('usage-test')).length).toBe(10);
+  });
 });
