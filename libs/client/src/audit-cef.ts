@@ -12,6 +12,7 @@ const safeKey = (s: string): string => s.replace(/[^A-Za-z0-9_.-]/g, '_');
 
 const SEVERITY: Readonly<Record<AuditEntry['outcome'], number>> = { success: 3, denied: 7, failure: 6 };
 
+/** One audit entry as an ArcSight CEF line (docs/siem.md), for SIEMs that ingest CEF over syslog. Pure. */
 export function toCef(e: AuditEntry): string {
   const ext: [string, string | number | undefined][] = [
     ['rt', e.timeMs],

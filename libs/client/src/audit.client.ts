@@ -46,6 +46,7 @@ export interface AuditQueryInput {
   readonly order?: 'asc' | 'desc';
 }
 
+/** One page of `query` results; pass `nextCursor` as `cursor` for the next page (`null` = last page). */
 export interface AuditPage {
   readonly entries: readonly AuditEntry[];
   readonly nextCursor: number | null;
@@ -61,6 +62,7 @@ export interface AuditVerifyResult {
   readonly signedThrough: number;
 }
 
+/** One row of a usage report: a key version's operations on one data asset, with the first and last time. */
 export interface UsageReportRow {
   readonly keyId: string;
   readonly keyVersion: number | null;
@@ -82,6 +84,7 @@ export interface SignedUsageReport {
   readonly algorithm: 'Ed25519';
 }
 
+/** Client of the audit service (`ekm.v1.audit.*`): query, verify and signed usage reports. Errors: `EkmError` (`EKM_VALIDATION`, `EKM_UNAUTHENTICATED`, `EKM_FORBIDDEN`, `EKM_UNAVAILABLE`, `EKM_TIMEOUT`). */
 export class AuditClient {
   constructor(private readonly caller: Caller) {}
 
