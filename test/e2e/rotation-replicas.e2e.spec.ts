@@ -134,4 +134,18 @@ describe('rotation replicas (e2e)', () => {
     const { rows } = await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ekm_keys.events WHERE event_type = 'KeyDestroyed' AND stream_id = ANY($1)`, [[`key-${doomed}`, `key-${spared}`]]);
     expect(Number(rows[0]!.n)).toBe(1);
   });
+
+  it('an import token is expired on the bus once its validity passed (ImportTokenExpired, once)', async () => {
+    const { keyId } = await call<{ keyId: string }>('create-key', { tenant: 't-rot', origin: 'EXTERNAL' });
+    await setClockOffset(pg, 0);
+    await call('get-parameters-for-import', { keyId, wrappingKeySpec: 'RSA_3072' });
+    await waitFor('token tracked', async () => (await pg.query(`SELECT 1 FROM ekm_rotation.import_tokens WHERE key_id = $1 AND state = 'Issued'`, [keyId])).rows.length === 1);
+    await sleep(600);
+    const expired = async () => Number((await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ekm_keys.events WHERE stream_id = $1 AND event_type = 'ImportTokenExpired'`, [`key-${keyId}`])).rows[0]!.n);
+    expect(await expired()).toBe(0); // valid for 24 h: not yet
+    await setClockOffset(pg, 25 * 3_600_000);
+    await waitFor('token expired', async () => (await expired()) === 1);
+    await sleep(800);
+    expect(await expired()).toBe(1);
+  });
 });

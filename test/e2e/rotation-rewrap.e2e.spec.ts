@@ -7,6 +7,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
@@ -69,6 +70,25 @@ describe('re-wrap tracking (e2e)', () => {
     expect(await keyEvents(keyId)).toBe(before);
   });
 
+  it('a scheduler slot sent twice rotates once (same Ekm-Request-Id); a stale expectedVersion is refused with nothing appended', async () => {
+    const { keyId } = await ok<{ keyId: string }>('keys', 'create-key', { tenant });
+    const v = await keyEvents(keyId);
+    const send = async (requestId: string, expectedVersion: number) => {
+      const h = headers();
+      h.set('Ekm-Request-Id', requestId);
+      const body = JSON.stringify({ keyId, reason: 'SCHEDULED', expectedVersion });
+      return (await nc.request(subject('keys', 'rotate-key'), body, { timeout: 10_000, headers: h })).json<Reply<{ primaryVersion: number }>>();
+    };
+    const slot = `rotation:ROTATE:${keyId}:-:1767225600000`;
+    const [a, b] = await Promise.all([send(slot, v), send(slot, v)]);
+    expect([a, b]).toEqual([expect.objectContaining({ ok: true }), expect.objectContaining({ ok: true })]);
+    expect(await send(slot, v)).toMatchObject({ ok: true, data: { primaryVersion: 2 } }); // a late resend, stale version: still the same answer
+    expect(await keyEvents(keyId)).toBe(v + 2); // one KeyVersionAdded + one KeyRotated
+    const stale = await send(randomUUID(), v);
+    expect(stale).toMatchObject({ ok: false, error: { code: 'EKM_CONFLICT' } });
+    expect(await keyEvents(keyId)).toBe(v + 2);
+  });
+
   it('3 assets, rotate, re-wrap 2: progress 2/3, version 1 guarded unless forced, notice published', async () => {
     const config = loadConfig('rotation', {
       EKM_NATS_URL: nats.url, EKM_DATABASE_ADMIN_URL: db.url, EKM_DATABASE_URL: urlFor(db.name, 'ekm_rotation'), EKM_HTTP_PORT: '0', EKM_AUTH: 'disabled', EKM_ROTATION_TICK_MS: '200',
@@ -114,7 +134,8 @@ describe('re-wrap tracking (e2e)', () => {
     // The CLI shows the same, as JSON and as tables.
     // Async: the rotation service answering it runs in this process.
     const cli = (...args: string[]) => new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const p = spawn(process.execPath, [join(__dirname, '../../bin/ekm.js'), '--nats', nats.url, ...args], { env: { PATH: process.env.PATH ?? '' } });
+      // cwd outside the repo: a local `.ekm/admin.credentials` (npm run up) would make the CLI log in.
+      const p = spawn(process.execPath, [join(__dirname, '../../bin/ekm.js'), '--nats', nats.url, ...args], { cwd: tmpdir(), env: { PATH: process.env.PATH ?? '' } });
       let stdout = '';
       let stderr = '';
       p.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
