@@ -47,6 +47,7 @@ export interface CallOptions {
   readonly requestId?: string;
 }
 
+/** The low-level bus client: `call(service, operation, body)` with per-attempt timeouts, retries of retriable codes under one `requestId`, and request signing. Most callers use the `Ekm` facade instead. */
 export class EkmClient {
   private constructor(
     private readonly nc: NatsConnection,

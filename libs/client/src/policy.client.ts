@@ -28,6 +28,7 @@ export interface IssuedCredential {
   readonly privateKey: string;
 }
 
+/** Input of `createPrincipal`: tenant (`*` = operator scope), roles, kind, display name. */
 export interface CreatePrincipalInput {
   readonly tenant: string;
   readonly roles: readonly string[];
@@ -35,6 +36,7 @@ export interface CreatePrincipalInput {
   readonly name?: string;
 }
 
+/** A statement condition: on the encryption context (`equals`, `in`, `glob`, `present`) or on the time (`before`, `after`); docs/policy.md. */
 export type PolicyCondition =
   | { op: 'equals'; key: string; value: string } | { op: 'in'; key: string; values: string[] } | { op: 'glob'; key: string; pattern: string }
   | { op: 'present'; key: string } | { op: 'before'; time: string } | { op: 'after'; time: string };
@@ -47,6 +49,7 @@ export interface PolicyDocument {
   }>;
 }
 
+/** A stored policy: id, tenant, version, document. */
 export interface PolicyInfo {
   readonly policyId: string;
   readonly tenant: string;
@@ -54,6 +57,7 @@ export interface PolicyInfo {
   readonly document: PolicyDocument;
 }
 
+/** What to decide: principal, action (`keys:<Operation>`), resource (key or tenant) and encryption context. */
 export interface DecideInput {
   readonly principalId: string;
   /** `keys:<Operation>`, e.g. `keys:Decrypt`. */
@@ -62,6 +66,7 @@ export interface DecideInput {
   readonly encryptionContext?: Record<string, string>;
 }
 
+/** A decision: allowed or not, the deciding policy and statement if any, and the reason. */
 export interface DecisionResult {
   readonly allowed: boolean;
   readonly policyId?: string;
@@ -69,11 +74,13 @@ export interface DecisionResult {
   readonly reason: string;
 }
 
+/** A decision with its evaluation trace (each statement and the first part that did not match). */
 export interface SimulationResult extends DecisionResult {
   readonly guard?: string;
   readonly trace: ReadonlyArray<{ policyId: string; statementId: string; effect: 'allow' | 'deny'; outcome: string }>;
 }
 
+/** Client of the policy service (`ekm.v1.policy.*`): principals, credentials, policies, decide and simulate. Errors: `EkmError` (`EKM_VALIDATION`, `EKM_NOT_FOUND`, `EKM_CONFLICT`, `EKM_FORBIDDEN`, `EKM_UNAUTHENTICATED`, `EKM_UNAVAILABLE`, `EKM_TIMEOUT`). */
 export class PolicyClient {
   constructor(private readonly caller: Caller) {}
 

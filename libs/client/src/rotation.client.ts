@@ -26,6 +26,7 @@ export interface TrackedAsset {
   readonly wrappedAt: string;
 }
 
+/** Re-wrap progress of one key (version): the assets still holding data keys under old versions. */
 export interface RewrapStatus extends RewrapProgress {
   readonly version?: { readonly version: number; readonly total: number; readonly assets: readonly TrackedAsset[] };
 }
@@ -43,6 +44,7 @@ export interface RotationScheduleStatus {
   readonly rewrap: readonly RewrapProgress[];
 }
 
+/** The rotation service's view: schedules, overdue rotations, failures, re-wrap progress. */
 export interface RotationStatus {
   readonly service: string;
   readonly version: string;
@@ -50,6 +52,7 @@ export interface RotationStatus {
   readonly schedule: RotationScheduleStatus;
 }
 
+/** Client of the rotation service (`ekm.v1.rotation.*`): status and re-wrap tracking. Errors: `EkmError` (`EKM_VALIDATION`, `EKM_KEY_NOT_FOUND`, `EKM_UNAVAILABLE`, `EKM_TIMEOUT`). */
 export class RotationClient {
   constructor(private readonly caller: Caller) {}
 

@@ -28,8 +28,10 @@ export interface DecryptCacheLimits {
   readonly maxEntries: number;
 }
 
+/** Most messages one cached data key may encrypt (AWS Encryption SDK's limit; 2^32 random 96-bit IVs under one AES-GCM key). */
 export const MAX_MESSAGES_PER_KEY = 2 ** 32;
 
+/** Encrypt-side cache limits used when none are given. */
 export const DEFAULT_ENCRYPT_LIMITS: EncryptCacheLimits = {
   maxAgeMs: 300_000,
   maxMessagesPerKey: MAX_MESSAGES_PER_KEY,
@@ -37,6 +39,7 @@ export const DEFAULT_ENCRYPT_LIMITS: EncryptCacheLimits = {
   maxEntries: 1000,
 };
 
+/** Decrypt-side cache limits used when none are given: 5 minutes, 1000 entries. */
 export const DEFAULT_DECRYPT_LIMITS: DecryptCacheLimits = { maxAgeMs: 300_000, maxEntries: 1000 };
 
 /** A cache limit is out of range; `field` names it. */
@@ -51,6 +54,7 @@ export class CacheLimitsInvalidError extends Error {
 const isInt = (n: unknown, min: number, max = Number.MAX_SAFE_INTEGER): boolean =>
   typeof n === 'number' && Number.isSafeInteger(n) && n >= min && n <= max;
 
+/** Fills defaults and validates encrypt limits. @throws CacheLimitsInvalidError naming the bad field. */
 export function encryptLimits(partial: Partial<EncryptCacheLimits> = {}): EncryptCacheLimits {
   const l = { ...DEFAULT_ENCRYPT_LIMITS, ...partial };
   if (!(typeof l.maxAgeMs === 'number' && l.maxAgeMs > 0)) throw new CacheLimitsInvalidError('maxAgeMs', 'a number > 0');
@@ -60,6 +64,7 @@ export function encryptLimits(partial: Partial<EncryptCacheLimits> = {}): Encryp
   return l;
 }
 
+/** Fills defaults and validates decrypt limits. @throws CacheLimitsInvalidError naming the bad field. */
 export function decryptLimits(partial: Partial<DecryptCacheLimits> = {}): DecryptCacheLimits {
   const l = { ...DEFAULT_DECRYPT_LIMITS, ...partial };
   if (!(typeof l.maxAgeMs === 'number' && l.maxAgeMs > 0)) throw new CacheLimitsInvalidError('maxAgeMs', 'a number > 0');

@@ -60,6 +60,7 @@ export type KeyUse<K, T> = (key: K) => T extends PromiseLike<unknown> ? never : 
 interface EncryptEntry { readonly key: DataKey; readonly keyRef: string; readonly fetchedAt: number; messages: number; bytes: number }
 interface DecryptEntry { readonly key: Plaintext; readonly fetchedAt: number }
 
+/** Data keys for encryptors and decryptors with a local cache bounded by age, uses and bytes (AWS Encryption SDK caching), so a busy ingester does not call EKM per vector. Plaintext keys are zeroed when evicted. */
 export class CachingDataKeyProvider {
   private readonly now: () => number;
   private readonly encLimits: EncryptCacheLimits | null;

@@ -10,16 +10,24 @@
  */
 import { EnvelopeInvalidError } from './envelope.errors';
 
+/** First two bytes of every envelope: "EV". */
 export const ENVELOPE_MAGIC = Buffer.from('EV', 'latin1');
+/** Format version written by this SDK (docs/envelope-format.md). */
 export const ENVELOPE_VERSION = 0x01;
+/** Content type byte: a float32 little-endian vector or UTF-8 JSON. */
 export const ContentType = { Vector: 0x01, Json: 0x02 } as const;
+/** One of {@link ContentType}. */
 export type ContentType = (typeof ContentType)[keyof typeof ContentType];
+/** AES-GCM IV length in bytes. */
 export const ENVELOPE_IV_LENGTH = 12;
+/** AES-GCM tag length in bytes. */
 export const ENVELOPE_TAG_LENGTH = 16;
 /** magic + version + content type + u16 length. */
 export const ENVELOPE_PREFIX_LENGTH = 6;
+/** Largest wrapped data key the u16 length field can hold. */
 export const MAX_WRAPPED_KEY_LENGTH = 0xffff;
 
+/** The fields of an envelope, before encoding or after parsing. */
 export interface EnvelopeParts {
   readonly contentType: ContentType;
   readonly wrappedKey: Buffer;
@@ -33,6 +41,7 @@ export function envelopeAadPrefix(contentType: ContentType): Buffer {
   return Buffer.from([ENVELOPE_MAGIC[0]!, ENVELOPE_MAGIC[1]!, ENVELOPE_VERSION, contentType]);
 }
 
+/** Serializes the parts in the version-1 byte layout above. */
 export function encodeEnvelope(p: EnvelopeParts): Buffer {
   if (p.wrappedKey.length < 1 || p.wrappedKey.length > MAX_WRAPPED_KEY_LENGTH) throw new RangeError('wrapped key must be 1..65535 bytes');
   if (p.iv.length !== ENVELOPE_IV_LENGTH || p.tag.length !== ENVELOPE_TAG_LENGTH) throw new RangeError('IV must be 12 bytes and tag 16 bytes');
