@@ -1,0 +1,185 @@
+/**
+ * The stack a chaos scenario breaks: its own Postgres and nats-server (test/support/servers, free
+ * ports, stopped by pid, never the machine's shared servers), the keys service and the audit service
+ * as child processes, and TCP proxies on the keys service's links to NATS and to Postgres.
+ * With `root: 'pkcs11'` the keys service's root of trust is a SoftHSM2 token made for this run.
+ */
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { freePort, startNats, startPostgres, stopServer, type ServerHandle } from '../support/servers';
+import { ServiceProcess } from './service-process';
+import { TcpProxy } from './tcp-proxy';
+
+export const SOFTHSM_LIBRARY = '/usr/lib/softhsm/libsofthsm2.so';
+
+export interface ChaosStackOptions {
+  /** EKM_AUTH of every service; default true (requests signed with a service session). */
+  readonly auth?: boolean;
+  readonly root?: 'software' | 'pkcs11';
+  /** Start the audit service too; default true. */
+  readonly audit?: boolean;
+  /** Extra env of the keys service (e.g. EKM_KEK_CACHE_TTL_MS=0 so every call reaches the root). */
+  readonly keysEnv?: Readonly<Record<string, string>>;
+}
+
+export interface SoftHsm { readonly conf: string; readonly tokenDir: string; readonly label: string; readonly pin: string }
+
+export class ChaosStack {
+  keys!: ServiceProcess;
+  audit?: ServiceProcess;
+  hsm?: SoftHsm;
+
+  private constructor(
+    readonly dir: string,
+    private readonly opts: ChaosStackOptions,
+    public pg: ServerHandle,
+    public nats: ServerHandle,
+    readonly natsProxy: TcpProxy,
+    readonly pgProxy: TcpProxy,
+    readonly authSecret: string | undefined,
+  ) {}
+
+  static async start(opts: ChaosStackOptions = {}): Promise<ChaosStack> {
+    const dir = mkdtempSync(join(tmpdir(), 'ekm-chaos-'));
+    const [pg, nats] = await Promise.all([startPostgres(), startNats()]);
+    const admin = new Client({ connectionString: pg.url });
+    await admin.connect();
+    await admin.query('CREATE DATABASE ekm');
+    await admin.end();
+    const stack = new ChaosStack(dir, opts, pg, nats, await TcpProxy.start(nats.port), await TcpProxy.start(pg.port),
+      opts.auth === false ? undefined : randomBytes(32).toString('base64url'));
+    try {
+      if (opts.root === 'pkcs11') stack.hsm = makeSoftHsm(join(dir, 'softhsm'));
+      stack.keys = await ServiceProcess.start({ service: 'keys', env: await stack.keysEnv(), logFile: join(dir, 'keys.log') });
+      if (opts.audit !== false) stack.audit = await ServiceProcess.start({ service: 'audit', env: await stack.auditEnv(), logFile: join(dir, 'audit.log') });
+    } catch (err) {
+      await stack.stop({ keepDir: true });
+      throw new Error(`chaos stack did not start (logs in ${dir}): ${(err as Error).message}`);
+    }
+    return stack;
+  }
+
+  get natsUrl(): string {
+    return this.nats.url;
+  }
+
+  /** Superuser URL of the `ekm` database (direct, not through the proxy). */
+  get adminUrl(): string {
+    return `postgres://postgres@127.0.0.1:${this.pg.port}/ekm`;
+  }
+
+  async admin<T>(fn: (c: Client) => Promise<T>): Promise<T> {
+    const c = new Client({ connectionString: this.adminUrl });
+    await c.connect();
+    try {
+      return await fn(c);
+    } finally {
+      await c.end();
+    }
+  }
+
+  /** SIGKILL nats-server; `restartNats` brings it back on the same port with the same JetStream dir. */
+  async killNats(): Promise<void> {
+    await sigkill(this.nats.pid);
+  }
+
+  async restartNats(): Promise<void> {
+    this.nats = await startNats({ port: this.nats.port, dir: this.nats.dir });
+  }
+
+  /** SIGKILL the postmaster (the backends notice and exit); `restartPostgres` runs crash recovery. */
+  async killPostgres(): Promise<void> {
+    await sigkill(this.pg.pid);
+  }
+
+  async restartPostgres(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        this.pg = await startPostgres({ port: this.pg.port, dir: this.pg.dir });
+        return;
+      } catch (err) {
+        // Orphaned backends may still hold the old shared memory for a moment.
+        if (attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  }
+
+  async stop(opts: { keepDir?: boolean } = {}): Promise<void> {
+    await this.audit?.stop().catch(() => undefined);
+    await this.keys?.stop().catch(() => undefined);
+    await this.natsProxy.close();
+    await this.pgProxy.close();
+    await stopServer(this.nats, { keepDir: opts.keepDir });
+    await stopServer(this.pg, { keepDir: opts.keepDir });
+    if (!opts.keepDir) rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The keys service talks to NATS and Postgres through the proxies; migrations go direct. */
+  private async keysEnv(): Promise<Record<string, string>> {
+    const root: Record<string, string> = this.hsm
+      ? { EKM_ROOT_OF_TRUST: 'pkcs11', EKM_PKCS11_LIBRARY: SOFTHSM_LIBRARY, EKM_PKCS11_TOKEN_LABEL: this.hsm.label, EKM_PKCS11_PIN: this.hsm.pin, SOFTHSM2_CONF: this.hsm.conf }
+      : { EKM_ROOT_SECRET: 'chaos-root-secret-0123456789' };
+    return {
+      ...this.common('keys'), ...root,
+      EKM_NATS_URL: `nats://${this.natsProxy.url}`,
+      EKM_DATABASE_URL: `postgres://ekm_keys@${this.pgProxy.url}/ekm`,
+      EKM_DELETION_MIN_DAYS: '0',
+      ...this.opts.keysEnv,
+    };
+  }
+
+  private async auditEnv(): Promise<Record<string, string>> {
+    return {
+      ...this.common('audit'),
+      EKM_ROOT_SECRET: 'chaos-audit-secret-0123456789',
+      EKM_DATABASE_URL: `postgres://ekm_audit@127.0.0.1:${this.pg.port}/ekm`,
+      EKM_AUDIT_SOURCES: 'keys',
+      EKM_AUDIT_CHECKPOINT_EVERY: '100',
+      EKM_AUDIT_CHECKPOINT_INTERVAL_MS: '1000',
+      EKM_AUDIT_RECONCILE_INTERVAL_MS: '1000',
+    };
+  }
+
+  private common(service: string): Record<string, string> {
+    const data = join(this.dir, `${service}-data`);
+    mkdirSync(data, { recursive: true });
+    return {
+      EKM_ENV: 'development',
+      EKM_NATS_URL: this.nats.url,
+      EKM_DATABASE_ADMIN_URL: `postgres://postgres@127.0.0.1:${this.pg.port}/ekm`,
+      EKM_HTTP_PORT: '0',
+      EKM_DATA_DIR: data,
+      EKM_LOG_LEVEL: 'info',
+      EKM_SHUTDOWN_GRACE_MS: '3000',
+      EKM_AUTH: this.authSecret ? 'required' : 'disabled',
+      ...(this.authSecret ? { EKM_AUTH_SECRET: this.authSecret } : {}),
+    };
+  }
+}
+
+/** A SoftHSM2 config and one initialized token under `dir` (never the machine's /etc/softhsm2.conf). */
+function makeSoftHsm(dir: string): SoftHsm {
+  const tokenDir = join(dir, 'tokens');
+  mkdirSync(tokenDir, { recursive: true, mode: 0o700 });
+  const conf = join(dir, 'softhsm2.conf');
+  writeFileSync(conf, `directories.tokendir = ${tokenDir}\nobjectstore.backend = file\nlog.level = ERROR\nslots.removable = false\n`);
+  const hsm = { conf, tokenDir, label: 'ekm-chaos', pin: randomBytes(6).toString('hex') };
+  execFileSync('softhsm2-util', ['--init-token', '--free', '--label', hsm.label, '--pin', hsm.pin, '--so-pin', randomBytes(6).toString('hex')], {
+    env: { ...process.env, SOFTHSM2_CONF: conf }, stdio: 'pipe',
+  });
+  return hsm;
+}
+
+async function sigkill(pid: number): Promise<void> {
+  const alive = (): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  try { process.kill(pid, 'SIGKILL'); } catch { return; }
+  const deadline = Date.now() + 10_000;
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
+
+export { freePort };
