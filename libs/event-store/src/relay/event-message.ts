@@ -3,6 +3,7 @@ import type { JetStreamClient, PubAck } from '@nats-io/jetstream';
 import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import type { RecordedEvent } from '../event-store.port';
 import { eventSubject } from '../jetstream/event-streams';
+import { connectionOf, publishPipelined } from './pipelined-publish';
 import { EventHeader, type EventEnvelope } from './relay.types';
 
 export function toEnvelope(e: RecordedEvent): EventEnvelope {
@@ -48,6 +49,26 @@ export async function publishEvents(
   batch: readonly RecordedEvent[],
   opts: { timeoutMs: number; beforePublish?: (e: RecordedEvent) => void | Promise<void> },
 ): Promise<PublishOutcome> {
+  const nc = connectionOf(js);
+  const settled = nc
+    ? await publishPipelined(nc, batch.length, (i) => {
+        const e = batch[i];
+        return { subject: eventSubject(service, e.type), payload: JSON.stringify(toEnvelope(e)), msgId: e.eventId, headers: toHeaders(e) };
+      }, opts.timeoutMs, opts.beforePublish ? (i) => opts.beforePublish?.(batch[i]) : undefined)
+    : await publishWithRequests(js, service, batch, opts);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  const duplicates = settled.filter((s) => s.status === 'fulfilled' && s.value.duplicate).length;
+  return { published: batch.length, duplicates };
+}
+
+/** The plain `js.publish` path, for a JetStreamClient whose connection is not reachable. */
+async function publishWithRequests(
+  js: JetStreamClient,
+  service: string,
+  batch: readonly RecordedEvent[],
+  opts: { timeoutMs: number; beforePublish?: (e: RecordedEvent) => void | Promise<void> },
+): Promise<PromiseSettledResult<PubAck>[]> {
   const pending: Promise<PubAck>[] = [];
   try {
     for (const e of batch) {
@@ -59,9 +80,5 @@ export async function publishEvents(
     // A throwing hook or subject must not leave earlier publishes unobserved.
     await Promise.allSettled(pending);
   }
-  const settled = await Promise.allSettled(pending);
-  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failed) throw failed.reason;
-  const duplicates = settled.filter((s) => s.status === 'fulfilled' && s.value.duplicate).length;
-  return { published: batch.length, duplicates };
+  return Promise.allSettled(pending);
 }
