@@ -9,7 +9,8 @@ const loaded = new Map<string, pkcs11js.PKCS11>();
  * CKF_OS_LOCKING_OK: without it SoftHSM2 does no locking and concurrent calls from libuv's thread
  * pool (the *Async functions) deadlock. CKR_CRYPTOKI_ALREADY_INITIALIZED is accepted: another copy
  * of this module (e.g. a fresh jest module registry in the same process) initialized it.
- * We never call C_Finalize: other roots in the process may share the library.
+ * C_Finalize happens only in LibraryGate.reinitialize (recovery), which makes every root sharing the
+ * library rebuild its sessions.
  */
 export function loadPkcs11(library: string): pkcs11js.PKCS11 {
   const existing = loaded.get(library);
@@ -26,8 +27,8 @@ export function loadPkcs11(library: string): pkcs11js.PKCS11 {
   return lib;
 }
 
-/** (Re-)initializes; used again on CKR_CRYPTOKI_NOT_INITIALIZED in case someone finalized the library. */
-export function initialize(lib: pkcs11js.PKCS11): void {
+/** The first C_Initialize of a library; later ones go through LibraryGate. */
+function initialize(lib: pkcs11js.PKCS11): void {
   try {
     lib.C_Initialize({ flags: pkcs11js.CKF_OS_LOCKING_OK });
   } catch (e) {

@@ -2,6 +2,7 @@ import * as pkcs11js from 'pkcs11js';
 import { CryptoError, RootConfigInvalidError, RootKeyUnavailableError, RootOperationFailedError, UnwrapFailedError } from '../errors';
 import { KeyMaterial } from '../key-material';
 import { KEK_LENGTH, type RootOfTrust, type RootOfTrustDescription } from '../root-of-trust.port';
+import { libraryGate, type LibraryGate } from './library-gate';
 import { ckrName, isSessionLost, loadPkcs11 } from './pkcs11-library';
 import { findOrCreateRootKey } from './root-key';
 import { SessionPool, type Lease } from './session-pool';
@@ -22,6 +23,12 @@ export type Pkcs11RootOptions = {
   sessions?: number;
   /** Generate the root key when none is found; default true. Set false where an HSM admin creates it. */
   createIfMissing?: boolean;
+  /**
+   * Minimum time between two full re-initializations of the library (C_Finalize + C_Initialize) when
+   * session rebuilds keep failing; default 1000 ms. Bounds how long the service stays unavailable
+   * after the token returns, and how often a token that stays away is rescanned.
+   */
+  reinitializeIntervalMs?: number;
 };
 
 /** PKCS#11 session state (spec value; pkcs11js does not export CKS_*). */
@@ -81,21 +88,27 @@ export function unframePayload(payload: Buffer): Buffer {
  * loop for microseconds. Rebuilding the pool is synchronous too (a few ms, only after a failure).
  * Errors never fall back to software: availability problems are RootKeyUnavailableError after one
  * rebuild-and-retry; every unwrap failure is UnwrapFailedError.
+ *
+ * Recovery: when the rebuild fails too (token gone, or SoftHSM2 holding a returned token invalid), the
+ * library is re-initialized (LibraryGate, rate-limited by reinitializeIntervalMs) and the operation
+ * tried once more; the rebuild then finds the existing root key and never creates one.
  */
 export class Pkcs11RootOfTrust implements RootOfTrust {
   private constructor(
-    private readonly lib: pkcs11js.PKCS11,
+    private readonly gate: LibraryGate,
     private readonly pool: SessionPool,
     private readonly options: Required<Pkcs11RootOptions>,
   ) {}
 
   static async open(options: Pkcs11RootOptions): Promise<Pkcs11RootOfTrust> {
-    const opts: Required<Pkcs11RootOptions> = { keyId: options.keyLabel, sessions: 4, createIfMissing: true, ...options };
+    const opts: Required<Pkcs11RootOptions> = { keyId: options.keyLabel, sessions: 4, createIfMissing: true, reinitializeIntervalMs: 1000, ...options };
     if (!Number.isInteger(opts.sessions) || opts.sessions < 1) throw new RootConfigInvalidError('PKCS#11 session pool size must be >= 1');
     const lib = loadPkcs11(opts.library);
-    const pool = new SessionPool({ lib, tokenLabel: opts.tokenLabel, pin: opts.pin, size: opts.sessions, findRootKey: (s) => findOrCreateRootKey(lib, s, opts) });
-    pool.build();
-    const root = new Pkcs11RootOfTrust(lib, pool, opts);
+    const gate = libraryGate(lib);
+    const findRootKey = (s: Handle, isRebuild: boolean): Handle => findOrCreateRootKey(lib, s, { ...opts, isRebuild });
+    const pool = new SessionPool({ gate, tokenLabel: opts.tokenLabel, pin: opts.pin, size: opts.sessions, findRootKey });
+    await gate.guard(async () => pool.build());
+    const root = new Pkcs11RootOfTrust(gate, pool, opts);
     await root.health();
     return root;
   }
@@ -177,8 +190,27 @@ export class Pkcs11RootOfTrust implements RootOfTrust {
     this.pool.close();
   }
 
-  /** Borrows a session; on a session-lost error rebuilds the pool and retries exactly once. */
+  private get lib(): pkcs11js.PKCS11 {
+    return this.gate.lib;
+  }
+
+  /**
+   * Runs op with a session; when it still ends unavailable after the pool's own rebuild, re-initializes
+   * the library (rate-limited) and tries once more. The retry is safe: every op is a fresh
+   * generate/wrap/unwrap whose session objects die with their session.
+   */
   private async run<T>(operation: string, op: (lease: Lease) => Promise<T> | T): Promise<T> {
+    try {
+      return await this.gate.guard(() => this.attempt(operation, op));
+    } catch (e) {
+      if (!(e instanceof RootKeyUnavailableError) || e.reason === 'CLOSED') throw e;
+      if (!(await this.gate.reinitialize(this.options.reinitializeIntervalMs))) throw e;
+      return await this.gate.guard(() => this.attempt(operation, op));
+    }
+  }
+
+  /** Borrows a session; on a session-lost error rebuilds the pool and retries exactly once. */
+  private async attempt<T>(operation: string, op: (lease: Lease) => Promise<T> | T): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const lease = await this.pool.acquire();
       try {

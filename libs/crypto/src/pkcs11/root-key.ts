@@ -1,8 +1,14 @@
 import * as pkcs11js from 'pkcs11js';
-import { RootConfigInvalidError } from '../errors';
+import { RootConfigInvalidError, RootKeyUnavailableError } from '../errors';
 
 type Handle = pkcs11js.Handle;
-export type RootKeySpec = { keyLabel: string; keyId: string; createIfMissing: boolean };
+/**
+ * `isRebuild`: the pool had a working root key before (session rebuild, library re-initialization).
+ * Then a missing key is never created: a token that came back empty, a half-restored token directory
+ * or a find on an invalidated token (SoftHSM2 answers 0 objects) would otherwise get a second root
+ * key, and every KEK wrapped under the first would be lost. It is RootKeyUnavailableError instead.
+ */
+export type RootKeySpec = { keyLabel: string; keyId: string; createIfMissing: boolean; isRebuild?: boolean };
 
 const REQUIRED_MECHANISMS = ['CKM_AES_KEY_GEN', 'CKM_AES_KEY_WRAP_PAD'] as const;
 
@@ -41,6 +47,9 @@ export function findOrCreateRootKey(lib: pkcs11js.PKCS11, session: Handle, spec:
   if (found.length === 1) {
     checkAttributes(lib, session, found[0], spec.keyLabel);
     return found[0];
+  }
+  if (spec.isRebuild) {
+    throw new RootKeyUnavailableError(`root key "${spec.keyLabel}" is not in the token any more; not creating another one during recovery`, 'ROOT_KEY_MISSING');
   }
   if (!spec.createIfMissing) throw new RootConfigInvalidError(`root key "${spec.keyLabel}" not found in the token and createIfMissing is false`);
   return lib.C_GenerateKey(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, [

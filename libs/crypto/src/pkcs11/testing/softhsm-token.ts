@@ -27,6 +27,8 @@ export type SoftHsmToken = {
   pin: string;
   soPin: string;
   conf: string;
+  /** directories.tokendir of the process's conf (shared by all its tokens): move it away to make the tokens vanish. */
+  tokensDir: string;
   /** Nothing to undo per token (the library keeps the token open); the temp dir goes at process exit. */
   cleanup: () => void;
 };
@@ -43,7 +45,7 @@ export function createSoftHsmToken(): SoftHsmToken {
     throw new Error(`createSoftHsmToken: all ${TOKENS_PER_PROCESS} tokens of this process are used; raise TOKENS_PER_PROCESS`);
   }
   process.env.SOFTHSM2_CONF = state.conf; // the jest copy, for child processes started from the test
-  return { library: SOFTHSM_LIBRARY, ...token, conf: state.conf, cleanup: () => undefined };
+  return { library: SOFTHSM_LIBRARY, ...token, conf: state.conf, tokensDir: join(state.dir, 'tokens'), cleanup: () => undefined };
 }
 
 function initProcessState(real: NodeJS.Process): ProcessState {
