@@ -12,6 +12,7 @@ import { isReply, REQUEST_ID_HEADER, subject } from '@ekm/contracts';
 import { DependencyUnavailableError } from '../../application/crypto/usage-run';
 import type { AuthorizationDecision, AuthorizationRequest, Authorizer, KeyStateReader } from '../../application/ports';
 import { DecisionCache, decisionKey, type DecisionCacheOptions } from './decision-cache';
+import { isBuiltInServiceGrant } from './service-grants';
 
 export const POLICY_EVENTS_SUBJECT = 'ekm.events.policy.>';
 const DECIDE_SUBJECT = subject('policy', 'decide');
@@ -58,6 +59,7 @@ export class PolicyAuthorizer implements Authorizer {
   }
 
   async authorize(req: AuthorizationRequest): Promise<AuthorizationDecision> {
+    if (isBuiltInServiceGrant(req.principal, req.action)) return { allowed: true };
     const aliases = req.resource.keyId !== undefined ? [...((await this.reader.load(req.resource.keyId))?.aliases ?? [])] : [];
     const key = decisionKey(req, aliases);
     const hit = this.cache.get(key);
