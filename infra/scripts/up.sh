@@ -193,5 +193,14 @@ step "Waiting for /health/ready (up to ${UP_TIMEOUT}s)"
 wait_ready
 
 write_stack_json
+
+# Policies are enforced (EKM_AUTHZ=policy) and default-deny: on first start, let operators (the
+# bootstrap admin) use keys, so the stack is usable at once. Tenants' principals need their own policies.
+if [ -f "$EKM_HOME/admin.credentials" ] && ! node bin/ekm.js --credentials "$EKM_HOME/admin.credentials" --nats "$NATS_URL" policy get operator-admin >/dev/null 2>&1; then
+  step "Installing the operator policy (infra/policies/operator-admin.json)"
+  node bin/ekm.js --credentials "$EKM_HOME/admin.credentials" --nats "$NATS_URL" policy put infra/policies/operator-admin.json --id operator-admin --tenant '*' >/dev/null \
+    || warn "could not install the operator policy; the bootstrap admin may be denied key operations (see README)"
+fi
+
 step "EKM is up"
 print_summary

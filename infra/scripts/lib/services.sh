@@ -27,7 +27,7 @@ start_service() {
     "EKM_DATA_DIR=$EKM_HOME/data"
     "EKM_LOG_LEVEL=${EKM_LOG_LEVEL:-info}"
   )
-  [ "$s" = keys ] && envs+=("${KEYS_ENV[@]}")
+  [ "$s" = keys ] && envs+=("${KEYS_ENV[@]}" "EKM_AUTHZ=${EKM_AUTHZ:-policy}")
   # First start (no principals yet): the policy service creates the operator admin and writes its
   # credential here (0600); the CLI reads it by default.
   [ "$s" = policy ] && envs+=("EKM_BOOTSTRAP_CREDENTIALS_FILE=$EKM_HOME/admin.credentials")
