@@ -57,9 +57,14 @@ export function postgresBinDir(): string {
 
 const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
-/** postgres refuses to run as root: as root, run it as the "postgres" OS user. */
-function asPostgres(cmd: string, args: string[]): [string, string[]] {
-  return isRoot() ? ['runuser', ['-u', 'postgres', '--', cmd, ...args]] : [cmd, args];
+/**
+ * postgres refuses to run as root: as root, run it as the "postgres" OS user by spawning it with that
+ * uid/gid directly. (Not `runuser`: it forks and returns at once on a signal, so the pid we held was
+ * runuser's, stopServer returned while postgres still ran, and a "SIGKILL of Postgres" killed nothing.)
+ */
+function postgresIds(): { uid: number; gid: number } | Record<string, never> {
+  if (!isRoot()) return {};
+  return { uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()) };
 }
 
 export async function startPostgres(opts: { port?: number; dir?: string } = {}): Promise<ServerHandle> {
@@ -75,20 +80,19 @@ export async function startPostgres(opts: { port?: number; dir?: string } = {}):
       chownSync(dir, uid, gid);
       chownSync(data, uid, gid);
     }
-    const [c, a] = asPostgres(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
-    execFileSync(c, a, { stdio: 'ignore' });
+    execFileSync(join(bin, 'initdb'), ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8'], { stdio: 'ignore', cwd: dir, ...postgresIds() });
   }
   const log = openSync(join(dir, 'postgres.log'), 'a');
   if (isRoot()) {
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
     chownSync(join(dir, 'postgres.log'), uid, Number(execFileSync('id', ['-g', 'postgres']).toString().trim()));
   }
-  const [c, a] = asPostgres(join(bin, 'postgres'), [
+  const args = [
     '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
     '-c', 'fsync=off', '-c', 'synchronous_commit=on', '-c', 'full_page_writes=off', '-c', 'max_connections=300',
-  ]);
-  // runuser execs postgres in place of itself (same pid), so the pid we hold is postgres' own.
-  const child = spawn(c, a, { detached: true, stdio: ['ignore', log, log] });
+  ];
+  // The pid we hold is the postmaster's own: signals reach it, and stopServer waits for its exit.
+  const child = spawn(join(bin, 'postgres'), args, { detached: true, cwd: dir, stdio: ['ignore', log, log], ...postgresIds() });
   child.unref();
   await waitForPort(port);
   await waitForPostgresReady(port);
@@ -126,11 +130,16 @@ export async function startNats(opts: { port?: number; dir?: string; config?: st
   return { pid: child.pid!, port, dir, url: `nats://127.0.0.1:${port}` };
 }
 
-/** Stops a server we started, by pid: SIGTERM, then SIGKILL after `graceMs`. */
-export async function stopServer(h: Pick<ServerHandle, 'pid' | 'dir'>, opts: { graceMs?: number; keepDir?: boolean } = {}): Promise<void> {
+/**
+ * Stops a server we started, by pid: `signal` (default SIGTERM), then SIGKILL after `graceMs`.
+ * For Postgres, SIGTERM is a "smart" shutdown that waits for clients to disconnect; pass SIGINT (fast
+ * shutdown) when services still hold connections and the server must restart on the same data dir —
+ * a SIGKILLed postmaster leaves backends holding its shared memory, and a restart then fails.
+ */
+export async function stopServer(h: Pick<ServerHandle, 'pid' | 'dir'>, opts: { graceMs?: number; keepDir?: boolean; signal?: NodeJS.Signals } = {}): Promise<void> {
   const alive = (): boolean => { try { process.kill(h.pid, 0); return true; } catch { return false; } };
   if (alive()) {
-    try { process.kill(h.pid, 'SIGTERM'); } catch { /* gone */ }
+    try { process.kill(h.pid, opts.signal ?? 'SIGTERM'); } catch { /* gone */ }
     const deadline = Date.now() + (opts.graceMs ?? 5_000);
     while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     if (alive()) { try { process.kill(h.pid, 'SIGKILL'); } catch { /* gone */ } }
