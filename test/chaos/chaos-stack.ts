@@ -129,6 +129,8 @@ export class ChaosStack {
       EKM_NATS_URL: `nats://${this.natsProxy.url}`,
       EKM_DATABASE_URL: `postgres://ekm_keys@${this.pgProxy.url}/ekm`,
       EKM_DELETION_MIN_DAYS: '0',
+      // The load's deadline is 3 s: a stalled query plus the stalled usage record must fit in it.
+      EKM_DB_QUERY_TIMEOUT_MS: '1000',
       ...this.opts.keysEnv,
     };
   }

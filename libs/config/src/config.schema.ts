@@ -16,6 +16,8 @@ export interface BaseConfig {
   readonly databaseUrl: string;
   /** Set only when the service should run its migrations at start. */
   readonly databaseAdminUrl?: string;
+  /** EKM_DB_QUERY_TIMEOUT_MS: query, statement, connect and pool-wait bound of the service pool. */
+  readonly dbQueryTimeoutMs: number;
   readonly httpPort: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   readonly otlpEndpoint?: string;
@@ -84,6 +86,7 @@ function toBase(service: ServiceName, r: Raw): BaseConfig {
     natsServers: r.EKM_NATS_URL as string[],
     databaseUrl: r.EKM_DATABASE_URL as string,
     ...(r.EKM_DATABASE_ADMIN_URL !== undefined ? { databaseAdminUrl: r.EKM_DATABASE_ADMIN_URL as string } : {}),
+    dbQueryTimeoutMs: r.EKM_DB_QUERY_TIMEOUT_MS as number,
     httpPort: r.EKM_HTTP_PORT as number,
     logLevel: r.EKM_LOG_LEVEL as BaseConfig['logLevel'],
     ...(r.EKM_OTLP_ENDPOINT !== undefined ? { otlpEndpoint: r.EKM_OTLP_ENDPOINT as string } : {}),

@@ -54,6 +54,8 @@ export function baseEnvVars(service: ServiceName): readonly EnvVarSpec[] {
     { name: 'EKM_NATS_URL', schema: natsServers, default: 'nats://127.0.0.1:4222', description: 'NATS server(s), comma separated' },
     { name: 'EKM_DATABASE_URL', schema: url(['postgres:', 'postgresql:']), default: `postgres://ekm_${service}@127.0.0.1:5432/ekm`, secret: true, description: "the service's own role" },
     { name: 'EKM_DATABASE_ADMIN_URL', schema: url(['postgres:', 'postgresql:']), secret: true, description: 'owner/admin URL used only for migrations; unset = no migration at start' },
+    // Below the SDK's 5 s default deadline for keys, so a caller behind a Postgres partition gets the service's EKM_UNAVAILABLE, not its own timeout.
+    { name: 'EKM_DB_QUERY_TIMEOUT_MS', schema: int(100, 600_000), default: service === 'keys' ? '2000' : '5000', description: 'bound on each query of the service pool (client read timeout + statement_timeout), on connecting and on waiting for a pool connection; migrations and admin tools use their own connections' },
     { name: 'EKM_HTTP_PORT', schema: int(0, 65535), default: String(DEFAULT_HTTP_PORTS[service]), description: 'health + metrics port (0 = any free port)' },
     { name: 'EKM_LOG_LEVEL', schema: oneOf(LOG_LEVELS), default: 'info', description: 'pino level' },
     { name: 'EKM_OTLP_ENDPOINT', schema: url(['http:', 'https:']), description: 'OTLP/HTTP traces endpoint; unset = no export' },

@@ -1,6 +1,6 @@
 /**
  * EventLogModule.forService(service): the Postgres event log of one service and its outbox.
- * - PG_POOL on EKM_DATABASE_URL; when EKM_DATABASE_ADMIN_URL is set, `migrateServiceSchema` runs first
+ * - PG_POOL on EKM_DATABASE_URL, every query bounded by EKM_DB_QUERY_TIMEOUT_MS (poolTimeouts); when EKM_DATABASE_ADMIN_URL is set, `migrateServiceSchema` runs first
  *   (event log + outbox relay tables; extra service migrations can be passed).
  * - EVENT_STORE = PostgresEventStore over that pool.
  * - OUTBOX_RELAY publishing to `EKM_<SERVICE>_EVENTS`, started at bootstrap, stopped at shutdown.
@@ -25,6 +25,19 @@ export interface EventLogOptions {
   readonly extraMigrations?: readonly ServiceMigrationClass[];
   /** Pool size; default 16 (measured: ~5.8k commits/s at 16 connections). */
   readonly poolMax?: number;
+}
+
+/**
+ * Bounds for a partitioned or stalled Postgres (EKM_DB_QUERY_TIMEOUT_MS): without them a query on a
+ * black-holed connection waits for TCP to give up (minutes) and callers only meet their own deadline.
+ * query_timeout is the client-side bound (the one that fires when no byte comes back; pg-pool then
+ * destroys the client); statement_timeout lets the server cancel the statement too (SQLSTATE 57014);
+ * connectionTimeoutMillis bounds both a new connection and the wait for a free pooled one.
+ * Long work never runs on this pool: migrations and projection rebuilds use their own admin
+ * connections, and the audit verify scan reads in pages.
+ */
+export function poolTimeouts(ms: number): { query_timeout: number; statement_timeout: number; connectionTimeoutMillis: number } {
+  return { query_timeout: ms, statement_timeout: ms, connectionTimeoutMillis: ms };
 }
 
 /** The relay's lease table, unless the event store already lists it among its own migrations. */
@@ -88,7 +101,7 @@ export class EventLogModule {
               const r = await migrateServiceSchema({ adminUrl: config.databaseAdminUrl, service, extraMigrations: [...relayMigration(), ...(opts.extraMigrations ?? [])] });
               logger.info({ schema: r.schema, applied: r.applied }, 'schema migrated');
             }
-            const pool = new Pool({ connectionString: config.databaseUrl, max: opts.poolMax ?? 16, application_name: `ekm-${service}` });
+            const pool = new Pool({ connectionString: config.databaseUrl, max: opts.poolMax ?? 16, application_name: `ekm-${service}`, ...poolTimeouts(config.dbQueryTimeoutMs) });
             // An idle client's error (server restart) must not crash the process; the next query reconnects.
             pool.on('error', (err) => logger.warn({ err: err.message }, 'idle Postgres client failed'));
             return pool;

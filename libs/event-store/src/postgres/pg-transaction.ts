@@ -35,6 +35,8 @@ export async function withTransaction<T>(pool: Pool, fn: (tx: PgTransactionConte
       await client.query('COMMIT');
       return result;
     } catch (err) {
+      // A ROLLBACK would queue behind the timed-out query; destroying the connection rolls back instead.
+      if (isQueryReadTimeout(err)) throw err;
       try {
         await client.query('ROLLBACK');
       } catch (rollbackErr) {
@@ -42,10 +44,19 @@ export async function withTransaction<T>(pool: Pool, fn: (tx: PgTransactionConte
       }
       throw err;
     }
+  } catch (err) {
+    // pg only stops waiting on a query read timeout: the query still holds the connection, never pool it again.
+    if (isQueryReadTimeout(err)) broken ??= err;
+    throw err;
   } finally {
     client.removeListener('error', onError);
     client.release(broken instanceof Error ? broken : undefined);
   }
+}
+
+/** pg's client-side `query_timeout` error (it has no code; pg-pool destroys the client for pool.query). */
+export function isQueryReadTimeout(err: unknown): boolean {
+  return err instanceof Error && err.message === 'Query read timeout';
 }
 
 /** A TransactionContext that runs each query on its own (autocommit), for reads outside a transaction. */

@@ -12,6 +12,7 @@ import { ImportTokenRaceError } from '../postgres/import-token.store';
 import { InvalidCursorError } from '../postgres/key-list.query';
 import { AuditUnavailableError } from '../../application/usage-recorder';
 import { StaleExpectedVersionError } from '../../application/handle-key-command';
+import { isDatabaseUnavailable } from '../../application/database-unavailable';
 
 export const REJECTION_TO_BUS: Readonly<Record<KeyRejectionCode, BusErrorCode>> = {
   KEY_NOT_FOUND: BusErrorCode.KeyNotFound,
@@ -53,5 +54,7 @@ export function errorReply(err: unknown): FailReply | null {
   if (err instanceof ConcurrencyConflictError) return fail(BusErrorCode.Conflict, 'the key changed concurrently too often; retry');
   if (err instanceof AuditUnavailableError) return fail(BusErrorCode.AuditUnavailable, err.message);
   if (err instanceof StaleExpectedVersionError) return fail(BusErrorCode.Conflict, err.message);
+  // A timed-out COMMIT may still have committed: the caller retries with the same request id (idempotent).
+  if (isDatabaseUnavailable(err)) return fail(BusErrorCode.Unavailable, 'the key store (Postgres) is unavailable or did not answer in time; retry with the same request id');
   return null;
 }

@@ -4,6 +4,7 @@
  * be committed the result is replaced by AUDIT_UNAVAILABLE and every secret it held is zeroed.
  */
 import { EncryptionContextInvalidError, InvalidCiphertextError, RootKeyUnavailableError, RootOperationFailedError, UnwrapFailedError } from '@ekm/crypto';
+import { isDatabaseUnavailable } from '../database-unavailable';
 import type { UsageRecord } from '../usage-recorder';
 import { busCodeOf, describeFailure, type CryptoFailure } from './crypto-failures';
 import { MaterialMissingError } from './crypto.ports';
@@ -46,6 +47,7 @@ export function classify(err: unknown): CryptoFailure | null {
   if (err instanceof RootKeyUnavailableError || err instanceof UnwrapFailedError || err instanceof RootOperationFailedError) return { kind: 'ROOT_UNAVAILABLE' };
   if (err instanceof EncryptionContextInvalidError) return { kind: 'INVALID_CONTEXT', field: 'encryptionContext', message: err.message };
   if (err instanceof DependencyUnavailableError) return { kind: 'UNAVAILABLE', what: err.what };
+  if (isDatabaseUnavailable(err)) return { kind: 'UNAVAILABLE', what: 'the key store (Postgres)' };
   return null;
 }
 
