@@ -104,6 +104,13 @@ export class EventLogModule {
             const pool = new Pool({ connectionString: config.databaseUrl, max: opts.poolMax ?? 16, application_name: `ekm-${service}`, ...poolTimeouts(config.dbQueryTimeoutMs) });
             // An idle client's error (server restart) must not crash the process; the next query reconnects.
             pool.on('error', (err) => logger.warn({ err: err.message }, 'idle Postgres client failed'));
+            // pg-pool listens for errors only while a client is idle. A checked-out client (a transaction,
+            // the relay's lease connection, the audit appender) that loses its server — restart, failover,
+            // pg_terminate_backend — would emit an unhandled 'error' and kill the process. With a listener
+            // for its whole life, the in-flight query just rejects and the client is dropped on release.
+            pool.on('connect', (client) => {
+              client.on('error', (err) => logger.warn({ err: err.message }, 'Postgres connection lost'));
+            });
             return pool;
           },
         },
