@@ -102,11 +102,12 @@ export class SessionSealer {
     } catch {
       return invalid;
     }
-    if (typeof w.sid !== 'string' || typeof w.pid !== 'string' || typeof w.ten !== 'string' || !Array.isArray(w.rol)
-      || !Number.isSafeInteger(w.iat) || !Number.isSafeInteger(w.exp)) return invalid;
+    // The MAC proves who minted it, not its shape (fuzzing: `null` claims threw a TypeError here).
+    if (typeof w !== 'object' || w === null || typeof w.sid !== 'string' || typeof w.pid !== 'string' || typeof w.ten !== 'string'
+      || !Array.isArray(w.rol) || !w.rol.every((r) => typeof r === 'string') || !Number.isSafeInteger(w.iat) || !Number.isSafeInteger(w.exp)) return invalid;
     const claims: SessionClaims = {
       sessionId: w.sid, principalId: w.pid, ...(typeof w.cid === 'string' ? { credentialId: w.cid } : {}),
-      tenant: w.ten, roles: w.rol.map(String), issuedAt: w.iat, expiresAt: w.exp,
+      tenant: w.ten, roles: [...w.rol], issuedAt: w.iat, expiresAt: w.exp,
     };
     return { ok: true, claims, sessionKey: this.sessionKeyOf(token) };
   }
