@@ -118,7 +118,8 @@ export function toAuditEntry(e: SourceEvent, leafIndex: number): AuditEntry {
     return strip({
       ...base,
       action: str(d.operation) ?? 'unknown',
-      outcome: USAGE_OUTCOME[String(d.outcome)] ?? 'failure',
+      // Own keys only: `outcome: "toString"` found Object.prototype's function (fuzzing), which canonicalJson refuses.
+      outcome: (typeof d.outcome === 'string' && Object.hasOwn(USAGE_OUTCOME, d.outcome) ? USAGE_OUTCOME[d.outcome] : undefined) ?? 'failure',
       reason: str(d.reason),
       errorCode: str(d.errorCode),
       actor: { principal: str(d.principal) ?? str(e.meta.actor) ?? 'unknown' },
