@@ -1,0 +1,48 @@
+import fc from 'fast-check';
+import { z } from 'zod';
+import { BusErrorCode, parseRequest } from '@ekm/contracts';
+import * as admin from '../../../apps/keys/src/keys/adapters/nats/keys-admin.schemas';
+import * as crypto from '../../../apps/keys/src/keys/application/crypto/crypto.requests';
+import { anyBody, fuzz, fuzzReport, shapedBody } from './fuzz-support';
+
+// Every request schema of the keys service (lifecycle and data plane), found by export type so a new
+// schema is fuzzed without touching this file.
+const schemas: Array<[string, z.ZodType]> = Object.entries({ ...admin, ...crypto } as Record<string, unknown>)
+  .filter((e): e is [string, z.ZodType] => e[1] instanceof z.ZodType);
+
+/** A Reply from parseRequest: ok, or EKM_VALIDATION with a message; nothing else. */
+function typedReply(r: unknown): void {
+  const reply = r as { ok: boolean; error?: { code: string; message: string } };
+  if (reply.ok) return;
+  expect(reply.error?.code).toBe(BusErrorCode.Validation);
+  expect(typeof reply.error?.message).toBe('string');
+}
+
+/** The top-level keys of a (possibly refined) object schema, so shaped bodies get past "unknown key". */
+function keysOf(schema: z.ZodType): string[] {
+  const shape = (schema as unknown as { shape?: Record<string, unknown>; def?: { shape?: Record<string, unknown> } }).shape;
+  return Object.keys(shape ?? {});
+}
+
+afterAll(() => console.log(`keys request fuzzing\n${fuzzReport()}`));
+
+it('finds the schemas', () => {
+  expect(schemas.length).toBeGreaterThanOrEqual(20);
+  for (const [, s] of schemas) expect(keysOf(s).length).toBeGreaterThan(0);
+});
+
+describe.each(schemas)('%s', (name, schema) => {
+  it('any body: ok or EKM_VALIDATION, never a throw, < 100 ms', () => {
+    fuzz(`keys.${name} (any)`, anyBody, (b) => parseRequest(schema, b), [], { numRuns: 300, check: typedReply });
+  });
+
+  it('its own fields with hostile values: ok or EKM_VALIDATION, < 100 ms', () => {
+    const keys = keysOf(schema);
+    fuzz(`keys.${name} (shaped)`, keys.length > 0 ? shapedBody(keys) : anyBody, (b) => parseRequest(schema, b), [], { numRuns: 300, check: typedReply });
+  });
+});
+
+it('batch requests at their size limit and one over stay fast', () => {
+  const item = { ciphertextBlob: 'A'.repeat(87_400), encryptionContext: Object.fromEntries(Array.from({ length: 64 }, (_, i) => [`k${i}`, 'v'.repeat(256)])) };
+  fuzz('keys.DecryptBatchRequest (max size)', fc.integer({ min: 99, max: 101 }), (n) => parseRequest(crypto.DecryptBatchRequest, { items: Array.from({ length: n }, () => item) }), [], { numRuns: 5, check: typedReply });
+});
