@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { globMatch, parsePolicyDocument } from '@ekm/policy-engine';
 import { parseCheckpointPayload } from '../../../apps/audit/src/trail/application/hash-chain';
-import { toAuditEntry, type SourceEvent } from '../../../apps/audit/src/trail/domain/audit-entry';
+import { InvalidSourceEventError, toAuditEntry, type SourceEvent } from '../../../apps/audit/src/trail/domain/audit-entry';
 import { canonicalJson, type Json } from '../../../apps/audit/src/trail/domain/canonical-json';
 import { anyBody, fuzz, fuzzReport } from './fuzz-support';
 
@@ -70,11 +70,10 @@ describe('audit checkpoints and entries', () => {
     fuzz('audit.toAuditEntry + canonicalJson', sourceEvent(iso), (e) => canonicalJson(toAuditEntry(e, 1) as unknown as Json), [], { numRuns: 2000 });
   });
 
-  // OPEN FINDING (audit owner): an envelope whose recordedAt does not parse makes toAuditEntry throw
-  // RangeError (new Date(NaN).toISOString()); the durable consumer naks it up to 20 times with the
-  // rest of its group-commit batch before dead-lettering. Fix: refuse it in the consumer's `parse`
-  // (isEnvelope) so it is parked at once, or make toAuditEntry total. Flip to `it` once fixed.
-  it.failing('source events with an unparseable recordedAt: an entry or a typed refusal (currently RangeError)', () => {
-    fuzz('audit.toAuditEntry (bad recordedAt)', sourceEvent(fc.constantFrom('', 'yesterday', '2026-13-45T99:99:99Z')), (e) => toAuditEntry(e, 1), [], { numRuns: 20 });
+  // Found by this fuzzing: an unparseable recordedAt made toAuditEntry throw RangeError (the consumer
+  // then retried the whole batch 20 times). Now a typed refusal, and the consumer's parse dead-letters it.
+  it('source events with an unparseable recordedAt: a typed refusal', () => {
+    fuzz('audit.toAuditEntry (bad recordedAt)', sourceEvent(fc.constantFrom('', 'yesterday', '2026-13-45T99:99:99Z')), (e) => toAuditEntry(e, 1), [InvalidSourceEventError], { numRuns: 20 });
+    expect(() => toAuditEntry({ service: 'keys', eventId: 'e', type: 'KeyCreated', streamId: 's', streamPosition: 1, globalPosition: '1', recordedAt: 'yesterday', data: {}, meta: {} } as unknown as SourceEvent, 1)).toThrow(InvalidSourceEventError);
   });
 });

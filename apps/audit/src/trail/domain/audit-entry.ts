@@ -100,10 +100,20 @@ function categoryOf(e: SourceEvent): AuditCategory {
 /** `traceparent` = `00-<trace id>-<span id>-<flags>`: the trace id alone is enough to correlate. */
 const traceIdOf = (tp: unknown): string | undefined => (typeof tp === 'string' ? /^[0-9a-f]{2}-([0-9a-f]{32})-/.exec(tp)?.[1] : undefined);
 
-/** The entry for `e` at `leafIndex`. Total: an unknown event type still becomes an entry. */
+/**
+ * A source event without a parseable `recordedAt`. Source stores always write one, so this is a forged
+ * or corrupted message: consumers refuse it (dead letter) rather than invent a time for the trail.
+ */
+export class InvalidSourceEventError extends Error {
+  override readonly name = 'InvalidSourceEventError';
+  readonly retriable = false;
+}
+
+/** The entry for `e` at `leafIndex`. Total over event types: an unknown type still becomes an entry. */
 export function toAuditEntry(e: SourceEvent, leafIndex: number): AuditEntry {
   const d: Obj = isObj(e.data) ? e.data : {};
   const timeMs = Date.parse(e.recordedAt);
+  if (!Number.isFinite(timeMs) || timeMs < 0 || timeMs > 253402300799999) throw new InvalidSourceEventError(`source event ${String(e.eventId)} has no valid recordedAt`);
   const category = categoryOf(e);
   const base = {
     schema: 'ekm.audit.v1' as const,

@@ -25,7 +25,7 @@ export interface SourceConsumersOptions {
 
 const isEnvelope = (b: unknown): EventEnvelope => {
   const e = b as Partial<EventEnvelope>;
-  if (typeof e?.eventId !== 'string' || typeof e.type !== 'string' || typeof e.streamId !== 'string' || !Number.isSafeInteger(e.streamPosition) || typeof e.recordedAt !== 'string') {
+  if (typeof e?.eventId !== 'string' || typeof e.type !== 'string' || typeof e.streamId !== 'string' || !Number.isSafeInteger(e.streamPosition) || typeof e.recordedAt !== 'string' || !Number.isFinite(Date.parse(e.recordedAt))) {
     throw new TypeError('not an EKM event envelope');
   }
   return e as EventEnvelope;
