@@ -6,40 +6,16 @@
 import { BusErrorCode, fail, type FailReply } from '@ekm/contracts';
 import { ImportMaterialInvalidError, RootKeyUnavailableError, RootOperationFailedError, UnwrapFailedError } from '@ekm/crypto';
 import { ConcurrencyConflictError } from '@ekm/event-store';
-import { describeRejection, type KeyRejection, type KeyRejectionCode } from '../../domain';
+import { describeRejection, type KeyRejection } from '../../domain';
 import { AliasTakenError } from '../postgres/key-projection';
 import { ImportTokenRaceError } from '../postgres/import-token.store';
 import { InvalidCursorError } from '../postgres/key-list.query';
 import { AuditUnavailableError } from '../../application/usage-recorder';
 import { StaleExpectedVersionError } from '../../application/handle-key-command';
 import { isDatabaseUnavailable } from '../../application/database-unavailable';
+import { REJECTION_TO_BUS } from '../../application/rejection-codes';
 
-export const REJECTION_TO_BUS: Readonly<Record<KeyRejectionCode, BusErrorCode>> = {
-  KEY_NOT_FOUND: BusErrorCode.KeyNotFound,
-  KEY_ALREADY_EXISTS: BusErrorCode.Conflict,
-  INVALID_KEY_STATE: BusErrorCode.KeyNotActive,
-  INVALID_ARGUMENT: BusErrorCode.Validation,
-  VERSION_NOT_FOUND: BusErrorCode.VersionNotFound,
-  VERSION_DISABLED: BusErrorCode.KeyNotActive,
-  VERSION_DESTROYED: BusErrorCode.KeyNotActive,
-  VERSION_NOT_DISABLED: BusErrorCode.KeyNotActive,
-  PRIMARY_VERSION_CANNOT_BE_DISABLED: BusErrorCode.PrimaryVersionLocked,
-  PRIMARY_VERSION_CANNOT_BE_DESTROYED: BusErrorCode.PrimaryVersionLocked,
-  DELETION_WINDOW_OUT_OF_RANGE: BusErrorCode.Validation,
-  // The key is in PendingDeletion but its date has not come: a state that forbids DestroyKey for now.
-  DELETION_WINDOW_NOT_ELAPSED: BusErrorCode.KeyNotActive,
-  INVALID_ALIAS: BusErrorCode.Validation,
-  ALIAS_ALREADY_EXISTS: BusErrorCode.Conflict,
-  ALIAS_NOT_FOUND: BusErrorCode.NotFound,
-  INVALID_TAG: BusErrorCode.Validation,
-  ROTATION_PERIOD_OUT_OF_RANGE: BusErrorCode.Validation,
-  UNSUPPORTED_FOR_SPEC: BusErrorCode.Unsupported,
-  ORIGIN_MISMATCH: BusErrorCode.Unsupported,
-  IMPORT_TOKEN_INVALID: BusErrorCode.ImportTokenInvalid,
-  IMPORT_TOKEN_EXPIRED: BusErrorCode.ImportTokenInvalid,
-  IMPORT_TOKEN_USED: BusErrorCode.ImportTokenInvalid,
-  CONTEXT_MISMATCH: BusErrorCode.ContextMismatch,
-};
+export { REJECTION_TO_BUS };
 
 export const rejectionReply = (r: KeyRejection): FailReply => fail(REJECTION_TO_BUS[r.code], describeRejection(r), { rejection: r.code });
 

@@ -3,7 +3,8 @@
  * Messages name rules and ids, never material, plaintext, blobs or context values.
  */
 import { BusErrorCode, fail, type FailReply } from '@ekm/contracts';
-import { describeRejection, type KeyRejection, type KeyRejectionCode } from '../../domain';
+import { describeRejection, type KeyRejection } from '../../domain';
+import { REJECTION_TO_BUS } from '../rejection-codes';
 
 export type CryptoFailure =
   /** A domain rule refused (state, usage/spec, purpose binding, version). */
@@ -31,32 +32,7 @@ export type CryptoFailure =
 
 export type CryptoFailureKind = CryptoFailure['kind'];
 
-/** Domain rejection → wire code. A Record, so a new rejection code fails to compile until mapped. */
-export const REJECTION_TO_BUS: Readonly<Record<KeyRejectionCode, BusErrorCode>> = {
-  KEY_NOT_FOUND: BusErrorCode.KeyNotFound,
-  KEY_ALREADY_EXISTS: BusErrorCode.Conflict,
-  INVALID_KEY_STATE: BusErrorCode.KeyNotActive,
-  INVALID_ARGUMENT: BusErrorCode.Validation,
-  VERSION_NOT_FOUND: BusErrorCode.VersionNotFound,
-  VERSION_DISABLED: BusErrorCode.KeyNotActive,
-  VERSION_DESTROYED: BusErrorCode.KeyNotActive,
-  VERSION_NOT_DISABLED: BusErrorCode.Conflict,
-  PRIMARY_VERSION_CANNOT_BE_DISABLED: BusErrorCode.PrimaryVersionLocked,
-  PRIMARY_VERSION_CANNOT_BE_DESTROYED: BusErrorCode.PrimaryVersionLocked,
-  DELETION_WINDOW_OUT_OF_RANGE: BusErrorCode.Validation,
-  DELETION_WINDOW_NOT_ELAPSED: BusErrorCode.Conflict,
-  INVALID_ALIAS: BusErrorCode.Validation,
-  ALIAS_ALREADY_EXISTS: BusErrorCode.Conflict,
-  ALIAS_NOT_FOUND: BusErrorCode.NotFound,
-  INVALID_TAG: BusErrorCode.Validation,
-  ROTATION_PERIOD_OUT_OF_RANGE: BusErrorCode.Validation,
-  UNSUPPORTED_FOR_SPEC: BusErrorCode.Unsupported,
-  ORIGIN_MISMATCH: BusErrorCode.Unsupported,
-  IMPORT_TOKEN_INVALID: BusErrorCode.ImportTokenInvalid,
-  IMPORT_TOKEN_EXPIRED: BusErrorCode.ImportTokenInvalid,
-  IMPORT_TOKEN_USED: BusErrorCode.ImportTokenInvalid,
-  CONTEXT_MISMATCH: BusErrorCode.ContextMismatch,
-};
+export { REJECTION_TO_BUS };
 
 /** Failure kind → wire code (REJECTED is refined through REJECTION_TO_BUS). */
 const KIND_TO_BUS: Readonly<Record<Exclude<CryptoFailureKind, 'REJECTED'>, BusErrorCode>> = {
