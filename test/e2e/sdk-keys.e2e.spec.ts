@@ -103,6 +103,23 @@ describe('every keys operation through the SDK', () => {
   });
 });
 
+describe('per-version lifecycle through the SDK', () => {
+  it('disables (forced past the re-wrap guard), re-enables, then destroys an old version', async () => {
+    const k = await ekm.keys.createKey({ tenant });
+    const old = await ekm.crypto.encrypt({ keyId: k.keyId, plaintext: Buffer.from('v1 data') });
+    await ekm.keys.rotateKey(k.keyId);
+    const disabled = await ekm.keys.disableKeyVersion(k.keyId, 1, { force: true });
+    expect(disabled.versions.find((v) => v.version === 1)?.status).toBe('Disabled');
+    expect(await codeOf(ekm.crypto.decrypt({ ciphertextBlob: old.ciphertextBlob }))).toBe(BusErrorCode.KeyNotActive);
+    await ekm.keys.enableKeyVersion(k.keyId, 1);
+    expect((await ekm.crypto.decrypt({ ciphertextBlob: old.ciphertextBlob })).plaintext.toString()).toBe('v1 data');
+    await ekm.keys.disableKeyVersion(k.keyId, 1, { force: true });
+    const destroyed = await ekm.keys.destroyKeyVersion(k.keyId, 1, { force: true });
+    expect(destroyed.versions.find((v) => v.version === 1)?.status).toBe('Destroyed');
+    expect(await codeOf(ekm.crypto.decrypt({ ciphertextBlob: old.ciphertextBlob }))).toBe(BusErrorCode.KeyNotActive);
+  });
+});
+
 describe('error mapping: each contract code the keys service returns is an EkmError with that code', () => {
   it('maps service rejections', async () => {
     const k = await ekm.keys.createKey({ tenant, requiredContext: ctx });
@@ -116,8 +133,8 @@ describe('error mapping: each contract code the keys service returns is an EkmEr
     expect(await codeOf(ekm.keys.createAlias(k.keyId, `alias/${tenant}-taken`))).toBe(BusErrorCode.Conflict);
     expect(await codeOf(ekm.crypto.generateMac({ keyId: k.keyId, message: Buffer.from('m') }))).toBe(BusErrorCode.Unsupported);
     expect(await codeOf(ekm.keys.getParametersForImport(k.keyId))).toBe(BusErrorCode.Unsupported);
-    expect(await codeOf(ekm.client.call('keys', 'disable-key-version', { keyId: k.keyId, version: 1, force: true }))).toBe(BusErrorCode.PrimaryVersionLocked);
-    expect(await codeOf(ekm.client.call('keys', 'disable-key-version', { keyId: k.keyId, version: 9, force: true }))).toBe(BusErrorCode.VersionNotFound);
+    expect(await codeOf(ekm.keys.disableKeyVersion(k.keyId, 1, { force: true }))).toBe(BusErrorCode.PrimaryVersionLocked);
+    expect(await codeOf(ekm.keys.disableKeyVersion(k.keyId, 9, { force: true }))).toBe(BusErrorCode.VersionNotFound);
     expect(await codeOf(ekm.crypto.encrypt({ keyId: k.keyId, plaintext: Buffer.alloc(300 * 1024), encryptionContext: ctx }))).toBe(BusErrorCode.PayloadTooLarge);
     await ekm.keys.disableKey(k.keyId);
     expect(await codeOf(ekm.crypto.encrypt({ keyId: k.keyId, plaintext: Buffer.from('x'), encryptionContext: ctx }))).toBe(BusErrorCode.KeyNotActive);

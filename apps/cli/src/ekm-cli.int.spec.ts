@@ -5,7 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '@ekm/config';
@@ -102,6 +102,31 @@ describe('ekm against the keys service', () => {
     expect(re).toMatchObject({ keyId, keyVersion: 2, sourceKeyId: keyId, sourceKeyVersion: 1 });
     const versions = await ekmJson<{ versions: unknown[] }>(['key', 'versions', keyId]);
     expect(versions.versions).toHaveLength(2);
+  });
+
+  it('reencrypt-dir re-wraps every blob file in place under the new primary; a bad file is listed and left alone (exit 1)', async () => {
+    const dir = join(work, 'blobs');
+    mkdirSync(dir);
+    for (const name of ['a', 'b', 'c']) {
+      await ekmJson(['encrypt', '--key', keyId, '--context', 'collection=docs', '--text', `text ${name}`, '--out', join(dir, `${name}.blob`)]);
+    }
+    writeFileSync(join(dir, 'junk.blob'), Buffer.from('not a blob at all'));
+    writeFileSync(join(dir, 'notes.txt'), 'ignored: wrong suffix');
+    const before = readFileSync(join(dir, 'a.blob'));
+    expect(await ekmJson<{ primaryVersion: number }>(['key', 'rotate', keyId])).toMatchObject({ primaryVersion: 3 });
+
+    const r = await ekm(['reencrypt-dir', dir, '--context', 'collection=docs', '--json']);
+    expect(r.code).toBe(1);
+    const summary = JSON.parse(r.stdout) as { files: number; reencrypted: number; failed: number; failures: { file: string; code: string }[] };
+    expect(summary).toMatchObject({ files: 4, reencrypted: 3, failed: 1 });
+    expect(summary.failures).toEqual([expect.objectContaining({ file: 'junk.blob', code: 'EKM_INVALID_CIPHERTEXT' })]);
+    expect(readFileSync(join(dir, 'junk.blob')).toString()).toBe('not a blob at all');
+    expect(readFileSync(join(dir, 'a.blob')).equals(before)).toBe(false);
+    for (const name of ['a', 'b', 'c']) {
+      const dec = await ekmJson<{ keyVersion: number; plaintext: string }>(['decrypt', '--in', join(dir, `${name}.blob`), '--context', 'collection=docs']);
+      expect(dec.keyVersion).toBe(3);
+      expect(Buffer.from(dec.plaintext, 'base64').toString()).toBe(`text ${name}`);
+    }
   });
 
   it('BYOK: import params -> local wrap -> import material enables an EXTERNAL key', async () => {

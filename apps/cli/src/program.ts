@@ -8,6 +8,7 @@ import { CliContext, DEFAULT_TIMEOUT_MS, type CliDeps } from './cli-context';
 import { keyCommand } from './commands/key.commands';
 import { addKeySettingsCommands } from './commands/key-settings.commands';
 import { dataCommands } from './commands/crypto.commands';
+import { bulkReencryptCommand } from './commands/bulk-reencrypt.command';
 import { macCommand } from './commands/mac.commands';
 import { importCommand } from './commands/import.commands';
 import { auditCommand } from './commands/audit.commands';
@@ -40,6 +41,7 @@ export function buildProgram(ctx: CliContext): Command {
   addKeySettingsCommands(ctx, key);
   program.addCommand(key);
   for (const cmd of dataCommands(ctx)) program.addCommand(cmd);
+  program.addCommand(bulkReencryptCommand(ctx));
   program.addCommand(macCommand(ctx));
   program.addCommand(importCommand(ctx));
   program.addCommand(auditCommand(ctx));

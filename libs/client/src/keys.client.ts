@@ -47,6 +47,30 @@ export class KeysClient {
     return r.versions;
   }
 
+  /**
+   * Disables one version (it no longer decrypts; the primary cannot be disabled). The rotation service is
+   * asked first whether the version still protects live assets: `force: true` skips that guard and is
+   * recorded as `DisableKeyVersionForced`. Errors: `EKM_KEY_NOT_FOUND`, `EKM_VERSION_NOT_FOUND`,
+   * `EKM_PRIMARY_VERSION_LOCKED`, `EKM_VERSION_IN_USE` (live assets), `EKM_UNAVAILABLE` (guard unreachable).
+   */
+  disableKeyVersion(keyId: string, version: number, opts?: KeysCallOptions & { force?: boolean }): Promise<KeyInfo> {
+    return this.call('disable-key-version', { keyId, version, force: opts?.force ?? false }, opts);
+  }
+
+  /** Re-enables a disabled version for decryption. Errors: `EKM_KEY_NOT_FOUND`, `EKM_VERSION_NOT_FOUND`, `EKM_KEY_NOT_ACTIVE` (destroyed). */
+  enableKeyVersion(keyId: string, version: number, opts?: KeysCallOptions): Promise<KeyInfo> {
+    return this.call('enable-key-version', { keyId, version }, opts);
+  }
+
+  /**
+   * Destroys one disabled version's material (crypto-shredding of that version; irreversible). Same
+   * re-wrap guard and `force` as {@link disableKeyVersion}. Errors: as disableKeyVersion, and
+   * `EKM_KEY_NOT_ACTIVE` when the version is not disabled first.
+   */
+  destroyKeyVersion(keyId: string, version: number, opts?: KeysCallOptions & { force?: boolean }): Promise<KeyInfo> {
+    return this.call('destroy-key-version', { keyId, version, force: opts?.force ?? false }, opts);
+  }
+
   /** Adds `alias/<name>` to a key (`alias` with or without the prefix). Errors: `EKM_KEY_NOT_FOUND`, `EKM_CONFLICT` (alias taken), `EKM_VALIDATION`. */
   createAlias(keyId: string, alias: string, opts?: KeysCallOptions): Promise<KeyInfo> {
     return this.call('create-alias', { keyId, alias }, opts);
