@@ -129,6 +129,23 @@ describe('ekm against the keys service', () => {
     }
   });
 
+  it('datakey-batch and decrypt-dir: N data keys in one call; a folder of blobs decrypted with failures listed (exit 1)', async () => {
+    const batch = await ekmJson<{ items: { ok: boolean; keyId: string; plaintext: string; ciphertextBlob: string }[] }>(['datakey-batch', '--key', keyId, '--count', '3', '--context', 'collection=docs']);
+    expect(batch.items).toHaveLength(3);
+    expect(batch.items.every((i) => i.ok && i.keyId === keyId && Buffer.from(i.plaintext, 'base64').length === 32)).toBe(true);
+    const dir = join(work, 'dek-blobs');
+    mkdirSync(dir);
+    batch.items.forEach((i, n) => writeFileSync(join(dir, `dek${n}.blob`), Buffer.from(i.ciphertextBlob, 'base64')));
+    writeFileSync(join(dir, 'broken.blob'), Buffer.from('garbage'));
+    const out = join(work, 'dek-plain');
+    const r = await ekm(['decrypt-dir', dir, '--out-dir', out, '--context', 'collection=docs', '--json']);
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ files: 4, decrypted: 3, failed: 1, failures: [expect.objectContaining({ file: 'broken.blob', code: 'EKM_INVALID_CIPHERTEXT' })] });
+    batch.items.forEach((i, n) => expect(readFileSync(join(out, `dek${n}`)).equals(Buffer.from(i.plaintext, 'base64'))).toBe(true));
+    const bad = await ekm(['datakey-batch', '--key', keyId, '--count', '101', '--json']);
+    expect(bad.code).toBe(2);
+  });
+
   it('BYOK: import params -> local wrap -> import material enables an EXTERNAL key', async () => {
     const ext = await ekmJson<{ keyId: string; status: string }>(['key', 'create', '--tenant', 'acme', '--origin', 'EXTERNAL']);
     expect(ext.status).toBe('PendingImport');

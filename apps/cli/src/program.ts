@@ -9,6 +9,7 @@ import { keyCommand } from './commands/key.commands';
 import { addKeySettingsCommands } from './commands/key-settings.commands';
 import { dataCommands } from './commands/crypto.commands';
 import { bulkReencryptCommand } from './commands/bulk-reencrypt.command';
+import { batchCommands } from './commands/batch.commands';
 import { macCommand } from './commands/mac.commands';
 import { importCommand } from './commands/import.commands';
 import { auditCommand } from './commands/audit.commands';
@@ -42,6 +43,7 @@ export function buildProgram(ctx: CliContext): Command {
   program.addCommand(key);
   for (const cmd of dataCommands(ctx)) program.addCommand(cmd);
   program.addCommand(bulkReencryptCommand(ctx));
+  for (const cmd of batchCommands(ctx)) program.addCommand(cmd);
   program.addCommand(macCommand(ctx));
   program.addCommand(importCommand(ctx));
   program.addCommand(auditCommand(ctx));
