@@ -3,6 +3,7 @@
  * Their URLs reach every worker through EKM_TEST_PG_URL (superuser, database "postgres") and
  * EKM_TEST_NATS_URL. Pids are kept in globalThis for globalTeardown.
  */
+import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
@@ -18,4 +19,9 @@ export default async function globalSetup(): Promise<void> {
   const state = { pg, nats };
   (globalThis as Record<string, unknown>).__EKM_TEST_SERVERS__ = state;
   writeFileSync(join(tmpdir(), `ekm-test-servers-${process.pid}.json`), JSON.stringify(state));
+  // globalTeardown does not run when jest itself is killed (timeout, Ctrl-C, CI limit): a detached
+  // watchdog stops the private servers once this jest process is gone. After a normal teardown the
+  // servers are already stopped and its kill finds nothing.
+  const watchdog = spawn('sh', ['-c', `while kill -0 ${process.pid} 2>/dev/null; do sleep 2; done; kill ${pg.pid} ${nats.pid} 2>/dev/null; true`], { detached: true, stdio: 'ignore' });
+  watchdog.unref();
 }
