@@ -6,11 +6,13 @@
  * append, so a rebuild racing live appends could overwrite rows with older state. This one first takes
  * `LOCK TABLE streams IN SHARE ROW EXCLUSIVE MODE`, which waits for in-flight appends and holds new ones
  * (each append writes its `streams` row) until the rebuild commits; readers keep the old rows meanwhile.
- * The lock is taken before any statement that assigns this transaction an xid, so every append that
- * committed before it lies below the read horizon (`transaction_id < xmin`) and is replayed.
+ * The lock is taken before any statement that assigns this transaction an xid; then the rebuild waits
+ * for the read horizon (the snapshot xmin is cluster-wide: an open transaction anywhere on the server,
+ * e.g. another service's, would otherwise hide the appends that committed after it began), so every
+ * append that committed before the lock lies below it (`transaction_id < xmin`) and is replayed.
  */
 import { Client } from 'pg';
-import { START, checkpointOf, pgTransactionContext, quoteIdent, readAllSql, serviceSchema, type Checkpoint, type RecordedEvent } from '@ekm/event-store';
+import { START, checkpointOf, waitForReadHorizon, pgTransactionContext, quoteIdent, readAllSql, serviceSchema, type Checkpoint, type RecordedEvent } from '@ekm/event-store';
 import { KeyProjection, KEY_PROJECTION_NAME } from '../../../keys/src/keys/adapters/postgres/key-projection';
 
 /** Progress of a rebuild: `done` of `total` events replayed. */
@@ -33,6 +35,17 @@ const toRecorded = (r: Row): RecordedEvent => ({
   eventId: r.event_id, type: r.event_type, schemaVersion: r.schema_version, data: r.data, meta: r.metadata, recordedAt: r.recorded_at,
 });
 
+/** waitForReadHorizon on its own connection: on the rebuild's (in a transaction) it would wait for itself. */
+async function waitForHorizonOutside(adminUrl: string): Promise<void> {
+  const waiter = new Client({ connectionString: adminUrl, application_name: 'ekm-cli-rebuild-horizon' });
+  await waiter.connect();
+  try {
+    await waitForReadHorizon(waiter, { timeoutMs: 60_000 });
+  } finally {
+    await waiter.end().catch(() => undefined);
+  }
+}
+
 /**
  * Replays every event of `ekm_keys` into a fresh keys projection and moves its checkpoint.
  * @param adminUrl owner/admin URL of the EKM database (the app role may not DELETE projection rows of others' schemas).
@@ -47,6 +60,7 @@ export async function rebuildKeysProjection(adminUrl: string, onProgress: Rebuil
     await client.query('BEGIN');
     try {
       await client.query(`LOCK TABLE ${schema}.streams IN SHARE ROW EXCLUSIVE MODE`);
+      await waitForHorizonOutside(adminUrl);
       const total = Number((await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${schema}.events`)).rows[0].n);
       onProgress(0, total);
       const tx = pgTransactionContext(client as unknown as Parameters<typeof pgTransactionContext>[0]);

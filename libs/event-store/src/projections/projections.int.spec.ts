@@ -125,4 +125,39 @@ describe('projections', () => {
     expect(await loadCheckpoint(q, schema, name)).toEqual(current);
     expect(await rowsOf(table)).toEqual([{ stream_id: 'cp-1', events: 1, total: 1, history: 'A1' }]);
   });
+  it('a rebuild includes every event committed before it started, even while another transaction is open on the server', async () => {
+    const table = `ekm_${service}.hz_${randomBytes(3).toString('hex')}`;
+    await createTable(table);
+    // An open transaction with an xid (in another database of the cluster: the snapshot xmin is
+    // cluster-wide) holds readAll's horizon below the events appended after it began.
+    const other = await createTestDatabase();
+    const holder = new Client({ connectionString: other.url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_current_xact_id()');
+      for (let i = 1; i <= 3; i++) await store.appendToStream(`hz-${i}`, [{ type: 'A', data: { n: i }, meta: { actor: 't' } }], { expectedVersion: ExpectedVersion.noStream });
+      const release = new Promise((r) => setTimeout(r, 300)).then(() => holder.query('COMMIT'));
+      const result = await rebuildProjection({ pool, service, projection: statsProjection(`hz_${table}`, table, 'hz-') });
+      await release;
+      expect(result.applied).toBeGreaterThanOrEqual(3);
+      expect((await rowsOf(table)).map((r) => r.stream_id)).toEqual(['hz-1', 'hz-2', 'hz-3']);
+    } finally {
+      await holder.end();
+    }
+  });
+
+  it('a rebuild refuses, with a clear error, when a transaction stays open past its horizon timeout', async () => {
+    const holder = new Client({ connectionString: (await createTestDatabase()).url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('SELECT pg_current_xact_id()');
+      await expect(rebuildProjection({ pool, service, projection: statsProjection('hz_timeout', 'unused', 'none-'), horizonTimeoutMs: 200 }))
+        .rejects.toThrow(/a transaction is held open/);
+    } finally {
+      await holder.query('ROLLBACK');
+      await holder.end();
+    }
+  });
 });

@@ -6,6 +6,7 @@ import type { Pool } from 'pg';
 import { START, type Checkpoint } from '../event-store.port';
 import { checkpointOf, readAllIn } from '../postgres/event-rows';
 import { withTransaction } from '../postgres/pg-transaction';
+import { waitForReadHorizon } from '../postgres/read-horizon';
 import { quoteIdent, serviceSchema } from '../postgres/service-schema';
 import type { Projection } from './projection';
 import { loadCheckpoint, setCheckpoint } from './projection-checkpoints';
@@ -15,6 +16,13 @@ export interface RebuildProjectionOptions {
   readonly service: string;
   readonly projection: Projection;
   readonly batchSize?: number;
+  /**
+   * How long to wait for transactions that were open when the rebuild was called (default 30 s). readAll
+   * stops at the cluster-wide snapshot xmin, so without this wait a rebuild started while any transaction
+   * is open (in any database of the server) silently misses the events committed after that transaction
+   * began; for an inline projection nothing would ever bring them back.
+   */
+  readonly horizonTimeoutMs?: number;
 }
 
 export interface RebuildResult {
@@ -30,6 +38,7 @@ export async function rebuildProjection(options: RebuildProjectionOptions): Prom
   const schema = quoteIdent(serviceSchema(options.service));
   const batchSize = options.batchSize ?? 1000;
   const { projection } = options;
+  await waitForReadHorizon(options.pool, { timeoutMs: options.horizonTimeoutMs ?? 30_000 });
   return withTransaction(options.pool, async (tx) => {
     await loadCheckpoint(tx, schema, projection.name, true);
     await projection.reset(tx);
