@@ -36,7 +36,7 @@ async function inParallel<T, R>(items: readonly T[], limit: number, fn: (x: T, i
 
 export async function prepareFixture(natsUrl: string, caller: WorkerCaller): Promise<Fixture> {
   const nc = await connect({ servers: natsUrl, name: 'ekm-bench-setup' });
-  const session = await sessionFor(caller);
+  const session = await sessionFor(caller, natsUrl);
   try {
     const run = Date.now().toString(36);
     const specs = Array.from({ length: TENANTS * KEYS_PER_TENANT }, (_, i) => ({ tenant: `bench-t${Math.floor(i / KEYS_PER_TENANT) + 1}`, collection: `c${i}` }));

@@ -31,6 +31,8 @@ export interface BenchStack {
   readonly security: { readonly auth: string; readonly authz: string };
   /** EKM_AUTH_SECRET the harness signs with (never written to results); undefined = unsigned requests. */
   readonly authSecret?: string;
+  /** Credential file to log in with (`--stack`: the bootstrap admin's). */
+  readonly credentialsFile?: string;
   stop(): Promise<void>;
 }
 
@@ -51,11 +53,18 @@ export function attachStack(path?: string): BenchStack {
   // `npm run up` gives every service one data dir; in development its auth secret is generated there.
   const secretFile = join(dirname(file), 'data', 'auth-secret');
   const authSecret = process.env.EKM_AUTH_SECRET ?? (existsSync(secretFile) ? readFileSync(secretFile, 'utf8').trim() : undefined);
+  // The stack authorizes by policy: sign as a principal the policy service knows (EKM_CREDENTIALS, else the
+  // bootstrap admin that `npm run up` wrote), not as a service session it has no policy for.
+  const adminFile = join(dirname(file), 'admin.credentials');
+  const credentialsFile = process.env.EKM_CREDENTIALS ?? (existsSync(adminFile) ? adminFile : undefined);
+  const auth = credentialsFile !== undefined ? `required (logged in with ${credentialsFile})`
+    : authSecret ? 'required (signing with the stack\'s auth secret)' : 'unsigned requests (no credentials or auth secret found)';
   return {
     mode: 'stack', natsUrl: s.natsUrl,
     pids: { keys: s.services.keys?.pid, nats: s.servers.nats.pid, postgres: s.servers.postgres.pid },
-    security: { auth: authSecret ? 'required (signing with the stack\'s auth secret)' : 'unsigned requests (no auth secret found)', authz: process.env.EKM_AUTHZ ?? 'as the stack runs' },
+    security: { auth, authz: process.env.EKM_AUTHZ ?? 'as the stack runs (npm run up: policy)' },
     ...(authSecret ? { authSecret } : {}),
+    ...(credentialsFile !== undefined ? { credentialsFile } : {}),
     stop: async () => undefined,
   };
 }
@@ -74,7 +83,22 @@ export interface PrivateStackOptions {
 }
 
 /** Starts Postgres, nats-server and the keys service, all private to this run. */
-export async function startPrivateStack(opts: PrivateStackOptions = {}): Promise<BenchStack & { readonly dir: string }> {
+export interface PrivateStack extends BenchStack {
+  readonly dir: string;
+  /** Postgres admin URL of the stack's `ekm` database (seeding, rebuilds). */
+  readonly adminUrl: string;
+  /** The keys service's data dir and root secret (its software root of trust lives there). */
+  readonly keysDataDir: string;
+  readonly rootSecret: string;
+  /** http://127.0.0.1:<port> of the keys service's health server. */
+  readonly keysHealthUrl: string;
+  /** Stops the keys service (SIGTERM, drained); Postgres and NATS keep running. */
+  stopKeys(): Promise<void>;
+  /** Starts the keys service again with the same environment; resolves with ms from spawn to its `ready` line. */
+  startKeys(): Promise<number>;
+}
+
+export async function startPrivateStack(opts: PrivateStackOptions = {}): Promise<PrivateStack> {
   const dir = mkdtempSync(join(tmpdir(), 'ekm-bench-'));
   const servers: ServerHandle[] = [];
   let keys: ChildProcess | undefined;
@@ -105,19 +129,28 @@ export async function startPrivateStack(opts: PrivateStackOptions = {}): Promise
       EKM_AUTH_SECRET: authSecret,
       ...opts.env,
     };
-    const log = openSync(join(dir, 'keys.log'), 'a');
     const main = join(repoRoot(), 'dist', 'apps', 'keys', 'src', 'main.js');
-    const t0 = performance.now();
-    const keysSpawnedAt = Date.now();
-    keys = spawn(process.execPath, [...(opts.nodeArgs ?? []), main], { env, cwd: dir, stdio: ['ignore', log, log] });
-    await waitForReady(keys, join(dir, 'keys.log'));
-    const keysStartupMs = Math.round(performance.now() - t0);
-    const child = keys;
+    let keysSpawnedAt = 0;
+    const startKeys = async (): Promise<number> => {
+      // Each start logs to its own file, so `ready` is this start's line.
+      const logFile = join(dir, `keys-${Date.now()}.log`);
+      const log = openSync(logFile, 'a');
+      const t0 = performance.now();
+      keysSpawnedAt = Date.now();
+      keys = spawn(process.execPath, [...(opts.nodeArgs ?? []), main], { env, cwd: dir, stdio: ['ignore', log, log] });
+      await waitForReady(keys, logFile);
+      return Math.round(performance.now() - t0);
+    };
+    const keysStartupMs = await startKeys();
     return {
       mode: 'private', natsUrl: nats.url, dir, keysStartupMs, keysSpawnedAt,
-      pids: { keys: child.pid, nats: nats.pid, postgres: pg.pid },
+      get pids(): StackPids { return { keys: keys?.pid, nats: nats.pid, postgres: pg.pid }; },
       security: securityOf(env),
       ...(opts.auth === false ? {} : { authSecret }),
+      adminUrl: env.EKM_DATABASE_ADMIN_URL, keysDataDir: env.EKM_DATA_DIR, rootSecret: env.EKM_ROOT_SECRET,
+      keysHealthUrl: `http://127.0.0.1:${env.EKM_HTTP_PORT}`,
+      stopKeys: async () => { if (keys) await stopChild(keys); keys = undefined; },
+      startKeys,
       stop: async () => {
         await stopAll();
         rmSync(dir, { recursive: true, force: true });

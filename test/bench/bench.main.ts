@@ -23,7 +23,7 @@ const log = (s: string): void => { process.stderr.write(`[bench] ${s}\n`); };
 type ResultOf<T extends 'run' | 'aes'> = T extends 'run' ? RunResult : AesResult;
 
 /** The load-generator process and a request/response helper over its IPC channel. */
-class LoadWorker {
+export class LoadWorker {
   private constructor(readonly child: ChildProcess) {}
 
   static start(): LoadWorker {
@@ -76,7 +76,11 @@ const perRequestUs = (a: number | null, b: number | null, n: number): number | n
 /** Wall-clock windows of the EKM runs (not the echo runs): what a CPU profile is cut to. */
 const loadWindows: Array<{ from: number; to: number }> = [];
 
-const callerOf = (stack: BenchStack): WorkerCaller => ({ principal: PRINCIPAL, ...(stack.authSecret ? { authSecret: stack.authSecret } : {}) });
+export const callerOf = (stack: BenchStack): WorkerCaller => ({
+  principal: PRINCIPAL,
+  ...(stack.authSecret ? { authSecret: stack.authSecret } : {}),
+  ...(stack.credentialsFile !== undefined ? { credentialsFile: stack.credentialsFile } : {}),
+});
 
 async function measure(opts: BenchOptions, stack: BenchStack, worker: LoadWorker, op: BenchOp, concurrency: number): Promise<BenchRow> {
   const target: WorkerTarget = { kind: 'ekm' };

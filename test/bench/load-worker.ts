@@ -7,7 +7,8 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
-import { serviceSessionSource, SessionSealer, signRequest, type ActiveSession } from '@ekm/auth';
+import { readCredentialFile, serviceSessionSource, SessionSealer, signRequest, type ActiveSession } from '@ekm/auth';
+import { loginSessionSource } from '@ekm/client';
 import { SampleBuffer, summarize, type LatencySummary } from './latency-stats';
 import { requestMaker, type BenchOp, type Fixture } from './load-scenarios';
 
@@ -16,9 +17,12 @@ export type WorkerTarget = { kind: 'ekm' } | { kind: 'echo'; replyBytes: number 
 /**
  * Who the load generator is. With `authSecret` (EKM_AUTH=required) it mints a service session
  * (`service:bench`) with the shared secret, as services calling services do (docs/auth.md §7), and signs
- * every request — echo requests too, so both carry the same bytes and the same caller work.
+ * every request — echo requests too, so both carry the same bytes and the same caller work. With
+ * `credentialsFile` (preferred over the secret) it logs in over `ekm.v1.policy.login` as any client does:
+ * `--stack` uses the bootstrap admin of `npm run up`, whose keys service authorizes by policy and does not
+ * know `service:bench`. With neither, requests are unsigned and claim `principal` (EKM_AUTH=disabled).
  */
-export interface WorkerCaller { readonly principal: string; readonly authSecret?: string }
+export interface WorkerCaller { readonly principal: string; readonly authSecret?: string; readonly credentialsFile?: string }
 
 /** Request headers for one call: the four signature headers (fresh nonce each), or the claimed principal. */
 export function callHeaders(caller: WorkerCaller, session: ActiveSession | null, subject: string, body: Uint8Array): MsgHdrs {
@@ -28,7 +32,15 @@ export function callHeaders(caller: WorkerCaller, session: ActiveSession | null,
   return h;
 }
 
-export async function sessionFor(caller: WorkerCaller): Promise<ActiveSession | null> {
+export async function sessionFor(caller: WorkerCaller, natsUrl: string): Promise<ActiveSession | null> {
+  if (caller.credentialsFile !== undefined) {
+    const nc = await connect({ servers: natsUrl, name: 'ekm-bench-login' });
+    try {
+      return await loginSessionSource(nc, readCredentialFile(caller.credentialsFile), 10_000)();
+    } finally {
+      await nc.close();
+    }
+  }
   return caller.authSecret ? serviceSessionSource(new SessionSealer(caller.authSecret), 'bench', 60 * 60_000)() : null;
 }
 
@@ -82,7 +94,7 @@ function codeOf(data: Uint8Array): string {
 async function run(cmd: Extract<WorkerCommand, { type: 'run' }>): Promise<RunResult> {
   const nc = await natsFor(cmd.natsUrl);
   const make = requestMaker(cmd.op, fixture);
-  const session = await sessionFor(cmd.caller);
+  const session = await sessionFor(cmd.caller, cmd.natsUrl);
   const echoSubject = cmd.target.kind === 'echo' ? `bench.echo.${cmd.target.replyBytes}` : '';
   const samples = new SampleBuffer();
   const errorCodes: Record<string, number> = {};
