@@ -32,6 +32,20 @@ export interface BaseConfig {
   /** EKM_NATS_USER / EKM_NATS_PASSWORD (SECRET): least-privilege NATS login. */
   readonly natsUser?: string;
   readonly natsPassword?: string;
+  /** EKM_RATE_LIMIT_RPS / _BURST and EKM_RATE_LIMIT_TENANT_RPS / _BURST. */
+  readonly rateLimit: RateLimitsConfig;
+}
+
+/** One token bucket: refill rate and capacity (docs/rate-limits.md). */
+export interface RateLimitConfig {
+  readonly ratePerSecond: number;
+  readonly burst: number;
+}
+
+/** EKM_RATE_LIMIT_*: a scope that is absent is not limited (its RPS is 0). */
+export interface RateLimitsConfig {
+  readonly principal?: RateLimitConfig;
+  readonly tenant?: RateLimitConfig;
 }
 
 /** Where the root key lives. Secrets stay in this object; never log it whole. */
@@ -79,6 +93,12 @@ export type ServiceConfig<S extends ServiceName = ServiceName> = S extends 'keys
 
 type Raw = Record<string, unknown>;
 
+/** A bucket from its RPS and optional burst (default twice the rate); undefined when the RPS is 0. */
+function bucketOf(rps: unknown, burst: unknown): RateLimitConfig | undefined {
+  const rate = rps as number;
+  return rate === 0 ? undefined : { ratePerSecond: rate, burst: burst === undefined ? 2 * rate : (burst as number) };
+}
+
 function toBase(service: ServiceName, r: Raw): BaseConfig {
   return {
     service,
@@ -98,7 +118,14 @@ function toBase(service: ServiceName, r: Raw): BaseConfig {
     sessionTtlMs: r.EKM_SESSION_TTL_MS as number,
     ...(r.EKM_NATS_USER !== undefined ? { natsUser: r.EKM_NATS_USER as string } : {}),
     ...(r.EKM_NATS_PASSWORD !== undefined ? { natsPassword: r.EKM_NATS_PASSWORD as string } : {}),
+    rateLimit: rateLimitsOf(r),
   };
+}
+
+function rateLimitsOf(r: Raw): RateLimitsConfig {
+  const principal = bucketOf(r.EKM_RATE_LIMIT_RPS, r.EKM_RATE_LIMIT_BURST);
+  const tenant = bucketOf(r.EKM_RATE_LIMIT_TENANT_RPS, r.EKM_RATE_LIMIT_TENANT_BURST);
+  return { ...(principal ? { principal } : {}), ...(tenant ? { tenant } : {}) };
 }
 
 function toRootOfTrust(r: Raw): RootOfTrustConfig {
@@ -167,6 +194,13 @@ function keysRules(r: Raw, ctx: z.RefinementCtx): void {
   }
 }
 
+/** A bucket of capacity 0 would refuse everything: a scope is disabled through its RPS, not its burst. */
+function rateLimitRules(r: Raw, ctx: z.RefinementCtx): void {
+  for (const [rps, burst] of [['EKM_RATE_LIMIT_RPS', 'EKM_RATE_LIMIT_BURST'], ['EKM_RATE_LIMIT_TENANT_RPS', 'EKM_RATE_LIMIT_TENANT_BURST']] as const) {
+    if (r[burst] === 0 && r[rps] !== 0) ctx.addIssue({ code: 'custom', path: [burst], message: `must be at least 1 when ${rps} is not 0` });
+  }
+}
+
 /** Authentication rules of every service: no unauthenticated production, and a shared secret there. */
 function authRules(r: Raw, ctx: z.RefinementCtx): void {
   if ((r.EKM_NATS_USER === undefined) !== (r.EKM_NATS_PASSWORD === undefined)) {
@@ -187,7 +221,7 @@ export function configSchema<S extends ServiceName>(service: S): z.ZodType<Servi
     const inner = spec.default !== undefined ? spec.schema : spec.schema.optional();
     shape[spec.name] = z.preprocess((v) => (v === undefined || v === '' ? spec.default : v), inner);
   }
-  const base = z.object(shape).superRefine((r, ctx) => authRules(r, ctx));
+  const base = z.object(shape).superRefine((r, ctx) => authRules(r, ctx)).superRefine((r, ctx) => rateLimitRules(r, ctx));
   const refined = service === 'keys' ? base.superRefine((r, ctx) => keysRules(r, ctx)) : service === 'audit' ? base.superRefine((r, ctx) => rootRules(r, ctx)) : base;
   return refined.transform((r) => (service === 'keys' ? toKeys(r) : service === 'audit' ? toAudit(r) : service === 'rotation' ? toRotation(r) : toBase(service, r))) as unknown as z.ZodType<ServiceConfig<S>, Record<string, string | undefined>>;
 }

@@ -68,6 +68,11 @@ export function baseEnvVars(service: ServiceName): readonly EnvVarSpec[] {
     { name: 'EKM_NATS_USER', schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1..64 letters, digits, _ or -'), description: 'NATS user (infra/nats accounts config); replies then use the inbox prefix _INBOX_<user>; unset = no NATS auth' },
     { name: 'EKM_NATS_PASSWORD', schema: z.string().min(1), secret: true, description: 'password of EKM_NATS_USER' },
     { name: 'EKM_SESSION_TTL_MS', schema: int(10_000, 86_400_000), default: '600000', description: 'session lifetime issued at login; also how long revocations are remembered' },
+    // Rate limits per replica (docs/rate-limits.md). The default only stops runaway callers: the bench's single caller stays far below it.
+    { name: 'EKM_RATE_LIMIT_RPS', schema: int(0, 10_000_000), default: '10000', description: 'requests per second each principal may send to one replica of this service (token bucket; 0 = no per-principal limit); service-to-service sessions are not limited' },
+    { name: 'EKM_RATE_LIMIT_BURST', schema: int(0, 100_000_000), description: 'bucket capacity: requests a principal may send at once after being idle; default 2 x EKM_RATE_LIMIT_RPS' },
+    { name: 'EKM_RATE_LIMIT_TENANT_RPS', schema: int(0, 10_000_000), default: '0', description: 'requests per second all principals of one tenant together may send to one replica (0 = no tenant limit; the operator scope * is never tenant-limited)' },
+    { name: 'EKM_RATE_LIMIT_TENANT_BURST', schema: int(0, 100_000_000), description: 'tenant bucket capacity; default 2 x EKM_RATE_LIMIT_TENANT_RPS' },
   ];
 }
 

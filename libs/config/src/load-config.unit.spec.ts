@@ -17,7 +17,7 @@ describe('loadConfig', () => {
       service: 'policy', env: 'development', natsServers: ['nats://127.0.0.1:4222'],
       databaseUrl: 'postgres://ekm_policy@127.0.0.1:5432/ekm', httpPort: 7102, logLevel: 'info',
       dataDir: '.ekm/data', maxRequestBytes: 1_048_576, shutdownGraceMs: 10_000, auth: 'required', sessionTtlMs: 600_000,
-      dbQueryTimeoutMs: 5000,
+      dbQueryTimeoutMs: 5000, rateLimit: { principal: { ratePerSecond: 10_000, burst: 20_000 } },
     });
     const k = loadConfig('keys', {});
     expect(k).toMatchObject({ httpPort: 7101, authz: 'allow-all', rootOfTrust: { kind: 'software' }, deletionMinDays: 7, gcmBudget: 2 ** 30, dbQueryTimeoutMs: 2000 });
@@ -86,6 +86,21 @@ describe('loadConfig', () => {
   });
 });
 
+describe('rate limits (EKM_RATE_LIMIT_*)', () => {
+  it('defaults the burst to twice the rate, disables a scope with 0 and keeps the tenant scope off by default', () => {
+    expect(loadConfig('keys', { EKM_RATE_LIMIT_RPS: '50' }).rateLimit).toEqual({ principal: { ratePerSecond: 50, burst: 100 } });
+    expect(loadConfig('keys', { EKM_RATE_LIMIT_RPS: '50', EKM_RATE_LIMIT_BURST: '7' }).rateLimit).toEqual({ principal: { ratePerSecond: 50, burst: 7 } });
+    expect(loadConfig('audit', { EKM_RATE_LIMIT_RPS: '0', EKM_RATE_LIMIT_BURST: '9' }).rateLimit).toEqual({});
+    expect(loadConfig('policy', { EKM_RATE_LIMIT_RPS: '0', EKM_RATE_LIMIT_TENANT_RPS: '300' }).rateLimit).toEqual({ tenant: { ratePerSecond: 300, burst: 600 } });
+  });
+
+  it('refuses a zero burst for an enabled scope and non-integers', () => {
+    expect(errorOf(() => loadConfig('keys', { EKM_RATE_LIMIT_BURST: '0' })).message).toBe('invalid configuration for keys: EKM_RATE_LIMIT_BURST: must be at least 1 when EKM_RATE_LIMIT_RPS is not 0');
+    expect(errorOf(() => loadConfig('keys', { EKM_RATE_LIMIT_TENANT_RPS: '5', EKM_RATE_LIMIT_TENANT_BURST: '0' })).message).toContain('EKM_RATE_LIMIT_TENANT_BURST: must be at least 1 when EKM_RATE_LIMIT_TENANT_RPS is not 0');
+    expect(errorOf(() => loadConfig('rotation', { EKM_RATE_LIMIT_RPS: '2.5' })).message).toContain('EKM_RATE_LIMIT_RPS: must be an integer between 0 and 10000000');
+  });
+});
+
 describe('CONFIG_METADATA', () => {
   it('lists env names, defaults, secrets and the default port of each service', () => {
     expect(CONFIG_METADATA.keys.defaultHttpPort).toBe(7101);
@@ -93,6 +108,8 @@ describe('CONFIG_METADATA', () => {
     const names = CONFIG_METADATA.policy.env.map((v) => v.name);
     expect(names).toContain('EKM_DATABASE_URL');
     expect(names).not.toContain('EKM_AUTHZ');
+    expect(CONFIG_METADATA.rotation.env.find((v) => v.name === 'EKM_RATE_LIMIT_RPS')?.default).toBe('10000');
+    expect(CONFIG_METADATA.rotation.env.find((v) => v.name === 'EKM_RATE_LIMIT_BURST')?.default).toBeUndefined();
     expect(CONFIG_METADATA.keys.env.find((v) => v.name === 'EKM_PKCS11_PIN')).toMatchObject({ secret: true });
     expect(CONFIG_METADATA.rotation.env.find((v) => v.name === 'EKM_DATABASE_URL')?.default).toBe('postgres://ekm_rotation@127.0.0.1:5432/ekm');
   });

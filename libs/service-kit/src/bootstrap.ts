@@ -17,6 +17,7 @@ import { NestPinoLogger } from './nest-logger';
 import { ReadinessRegistry } from './readiness';
 import { RethrowRpcFilter } from './rethrow-rpc.filter';
 import { TransportAuth } from './request-auth';
+import { RequestRateLimit } from './request-rate-limit';
 import { ekmVersion } from './status.service';
 import { EVENT_STORE, type EventStore } from '@ekm/event-store';
 
@@ -77,6 +78,7 @@ export async function startServiceApp(opts: StartServiceOptions): Promise<Servic
   // The core module drains the shared connection last (after the relay stopped), not the transport.
   const transport = new EkmNatsTransport({
     service, connection: nc, logger, metrics, maxRequestBytes: config.maxRequestBytes, shutdownGraceMs: config.shutdownGraceMs, drainConnectionOnClose: false, auth,
+    rateLimit: RequestRateLimit.fromConfig(config, logger, metrics),
   });
   readiness.register('transport', () => (transport.isListening ? true : 'not listening'));
   let app: INestMicroservice | undefined;

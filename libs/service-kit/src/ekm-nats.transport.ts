@@ -3,7 +3,8 @@
  * built on the v3 client directly (after Nest's server-nats.js) so that EKM, not Nest, owns the wire
  * format: the body is the request JSON, the reply is a `Reply` envelope, errors carry `EKM_*` codes.
  *
- * Per message: size limit → authentication (`auth`) → `msg.json()` → handler in a SERVER span → reply. Unexpected exceptions
+ * Per message: size limit → authentication (`auth`) → rate limit (`rateLimit`, per principal) → `msg.json()` →
+ * handler in a SERVER span → reply. Unexpected exceptions
  * become `EKM_INTERNAL` with a request id; the log line never includes the body.
  * `close()` drains subscriptions, waits for in-flight handlers, then drains the connection.
  */
@@ -15,6 +16,7 @@ import { BusErrorCode, fail, isReply, queueGroup, REQUEST_ID_HEADER, type Reply,
 import { withServerSpan, type Logger } from '@ekm/telemetry';
 import { OUTCOME_OK, type RequestMetrics } from './metrics';
 import { EkmRequestContext, type TransportAuth } from './request-auth';
+import type { RequestRateLimit } from './request-rate-limit';
 
 /** Options of {@link EkmNatsTransport}. */
 export interface EkmNatsTransportOptions {
@@ -30,6 +32,8 @@ export interface EkmNatsTransportOptions {
   readonly drainConnectionOnClose?: boolean;
   /** Authenticates every request before its handler (@ekm/auth); without it handlers see no principal. */
   readonly auth?: TransportAuth;
+  /** Per-principal (and per-tenant) token buckets, checked after `auth`; without it nothing is rate limited. */
+  readonly rateLimit?: RequestRateLimit | null;
 }
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -98,7 +102,7 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
     try {
       await withServerSpan(msg.subject, msg.headers, async (span) => {
         span.setAttribute('ekm.request_id', requestId);
-        const reply = await this.produceReply(handler, msg, requestId);
+        const reply = await this.produceReply(pattern, handler, msg, requestId);
         if (!reply.ok) {
           code = reply.error.code;
           span.setAttribute('ekm.error_code', code);
@@ -114,7 +118,7 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
     }
   }
 
-  private async produceReply(handler: MessageHandler, msg: Msg, requestId: string): Promise<Reply<unknown>> {
+  private async produceReply(pattern: string, handler: MessageHandler, msg: Msg, requestId: string): Promise<Reply<unknown>> {
     const size = msg.data.length;
     if (size > this.opts.maxRequestBytes) {
       return fail(BusErrorCode.PayloadTooLarge, `request body is ${size} bytes; the limit is ${this.opts.maxRequestBytes} bytes`, { size, limit: this.opts.maxRequestBytes });
@@ -124,6 +128,11 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
       const checked = this.opts.auth.check(msg, requestId);
       if (!checked.ok) return checked.reply;
       principal = checked.principal;
+    }
+    // Before the body is parsed: a refused request costs a map lookup. No principal = the login subject.
+    if (principal && this.opts.rateLimit) {
+      const refused = this.opts.rateLimit.admit(principal, pattern.slice(pattern.lastIndexOf('.') + 1));
+      if (refused) return refused;
     }
     let body: unknown;
     try {

@@ -11,6 +11,8 @@ export { StatusService, ekmVersion, type ServiceStatus } from './status.service'
 export { HealthServer } from './health-server';
 export { ReadinessRegistry, type CheckResult, type ReadinessCheck, type ReadinessReport } from './readiness';
 export { RequestMetrics, OUTCOME_OK } from './metrics';
+export { RequestRateLimit, isServicePrincipal, type RateLimitScope, type RequestRateLimitOptions } from './request-rate-limit';
+export type { BucketLimits } from './token-bucket';
 export { NatsConnectionState } from './nats-health';
 export { NestPinoLogger } from './nest-logger';
 export { RethrowRpcFilter } from './rethrow-rpc.filter';
