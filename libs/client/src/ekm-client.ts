@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { BusErrorCode, REQUEST_ID_HEADER, isReply, subject, type Operation, type ServiceName } from '@ekm/contracts';
-import { EkmError } from './ekm-error';
+import { EkmError, retryDelayMs } from './ekm-error';
 import { signerFor, type ClientCredentials } from './session-login';
 import type { SessionSigner } from '@ekm/auth';
 
@@ -15,7 +15,10 @@ export interface EkmClientOptions {
   readonly servers?: string | string[];
   /** Per-attempt timeout in milliseconds. Default 5000. */
   readonly timeoutMs?: number;
-  /** Attempts for retriable failures (timeouts, `EKM_UNAVAILABLE`, ...). Default 3. */
+  /**
+   * Attempts for retriable failures (timeouts, `EKM_UNAVAILABLE`, `EKM_RATE_LIMITED`, ...). Default 3.
+   * Between attempts: exponential backoff, or the service's `retryAfterMs` hint when rate limited.
+   */
   readonly maxAttempts?: number;
   /** Inbox prefix for replies (NATS permissions give each caller its own). Default `_INBOX`. */
   readonly inboxPrefix?: string;
@@ -83,8 +86,9 @@ export class EkmClient {
 
   /**
    * Sends `body` to `ekm.v1.<service>.<operation>` and returns the reply's `data`.
-   * @throws EkmError with the service's code, `EKM_TIMEOUT` after the last attempt timed out, or
-   *   `EKM_UNAVAILABLE` when no responder is subscribed.
+   * @throws EkmError with the service's code, `EKM_TIMEOUT` after the last attempt timed out,
+   *   `EKM_UNAVAILABLE` when no responder is subscribed, or `EKM_RATE_LIMITED` (with `retryAfterMs`)
+   *   when the caller stayed over its rate limit through every attempt.
    */
   async call<T>(service: ServiceName, operation: Operation<ServiceName>, body: unknown, opts: CallOptions = {}): Promise<T> {
     const subj = subject(service, operation as never);
@@ -96,8 +100,10 @@ export class EkmClient {
         return await this.once<T>(subj, body, requestId, opts.timeoutMs ?? this.options.timeoutMs);
       } catch (err) {
         if (!(err instanceof EkmError) || !err.retriable || attempt === attempts) throw err;
+        const delay = retryDelayMs(err, attempt);
+        if (delay === undefined) throw err;
         last = err;
-        await new Promise((r) => setTimeout(r, Math.min(1000, 50 * 2 ** attempt)));
+        await new Promise((r) => setTimeout(r, delay));
       }
     }
     throw last ?? new EkmError({ code: BusErrorCode.Internal, message: 'unreachable' });

@@ -21,4 +21,30 @@ export class EkmError extends Error {
   get retriable(): boolean {
     return RETRIABLE[this.code] ?? false;
   }
+
+  /**
+   * The service's hint, in milliseconds, before a retry can succeed: set on `EKM_RATE_LIMITED`
+   * (`details.retryAfterMs`, the time until the caller's token bucket has a token again), else undefined.
+   */
+  get retryAfterMs(): number | undefined {
+    const v = this.details?.retryAfterMs;
+    return typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined;
+  }
+}
+
+/** Longest retry hint the client waits for; a longer one is thrown to the caller at once. */
+export const MAX_RETRY_AFTER_MS = 10_000;
+
+/**
+ * How long to wait before attempt `attempt + 1` after `err`: exponential backoff (100 ms doubling, at
+ * most 1 s) or, when the service gave a retry hint (`EKM_RATE_LIMITED`), the hint plus up to the same
+ * again at random, so a refused burst of calls does not come back at one instant. Undefined = do not
+ * retry (the hint is over {@link MAX_RETRY_AFTER_MS}).
+ */
+export function retryDelayMs(err: EkmError, attempt: number, random: () => number = Math.random): number | undefined {
+  const backoff = Math.min(1000, 50 * 2 ** attempt);
+  const hint = err.retryAfterMs;
+  if (hint === undefined) return backoff;
+  if (hint > MAX_RETRY_AFTER_MS) return undefined;
+  return Math.max(backoff, Math.ceil(hint * (1 + random())));
 }

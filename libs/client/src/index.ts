@@ -1,6 +1,6 @@
 /** `@ekm/client`: the TypeScript SDK for EKM's bus API. */
 export { EkmClient, type EkmClientOptions, type CallOptions } from './ekm-client';
-export { EkmError } from './ekm-error';
+export { EkmError, MAX_RETRY_AFTER_MS, retryDelayMs } from './ekm-error';
 export { loginSessionSource, signerFor, type ClientCredentials } from './session-login';
 export { Ekm } from './ekm';
 export { KeysClient, type Caller, type KeysCallOptions } from './keys.client';
