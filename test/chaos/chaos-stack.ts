@@ -1,7 +1,10 @@
 /**
  * The stack a chaos scenario breaks: its own Postgres and nats-server (test/support/servers, free
- * ports, stopped by pid, never the machine's shared servers), the keys service and the audit service
- * as child processes, and TCP proxies on the keys service's links to NATS and to Postgres.
+ * ports, stopped by pid, never the machine's shared servers), the four services as child processes
+ * (keys, audit, policy and rotation replicas), and TCP proxies on the keys service's links to NATS and
+ * to Postgres and on each rotation replica's link to NATS.
+ * With the policy service and auth on, the keys service runs EKM_AUTHZ=policy and the load signs as a
+ * principal created through the bootstrap admin, so every keys call depends on a policy decision.
  * With `root: 'pkcs11'` the keys service's root of trust is a SoftHSM2 token made for this run.
  */
 import { execFileSync } from 'node:child_process';
@@ -10,8 +13,11 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
+import type { CredentialFile } from '@ekm/auth';
+import { EkmClient, PolicyClient } from '@ekm/client';
 import { freePort, startNats, startPostgres, stopServer, type ServerHandle } from '../support/servers';
 import { ServiceProcess } from './service-process';
+import type { ChaosAuth } from './history';
 import { TcpProxy } from './tcp-proxy';
 
 export const SOFTHSM_LIBRARY = '/usr/lib/softhsm/libsofthsm2.so';
@@ -24,14 +30,27 @@ export interface ChaosStackOptions {
   readonly audit?: boolean;
   /** Extra env of the keys service (e.g. EKM_KEK_CACHE_TTL_MS=0 so every call reaches the root). */
   readonly keysEnv?: Readonly<Record<string, string>>;
+  /** Start the policy service (keys then decides with EKM_AUTHZ=policy when auth is on); default true. */
+  readonly policy?: boolean;
+  /** Rotation replicas to start (tick 200 ms, lease `ROTATION_LEASE_MS`); default 2, 0 = none. */
+  readonly rotationReplicas?: number;
 }
+
+/** The rotation replicas' claim lease (EKM_ROTATION_LEASE_MS): short, so a pause outlives it in seconds. */
+export const ROTATION_LEASE_MS = 2000;
 
 export interface SoftHsm { readonly conf: string; readonly tokenDir: string; readonly label: string; readonly pin: string }
 
 export class ChaosStack {
   keys!: ServiceProcess;
   audit?: ServiceProcess;
+  policy?: ServiceProcess;
+  readonly rotation: ServiceProcess[] = [];
+  /** One proxy per rotation replica, between it and NATS (latency widens its claim window). */
+  readonly rotationProxies: TcpProxy[] = [];
   hsm?: SoftHsm;
+  /** The load's principal (EKM_AUTHZ=policy): created by the bootstrap admin, allowed `keys:*`. */
+  loadCredential?: CredentialFile;
 
   private constructor(
     readonly dir: string,
@@ -54,8 +73,15 @@ export class ChaosStack {
       opts.auth === false ? undefined : randomBytes(32).toString('base64url'));
     try {
       if (opts.root === 'pkcs11') stack.hsm = makeSoftHsm(join(dir, 'softhsm'));
+      if (stack.policyOn) stack.policy = await ServiceProcess.start({ service: 'policy', env: stack.policyEnv(), logFile: join(dir, 'policy.log') });
       stack.keys = await ServiceProcess.start({ service: 'keys', env: await stack.keysEnv(), logFile: join(dir, 'keys.log') });
+      for (let i = 0; i < (opts.rotationReplicas ?? 2); i++) {
+        const proxy = await TcpProxy.start(nats.port);
+        stack.rotationProxies.push(proxy);
+        stack.rotation.push(await ServiceProcess.start({ service: 'rotation', env: stack.rotationEnv(i, proxy), logFile: join(dir, `rotation-${i}.log`) }));
+      }
       if (opts.audit !== false) stack.audit = await ServiceProcess.start({ service: 'audit', env: await stack.auditEnv(), logFile: join(dir, 'audit.log') });
+      if (stack.policyOn && stack.authSecret) stack.loadCredential = await stack.createLoadPrincipal();
     } catch (err) {
       await stack.stop({ keepDir: true });
       throw new Error(`chaos stack did not start (logs in ${dir}): ${(err as Error).message}`);
@@ -65,6 +91,26 @@ export class ChaosStack {
 
   get natsUrl(): string {
     return this.nats.url;
+  }
+
+  /** Every NATS URL a client should know (one server here; a cluster gives three). */
+  get natsUrls(): string[] {
+    return [this.nats.url];
+  }
+
+  /** How the load and the checker sign (see ChaosAuth). */
+  get clientAuth(): ChaosAuth {
+    return this.loadCredential ? { credential: this.loadCredential } : this.authSecret;
+  }
+
+  /** The policy service runs and decides the keys service's calls. */
+  get policyOn(): boolean {
+    return this.opts.policy !== false;
+  }
+
+  /** Event logs the audit trail consumes (and the checker holds it to). */
+  get auditSources(): string[] {
+    return ['keys', ...(this.policyOn ? ['policy'] : []), ...((this.opts.rotationReplicas ?? 2) > 0 ? ['rotation'] : [])];
   }
 
   /** Superuser URL of the `ekm` database (direct, not through the proxy). */
@@ -110,8 +156,14 @@ export class ChaosStack {
   }
 
   async stop(opts: { keepDir?: boolean } = {}): Promise<void> {
+    for (const r of this.rotation) {
+      try { process.kill(r.pid, 'SIGCONT'); } catch { /* gone */ }
+      await r.stop().catch(() => undefined);
+    }
     await this.audit?.stop().catch(() => undefined);
     await this.keys?.stop().catch(() => undefined);
+    await this.policy?.stop().catch(() => undefined);
+    for (const p of this.rotationProxies) await p.close();
     await this.natsProxy.close();
     await this.pgProxy.close();
     await stopServer(this.nats, { keepDir: opts.keepDir });
@@ -131,8 +183,42 @@ export class ChaosStack {
       EKM_DELETION_MIN_DAYS: '0',
       // The load's deadline is 3 s: a stalled query plus the stalled usage record must fit in it.
       EKM_DB_QUERY_TIMEOUT_MS: '1000',
+      ...(this.policyOn && this.authSecret ? { EKM_AUTHZ: 'policy' } : {}),
       ...this.opts.keysEnv,
     };
+  }
+
+  private policyEnv(): Record<string, string> {
+    return {
+      ...this.common('policy'),
+      EKM_DATABASE_URL: `postgres://ekm_policy@127.0.0.1:${this.pg.port}/ekm`,
+      EKM_BOOTSTRAP_CREDENTIALS_FILE: join(this.dir, 'admin.credentials'),
+    };
+  }
+
+  /** Replica `i` talks to NATS through its own proxy and to Postgres directly (its lease lives there). */
+  private rotationEnv(i: number, proxy: TcpProxy): Record<string, string> {
+    return {
+      ...this.common(`rotation-${i}`),
+      EKM_NATS_URL: `nats://${proxy.url}`,
+      EKM_DATABASE_URL: `postgres://ekm_rotation@127.0.0.1:${this.pg.port}/ekm`,
+      EKM_ROTATION_TICK_MS: '200',
+      EKM_ROTATION_LEASE_MS: String(ROTATION_LEASE_MS),
+      EKM_ROTATION_BATCH: '4',
+    };
+  }
+
+  /** Logs in as the bootstrap admin, creates the load's principal (tenant chaos, role app) and a policy allowing it keys:*. */
+  private async createLoadPrincipal(): Promise<CredentialFile> {
+    const admin = await EkmClient.connect({ servers: this.nats.url, credentials: join(this.dir, 'admin.credentials'), timeoutMs: 10_000, maxAttempts: 3 });
+    try {
+      const policy = new PolicyClient(admin);
+      const { credential } = await policy.createPrincipal({ tenant: 'chaos', roles: ['app'], kind: 'service', name: 'chaos load' });
+      await policy.putPolicy({ policyId: 'chaos-load', tenant: '*', document: { statements: [{ sid: 'load', effect: 'allow', roles: ['app'], actions: ['keys:*'], resources: ['*'] }] } });
+      return credential;
+    } finally {
+      await admin.close();
+    }
   }
 
   private async auditEnv(): Promise<Record<string, string>> {
@@ -140,7 +226,7 @@ export class ChaosStack {
       ...this.common('audit'),
       EKM_ROOT_SECRET: 'chaos-audit-secret-0123456789',
       EKM_DATABASE_URL: `postgres://ekm_audit@127.0.0.1:${this.pg.port}/ekm`,
-      EKM_AUDIT_SOURCES: 'keys',
+      EKM_AUDIT_SOURCES: this.auditSources.join(','),
       EKM_AUDIT_CHECKPOINT_EVERY: '100',
       EKM_AUDIT_CHECKPOINT_INTERVAL_MS: '1000',
       EKM_AUDIT_RECONCILE_INTERVAL_MS: '1000',

@@ -110,14 +110,16 @@ async function decryptWithRetry(client: ChaosClient, rec: OpRecord): Promise<{ o
 /** The trail holds every source event (waits for it), every acknowledged request id, and verifies. */
 async function checkAudit(stack: ChaosStack, client: ChaosClient, history: History, failures: string[]): Promise<{ entries: number; ok: boolean; reason: string }> {
   const deadline = Date.now() + 60_000;
-  let missing = -1;
+  const missing = new Map<string, number>();
   while (Date.now() < deadline) {
-    missing = await stack.admin(async (c) => Number((await c.query<{ n: string }>(
-      `SELECT count(*) AS n FROM ekm_keys.events e WHERE NOT EXISTS (SELECT 1 FROM ekm_audit.trail t WHERE t.source_service = 'keys' AND t.source_event_id = e.event_id::text)`)).rows[0].n));
-    if (missing === 0) break;
+    for (const source of stack.auditSources) {
+      missing.set(source, await stack.admin(async (c) => Number((await c.query<{ n: string }>(
+        `SELECT count(*) AS n FROM ekm_${source}.events e WHERE NOT EXISTS (SELECT 1 FROM ekm_audit.trail t WHERE t.source_service = $1 AND t.source_event_id = e.event_id::text)`, [source])).rows[0].n)));
+    }
+    if ([...missing.values()].every((n) => n === 0)) break;
     await new Promise((r) => setTimeout(r, 500));
   }
-  if (missing !== 0) failures.push(`audit trail is missing ${missing} source events of ekm_keys after 60 s`);
+  for (const [source, n] of missing) if (n !== 0) failures.push(`audit trail is missing ${n} source events of ekm_${source} after 60 s`);
   const ids = history.records.filter((r) => r.outcome === 'ok').map((r) => r.requestId);
   const inTrail = await stack.admin(async (c) => new Set((await c.query<{ id: string }>(
     `SELECT entry::jsonb -> 'request' ->> 'id' AS id FROM ekm_audit.trail WHERE category = 'key_usage' AND (entry::jsonb -> 'request' ->> 'id') = ANY($1)`, [ids])).rows.map((r) => r.id)));

@@ -8,7 +8,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { serviceSessionSource, SessionSealer, signRequest, type ActiveSession } from '@ekm/auth';
+import { serviceSessionSource, SessionSealer, signRequest, type ActiveSession, type CredentialFile } from '@ekm/auth';
+import { loginSessionSource } from '@ekm/client';
 
 export type OpKind = 'create-key' | 'rotate-key' | 'generate-data-key' | 'decrypt';
 export type Outcome = 'ok' | 'error' | 'unknown';
@@ -28,16 +29,29 @@ export interface OpRecord {
   overDeadline?: boolean;
 }
 
+/**
+ * How the load signs: unsigned (auth off), a service session minted with the shared secret, or a
+ * principal's credential logged in over `ekm.v1.policy.login` (keys with EKM_AUTHZ=policy decide on it).
+ */
+export type ChaosAuth = undefined | string | { readonly credential: CredentialFile };
+
 type Reply<T> = { ok: true; data: T } | { ok: false; error: { code: string; message: string } };
 
 export class ChaosClient {
   private constructor(private readonly nc: NatsConnection, private readonly session: ActiveSession | null, readonly deadlineMs: number) {}
 
-  static async connect(natsUrl: string, authSecret: string | undefined, deadlineMs = 3000): Promise<ChaosClient> {
-    // Waits for NATS forever: the client outlives NATS restarts.
-    const nc = await connect({ servers: natsUrl, name: 'ekm-chaos', maxReconnectAttempts: -1, reconnectTimeWait: 200 });
-    const session = authSecret ? await serviceSessionSource(new SessionSealer(authSecret), 'chaos', 60 * 60_000)() : null;
-    return new ChaosClient(nc, session, deadlineMs);
+  static async connect(natsUrl: string | readonly string[], auth: ChaosAuth, deadlineMs = 3000): Promise<ChaosClient> {
+    // Waits for NATS forever: the client outlives NATS restarts (and, with a cluster, tries every node).
+    const nc = await connect({ servers: typeof natsUrl === 'string' ? natsUrl : [...natsUrl], name: 'ekm-chaos', maxReconnectAttempts: -1, reconnectTimeWait: 200 });
+    try {
+      const session = auth === undefined ? null
+        : typeof auth === 'string' ? await serviceSessionSource(new SessionSealer(auth), 'chaos', 60 * 60_000)()
+          : await loginSessionSource(nc, auth.credential, 10_000)();
+      return new ChaosClient(nc, session, deadlineMs);
+    } catch (err) {
+      await nc.close();
+      throw err;
+    }
   }
 
   /** One attempt (no retries: the history must say what one request did). */
