@@ -20,10 +20,15 @@ export class AliasTakenError extends Error {
 }
 
 interface EventRow { event_type: string; data: unknown; metadata: unknown }
+/** Bound on the folded states kept per transaction (~1 KB each); past it a rebuild reads prefixes again. */
+const MAX_CACHED_STREAMS = 250_000;
+/** A key's state after its last run in a batch, with what its `keys` row records of that run. */
+interface Folded { readonly state: KeyState; readonly position: number; readonly recordedAt: Date }
 
 export class KeyProjection implements Projection {
   readonly name = KEY_PROJECTION_NAME;
   private readonly s: string;
+  private readonly folded = new WeakMap<TransactionContext, Map<string, Folded>>();
 
   constructor(service = 'keys') {
     this.s = quoteIdent(serviceSchema(service));
@@ -36,18 +41,71 @@ export class KeyProjection implements Projection {
   }
 
   async apply(tx: TransactionContext, events: readonly RecordedEvent[]): Promise<void> {
-    // Folded states from earlier runs of this batch, so a rebuild does not re-read streams it just folded.
-    const folded = new Map<string, { state: KeyState; position: number }>();
-    for (const run of runsOfKeyStreams(events)) {
+    const runs = runsOfKeyStreams(events);
+    if (runs.length === 0) return;
+    const cache = this.cacheOf(tx);
+    // Streams that continue a part of the log this transaction has not folded: their prefixes, in ONE query.
+    const prefixes = await this.readPrefixes(tx, runs, cache);
+    // The keys this batch touched, in the order of each key's LAST run (the order rows are written in).
+    const touched = new Map<string, Folded>();
+    for (const run of runs) {
       const first = run[0];
       const last = run[run.length - 1];
-      const known = folded.get(first.streamId);
-      const state = known !== undefined && known.position === first.streamPosition - 1
-        ? foldKeyEvents(run.map(toKeyEvent), known.state)
-        : foldKeyEvents(await this.readPrefix(tx, first.streamId, last.streamPosition));
-      folded.set(first.streamId, { state, position: last.streamPosition });
-      if (state.status !== 'Absent') await this.write(tx, state, last.streamPosition, last.recordedAt);
+      const known = cache.get(first.streamId);
+      const prefix = prefixes.get(first.streamId);
+      let state: KeyState;
+      if (known !== undefined && known.position === first.streamPosition - 1) state = foldKeyEvents(run.map(toKeyEvent), known.state);
+      else if (first.streamPosition === 1) state = foldKeyEvents(run.map(toKeyEvent));
+      else if (prefix !== undefined && prefix.length === first.streamPosition - 1) state = foldKeyEvents(run.map(toKeyEvent), foldKeyEvents(prefix));
+      else state = foldKeyEvents(await this.readPrefix(tx, first.streamId, last.streamPosition));
+      prefixes.delete(first.streamId);
+      const f: Folded = { state, position: last.streamPosition, recordedAt: last.recordedAt };
+      cache.set(first.streamId, f);
+      touched.delete(first.streamId);
+      touched.set(first.streamId, f);
     }
+    if (cache.size > MAX_CACHED_STREAMS) cache.clear();
+    // Only each key's state after the batch is written: rows of earlier runs would be overwritten anyway.
+    const rows = [...touched.values()].filter((f): f is Folded & { state: ExistingKeyState } => f.state.status !== 'Absent');
+    if (rows.length > 0) await this.write(tx, rows);
+  }
+
+  /**
+   * Folded states by stream for this transaction: a rebuild passes one transaction to every batch, so a
+   * stream folded in an earlier batch is not read again. Events are immutable and the states die with the
+   * transaction (a rolled-back append takes its cache with it), so a cached state is never stale.
+   */
+  private cacheOf(tx: TransactionContext): Map<string, Folded> {
+    let cache = this.folded.get(tx);
+    if (cache === undefined) this.folded.set(tx, (cache = new Map()));
+    return cache;
+  }
+
+  /** Events before each stream's first run in the batch (when it does not start the stream), by stream. */
+  private async readPrefixes(tx: TransactionContext, runs: readonly RecordedEvent[][], cache: ReadonlyMap<string, Folded>): Promise<Map<string, KeyEvent[]>> {
+    const upTo = new Map<string, number>();
+    for (const run of runs) {
+      const first = run[0];
+      if (upTo.has(first.streamId)) continue;
+      const known = cache.get(first.streamId);
+      upTo.set(first.streamId, known !== undefined && known.position === first.streamPosition - 1 ? 0 : first.streamPosition - 1);
+    }
+    const wanted = [...upTo].filter(([, n]) => n > 0);
+    const out = new Map<string, KeyEvent[]>();
+    if (wanted.length === 0) return out;
+    const rows = await tx.query<EventRow & { stream_id: string }>(
+      `SELECT e.stream_id, e.event_type, e.data, e.metadata
+         FROM unnest($1::text[], $2::int[]) AS w(stream_id, up_to)
+         JOIN ${this.s}.events e ON e.stream_id = w.stream_id AND e.stream_position <= w.up_to
+        ORDER BY e.stream_id, e.stream_position`,
+      [wanted.map(([id]) => id), wanted.map(([, n]) => n)],
+    );
+    for (const r of rows) {
+      let list = out.get(r.stream_id);
+      if (list === undefined) out.set(r.stream_id, (list = []));
+      list.push({ type: r.event_type, data: r.data, meta: r.metadata } as KeyEvent);
+    }
+    return out;
   }
 
   private async readPrefix(tx: TransactionContext, streamId: string, upTo: number): Promise<KeyEvent[]> {
@@ -58,13 +116,16 @@ export class KeyProjection implements Projection {
     return rows.map((r) => ({ type: r.event_type, data: r.data, meta: r.metadata }) as KeyEvent);
   }
 
-  private async write(tx: TransactionContext, k: ExistingKeyState, version: number, updatedAt: Date): Promise<void> {
-    const rot = k.rotation;
+  /** The rows of every key in `keys`, set-based: one statement per table whatever the number of keys. */
+  private async write(tx: TransactionContext, keys: readonly (Folded & { state: ExistingKeyState })[]): Promise<void> {
+    const col = <T>(f: (k: ExistingKeyState, x: Folded) => T): T[] => keys.map((x) => f(x.state, x));
     await tx.query(
       `INSERT INTO ${this.s}.keys (id, tenant, status, spec, usage, origin, description, tags, required_context, primary_version,
          rotation_enabled, rotation_period_days, next_rotation_at, last_rotated_at, deletion_date, revoked_at, destroyed_at,
          created_at, updated_at, stream_version)
-       VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::jsonb[], $9::jsonb[],
+         $10::int[], $11::boolean[], $12::int[], $13::timestamptz[], $14::timestamptz[], $15::timestamptz[], $16::timestamptz[],
+         $17::timestamptz[], $18::timestamptz[], $19::timestamptz[], $20::int[])
        ON CONFLICT (id) DO UPDATE SET tenant = EXCLUDED.tenant, status = EXCLUDED.status, spec = EXCLUDED.spec,
          usage = EXCLUDED.usage, origin = EXCLUDED.origin, description = EXCLUDED.description, tags = EXCLUDED.tags,
          required_context = EXCLUDED.required_context, primary_version = EXCLUDED.primary_version,
@@ -73,33 +134,46 @@ export class KeyProjection implements Projection {
          deletion_date = EXCLUDED.deletion_date, revoked_at = EXCLUDED.revoked_at, destroyed_at = EXCLUDED.destroyed_at,
          created_at = EXCLUDED.created_at, updated_at = EXCLUDED.updated_at, stream_version = EXCLUDED.stream_version`,
       [
-        k.keyId, k.tenant, k.status, k.spec, k.usage, k.origin, k.description, JSON.stringify(k.tags),
-        JSON.stringify(k.requiredContext), k.primary, rot.enabled, rot.enabled ? rot.periodDays : null,
-        rot.enabled ? rot.nextRotationAt : null, k.lastRotatedAt, k.deletion?.deletionDate ?? null,
-        k.revocation?.revokedAt ?? null, k.destroyedAt, k.createdAt, updatedAt, version,
+        col((k) => k.keyId), col((k) => k.tenant), col((k) => k.status), col((k) => k.spec), col((k) => k.usage), col((k) => k.origin),
+        col((k) => k.description), col((k) => JSON.stringify(k.tags)), col((k) => JSON.stringify(k.requiredContext)), col((k) => k.primary),
+        col((k) => k.rotation.enabled), col((k) => (k.rotation.enabled ? k.rotation.periodDays : null)),
+        col((k) => (k.rotation.enabled ? k.rotation.nextRotationAt : null)), col((k) => k.lastRotatedAt), col((k) => k.deletion?.deletionDate ?? null),
+        col((k) => k.revocation?.revokedAt ?? null), col((k) => k.destroyedAt), col((k) => k.createdAt), col((_, x) => x.recordedAt), col((_, x) => x.position),
       ],
     );
-    const versions = [...k.versions.values()];
-    await tx.query(`DELETE FROM ${this.s}.key_versions WHERE key_id = $1`, [k.keyId]);
+    const ids = col((k) => k.keyId);
+    await tx.query(`DELETE FROM ${this.s}.key_versions WHERE key_id = ANY($1::text[])`, [ids]);
+    const versions = keys.flatMap(({ state: k }) => [...k.versions.values()].map((v) => ({ k, v })));
     if (versions.length > 0) {
       await tx.query(
         `INSERT INTO ${this.s}.key_versions (key_id, version, status, is_primary, fingerprint, origin, created_at)
-         SELECT $1, u.v, u.st, u.p, u.fp, u.o, u.c
-           FROM unnest($2::int[], $3::text[], $4::boolean[], $5::text[], $6::text[], $7::timestamptz[]) AS u(v, st, p, fp, o, c)`,
-        [k.keyId, versions.map((v) => v.version), versions.map((v) => v.status), versions.map((v) => v.version === k.primary),
-          versions.map((v) => v.fingerprint), versions.map((v) => v.origin), versions.map((v) => v.createdAt)],
+         SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::boolean[], $5::text[], $6::text[], $7::timestamptz[])`,
+        [versions.map(({ k }) => k.keyId), versions.map(({ v }) => v.version), versions.map(({ v }) => v.status), versions.map(({ k, v }) => v.version === k.primary),
+          versions.map(({ v }) => v.fingerprint), versions.map(({ v }) => v.origin), versions.map(({ v }) => v.createdAt)],
       );
     }
-    await this.writeAliases(tx, k.keyId, [...k.aliases]);
+    await this.writeAliases(tx, ids, keys.flatMap(({ state: k }) => [...k.aliases].map((alias) => ({ alias, keyId: k.keyId }))));
   }
 
-  private async writeAliases(tx: TransactionContext, keyId: string, aliases: string[]): Promise<void> {
-    await tx.query(`DELETE FROM ${this.s}.aliases WHERE key_id = $1 AND NOT (alias = ANY($2::text[]))`, [keyId, aliases]);
-    if (aliases.length === 0) return;
-    await tx.query(`INSERT INTO ${this.s}.aliases (alias, key_id) SELECT unnest($1::text[]), $2 ON CONFLICT (alias) DO NOTHING`, [aliases, keyId]);
+  /**
+   * Aliases of `keyIds` become exactly `wanted`: first every alias they no longer hold is dropped (so an
+   * alias moved between two keys of one batch is free), then the wanted ones are inserted; one held by
+   * another key fails the whole transaction.
+   */
+  private async writeAliases(tx: TransactionContext, keyIds: readonly string[], wanted: readonly { alias: string; keyId: string }[]): Promise<void> {
+    const aliases = wanted.map((w) => w.alias);
+    const owners = wanted.map((w) => w.keyId);
+    await tx.query(
+      `DELETE FROM ${this.s}.aliases a WHERE a.key_id = ANY($1::text[])
+         AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS w(alias, key_id) WHERE w.alias = a.alias AND w.key_id = a.key_id)`,
+      [keyIds, aliases, owners],
+    );
+    if (wanted.length === 0) return;
+    await tx.query(`INSERT INTO ${this.s}.aliases (alias, key_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (alias) DO NOTHING`, [aliases, owners]);
     const taken = await tx.query<{ alias: string; key_id: string }>(
-      `SELECT alias, key_id FROM ${this.s}.aliases WHERE alias = ANY($1::text[]) AND key_id <> $2 ORDER BY alias LIMIT 1`,
-      [aliases, keyId],
+      `SELECT a.alias, a.key_id FROM ${this.s}.aliases a JOIN unnest($1::text[], $2::text[]) AS w(alias, key_id) ON a.alias = w.alias
+        WHERE a.key_id <> w.key_id ORDER BY a.alias LIMIT 1`,
+      [aliases, owners],
     );
     if (taken.length > 0) throw new AliasTakenError(taken[0].alias, taken[0].key_id);
   }
