@@ -32,6 +32,8 @@ export interface BaseConfig {
   /** EKM_NATS_USER / EKM_NATS_PASSWORD (SECRET): least-privilege NATS login. */
   readonly natsUser?: string;
   readonly natsPassword?: string;
+  /** EKM_JS_REPLICAS: replicas of the JetStream streams the service creates (3 on a JetStream cluster). */
+  readonly jsReplicas: number;
   /** EKM_RATE_LIMIT_RPS / _BURST and EKM_RATE_LIMIT_TENANT_RPS / _BURST. */
   readonly rateLimit: RateLimitsConfig;
 }
@@ -118,6 +120,7 @@ function toBase(service: ServiceName, r: Raw): BaseConfig {
     sessionTtlMs: r.EKM_SESSION_TTL_MS as number,
     ...(r.EKM_NATS_USER !== undefined ? { natsUser: r.EKM_NATS_USER as string } : {}),
     ...(r.EKM_NATS_PASSWORD !== undefined ? { natsPassword: r.EKM_NATS_PASSWORD as string } : {}),
+    jsReplicas: r.EKM_JS_REPLICAS as number,
     rateLimit: rateLimitsOf(r),
   };
 }

@@ -67,6 +67,7 @@ export function baseEnvVars(service: ServiceName): readonly EnvVarSpec[] {
     { name: 'EKM_AUTH_SECRET', schema: z.string().min(32, 'must have at least 32 characters'), secret: true, description: 'session secret shared by all services; required in production (development: generated in EKM_DATA_DIR/auth-secret)' },
     { name: 'EKM_NATS_USER', schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1..64 letters, digits, _ or -'), description: 'NATS user (infra/nats accounts config); replies then use the inbox prefix _INBOX_<user>; unset = no NATS auth' },
     { name: 'EKM_NATS_PASSWORD', schema: z.string().min(1), secret: true, description: 'password of EKM_NATS_USER' },
+    { name: 'EKM_JS_REPLICAS', schema: int(1, 5), default: '1', description: 'replicas of the JetStream streams this service creates: 1 on one nats-server, 3 on a 3-node JetStream cluster (survives the loss of one node); an existing stream is not changed' },
     { name: 'EKM_SESSION_TTL_MS', schema: int(10_000, 86_400_000), default: '600000', description: 'session lifetime issued at login; also how long revocations are remembered' },
     // Rate limits per replica (docs/rate-limits.md). The default only stops runaway callers: the bench's single caller stays far below it.
     { name: 'EKM_RATE_LIMIT_RPS', schema: int(0, 10_000_000), default: '10000', description: 'requests per second each principal may send to one replica of this service (token bucket; 0 = no per-principal limit); service-to-service sessions are not limited' },

@@ -17,8 +17,9 @@ describe('loadConfig', () => {
       service: 'policy', env: 'development', natsServers: ['nats://127.0.0.1:4222'],
       databaseUrl: 'postgres://ekm_policy@127.0.0.1:5432/ekm', httpPort: 7102, logLevel: 'info',
       dataDir: '.ekm/data', maxRequestBytes: 1_048_576, shutdownGraceMs: 10_000, auth: 'required', sessionTtlMs: 600_000,
-      dbQueryTimeoutMs: 5000, rateLimit: { principal: { ratePerSecond: 10_000, burst: 20_000 } },
+      dbQueryTimeoutMs: 5000, rateLimit: { principal: { ratePerSecond: 10_000, burst: 20_000 } }, jsReplicas: 1,
     });
+    expect(loadConfig('audit', { EKM_JS_REPLICAS: '3' }).jsReplicas).toBe(3);
     const k = loadConfig('keys', {});
     expect(k).toMatchObject({ httpPort: 7101, authz: 'allow-all', rootOfTrust: { kind: 'software' }, deletionMinDays: 7, gcmBudget: 2 ** 30, dbQueryTimeoutMs: 2000 });
     expect(loadConfig('keys', { EKM_DB_QUERY_TIMEOUT_MS: '750' }).dbQueryTimeoutMs).toBe(750);

@@ -62,7 +62,7 @@ class EventLogLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const spec = eventStreamSpec(this.config.service);
+    const spec = eventStreamSpec(this.config.service, { replicas: this.config.jsReplicas });
     this.readiness.register('postgres', async () => {
       await this.pool.query('select 1');
     });

@@ -56,7 +56,7 @@ export class TrailRuntime {
   async start(): Promise<void> {
     await this.grant();
     try {
-      await ensureStreams(this.jsm, [auditStreamSpec({ maxAgeMs: this.config.streamMaxAgeMs, maxBytes: this.config.streamMaxBytes })]);
+      await ensureStreams(this.jsm, [auditStreamSpec({ maxAgeMs: this.config.streamMaxAgeMs, maxBytes: this.config.streamMaxBytes, replicas: this.config.jsReplicas })]);
     } catch (err) {
       this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'EKM_AUDIT stream check failed; the relay retries');
     }

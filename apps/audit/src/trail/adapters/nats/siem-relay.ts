@@ -15,10 +15,10 @@ export const AUDIT_STREAM = 'EKM_AUDIT';
 export const AUDIT_SUBJECT_PREFIX = 'ekm.audit.v1';
 export const CHECKPOINT_SUBJECT = `${AUDIT_SUBJECT_PREFIX}.checkpoint`;
 
-export function auditStreamSpec(o: { maxAgeMs: number; maxBytes: number }): StreamSpec {
+export function auditStreamSpec(o: { maxAgeMs: number; maxBytes: number; replicas?: number }): StreamSpec {
   return {
     name: AUDIT_STREAM, subjects: [`${AUDIT_SUBJECT_PREFIX}.>`], retention: RetentionPolicy.Limits, storage: StorageType.File,
-    maxAgeMs: o.maxAgeMs, maxBytes: o.maxBytes, duplicateWindowMs: DEFAULT_DUPLICATE_WINDOW_MS, replicas: 1, discard: DiscardPolicy.Old,
+    maxAgeMs: o.maxAgeMs, maxBytes: o.maxBytes, duplicateWindowMs: DEFAULT_DUPLICATE_WINDOW_MS, replicas: o.replicas ?? 1, discard: DiscardPolicy.Old,
   };
 }
 

@@ -12,7 +12,8 @@ import type { Pool } from 'pg';
 import {
   DurableConsumer, ensureStreams, eventStreamName, eventStreamSpec, serviceSchema, quoteIdent, withTransaction, type EventEnvelope, type StreamSpec,
 } from '@ekm/event-store';
-import { LOGGER, NATS_CONNECTION, PG_POOL } from '@ekm/service-kit';
+import type { RotationConfig } from '@ekm/config';
+import { LOGGER, NATS_CONNECTION, PG_POOL, SERVICE_CONFIG } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
 import { ScheduleProjection, type RotatedNotice } from '../postgres/schedule.projection';
 
@@ -42,6 +43,7 @@ export class KeyEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(SERVICE_CONFIG) private readonly config: RotationConfig,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -59,7 +61,8 @@ export class KeyEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
     for (let attempt = 1; !this.stopped; attempt++) {
       try {
         const jsm = await jetstreamManager(this.nc);
-        await ensureStreams(jsm, [eventStreamSpec('keys'), rewrapNoticesSpec]);
+        const replicas = this.config.jsReplicas;
+        await ensureStreams(jsm, [eventStreamSpec('keys', { replicas }), { ...rewrapNoticesSpec, replicas }]);
         const js = jetstream(this.nc);
         const consumer = new DurableConsumer<EventEnvelope>({
           service: 'rotation', pool: this.pool, js, jsm, stream: eventStreamName('keys'), durable: 'rotation-schedules',
