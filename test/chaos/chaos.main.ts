@@ -38,7 +38,7 @@ async function main(): Promise<void> {
         if (r.report.warnings.length > 0) console.log(`  warnings: ${r.report.warnings.length}, e.g. ${r.report.warnings[0]}`);
       }
     } finally {
-      await stack.stop({ keepDir: results.some((r) => !r.passed) });
+      await stack.stop({ keepDir: process.env.EKM_CHAOS_KEEP === '1' || results.some((r) => !r.passed) });
     }
   }
   const out = process.env.EKM_CHAOS_OUT ?? join(repoRoot(), '.ekm', 'chaos-results.json');

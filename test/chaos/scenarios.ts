@@ -185,7 +185,10 @@ export const SCENARIOS: Record<string, Scenario> = {
         await ctx.stack.keys.restart({ faketime: skew });
         const from = Date.now();
         await sleep(2000);
-        ctx.notes.push(`skew ${skew}: ${JSON.stringify(codesBetween(ctx.history, from, Date.now()))}`);
+        const codes = codesBetween(ctx.history, from, Date.now());
+        ctx.notes.push(`skew ${skew}: ${JSON.stringify(codes)}`);
+        // The skew must be felt: signed requests refused as TIMESTAMP_SKEW (else the clock was not shifted).
+        if (!Object.keys(codes).some((k) => k.includes('EKM_UNAUTHENTICATED'))) ctx.failures.push(`skew ${skew}: no request was refused EKM_UNAUTHENTICATED; was the clock shifted?`);
       }
       await ctx.stack.keys.restart({ faketime: null });
     },

@@ -101,6 +101,8 @@ function logSize(file: string): number {
 function spawnService(opts: ServiceProcessOptions): ChildProcess {
   const main = join(repoRoot(), 'dist', 'apps', opts.service, 'src', 'main.js');
   if (!existsSync(main)) throw new Error(`${main} is missing: run npm run build`);
+  // Without the library the loader only warns and the service runs unskewed: a skew scenario would pass vacuously.
+  if (opts.faketime && !existsSync(LIBFAKETIME)) throw new Error(`${LIBFAKETIME} is missing (Debian package libfaketime): cannot skew ${opts.service}'s clock`);
   const skew = opts.faketime
     ? { LD_PRELOAD: LIBFAKETIME, FAKETIME: opts.faketime, FAKETIME_DONT_FAKE_MONOTONIC: '1', FAKETIME_NO_CACHE: '1' }
     : {};
