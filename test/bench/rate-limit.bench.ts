@@ -22,6 +22,7 @@ import { repoRoot, startPrivateStack } from './bench-stack';
 import { summarize, type LatencySummary } from './latency-stats';
 import { requestMaker, type Fixture } from './load-scenarios';
 import type { RunResult } from './load-worker';
+import { cpuSeconds } from './proc-stats';
 
 const DURATION_MS = Number(process.env.BENCH_DURATION_MS ?? 8000);
 const QUIET_RPS = Number(process.env.BENCH_QUIET_RPS ?? 50);
@@ -33,7 +34,10 @@ const log = (s: string): void => { process.stderr.write(`[bench:ratelimit] ${s}\
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface QuietResult { readonly sent: number; readonly ok: number; readonly errorCodes: Record<string, number>; readonly latency: LatencySummary }
-interface NoisyResult { readonly requestsPerSecond: number; readonly admittedPerSecond: number; readonly refusedPerSecond: number; readonly errorCodes: Record<string, number>; readonly latency: LatencySummary }
+interface NoisyResult {
+  /** CPU of the keys service process per request it answered (quiet + noisy, admitted + refused) during the run. */
+  readonly keysCpuUsPerRequest: number | null;
+  readonly requestsPerSecond: number; readonly admittedPerSecond: number; readonly refusedPerSecond: number; readonly errorCodes: Record<string, number>; readonly latency: LatencySummary }
 interface Row { readonly limit: string; readonly noisy: boolean; readonly quiet: QuietResult; readonly noisyLoad: NoisyResult | null }
 
 /** The quiet principal: one GenerateDataKey every 1/QUIET_RPS s for `durationMs`, each timed from its own send. */
@@ -67,9 +71,10 @@ async function quietRun(nc: NatsConnection, fixture: Fixture, durationMs: number
   return { sent: n, ok, errorCodes, latency: summarize(latencies) };
 }
 
-const noisyOf = (r: RunResult): NoisyResult => {
+const noisyOf = (r: RunResult, keysCpuS: number | null, quiet: QuietResult): NoisyResult => {
   const refused = r.errorCodes.EKM_RATE_LIMITED ?? 0;
   return {
+    keysCpuUsPerRequest: keysCpuS === null ? null : Math.round((keysCpuS / (r.requests + quiet.sent)) * 1e6),
     requestsPerSecond: r.requestsPerSecond, admittedPerSecond: Math.round((r.requests - r.errors) / r.seconds),
     refusedPerSecond: Math.round(refused / r.seconds), errorCodes: r.errorCodes, latency: r.latency,
   };
@@ -89,8 +94,12 @@ async function measureStack(label: string, env: Record<string, string>): Promise
     log(`${label}: quiet principal beside the noisy one (${NOISY_CONCURRENCY} in flight)`);
     const noisyRun = worker.ask({ type: 'run', natsUrl: stack.natsUrl, target: { kind: 'ekm' }, caller: { principal: 'p-noisy' }, op: 'generate-data-key', concurrency: NOISY_CONCURRENCY, warmupMs: WARMUP_MS, durationMs: DURATION_MS + 500 }, 'run');
     await sleep(WARMUP_MS);
+    const keysPid = stack.pids.keys;
+    const cpu0 = keysPid ? cpuSeconds(keysPid) : null;
     const beside = await quietRun(nc, fixture, DURATION_MS);
-    const noisy = noisyOf(await noisyRun);
+    const noisyResult = await noisyRun;
+    const cpu1 = keysPid ? cpuSeconds(keysPid) : null;
+    const noisy = noisyOf(noisyResult, cpu0 === null || cpu1 === null ? null : cpu1 - cpu0, beside);
     return [{ limit: label, noisy: false, quiet: alone, noisyLoad: null }, { limit: label, noisy: true, quiet: beside, noisyLoad: noisy }];
   } finally {
     await nc.close().catch(() => undefined);
@@ -102,13 +111,13 @@ async function measureStack(label: string, env: Record<string, string>): Promise
 function table(rows: readonly Row[]): string {
   const codes = (c: Record<string, number>): string => Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ') || '–';
   const lines = [
-    '| per-principal limit | noisy principal | quiet p50 ms | quiet p99 ms | quiet max ms | quiet ok / sent | quiet errors | noisy sent/s | noisy admitted/s | noisy refused/s |',
-    '|---|---|---:|---:|---:|---:|---|---:|---:|---:|',
+    '| per-principal limit | noisy principal | quiet p50 ms | quiet p99 ms | quiet max ms | quiet ok / sent | quiet errors | noisy sent/s | noisy admitted/s | noisy refused/s | keys CPU µs/request |',
+    '|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|',
   ];
   for (const r of rows) {
     const q = r.quiet;
     const n = r.noisyLoad;
-    lines.push(`| ${r.limit} | ${r.noisy ? `${NOISY_CONCURRENCY} in flight` : 'idle'} | ${q.latency.p50Ms} | ${q.latency.p99Ms} | ${q.latency.maxMs} | ${q.ok} / ${q.sent} | ${codes(q.errorCodes)} | ${n?.requestsPerSecond ?? '–'} | ${n?.admittedPerSecond ?? '–'} | ${n?.refusedPerSecond ?? '–'} |`);
+    lines.push(`| ${r.limit} | ${r.noisy ? `${NOISY_CONCURRENCY} in flight` : 'idle'} | ${q.latency.p50Ms} | ${q.latency.p99Ms} | ${q.latency.maxMs} | ${q.ok} / ${q.sent} | ${codes(q.errorCodes)} | ${n?.requestsPerSecond ?? '–'} | ${n?.admittedPerSecond ?? '–'} | ${n?.refusedPerSecond ?? '–'} | ${n?.keysCpuUsPerRequest ?? '–'} |`);
   }
   return lines.join('\n');
 }
