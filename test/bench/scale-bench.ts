@@ -32,7 +32,8 @@ import type { RunResult } from './load-worker';
 import { cpuSeconds, loadAverage } from './proc-stats';
 import { seedEventMix, seedKeys } from './scale-seed';
 
-const log = (s: string): void => { process.stderr.write(`[bench:scale] ${s}\n`); };
+// Prefixed with ms since the process started: where a --cpu-prof profile of the harness is to be cut.
+const log = (s: string): void => { process.stderr.write(`[bench:scale +${Math.round(performance.now())}ms] ${s}\n`); };
 const PARTS = ['keys', 'rebuild', 'audit'] as const;
 type Part = (typeof PARTS)[number];
 
@@ -43,10 +44,12 @@ interface ScaleOptions {
   readonly events: number;
   readonly auditEntries: number;
   readonly durationMs: number;
+  /** Batch sizes of the rebuildProjection runs (one full rebuild each). */
+  readonly rebuildBatches: readonly number[];
   readonly out?: string;
 }
 
-const USAGE = `usage: npm run bench:scale -- [--quick] [--only keys,rebuild,audit] [--keys n] [--events n] [--audit-entries n] [--duration-ms n] [--out f.json]
+const USAGE = `usage: npm run bench:scale -- [--quick] [--only keys,rebuild,audit] [--keys n] [--events n] [--audit-entries n] [--duration-ms n] [--rebuild-batch 1000,10000] [--out f.json]
   default: 100,000 keys, 1,000,000 events, 100,000 audit entries; --quick: 10,000 keys, 100,000 events, 100,000 entries, shorter runs`;
 
 class UsageError extends Error {}
@@ -60,6 +63,7 @@ function parseArgs(argv: readonly string[]): ScaleOptions {
   let auditEntries = 100_000;
   let durationMs = quick ? 3000 : 8000;
   let out: string | undefined;
+  let rebuildBatches = [1000, 10_000];
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a positive integer\n${USAGE}`);
@@ -77,13 +81,14 @@ function parseArgs(argv: readonly string[]): ScaleOptions {
       case '--events': events = num(a, args.shift()); break;
       case '--audit-entries': auditEntries = num(a, args.shift()); break;
       case '--duration-ms': durationMs = num(a, args.shift()); break;
+      case '--rebuild-batch': rebuildBatches = (args.shift() ?? '').split(',').map((x) => num(a, x)); break;
       case '--out': out = args.shift(); break;
       case '--help': case '-h': throw new UsageError(USAGE);
       default: throw new UsageError(`unknown option ${a}\n${USAGE}`);
     }
   }
   if (keys < 200) throw new UsageError('--keys must be at least 200 (the small set is 100 keys)');
-  return { quick, parts, keys, events, auditEntries, durationMs, ...(out ? { out } : {}) };
+  return { quick, parts, keys, events, auditEntries, durationMs, rebuildBatches, ...(out ? { out } : {}) };
 }
 
 /** The stack's Postgres URL with another database name. */
@@ -206,20 +211,24 @@ async function rebuildPart(o: ScaleOptions, stack: PrivateStack): Promise<Record
   const keysRows = async (): Promise<number> => Number((await admin.query<{ n: string }>('SELECT count(*)::text AS n FROM ekm_keys.keys')).rows[0].n);
   const pool = new Pool({ connectionString: url, max: 2 });
   try {
-    const loadBefore = loadAverage();
-    const t0 = performance.now();
-    const lib = await rebuildProjection({ pool, service: 'keys', projection: new KeyProjection('keys') });
-    const libMs = Math.round(performance.now() - t0);
-    const libKeys = await keysRows();
-    log(`rebuildProjection: ${lib.applied} events in ${(libMs / 1000).toFixed(1)} s (${Math.round(lib.applied / (libMs / 1000))}/s), ${libKeys} keys`);
+    const library: Record<string, unknown>[] = [];
+    for (const batchSize of o.rebuildBatches) {
+      const loadavgBefore = loadAverage();
+      const t0 = performance.now();
+      const lib = await rebuildProjection({ pool, service: 'keys', projection: new KeyProjection('keys'), batchSize });
+      const ms = Math.round(performance.now() - t0);
+      const rows = await keysRows();
+      const heapMiB = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
+      log(`rebuildProjection (batch ${batchSize}): ${lib.applied} events in ${(ms / 1000).toFixed(1)} s (${Math.round(lib.applied / (ms / 1000))}/s), ${rows} keys`);
+      library.push({ batchSize, applied: lib.applied, ms, eventsPerSecond: Math.round(lib.applied / (ms / 1000)), keysRows: rows, heapMiB, loadavgBefore });
+    }
     const loadMid = loadAverage();
     const cli = await rebuildKeysProjection(url);
     const cliKeys = await keysRows();
     log(`CLI rebuild: ${cli.events} events in ${(cli.durationMs / 1000).toFixed(1)} s (${Math.round(cli.events / (cli.durationMs / 1000))}/s), ${cliKeys} keys`);
     return {
-      events: mix.events, keys: mix.keys, liveKeys: mix.liveKeys, byType: mix.byType, seedMs: mix.ms,
-      library: { applied: lib.applied, ms: libMs, eventsPerSecond: Math.round(lib.applied / (libMs / 1000)), keysRows: libKeys, batchSize: 1000, loadavgBefore: loadBefore },
-      cli: { applied: cli.events, ms: cli.durationMs, eventsPerSecond: Math.round(cli.events / (cli.durationMs / 1000)), keysRows: cliKeys, batchSize: 500, loadavgBefore: loadMid },
+      events: mix.events, keys: mix.keys, liveKeys: mix.liveKeys, byType: mix.byType, seedMs: mix.ms, library,
+      cli: { applied: cli.events, ms: cli.durationMs, eventsPerSecond: Math.round(cli.events / (cli.durationMs / 1000)), keysRows: cliKeys, loadavgBefore: loadMid },
     };
   } finally {
     await pool.end();
@@ -293,11 +302,13 @@ function verdicts(result: Record<string, unknown>, o: ScaleOptions): Verdict[] {
       });
     }
   }
-  const rebuild = result.rebuild as { events: number; library: { ms: number; eventsPerSecond: number }; cli: { ms: number; eventsPerSecond: number } } | undefined;
+  type Rebuilt = { ms: number; eventsPerSecond: number; batchSize?: number };
+  const rebuild = result.rebuild as { events: number; library: Rebuilt[]; cli: Rebuilt } | undefined;
   if (rebuild) {
-    // Scaled to 1M when a smaller log was rebuilt (--quick): the time is linear in events.
+    // Scaled to 1M when a smaller log was rebuilt (--quick): the time is about linear in events.
     const scale = 1_000_000 / rebuild.events;
-    for (const [name, r] of [['rebuildProjection', rebuild.library], ['CLI rebuild', rebuild.cli]] as const) {
+    const runs: [string, Rebuilt][] = [...rebuild.library.map((r): [string, Rebuilt] => [`rebuildProjection, batch ${r.batchSize}`, r]), ['CLI ekm admin rebuild', rebuild.cli]];
+    for (const [name, r] of runs) {
       const projected = (r.ms / 1000) * scale;
       out.push({
         target: `projection rebuild of 1,000,000 events ≤ 60 s (${name})`,

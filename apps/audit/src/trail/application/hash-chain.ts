@@ -3,13 +3,20 @@
  * `h_0` = 32 zero bytes; `h_i = SHA-256(h_{i-1} || utf8(canonical(entry_i)))`, leaves numbered from 1.
  * A checkpoint signs `canonical({v:1, treeSize:n, root:hex(h_n), signedAt, keyId})` with Ed25519.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { canonicalJson } from '../domain/canonical-json';
 
 export const GENESIS_HASH: Buffer = Buffer.alloc(32);
 
+/**
+ * One-shot `crypto.hash` over `prev || utf8(entry)`: the same digest as a streaming Hash, without a Hash
+ * object per entry (constructing it was ~30 % of verify's CPU, and most of its garbage).
+ */
 export function chainHash(prev: Buffer, entryText: string): Buffer {
-  return createHash('sha256').update(prev).update(entryText, 'utf8').digest();
+  const input = Buffer.allocUnsafe(prev.length + Buffer.byteLength(entryText, 'utf8'));
+  prev.copy(input, 0);
+  input.write(entryText, prev.length, 'utf8');
+  return hash('sha256', input, 'buffer');
 }
 
 export interface CheckpointPayload {

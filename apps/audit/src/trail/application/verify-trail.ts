@@ -70,9 +70,13 @@ export async function verifyTrail(src: TrailSource, o: VerifyOptions): Promise<V
   let expected = 1;
   let lastGoodCheckpoint = 0;
   let stop = false;
-  while (!stop) {
-    const rows = await src.scan(expected - 1, batch);
+  // The next batch is read while this one is hashed (Postgres and the hashing overlap).
+  let next: Promise<readonly TrailRow[]> | null = src.scan(0, batch);
+  while (!stop && next !== null) {
+    const rows = await next;
+    next = null;
     if (rows.length === 0) break;
+    if (rows.length === batch) next = src.scan(rows[rows.length - 1].leafIndex, batch);
     for (const row of rows) {
       if (row.leafIndex !== expected) {
         problems.push({ index: expected, reason: `entry ${expected} is missing (the next stored entry is ${row.leafIndex}): deleted or renumbered` });
@@ -98,8 +102,9 @@ export async function verifyTrail(src: TrailSource, o: VerifyOptions): Promise<V
       expected++;
     }
     o.onProgress?.(expected - 1, Math.max(total, expected - 1));
-    if (rows.length < batch) break;
   }
+  // A read started before a problem stopped the walk: its outcome no longer matters.
+  if (next !== null) (next as Promise<readonly TrailRow[]>).catch(() => undefined);
   const entries = expected - 1;
   if (!stop && signedThrough > entries) {
     problems.push({ index: entries + 1, reason: `the trail ends at entry ${entries} but a signed checkpoint covers ${signedThrough} entries: the tail was cut` });

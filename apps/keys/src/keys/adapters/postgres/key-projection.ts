@@ -6,8 +6,8 @@
  */
 import type { Projection, RecordedEvent, TransactionContext } from '@ekm/event-store';
 import { quoteIdent, serviceSchema } from '@ekm/event-store';
-import { foldKeyEvents, type ExistingKeyState, type KeyEvent, type KeyState } from '../../domain';
-import { KEY_STREAM_PREFIX, toKeyEvent } from '../../application/key-stream';
+import { foldKeyEvents, isExistingKey, type ExistingKeyState, type KeyEvent, type KeyState } from '../../domain';
+import { KEY_STREAM_PREFIX, keyStreamId, toKeyEvent } from '../../application/key-stream';
 
 export const KEY_PROJECTION_NAME = 'keys-projection';
 
@@ -46,8 +46,10 @@ export class KeyProjection implements Projection {
     const cache = this.cacheOf(tx);
     // Streams that continue a part of the log this transaction has not folded: their prefixes, in ONE query.
     const prefixes = await this.readPrefixes(tx, runs, cache);
-    // The keys this batch touched, in the order of each key's LAST run (the order rows are written in).
+    // The keys this batch touched, in the order of each key's LAST run (the order rows are written in),
+    // with the state this transaction last wrote for them (none when first seen here).
     const touched = new Map<string, Folded>();
+    const written = new Map<string, KeyState | undefined>();
     for (const run of runs) {
       const first = run[0];
       const last = run[run.length - 1];
@@ -59,6 +61,7 @@ export class KeyProjection implements Projection {
       else if (prefix !== undefined && prefix.length === first.streamPosition - 1) state = foldKeyEvents(run.map(toKeyEvent), foldKeyEvents(prefix));
       else state = foldKeyEvents(await this.readPrefix(tx, first.streamId, last.streamPosition));
       prefixes.delete(first.streamId);
+      if (!written.has(first.streamId)) written.set(first.streamId, known?.state);
       const f: Folded = { state, position: last.streamPosition, recordedAt: last.recordedAt };
       cache.set(first.streamId, f);
       touched.delete(first.streamId);
@@ -67,7 +70,7 @@ export class KeyProjection implements Projection {
     if (cache.size > MAX_CACHED_STREAMS) cache.clear();
     // Only each key's state after the batch is written: rows of earlier runs would be overwritten anyway.
     const rows = [...touched.values()].filter((f): f is Folded & { state: ExistingKeyState } => f.state.status !== 'Absent');
-    if (rows.length > 0) await this.write(tx, rows);
+    if (rows.length > 0) await this.write(tx, rows, written);
   }
 
   /**
@@ -116,8 +119,13 @@ export class KeyProjection implements Projection {
     return rows.map((r) => ({ type: r.event_type, data: r.data, meta: r.metadata }) as KeyEvent);
   }
 
-  /** The rows of every key in `keys`, set-based: one statement per table whatever the number of keys. */
-  private async write(tx: TransactionContext, keys: readonly (Folded & { state: ExistingKeyState })[]): Promise<void> {
+  /**
+   * The rows of every key in `keys`, set-based: one statement per table whatever the number of keys.
+   * `key_versions` and `aliases` rows are rewritten only for keys whose versions, primary or aliases
+   * differ from the state this transaction last wrote (evolve replaces those collections when they
+   * change, so identity says unchanged); a key not written before in this transaction gets all its rows.
+   */
+  private async write(tx: TransactionContext, keys: readonly (Folded & { state: ExistingKeyState })[], written: ReadonlyMap<string, KeyState | undefined>): Promise<void> {
     const col = <T>(f: (k: ExistingKeyState, x: Folded) => T): T[] => keys.map((x) => f(x.state, x));
     await tx.query(
       `INSERT INTO ${this.s}.keys (id, tenant, status, spec, usage, origin, description, tags, required_context, primary_version,
@@ -141,9 +149,13 @@ export class KeyProjection implements Projection {
         col((k) => k.revocation?.revokedAt ?? null), col((k) => k.destroyedAt), col((k) => k.createdAt), col((_, x) => x.recordedAt), col((_, x) => x.position),
       ],
     );
-    const ids = col((k) => k.keyId);
-    await tx.query(`DELETE FROM ${this.s}.key_versions WHERE key_id = ANY($1::text[])`, [ids]);
-    const versions = keys.flatMap(({ state: k }) => [...k.versions.values()].map((v) => ({ k, v })));
+    const before = (k: ExistingKeyState): ExistingKeyState | undefined => {
+      const w = written.get(keyStreamId(k.keyId));
+      return w !== undefined && isExistingKey(w) ? w : undefined;
+    };
+    const versionsChanged = keys.filter(({ state: k }) => { const b = before(k); return b === undefined || b.versions !== k.versions || b.primary !== k.primary; });
+    if (versionsChanged.length > 0) await tx.query(`DELETE FROM ${this.s}.key_versions WHERE key_id = ANY($1::text[])`, [versionsChanged.map(({ state: k }) => k.keyId)]);
+    const versions = versionsChanged.flatMap(({ state: k }) => [...k.versions.values()].map((v) => ({ k, v })));
     if (versions.length > 0) {
       await tx.query(
         `INSERT INTO ${this.s}.key_versions (key_id, version, status, is_primary, fingerprint, origin, created_at)
@@ -152,7 +164,9 @@ export class KeyProjection implements Projection {
           versions.map(({ v }) => v.fingerprint), versions.map(({ v }) => v.origin), versions.map(({ v }) => v.createdAt)],
       );
     }
-    await this.writeAliases(tx, ids, keys.flatMap(({ state: k }) => [...k.aliases].map((alias) => ({ alias, keyId: k.keyId }))));
+    const aliasesChanged = keys.filter(({ state: k }) => before(k)?.aliases !== k.aliases);
+    if (aliasesChanged.length === 0) return;
+    await this.writeAliases(tx, aliasesChanged.map(({ state: k }) => k.keyId), aliasesChanged.flatMap(({ state: k }) => [...k.aliases].map((alias) => ({ alias, keyId: k.keyId }))));
   }
 
   /**
