@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import type { CredentialFile } from '@ekm/auth';
 import { EkmClient, PolicyClient } from '@ekm/client';
+import { NatsCluster, startNatsCluster } from '../support/nats-cluster';
 import { freePort, startNats, startPostgres, stopServer, type ServerHandle } from '../support/servers';
 import { ServiceProcess } from './service-process';
 import type { ChaosAuth } from './history';
@@ -34,7 +35,15 @@ export interface ChaosStackOptions {
   readonly policy?: boolean;
   /** Rotation replicas to start (tick 200 ms, lease `ROTATION_LEASE_MS`); default 2, 0 = none. */
   readonly rotationReplicas?: number;
+  /**
+   * Scale-out: a 3-node JetStream cluster (streams with 3 replicas, EKM_JS_REPLICAS=3) instead of one
+   * nats-server, 2 replicas of keys, audit and policy, every service given all three node URLs (the
+   * proxies are not used).
+   */
+  readonly scaleOut?: boolean;
 }
+
+export type ReplicatedService = 'keys' | 'audit' | 'policy';
 
 /** The rotation replicas' claim lease (EKM_ROTATION_LEASE_MS): short, so a pause outlives it in seconds. */
 export const ROTATION_LEASE_MS = 2000;
@@ -49,6 +58,9 @@ export class ChaosStack {
   /** One proxy per rotation replica, between it and NATS (latency widens its claim window). */
   readonly rotationProxies: TcpProxy[] = [];
   hsm?: SoftHsm;
+  /** Replicas beyond the first of keys, audit and policy (scale-out). */
+  readonly extra: Record<ReplicatedService, ServiceProcess[]> = { keys: [], audit: [], policy: [] };
+  cluster?: NatsCluster;
   /** The load's principal (EKM_AUTHZ=policy): created by the bootstrap admin, allowed `keys:*`. */
   loadCredential?: CredentialFile;
 
@@ -64,23 +76,34 @@ export class ChaosStack {
 
   static async start(opts: ChaosStackOptions = {}): Promise<ChaosStack> {
     const dir = mkdtempSync(join(tmpdir(), 'ekm-chaos-'));
-    const [pg, nats] = await Promise.all([startPostgres(), startNats()]);
+    const [pg, cluster] = await Promise.all([startPostgres(), opts.scaleOut ? startNatsCluster({ name: 'ekm-chaos' }) : Promise.resolve(undefined)]);
+    const nats = cluster ? cluster.nodes[0]!.handle! : await startNats();
     const admin = new Client({ connectionString: pg.url });
     await admin.connect();
     await admin.query('CREATE DATABASE ekm');
     await admin.end();
     const stack = new ChaosStack(dir, opts, pg, nats, await TcpProxy.start(nats.port), await TcpProxy.start(pg.port),
       opts.auth === false ? undefined : randomBytes(32).toString('base64url'));
+    if (cluster) stack.cluster = cluster;
+    const copies = opts.scaleOut ? 2 : 1;
     try {
       if (opts.root === 'pkcs11') stack.hsm = makeSoftHsm(join(dir, 'softhsm'));
+      // One after another: the first replica migrates and creates the shared state (sealed root, bootstrap admin).
       if (stack.policyOn) stack.policy = await ServiceProcess.start({ service: 'policy', env: stack.policyEnv(), logFile: join(dir, 'policy.log') });
       stack.keys = await ServiceProcess.start({ service: 'keys', env: await stack.keysEnv(), logFile: join(dir, 'keys.log') });
+      for (let i = 1; i < copies; i++) {
+        if (stack.policyOn) stack.extra.policy.push(await ServiceProcess.start({ service: 'policy', env: stack.policyEnv(), logFile: join(dir, `policy-${i}.log`) }));
+        stack.extra.keys.push(await ServiceProcess.start({ service: 'keys', env: await stack.keysEnv(), logFile: join(dir, `keys-${i}.log`) }));
+      }
       for (let i = 0; i < (opts.rotationReplicas ?? 2); i++) {
         const proxy = await TcpProxy.start(nats.port);
         stack.rotationProxies.push(proxy);
         stack.rotation.push(await ServiceProcess.start({ service: 'rotation', env: stack.rotationEnv(i, proxy), logFile: join(dir, `rotation-${i}.log`) }));
       }
-      if (opts.audit !== false) stack.audit = await ServiceProcess.start({ service: 'audit', env: await stack.auditEnv(), logFile: join(dir, 'audit.log') });
+      if (opts.audit !== false) {
+        stack.audit = await ServiceProcess.start({ service: 'audit', env: await stack.auditEnv(), logFile: join(dir, 'audit.log') });
+        for (let i = 1; i < copies; i++) stack.extra.audit.push(await ServiceProcess.start({ service: 'audit', env: await stack.auditEnv(), logFile: join(dir, `audit-${i}.log`) }));
+      }
       if (stack.policyOn && stack.authSecret) stack.loadCredential = await stack.createLoadPrincipal();
     } catch (err) {
       await stack.stop({ keepDir: true });
@@ -90,12 +113,18 @@ export class ChaosStack {
   }
 
   get natsUrl(): string {
-    return this.nats.url;
+    return this.natsUrls.join(',');
   }
 
   /** Every NATS URL a client should know (one server here; a cluster gives three). */
   get natsUrls(): string[] {
-    return [this.nats.url];
+    return this.cluster ? this.cluster.urls : [this.nats.url];
+  }
+
+  /** Every replica of `service` (the first is `keys` / `audit` / `policy`). */
+  replicasOf(service: ReplicatedService): ServiceProcess[] {
+    const first = this[service];
+    return [...(first ? [first] : []), ...this.extra[service]];
   }
 
   /** How the load and the checker sign (see ChaosAuth). */
@@ -160,13 +189,14 @@ export class ChaosStack {
       try { process.kill(r.pid, 'SIGCONT'); } catch { /* gone */ }
       await r.stop().catch(() => undefined);
     }
-    await this.audit?.stop().catch(() => undefined);
-    await this.keys?.stop().catch(() => undefined);
-    await this.policy?.stop().catch(() => undefined);
+    for (const a of this.replicasOf('audit')) await a.stop().catch(() => undefined);
+    for (const k of this.replicasOf('keys')) await k.stop().catch(() => undefined);
+    for (const p of this.replicasOf('policy')) await p.stop().catch(() => undefined);
     for (const p of this.rotationProxies) await p.close();
     await this.natsProxy.close();
     await this.pgProxy.close();
-    await stopServer(this.nats, { keepDir: opts.keepDir });
+    if (this.cluster) await this.cluster.stop({ keepDir: opts.keepDir });
+    else await stopServer(this.nats, { keepDir: opts.keepDir });
     await stopServer(this.pg, { keepDir: opts.keepDir });
     if (!opts.keepDir) rmSync(this.dir, { recursive: true, force: true });
   }
@@ -178,7 +208,7 @@ export class ChaosStack {
       : { EKM_ROOT_SECRET: 'chaos-root-secret-0123456789' };
     return {
       ...this.common('keys'), ...root,
-      EKM_NATS_URL: `nats://${this.natsProxy.url}`,
+      EKM_NATS_URL: this.cluster ? this.natsUrl : `nats://${this.natsProxy.url}`,
       EKM_DATABASE_URL: `postgres://ekm_keys@${this.pgProxy.url}/ekm`,
       EKM_DELETION_MIN_DAYS: '0',
       // The load's deadline is 3 s: a stalled query plus the stalled usage record must fit in it.
@@ -200,7 +230,7 @@ export class ChaosStack {
   private rotationEnv(i: number, proxy: TcpProxy): Record<string, string> {
     return {
       ...this.common(`rotation-${i}`),
-      EKM_NATS_URL: `nats://${proxy.url}`,
+      EKM_NATS_URL: this.cluster ? this.natsUrl : `nats://${proxy.url}`,
       EKM_DATABASE_URL: `postgres://ekm_rotation@127.0.0.1:${this.pg.port}/ekm`,
       EKM_ROTATION_TICK_MS: '200',
       EKM_ROTATION_LEASE_MS: String(ROTATION_LEASE_MS),
@@ -210,7 +240,7 @@ export class ChaosStack {
 
   /** Logs in as the bootstrap admin, creates the load's principal (tenant chaos, role app) and a policy allowing it keys:*. */
   private async createLoadPrincipal(): Promise<CredentialFile> {
-    const admin = await EkmClient.connect({ servers: this.nats.url, credentials: join(this.dir, 'admin.credentials'), timeoutMs: 10_000, maxAttempts: 3 });
+    const admin = await EkmClient.connect({ servers: this.natsUrls, credentials: join(this.dir, 'admin.credentials'), timeoutMs: 10_000, maxAttempts: 3 });
     try {
       const policy = new PolicyClient(admin);
       const { credential } = await policy.createPrincipal({ tenant: 'chaos', roles: ['app'], kind: 'service', name: 'chaos load' });
@@ -238,7 +268,8 @@ export class ChaosStack {
     mkdirSync(data, { recursive: true });
     return {
       EKM_ENV: 'development',
-      EKM_NATS_URL: this.nats.url,
+      EKM_NATS_URL: this.natsUrl,
+      ...(this.cluster ? { EKM_JS_REPLICAS: '3' } : {}),
       EKM_DATABASE_ADMIN_URL: `postgres://postgres@127.0.0.1:${this.pg.port}/ekm`,
       EKM_HTTP_PORT: '0',
       EKM_DATA_DIR: data,

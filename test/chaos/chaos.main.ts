@@ -18,10 +18,10 @@ async function main(): Promise<void> {
   });
   const opts = { ops: Number(process.env.EKM_CHAOS_OPS ?? 600), concurrency: 6, maxMs: 60_000, injectAfterMs: 2000, tailMs: 3000 };
   const results: ScenarioResult[] = [];
-  for (const kind of ['software', 'pkcs11'] as const) {
+  for (const kind of ['software', 'pkcs11', 'scale-out'] as const) {
     const mine = chosen.filter((s) => s.stack === kind);
     if (mine.length === 0) continue;
-    const stack = await ChaosStack.start({ root: kind, ...(kind === 'pkcs11' ? { keysEnv: { EKM_KEK_CACHE_TTL_MS: '0' } } : {}) });
+    const stack = await ChaosStack.start(kind === 'scale-out' ? { scaleOut: true } : { root: kind, ...(kind === 'pkcs11' ? { keysEnv: { EKM_KEK_CACHE_TTL_MS: '0' } } : {}) });
     console.log(`stack (${kind}) up in ${stack.dir}`);
     try {
       for (const s of mine) {

@@ -139,7 +139,7 @@ async function checkAudit(stack: ChaosStack, client: ChaosClient, history: Histo
  * service must be stopped (an inline projection is rebuilt with its writers paused).
  */
 export async function checkProjectionRebuild(stack: ChaosStack): Promise<string | null> {
-  if (stack.keys.alive) throw new Error('stop the keys service before rebuilding its projection');
+  if (stack.replicasOf('keys').some((k) => k.alive)) throw new Error('stop every keys replica before rebuilding its projection');
   const snapshot = (): Promise<string> => stack.admin(async (c) => {
     const q = async (sql: string): Promise<unknown[]> => (await c.query(sql)).rows;
     return JSON.stringify([

@@ -25,7 +25,7 @@ export interface Scenario {
   readonly name: string;
   readonly injected: string;
   /** Which stack it needs: most share the software-root stack; the HSM one needs SoftHSM. */
-  readonly stack: 'software' | 'pkcs11';
+  readonly stack: 'software' | 'pkcs11' | 'scale-out';
   /** Pause of each load worker between operations (default 20 ms): longer for long faults, so the load spans them. */
   readonly loadPauseMs?: number;
   inject(ctx: ScenarioContext): Promise<void>;
@@ -63,10 +63,11 @@ export async function runScenario(stack: ChaosStack, scenario: Scenario, opts: R
     const recoveryMs = await waitServing(client, history.keys[0], 30_000);
     if (recoveryMs < 0) ctx.failures.push('the keys service did not serve GenerateDataKey within 30 s after the fault was healed');
     const report = await checkHistory(stack, client, history);
-    await stack.keys.stop();
+    const keys = stack.replicasOf('keys');
+    for (const k of keys) await k.stop();
     const rebuild = await checkProjectionRebuild(stack);
     if (rebuild) ctx.failures.push(rebuild);
-    await stack.keys.respawn();
+    for (const k of keys) await k.respawn();
     const failures = [...ctx.failures, ...report.failures];
     return {
       name: scenario.name, injected: scenario.injected, passed: failures.length === 0, failures, notes: ctx.notes,
@@ -223,6 +224,13 @@ export const SCENARIOS: Record<string, Scenario> = {
       during(ctx, from);
     },
   },
+  'scale-out': {
+    name: 'scale-out', stack: 'scale-out', loadPauseMs: 150,
+    injected: 'scale-out stack (3-node JetStream cluster, streams R3, 2 replicas of every service): SIGKILL of the NATS node leading EKM_KEYS_EVENTS and of one replica of keys, policy, audit and rotation at once; 8 s later all restarted',
+    async inject(ctx) {
+      await scaleOutLoss(ctx);
+    },
+  },
   'rotation-paused-past-lease': {
     name: 'rotation-paused-past-lease', stack: 'software', loadPauseMs: 150,
     injected: `the rotation replica holding claimed rows SIGSTOPped for 2x its lease (${ROTATION_LEASE_MS} ms), the other replica takes over, then SIGCONT; scheduled rotations continue`,
@@ -308,3 +316,34 @@ async function pausedPastLease(ctx: ScenarioContext): Promise<void> {
 }
 
 const countAbandoned = (log: string): number => log.split('scheduler batch abandoned').length - 1;
+
+/**
+ * Under the load: SIGKILL of the NATS node that leads the keys event stream (a stream leader election,
+ * every client on that node reconnects to another) and of the first replica of every service, all at
+ * once. For 8 s the survivors must carry the load (ok replies after a 3 s grace), the relays and
+ * consumers must keep the event streams and the audit trail going (the checker's audit checks); then
+ * the node rejoins and the replicas come back.
+ */
+async function scaleOutLoss(ctx: ScenarioContext): Promise<void> {
+  const { stack, notes, failures } = ctx;
+  const cluster = stack.cluster;
+  if (!cluster) throw new Error('scale-out needs the scale-out stack');
+  const before = await cluster.streamState('EKM_KEYS_EVENTS');
+  notes.push(`EKM_KEYS_EVENTS before: ${before.replicas} replicas, ${before.current} current, leader ${before.leader}`);
+  if (before.replicas !== 3) failures.push(`EKM_KEYS_EVENTS has ${before.replicas} replica(s), want 3 (EKM_JS_REPLICAS)`);
+  const leader = before.leader ?? cluster.nodes[0]!.name;
+  const victims = [stack.keys, stack.audit, stack.policy, stack.rotation[0]].filter((v): v is NonNullable<typeof v> => v !== undefined);
+  const from = Date.now();
+  await Promise.all([cluster.killNode(leader), ...victims.map((v) => v.kill())]);
+  notes.push(`killed NATS node ${leader} (leader of EKM_KEYS_EVENTS) and ${victims.map((v) => `${v.opts.service} pid ${v.pid}`).join(', ')}`);
+  await sleep(8000);
+  const outage = codesBetween(ctx.history, from + 3000, Date.now());
+  notes.push(`3..8 s after the kills: ${JSON.stringify(outage)}`);
+  if (!(outage.ok > 0)) failures.push('no operation succeeded 3-8 s after one NATS node and one replica of each service were killed');
+  const after = await cluster.streamState('EKM_KEYS_EVENTS').then((x) => `leader ${x.leader}, ${x.current} of ${x.replicas} current`, (err: unknown) => `unknown (${(err as Error).message})`);
+  notes.push(`EKM_KEYS_EVENTS during the outage: ${after}`);
+  const back = Date.now();
+  await Promise.all([cluster.restartNode(leader), ...victims.map((v) => v.respawn())]);
+  notes.push(`node and replicas back in ${Date.now() - back} ms`);
+  during(ctx, from);
+}
