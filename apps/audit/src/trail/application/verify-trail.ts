@@ -65,7 +65,7 @@ export async function verifyTrail(src: TrailSource, o: VerifyOptions): Promise<V
   const signedSizes = [...roots.keys()];
   const signedThrough = signedSizes.length > 0 ? signedSizes[signedSizes.length - 1] : 0;
   const total = await src.head();
-  const batch = o.batchSize ?? 10_000;
+  const batch = o.batchSize ?? 2_000;
   let prev = GENESIS_HASH;
   let expected = 1;
   let lastGoodCheckpoint = 0;
