@@ -90,8 +90,15 @@ export interface RotationConfig extends BaseConfig {
   readonly batch: number;
 }
 
+/** Settings of the policy service. */
+export interface PolicyConfig extends BaseConfig {
+  readonly service: 'policy';
+  /** EKM_LOGIN_RATE_LIMIT_RPS / _BURST: logins per credential per replica; undefined = not limited. */
+  readonly loginRateLimit?: RateLimitConfig;
+}
+
 /** The config type of each service. */
-export type ServiceConfig<S extends ServiceName = ServiceName> = S extends 'keys' ? KeysConfig : S extends 'audit' ? AuditConfig : S extends 'rotation' ? RotationConfig : BaseConfig & { readonly service: S };
+export type ServiceConfig<S extends ServiceName = ServiceName> = S extends 'keys' ? KeysConfig : S extends 'audit' ? AuditConfig : S extends 'rotation' ? RotationConfig : S extends 'policy' ? PolicyConfig : BaseConfig & { readonly service: S };
 
 type Raw = Record<string, unknown>;
 
@@ -167,6 +174,11 @@ function toRotation(r: Raw): RotationConfig {
   return { ...toBase('rotation', r), service: 'rotation', tickMs: r.EKM_ROTATION_TICK_MS as number, leaseMs: r.EKM_ROTATION_LEASE_MS as number, batch: r.EKM_ROTATION_BATCH as number };
 }
 
+function toPolicy(r: Raw): PolicyConfig {
+  const login = bucketOf(r.EKM_LOGIN_RATE_LIMIT_RPS, r.EKM_LOGIN_RATE_LIMIT_BURST);
+  return { ...toBase('policy', r), service: 'policy', ...(login ? { loginRateLimit: login } : {}) };
+}
+
 function toKeys(r: Raw): KeysConfig {
   const rootOfTrust = toRootOfTrust(r);
   return {
@@ -199,8 +211,8 @@ function keysRules(r: Raw, ctx: z.RefinementCtx): void {
 
 /** A bucket of capacity 0 would refuse everything: a scope is disabled through its RPS, not its burst. */
 function rateLimitRules(r: Raw, ctx: z.RefinementCtx): void {
-  for (const [rps, burst] of [['EKM_RATE_LIMIT_RPS', 'EKM_RATE_LIMIT_BURST'], ['EKM_RATE_LIMIT_TENANT_RPS', 'EKM_RATE_LIMIT_TENANT_BURST']] as const) {
-    if (r[burst] === 0 && r[rps] !== 0) ctx.addIssue({ code: 'custom', path: [burst], message: `must be at least 1 when ${rps} is not 0` });
+  for (const [rps, burst] of [['EKM_RATE_LIMIT_RPS', 'EKM_RATE_LIMIT_BURST'], ['EKM_RATE_LIMIT_TENANT_RPS', 'EKM_RATE_LIMIT_TENANT_BURST'], ['EKM_LOGIN_RATE_LIMIT_RPS', 'EKM_LOGIN_RATE_LIMIT_BURST']] as const) {
+    if (r[burst] === 0 && r[rps] !== undefined && r[rps] !== 0) ctx.addIssue({ code: 'custom', path: [burst], message: `must be at least 1 when ${rps} is not 0` });
   }
 }
 
@@ -226,5 +238,5 @@ export function configSchema<S extends ServiceName>(service: S): z.ZodType<Servi
   }
   const base = z.object(shape).superRefine((r, ctx) => authRules(r, ctx)).superRefine((r, ctx) => rateLimitRules(r, ctx));
   const refined = service === 'keys' ? base.superRefine((r, ctx) => keysRules(r, ctx)) : service === 'audit' ? base.superRefine((r, ctx) => rootRules(r, ctx)) : base;
-  return refined.transform((r) => (service === 'keys' ? toKeys(r) : service === 'audit' ? toAudit(r) : service === 'rotation' ? toRotation(r) : toBase(service, r))) as unknown as z.ZodType<ServiceConfig<S>, Record<string, string | undefined>>;
+  return refined.transform((r) => (service === 'keys' ? toKeys(r) : service === 'audit' ? toAudit(r) : service === 'rotation' ? toRotation(r) : service === 'policy' ? toPolicy(r) : toBase(service, r))) as unknown as z.ZodType<ServiceConfig<S>, Record<string, string | undefined>>;
 }

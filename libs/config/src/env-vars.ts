@@ -118,9 +118,16 @@ export const ROTATION_ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'EKM_ROTATION_BATCH', schema: int(1, 10_000), default: '64', description: 'due items claimed and sent per scheduler transaction' },
 ];
 
+/** Variables only the policy service reads (docs/rate-limits.md: login is the one unauthenticated subject). */
+export const POLICY_ENV_VARS: readonly EnvVarSpec[] = [
+  { name: 'EKM_LOGIN_RATE_LIMIT_RPS', schema: int(0, 1_000_000), default: '5', description: 'logins per second per credential on one replica, checked before the Ed25519 proof is verified (token bucket; 0 = not limited); a session lasts EKM_SESSION_TTL_MS, so clients log in rarely' },
+  { name: 'EKM_LOGIN_RATE_LIMIT_BURST', schema: int(0, 10_000_000), default: '50', description: 'login bucket capacity per credential' },
+];
+
 /** All variables `service` reads, base first. */
 export function envVarsOf(service: ServiceName): readonly EnvVarSpec[] {
   if (service === 'audit') return [...baseEnvVars(service), ...AUDIT_ENV_VARS];
   if (service === 'rotation') return [...baseEnvVars(service), ...ROTATION_ENV_VARS];
+  if (service === 'policy') return [...baseEnvVars(service), ...POLICY_ENV_VARS];
   return service === 'keys' ? [...baseEnvVars(service), ...KEYS_ENV_VARS] : baseEnvVars(service);
 }

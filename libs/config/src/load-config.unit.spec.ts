@@ -18,7 +18,11 @@ describe('loadConfig', () => {
       databaseUrl: 'postgres://ekm_policy@127.0.0.1:5432/ekm', httpPort: 7102, logLevel: 'info',
       dataDir: '.ekm/data', maxRequestBytes: 1_048_576, shutdownGraceMs: 10_000, auth: 'required', sessionTtlMs: 600_000,
       dbQueryTimeoutMs: 5000, rateLimit: { principal: { ratePerSecond: 10_000, burst: 20_000 } }, jsReplicas: 1,
+      loginRateLimit: { ratePerSecond: 5, burst: 50 },
     });
+    expect(loadConfig('policy', { EKM_LOGIN_RATE_LIMIT_RPS: '0' })).not.toHaveProperty('loginRateLimit');
+    expect(() => loadConfig('policy', { EKM_LOGIN_RATE_LIMIT_BURST: '0' })).toThrow(/EKM_LOGIN_RATE_LIMIT_BURST/);
+    expect(loadConfig('keys', {})).not.toHaveProperty('loginRateLimit');
     expect(loadConfig('audit', { EKM_JS_REPLICAS: '3' }).jsReplicas).toBe(3);
     const k = loadConfig('keys', {});
     expect(k).toMatchObject({ httpPort: 7101, authz: 'allow-all', rootOfTrust: { kind: 'software' }, deletionMinDays: 7, gcmBudget: 2 ** 30, dbQueryTimeoutMs: 2000 });

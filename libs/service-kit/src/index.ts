@@ -13,6 +13,7 @@ export { ReadinessRegistry, type CheckResult, type ReadinessCheck, type Readines
 export { RequestMetrics, OUTCOME_OK } from './metrics';
 export { RequestRateLimit, isServicePrincipal, type RateLimitScope, type RequestRateLimitOptions } from './request-rate-limit';
 export type { BucketLimits } from './token-bucket';
+export { KeyedBuckets } from './keyed-buckets';
 export { NatsConnectionState } from './nats-health';
 export { NestPinoLogger } from './nest-logger';
 export { RethrowRpcFilter } from './rethrow-rpc.filter';

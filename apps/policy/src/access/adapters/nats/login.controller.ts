@@ -5,13 +5,21 @@
  * credential, bad proof — all with one message, so a caller cannot probe which principals exist —
  * a clock skew over 30 s, and a replayed proof (nonce per credential). Tenant and roles of the session
  * come from the directory.
+ *
+ * Login is the one subject the transport cannot rate-limit by principal (there is none yet), and its
+ * Ed25519 verify is the most expensive check EKM makes per request: each existing credential has its own
+ * token bucket (EKM_LOGIN_RATE_LIMIT_RPS / _BURST), keyed by the claimed principal and credential ids and
+ * taken before the directory lookup, so that a refusal reveals nothing about whether they exist (made-up
+ * ids cost a bucket in a bounded LRU map, never a verify). A refusal is EKM_RATE_LIMITED with
+ * `details.retryAfterMs`, as everywhere.
  */
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { AuthFailureReason, LoginRequestSchema, NonceCache, resolveAuthSecret, SessionSealer, verifyLoginProof, type LoginReply } from '@ekm/auth';
 import type { ServiceConfig } from '@ekm/config';
-import { ok, parseRequest, subject, type Reply } from '@ekm/contracts';
-import { SERVICE_CONFIG, unauthenticated } from '@ekm/service-kit';
+import { BusErrorCode, fail, ok, parseRequest, subject, type Reply } from '@ekm/contracts';
+import { KeyedBuckets, LOGGER, SERVICE_CONFIG, unauthenticated } from '@ekm/service-kit';
+import type { Logger } from '@ekm/telemetry';
 import { isCredentialValid } from '../../domain';
 import { ACCESS_DIRECTORY, type AccessDirectory } from '../../application/access.ports';
 
@@ -19,16 +27,24 @@ import { ACCESS_DIRECTORY, type AccessDirectory } from '../../application/access
 export class LoginController {
   private sealer: SessionSealer | null = null;
   private readonly nonces = new NonceCache();
+  private readonly logins: KeyedBuckets | null;
 
   constructor(
     @Inject(ACCESS_DIRECTORY) private readonly directory: AccessDirectory,
-    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
-  ) {}
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig<'policy'>,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    const limits = config.loginRateLimit;
+    this.logins = limits ? new KeyedBuckets(limits) : null;
+  }
 
   @MessagePattern(subject('policy', 'login'))
   login(@Payload() body: unknown): Reply<LoginReply> {
     const req = parseRequest(LoginRequestSchema, body);
     if (!req.ok) return req;
+    // Before the lookup, keyed by the CLAIMED ids: a refusal then says nothing about whether they exist.
+    const limited = this.takeLoginToken(req.data.credentialId, req.data.principalId);
+    if (limited) return limited;
     const now = Date.now();
     const p = this.directory.current().principals.get(req.data.principalId);
     const credential = p?.credentials.find((c) => c.credentialId === req.data.credentialId);
@@ -45,6 +61,17 @@ export class LoginController {
       sessionToken: s.token, sessionKey: s.sessionKey.toString('base64url'), sessionId: s.claims.sessionId,
       principalId: p.principalId, tenant: p.tenant, roles: p.roles, expiresAt: new Date(s.claims.expiresAt).toISOString(),
     });
+  }
+
+  private takeLoginToken(credentialId: string, principalId: string): Reply<never> | null {
+    if (this.logins === null) return null;
+    const r = this.logins.take(`${principalId}\u0000${credentialId}`, performance.now());
+    if (r.ok) return null;
+    const { ratePerSecond, burst } = this.logins.limits;
+    // At most one line per claimed credential per minute; ids only (as claimed), never the proof.
+    if (r.report) this.logger.warn({ event: 'login-rate-limited', principalId, credentialId, refused: r.report.refused, ratePerSecond, burst }, 'logins refused: credential over its login rate limit');
+    return fail(BusErrorCode.RateLimited, `too many logins with this credential (${ratePerSecond}/s, burst ${burst}); retry after ${r.retryAfterMs} ms`,
+      { scope: 'login', retryAfterMs: r.retryAfterMs, ratePerSecond, burst });
   }
 
   private sealerNow(): SessionSealer {
