@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { ROTATION_LEASE_MS, type ChaosStack } from './chaos-stack';
 import { checkHistory, checkProjectionRebuild, type CheckReport } from './history-checker';
 import { ChaosClient, History, runLoad, seedKeys } from './history';
-import { claimHolder, clockOffset, DAY_MS, executionsOf, scheduledProjected, scheduledRotations, setClockOffset, trackedForRotation } from './rotation-lease';
+import { claimHolder, clockOffset, type ClaimHolder, DAY_MS, executionsOf, scheduledProjected, scheduledRotations, setClockOffset, trackedForRotation } from './rotation-lease';
 
 export interface ScenarioContext {
   readonly stack: ChaosStack;
@@ -235,7 +235,26 @@ export const SCENARIOS: Record<string, Scenario> = {
     name: 'rotation-paused-past-lease', stack: 'software', loadPauseMs: 150,
     injected: `the rotation replica holding claimed rows SIGSTOPped for 2x its lease (${ROTATION_LEASE_MS} ms), the other replica takes over, then SIGCONT; scheduled rotations continue`,
     async inject(ctx) {
-      await pausedPastLease(ctx);
+      await schedulerLosesHolder(ctx, 'pause');
+    },
+  },
+  'kill-rotation': {
+    name: 'kill-rotation', stack: 'software', loadPauseMs: 150,
+    injected: 'SIGKILL of the rotation replica holding claimed rows; the other replica serves its slots; restarted; scheduled rotations continue',
+    async inject(ctx) {
+      await schedulerLosesHolder(ctx, 'kill');
+    },
+  },
+  'kill-audit': {
+    name: 'kill-audit', stack: 'software', injected: 'SIGKILL of the audit service under load; restarted 1 s later (the trail must still hold every event)',
+    async inject(ctx) {
+      const audit = ctx.stack.audit;
+      if (!audit) throw new Error('kill-audit needs the audit service in the stack');
+      const from = Date.now();
+      await audit.kill();
+      await sleep(1000);
+      await audit.respawn();
+      during(ctx, from);
     },
   },
 };
@@ -248,10 +267,11 @@ export const SCENARIOS: Record<string, Scenario> = {
  * the rows and sends the same slot request ids. Then SIGCONT: the resumed replica's commit must fail
  * (fenced), and a second day's slots must be served too. Checked from the keys service's log: each key
  * has exactly one SCHEDULED rotation per slot, no request id rotated twice.
+ * `kill` instead SIGKILLs the holder (its session ends at once) and starts it again after the takeover.
  */
-async function pausedPastLease(ctx: ScenarioContext): Promise<void> {
+async function schedulerLosesHolder(ctx: ScenarioContext, mode: 'pause' | 'kill'): Promise<void> {
   const { stack, client, notes, failures } = ctx;
-  if (stack.rotation.length < 2) throw new Error('rotation-paused-past-lease needs 2 rotation replicas');
+  if (stack.rotation.length < 2) throw new Error('the rotation scenarios need 2 rotation replicas');
   const keyIds: string[] = [];
   for (let i = 0; i < 8; i++) {
     const created = await client.call<{ keyId: string }>('keys', 'create-key', { tenant: 'chaos', description: `scheduled ${ctx.history.run}` }, undefined, 10_000);
@@ -278,10 +298,25 @@ async function pausedPastLease(ctx: ScenarioContext): Promise<void> {
   const paused = holder.replica;
   const pausedId = `${hostname()}:${paused.pid}`;
   const abandonedBefore = countAbandoned(paused.log());
-  process.kill(paused.pid, 'SIGSTOP');
+  if (mode === 'kill') await paused.kill();
+  else process.kill(paused.pid, 'SIGSTOP');
   const pausedAt = Date.now();
   for (const p of stack.rotationProxies) p.heal();
-  notes.push(`paused replica pid ${paused.pid} holding ${holder.slots.length} claimed slot(s) (xid ${holder.xid})`);
+  notes.push(`${mode === 'kill' ? 'killed' : 'paused'} replica pid ${paused.pid} holding ${holder.slots.length} claimed slot(s) (xid ${holder.xid})`);
+  if (mode === 'kill') {
+    const served = await waitUntil(20_000, async () => [...(await scheduledRotations(stack, keyIds)).perKey.values()].every((n) => n >= 1));
+    notes.push(served ? `every due slot served by the other replica ${Date.now() - pausedAt} ms after the kill` : 'due slots NOT all served after the kill');
+    if (!served) failures.push('the other replica did not serve the killed replica\'s claimed slots within 20 s');
+    await paused.respawn();
+  } else {
+    await resumeAfterLease(ctx, holder, keyIds, pausedId, abandonedBefore, pausedAt);
+  }
+  await secondSlot(ctx, keyIds, base);
+}
+
+async function resumeAfterLease(ctx: ScenarioContext, holder: ClaimHolder, keyIds: string[], pausedId: string, abandonedBefore: number, pausedAt: number): Promise<void> {
+  const { stack, notes, failures } = ctx;
+  const paused = holder.replica;
   try {
     await sleep(2 * ROTATION_LEASE_MS);
     const served = await waitUntil(20_000, async () => [...(await scheduledRotations(stack, keyIds)).perKey.values()].every((n) => n >= 1));
@@ -298,6 +333,10 @@ async function pausedPastLease(ctx: ScenarioContext): Promise<void> {
   const byPaused = [...ledger.values()].filter((r) => r === pausedId).length;
   notes.push(`ledger of the paused replica's ${holder.slots.length} slot(s): ${ledger.size} recorded, ${byPaused} by the paused replica`);
   if (byPaused > 0) failures.push(`the resumed replica recorded ${byPaused} slot(s) it had lost to the other replica (stale lease acted on)`);
+}
+
+async function secondSlot(ctx: ScenarioContext, keyIds: string[], base: number): Promise<void> {
+  const { stack, notes, failures } = ctx;
   // A second slot per key, after the pause: the scheduler still works (either replica may serve it).
   // The clock jumps a day in seconds, so first let the schedule projection apply every first-slot
   // KeyRotated (the paused replica held some of those events unacked): applied after the next slot
