@@ -7,12 +7,14 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { Client } from 'pg';
-import { SessionSealer, signRequest, type IssuedSession } from '@ekm/auth';
+import { RevocationList, RevocationListener, SessionSealer, signRequest, type IssuedSession } from '@ekm/auth';
 import { loadConfig } from '@ekm/config';
 import type { Reply } from '@ekm/contracts';
 import { createLogger } from '@ekm/telemetry';
+import { ensureStreams, eventStreamSpec } from '@ekm/event-store';
 import { createTestDatabase, urlFor } from '../../../test/support/pg';
 import { startNats, stopServer, type ServerHandle } from '../../../test/support/servers';
 import { startServiceApp, type ServiceApp } from './bootstrap';
@@ -165,5 +167,28 @@ describe('request authentication in the transport (real NATS, Postgres)', () => 
     for (const svc of replicas) await svc.auth.flush();
     const { rows } = await admin.query(`SELECT DISTINCT stream_id FROM ekm_audit.events WHERE event_type = 'AuthenticationFailed' AND data->>'requestId' = ANY($1) AND data->>'principalClaimed' = $2`, [ids, victim.claims.principalId]);
     expect(rows.map((r) => r.stream_id as string).sort()).toEqual(replicas.map((s) => s.auth.streamId).sort());
+  });
+  it('a replica that starts after a revocation replays it from EKM_POLICY_EVENTS and refuses the session at once', async () => {
+    // As the policy service's outbox relay would have published it, before this replica existed.
+    await ensureStreams(await jetstreamManager(nc), [eventStreamSpec('policy')]);
+    const late = sealer.issue({ principalId: `svc-late-${randomUUID().slice(0, 8)}`, tenant: 'acme', roles: ['app'] });
+    const session2 = sealer.issue({ principalId: 'svc-orders', tenant: 'acme', roles: ['app'] });
+    const js = jetstream(nc);
+    await js.publish('ekm.events.policy.PrincipalCreated', JSON.stringify({ eventId: randomUUID(), type: 'PrincipalCreated', data: { principalId: 'someone' } }));
+    await js.publish('ekm.events.policy.PrincipalRevoked', JSON.stringify({ eventId: randomUUID(), type: 'PrincipalRevoked', data: { principalId: late.claims.principalId } }));
+    await js.publish('ekm.events.policy.SessionRevoked', JSON.stringify({ eventId: randomUUID(), type: 'SessionRevoked', data: { sessionId: session2.claims.sessionId } }));
+    const fresh = await start();
+    // Checked on the new replica's own authenticator: no live message can have told it.
+    const check = (s: IssuedSession) => {
+      const b = bytes({ probe: 1 });
+      const h = signed('whoami', b, s);
+      return fresh.auth.authenticator.authenticate({ subject: `${prefix}.whoami`, body: b, header: (n) => h[n] });
+    };
+    expect(check(late)).toMatchObject({ ok: false, reason: 'PRINCIPAL_REVOKED' });
+    expect(check(session2)).toMatchObject({ ok: false, reason: 'SESSION_REVOKED' });
+    expect(check(sealer.issue({ principalId: 'svc-orders', tenant: 'acme', roles: ['app'] })).ok).toBe(true);
+  });
+  it('replay from a stream that does not exist (the policy service never ran) adds nothing and does not fail', async () => {
+    await expect(new RevocationListener(nc, new RevocationList(60_000)).replay('EKM_NOSUCH_EVENTS', 60_000)).resolves.toBe(0);
   });
 });

@@ -15,7 +15,7 @@ import {
 } from '@ekm/auth';
 import type { ServiceConfig } from '@ekm/config';
 import { BusErrorCode, fail, type FailReply } from '@ekm/contracts';
-import type { EventStore } from '@ekm/event-store';
+import { eventStreamName, type EventStore } from '@ekm/event-store';
 import type { Logger } from '@ekm/telemetry';
 
 /** The Nest context of an EKM request: NatsContext plus the authenticated caller. */
@@ -69,6 +69,8 @@ export class TransportAuth {
   private recorder: AuthFailureRecorder | null = null;
   private storeResolver: (() => EventStore | null) | null = null;
   private listener: RevocationListener | null = null;
+  private replayTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
   readonly streamId: string;
 
   constructor(
@@ -76,6 +78,8 @@ export class TransportAuth {
     private readonly service: string,
     private readonly logger: Logger,
     private readonly revocations?: RevocationList,
+    /** How far back revocations are replayed at start: the longest session lifetime plus skew. */
+    private readonly replayWindowMs = 0,
     instanceId = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`,
   ) {
     this.streamId = `auth-failures-${instanceId}`;
@@ -90,18 +94,50 @@ export class TransportAuth {
     const sealer = new SessionSealer(resolveAuthSecret({ ...(config.authSecret !== undefined ? { secret: config.authSecret } : {}), env: config.env, dataDir: config.dataDir }));
     const revocations = new RevocationList(config.sessionTtlMs + 60_000);
     const authenticator = new RequestAuthenticator({ mode: 'required', sealer, revocations, nonces: new NonceCache() });
-    return new TransportAuth(authenticator, config.service, logger, revocations);
+    return new TransportAuth(authenticator, config.service, logger, revocations, config.sessionTtlMs + 60_000);
   }
 
-  /** Subscribes to revocation events (before the transport serves). */
+  /**
+   * Subscribes to revocation events, then replays the revocations of the last session lifetime (+ skew)
+   * from `EKM_POLICY_EVENTS`, before the transport serves: a restarted replica must not accept a session
+   * revoked while it was down. If the replay fails (JetStream unavailable) the service still starts, logs
+   * it, and retries every 5 s in the background until it succeeds.
+   */
   async start(nc: NatsConnection): Promise<void> {
     if (!this.revocations) return;
     this.listener = new RevocationListener(nc, this.revocations, this.logger);
     await this.listener.start();
+    if (!(await this.replayOnce())) this.retryReplay();
   }
 
   stop(): void {
+    this.stopped = true;
+    if (this.replayTimer) clearTimeout(this.replayTimer);
     this.listener?.stop();
+  }
+
+  private async replayOnce(): Promise<boolean> {
+    const listener = this.listener;
+    if (!listener || this.stopped) return true;
+    try {
+      const added = await withTimeout(listener.replay(eventStreamName('policy'), this.replayWindowMs), 10_000);
+      this.logger.info({ event: 'revocations-replayed', added, windowMs: this.replayWindowMs }, 'revocations replayed from EKM_POLICY_EVENTS');
+      return true;
+    } catch (err) {
+      this.logger.warn({ event: 'revocations-not-replayed', err: err instanceof Error ? err.message : String(err) },
+        'could not replay revocations from EKM_POLICY_EVENTS; live revocations are applied, older ones only once the replay succeeds (retrying every 5 s)');
+      return false;
+    }
+  }
+
+  private retryReplay(): void {
+    if (this.stopped) return;
+    this.replayTimer = setTimeout(() => {
+      void this.replayOnce().then((done) => {
+        if (!done) this.retryReplay();
+      });
+    }, 5_000);
+    this.replayTimer.unref();
   }
 
   /** Where failures go: the service's event store, found lazily (services without an event log only log). */
@@ -139,4 +175,12 @@ export class TransportAuth {
     else this.storeResolver = null; // no event log in this app: failures are logged only
     return this.recorder;
   }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
