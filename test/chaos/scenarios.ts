@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { ROTATION_LEASE_MS, type ChaosStack } from './chaos-stack';
 import { checkHistory, checkProjectionRebuild, type CheckReport } from './history-checker';
 import { ChaosClient, History, runLoad, seedKeys } from './history';
-import { claimHolder, clockOffset, type ClaimHolder, DAY_MS, executionsOf, scheduledProjected, scheduledRotations, setClockOffset, trackedForRotation } from './rotation-lease';
+import { claimHolder, type ClaimHolder, DAY_MS, executionsOf, scheduledProjected, scheduledRotations, setClockOffset, trackedForRotation } from './rotation-lease';
 
 export interface ScenarioContext {
   readonly stack: ChaosStack;
@@ -272,6 +272,9 @@ export const SCENARIOS: Record<string, Scenario> = {
 async function schedulerLosesHolder(ctx: ScenarioContext, mode: 'pause' | 'kill'): Promise<void> {
   const { stack, client, notes, failures } = ctx;
   if (stack.rotation.length < 2) throw new Error('the rotation scenarios need 2 rotation replicas');
+  // Back to the database's clock: a key's first slot is one period after now on the keys service's
+  // clock, so an offset left by an earlier scenario (days) would make the new keys due at once.
+  await setClockOffset(stack, 0);
   const keyIds: string[] = [];
   for (let i = 0; i < 8; i++) {
     const created = await client.call<{ keyId: string }>('keys', 'create-key', { tenant: 'chaos', description: `scheduled ${ctx.history.run}` }, undefined, 10_000);
@@ -281,7 +284,7 @@ async function schedulerLosesHolder(ctx: ScenarioContext, mode: 'pause' | 'kill'
     keyIds.push(created.data.keyId);
   }
   if (!(await waitUntil(20_000, async () => (await trackedForRotation(stack, keyIds)) === keyIds.length))) throw new Error('schedule projection did not track the keys within 20 s');
-  const base = await clockOffset(stack);
+  const base = 0;
   for (const p of stack.rotationProxies) p.setMode({ kind: 'delay', ms: 400 });
   await setClockOffset(stack, base + DAY_MS + 3_600_000);
   let holder = null;
