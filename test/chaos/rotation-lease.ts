@@ -60,10 +60,6 @@ function safeReadlink(path: string): string {
   try { return readlinkSync(path); } catch { return ''; }
 }
 
-export async function clockOffset(stack: ChaosStack): Promise<number> {
-  return stack.admin(async (c) => Number((await c.query<{ ms: string | null }>(`SELECT (SELECT offset_ms FROM ekm_rotation.clock_offset) AS ms`)).rows[0]!.ms ?? 0));
-}
-
 /** Moves the scheduler's clock (rotation due-ness only) to database now() + `offsetMs`. */
 export async function setClockOffset(stack: ChaosStack, offsetMs: number): Promise<void> {
   await stack.admin((c) => c.query(`INSERT INTO ekm_rotation.clock_offset (id, offset_ms) VALUES (true, $1) ON CONFLICT (id) DO UPDATE SET offset_ms = excluded.offset_ms`, [offsetMs]));
