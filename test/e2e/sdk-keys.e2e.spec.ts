@@ -164,10 +164,11 @@ describe('retries across a keys service restart', () => {
   it('a call issued while the service is down succeeds after it restarts; in-flight calls at SIGTERM complete', async () => {
     const k = await ekm.keys.createKey({ tenant, requiredContext: ctx });
     // Calls in flight when SIGTERM arrives are drained (answered) or retried against the restarted service.
-    const inFlight = Array.from({ length: 20 }, () => ekm.crypto.generateDataKey({ keyId: k.keyId, encryptionContext: ctx }, { maxAttempts: 10 }));
+    const inFlight = Array.from({ length: 20 }, () => ekm.crypto.generateDataKey({ keyId: k.keyId, encryptionContext: ctx }, { maxAttempts: 30 }));
     await stack.stopKeys();
     // Issued in the gap: no responder -> EKM_UNAVAILABLE (retriable) -> backoff -> the restarted service answers.
-    const gap = ekm.crypto.generateDataKey({ keyId: k.keyId, encryptionContext: ctx }, { maxAttempts: 10 });
+    // 30 attempts (about 27 s of backoff): a restart on a loaded CI machine can take several seconds.
+    const gap = ekm.crypto.generateDataKey({ keyId: k.keyId, encryptionContext: ctx }, { maxAttempts: 30 });
     await new Promise((r) => setTimeout(r, 300));
     await stack.startKeys();
     const dk = await gap;
@@ -179,7 +180,7 @@ describe('retries across a keys service restart', () => {
     const t = `${tenant}-once`;
     const requestId = randomUUID();
     await stack.stopKeys();
-    const first = ekm.keys.createKey({ tenant: t, description: 'once' }, { requestId, maxAttempts: 10 });
+    const first = ekm.keys.createKey({ tenant: t, description: 'once' }, { requestId, maxAttempts: 30 });
     await new Promise((r) => setTimeout(r, 200));
     await stack.startKeys();
     const a = await first;
