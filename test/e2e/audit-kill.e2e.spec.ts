@@ -116,5 +116,5 @@ describe('audit service killed with SIGKILL mid-stream', () => {
 
     const r = await nc.request(subject('audit', 'verify'), '{}', { timeout: 20_000 });
     expect(r.json<Reply<unknown>>()).toMatchObject({ ok: true, data: { ok: true, entries: n, firstBadIndex: null } });
-  });
+  }, 150_000); // three audit starts and a reconcile; ~35 s alone, past 60 s on a loaded machine
 });
