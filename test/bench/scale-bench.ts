@@ -29,7 +29,7 @@ import { repoRoot, startPrivateStack, type PrivateStack } from './bench-stack';
 import { prepareFixture } from './bench-fixture';
 import type { BenchOp, Fixture } from './load-scenarios';
 import type { RunResult } from './load-worker';
-import { cpuSeconds, loadAverage } from './proc-stats';
+import { cpuSeconds, loadAverage, treeCpuSeconds } from './proc-stats';
 import { seedEventMix, seedKeys } from './scale-seed';
 
 // Prefixed with ms since the process started: where a --cpu-prof profile of the harness is to be cut.
@@ -46,10 +46,12 @@ interface ScaleOptions {
   readonly durationMs: number;
   /** Batch sizes of the rebuildProjection runs (one full rebuild each). */
   readonly rebuildBatches: readonly number[];
+  /** EKM_KEK_CACHE_MAX of the keys service (default: the service's default, 1000). */
+  readonly kekCacheMax?: number;
   readonly out?: string;
 }
 
-const USAGE = `usage: npm run bench:scale -- [--quick] [--only keys,rebuild,audit] [--keys n] [--events n] [--audit-entries n] [--duration-ms n] [--rebuild-batch 1000,10000] [--out f.json]
+const USAGE = `usage: npm run bench:scale -- [--quick] [--only keys,rebuild,audit] [--keys n] [--events n] [--audit-entries n] [--duration-ms n] [--rebuild-batch 1000,10000] [--kek-cache-max n] [--out f.json]
   default: 100,000 keys, 1,000,000 events, 100,000 audit entries; --quick: 10,000 keys, 100,000 events, 100,000 entries, shorter runs`;
 
 class UsageError extends Error {}
@@ -64,6 +66,7 @@ function parseArgs(argv: readonly string[]): ScaleOptions {
   let durationMs = quick ? 3000 : 8000;
   let out: string | undefined;
   let rebuildBatches = [1000, 10_000];
+  let kekCacheMax: number | undefined;
   const num = (flag: string, v: string | undefined): number => {
     const n = Number(v);
     if (!Number.isInteger(n) || n < 1) throw new UsageError(`${flag} needs a positive integer\n${USAGE}`);
@@ -81,6 +84,7 @@ function parseArgs(argv: readonly string[]): ScaleOptions {
       case '--events': events = num(a, args.shift()); break;
       case '--audit-entries': auditEntries = num(a, args.shift()); break;
       case '--duration-ms': durationMs = num(a, args.shift()); break;
+      case '--kek-cache-max': kekCacheMax = num(a, args.shift()); break;
       case '--rebuild-batch': rebuildBatches = (args.shift() ?? '').split(',').map((x) => num(a, x)); break;
       case '--out': out = args.shift(); break;
       case '--help': case '-h': throw new UsageError(USAGE);
@@ -88,7 +92,7 @@ function parseArgs(argv: readonly string[]): ScaleOptions {
     }
   }
   if (keys < 200) throw new UsageError('--keys must be at least 200 (the small set is 100 keys)');
-  return { quick, parts, keys, events, auditEntries, durationMs, rebuildBatches, ...(out ? { out } : {}) };
+  return { quick, parts, keys, events, auditEntries, durationMs, rebuildBatches, ...(kekCacheMax !== undefined ? { kekCacheMax } : {}), ...(out ? { out } : {}) };
 }
 
 /** The stack's Postgres URL with another database name. */
@@ -129,19 +133,42 @@ async function restartKeys(stack: PrivateStack, keys: number): Promise<StartupFi
   return { keys, readyLineMs, healthReadyMs: Math.round(performance.now() - t0) };
 }
 
-interface LoadFigure { readonly keys: number; readonly op: BenchOp; readonly run: RunResult; readonly keysCpuUsPerRequest: number | null; readonly loadavg: number[] }
+interface LoadFigure {
+  readonly keys: number; readonly op: BenchOp; readonly run: RunResult;
+  readonly keysCpuUsPerRequest: number | null; readonly postgresCpuUsPerRequest: number | null;
+  /** Transactions (each a statement outside BEGIN…COMMIT) Postgres committed in database ekm, per request. */
+  readonly pgTransactionsPerRequest: number;
+  readonly loadavg: number[];
+}
+
+/** Committed + rolled-back transactions of database `ekm` so far (pg_stat_database, as seen by a fresh connection). */
+async function pgTransactions(adminUrl: string): Promise<number> {
+  const c = new Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    return Number((await c.query<{ n: string }>(`SELECT (xact_commit + xact_rollback)::text AS n FROM pg_stat_database WHERE datname = 'ekm'`)).rows[0].n);
+  } finally {
+    await c.end();
+  }
+}
 
 async function loadRuns(stack: PrivateStack, worker: LoadWorker, keys: number, durationMs: number): Promise<LoadFigure[]> {
   const out: LoadFigure[] = [];
   for (const op of ['generate-data-key', 'decrypt'] as const) {
     const pid = stack.pids.keys!;
-    const before = cpuSeconds(pid);
+    const pgPid = stack.pids.postgres!;
+    const before = { keys: cpuSeconds(pid), pg: treeCpuSeconds(pgPid), tx: await pgTransactions(stack.adminUrl) };
     const run = await worker.ask({ type: 'run', natsUrl: stack.natsUrl, target: { kind: 'ekm' }, caller: callerOf(stack), op, concurrency: 64, warmupMs: 500, durationMs }, 'run');
-    const after = cpuSeconds(pid);
+    const after = { keys: cpuSeconds(pid), pg: treeCpuSeconds(pgPid), tx: await pgTransactions(stack.adminUrl) };
+    // CPU and transactions are read around the whole run (warm-up included): divide by the requests of the whole run.
     const all = Math.round(run.requestsPerSecond * ((500 + durationMs) / 1000)) || run.requests;
-    const keysCpuUsPerRequest = before === null || after === null || all === 0 ? null : Math.round(((after - before) / all) * 1e6);
-    log(`${keys} keys, ${op} @64: ${run.requestsPerSecond}/s p50 ${run.latency.p50Ms} p99 ${run.latency.p99Ms} ms, keys ${keysCpuUsPerRequest} µs/req, errors ${run.errors} ${JSON.stringify(run.errorCodes)}`);
-    out.push({ keys, op, run, keysCpuUsPerRequest, loadavg: loadAverage() });
+    const perRequest = (a: number | null, b: number | null): number | null => (a === null || b === null || all === 0 ? null : Math.round(((b - a) / all) * 1e6));
+    const keysCpuUsPerRequest = perRequest(before.keys, after.keys);
+    const postgresCpuUsPerRequest = perRequest(before.pg, after.pg);
+    const pgTransactionsPerRequest = Math.round(((after.tx - before.tx) / Math.max(1, all)) * 100) / 100;
+    log(`${keys} keys, ${op} @64: ${run.requestsPerSecond}/s p50 ${run.latency.p50Ms} p99 ${run.latency.p99Ms} ms, keys ${keysCpuUsPerRequest} µs/req, `
+      + `Postgres ${postgresCpuUsPerRequest} µs/req, ${pgTransactionsPerRequest} pg transactions/req, errors ${run.errors} ${JSON.stringify(run.errorCodes)}`);
+    out.push({ keys, op, run, keysCpuUsPerRequest, postgresCpuUsPerRequest, pgTransactionsPerRequest, loadavg: loadAverage() });
   }
   return out;
 }
@@ -330,7 +357,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const startedAt = new Date();
   const loadBefore = loadAverage();
   log('starting a private Postgres, nats-server and keys service');
-  const stack = await startPrivateStack();
+  const stack = await startPrivateStack(o.kekCacheMax !== undefined ? { env: { EKM_KEK_CACHE_MAX: String(o.kekCacheMax) } } : {});
   const result: Record<string, unknown> = {};
   const stop = (): void => { void stack.stop().finally(() => process.exit(130)); };
   process.once('SIGINT', stop);
@@ -346,7 +373,10 @@ async function main(argv: readonly string[]): Promise<void> {
   const out = {
     startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), mode: o.quick ? 'quick' : 'full',
     machine: { hostname: hostname(), cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, loadavgBefore: loadBefore, loadavgAfter: loadAverage() },
-    settings: { keys: o.keys, events: o.events, auditEntries: o.auditEntries, durationMs: o.durationMs, concurrency: 64, security: stack.security },
+    settings: {
+      keys: o.keys, events: o.events, auditEntries: o.auditEntries, durationMs: o.durationMs, concurrency: 64, security: stack.security,
+      kekCacheMax: o.kekCacheMax ?? 'service default (1000)', rebuildBatches: o.rebuildBatches,
+    },
     ...result, targets: table,
   };
   process.stdout.write(`\n| target (issue 8) | measured | verdict |\n|---|---|---|\n${table.map((t) => `| ${t.target} | ${t.measured} | ${t.verdict} |`).join('\n')}\n\n`
