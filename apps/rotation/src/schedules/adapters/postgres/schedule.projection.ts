@@ -123,16 +123,20 @@ export class ScheduleProjection {
     await setPrimary(num(d, 'to'));
     // A scheduled rotation whose slot the scheduler did not advance (it crashed or lost its lease after
     // sending) is advanced here exactly as the scheduler would (nextDueAfter, on the rotation clock), so
-    // the served slot is never due again under a new idempotency key.
+    // the served slot is never due again under a new idempotency key. But when the event names the slot
+    // it served ($5, from its request id) and the schedule already stands past that slot, the event is
+    // late (applied after the NEXT slot fell due): that next slot was never served and must stay due.
+    const served = scheduledSlotOf(e, keyId);
     await tx.query(`UPDATE ${s}.schedule_keys SET rotation_pos = $2,
         next_rotation_at = CASE
           WHEN $3::timestamptz IS NULL THEN NULL
           WHEN NOT $4 THEN $3::timestamptz
           WHEN next_rotation_at IS NULL OR rotation_period_days IS NULL THEN $3::timestamptz
+          WHEN $5::timestamptz IS NOT NULL AND next_rotation_at > $5::timestamptz THEN next_rotation_at
           WHEN next_rotation_at <= ${s}.clock_now() THEN greatest($3::timestamptz, next_rotation_at + make_interval(days => rotation_period_days *
             (floor(extract(epoch from (${s}.clock_now() - next_rotation_at)) / (rotation_period_days * 86400.0))::int + 1)))
           ELSE greatest(next_rotation_at, $3::timestamptz) END
-      WHERE key_id = $1 AND rotation_pos < $2`, [keyId, e.streamPosition, next, reason === 'SCHEDULED']);
+      WHERE key_id = $1 AND rotation_pos < $2`, [keyId, e.streamPosition, next, reason === 'SCHEDULED', served]);
     const rows = await tx.query<{ tenant: string | null }>(`SELECT tenant FROM ${s}.schedule_keys WHERE key_id = $1`, [keyId]);
     const tenant = rows[0]?.tenant ?? null;
     if (tenant === null) throw new TenantNotKnownYetError(`KeyRotated of key ${keyId} before its KeyCreated was applied`);
@@ -147,4 +151,19 @@ export class ScheduleProjection {
       ON CONFLICT (tenant, collection, asset) DO UPDATE SET key_id = excluded.key_id, key_version = excluded.key_version, wrapped_at = excluded.wrapped_at, operation = excluded.operation
       WHERE assets.wrapped_at <= excluded.wrapped_at`, [a.tenant, a.collection, a.asset, a.keyId, a.keyVersion, at, String(d.operation)]);
   }
+}
+
+/**
+ * The due slot a SCHEDULED rotation served, from its request id (`metadata.correlationId`, the scheduler's
+ * `slotKey`: `rotation:ROTATE:<keyId>:-:<dueMs>`); null when the id is not one (a manual rotation, or
+ * an id the scheduler had to hash because it was over 128 characters).
+ */
+export function scheduledSlotOf(e: Pick<EventEnvelope, 'meta'>, keyId: string): string | null {
+  const id = (e.meta as { correlationId?: unknown } | undefined)?.correlationId;
+  if (typeof id !== 'string') return null;
+  const prefix = `rotation:ROTATE:${keyId}:-:`;
+  if (!id.startsWith(prefix)) return null;
+  const ms = id.slice(prefix.length);
+  if (!/^\d{1,15}$/.test(ms)) return null;
+  return new Date(Number(ms)).toISOString();
 }
