@@ -239,15 +239,17 @@ async function rebuildPart(o: ScaleOptions, stack: PrivateStack): Promise<Record
   const pool = new Pool({ connectionString: url, max: 2 });
   try {
     const library: Record<string, unknown>[] = [];
-    for (const batchSize of o.rebuildBatches) {
+    // Each batch size with the projection writing after every batch, then with writes deferred to the end
+    // (KeyProjection deferWrites: each key written once; what `ekm admin rebuild` uses).
+    for (const batchSize of o.rebuildBatches) for (const deferWrites of [false, true]) {
       const loadavgBefore = loadAverage();
       const t0 = performance.now();
-      const lib = await rebuildProjection({ pool, service: 'keys', projection: new KeyProjection('keys'), batchSize });
+      const lib = await rebuildProjection({ pool, service: 'keys', projection: new KeyProjection('keys', { deferWrites }), batchSize });
       const ms = Math.round(performance.now() - t0);
       const rows = await keysRows();
       const heapMiB = Math.round(process.memoryUsage().heapUsed / 2 ** 20);
-      log(`rebuildProjection (batch ${batchSize}): ${lib.applied} events in ${(ms / 1000).toFixed(1)} s (${Math.round(lib.applied / (ms / 1000))}/s), ${rows} keys`);
-      library.push({ batchSize, applied: lib.applied, ms, eventsPerSecond: Math.round(lib.applied / (ms / 1000)), keysRows: rows, heapMiB, loadavgBefore });
+      log(`rebuildProjection (batch ${batchSize}${deferWrites ? ', deferred writes' : ''}): ${lib.applied} events in ${(ms / 1000).toFixed(1)} s (${Math.round(lib.applied / (ms / 1000))}/s), ${rows} keys`);
+      library.push({ batchSize, deferWrites, applied: lib.applied, ms, eventsPerSecond: Math.round(lib.applied / (ms / 1000)), keysRows: rows, heapMiB, loadavgBefore });
     }
     const loadMid = loadAverage();
     const cli = await rebuildKeysProjection(url);
@@ -329,12 +331,12 @@ function verdicts(result: Record<string, unknown>, o: ScaleOptions): Verdict[] {
       });
     }
   }
-  type Rebuilt = { ms: number; eventsPerSecond: number; batchSize?: number };
+  type Rebuilt = { ms: number; eventsPerSecond: number; batchSize?: number; deferWrites?: boolean };
   const rebuild = result.rebuild as { events: number; library: Rebuilt[]; cli: Rebuilt } | undefined;
   if (rebuild) {
     // Scaled to 1M when a smaller log was rebuilt (--quick): the time is about linear in events.
     const scale = 1_000_000 / rebuild.events;
-    const runs: [string, Rebuilt][] = [...rebuild.library.map((r): [string, Rebuilt] => [`rebuildProjection, batch ${r.batchSize}`, r]), ['CLI ekm admin rebuild', rebuild.cli]];
+    const runs: [string, Rebuilt][] = [...rebuild.library.map((r): [string, Rebuilt] => [`rebuildProjection, batch ${r.batchSize}${r.deferWrites === true ? ', deferred writes' : ''}`, r]), ['CLI ekm admin rebuild (deferred writes)', rebuild.cli]];
     for (const [name, r] of runs) {
       const projected = (r.ms / 1000) * scale;
       out.push({

@@ -151,7 +151,7 @@ export async function checkProjectionRebuild(stack: ChaosStack): Promise<string 
   const live = await snapshot();
   const pool = new Pool({ connectionString: stack.adminUrl, max: 2 });
   try {
-    await rebuildProjection({ pool, service: 'keys', projection: new KeyProjection() });
+    await rebuildProjection({ pool, service: 'keys', projection: new KeyProjection('keys', { deferWrites: true }) });
   } finally {
     await pool.end();
   }

@@ -51,7 +51,7 @@ async function waitForHorizonOutside(adminUrl: string): Promise<void> {
  * @param adminUrl owner/admin URL of the EKM database (the app role may not DELETE projection rows of others' schemas).
  * @throws the pg error as is (nothing is changed: the transaction rolls back).
  */
-export async function rebuildKeysProjection(adminUrl: string, onProgress: RebuildProgress = () => undefined, batchSize = 500): Promise<KeysRebuildResult> {
+export async function rebuildKeysProjection(adminUrl: string, onProgress: RebuildProgress = () => undefined, batchSize = 5_000): Promise<KeysRebuildResult> {
   const started = Date.now();
   const schema = quoteIdent(serviceSchema('keys'));
   const client = new Client({ connectionString: adminUrl, application_name: 'ekm-cli-rebuild' });
@@ -64,7 +64,7 @@ export async function rebuildKeysProjection(adminUrl: string, onProgress: Rebuil
       const total = Number((await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${schema}.events`)).rows[0].n);
       onProgress(0, total);
       const tx = pgTransactionContext(client as unknown as Parameters<typeof pgTransactionContext>[0]);
-      const projection = new KeyProjection('keys');
+      const projection = new KeyProjection('keys', { deferWrites: true });
       await tx.query(
         `INSERT INTO ${schema}.projection_checkpoints (name, transaction_id, global_position) VALUES ($1, '0'::xid8, 0) ON CONFLICT (name) DO NOTHING`,
         [KEY_PROJECTION_NAME],
@@ -82,6 +82,7 @@ export async function rebuildKeysProjection(adminUrl: string, onProgress: Rebuil
         checkpoint = checkpointOf(batch[batch.length - 1]);
         onProgress(done, Math.max(total, done));
       }
+      await projection.finish(tx);
       await tx.query(`UPDATE ${schema}.projection_checkpoints SET transaction_id = $2::xid8, global_position = $3, updated_at = now() WHERE name = $1`,
         [KEY_PROJECTION_NAME, checkpoint.transactionId, checkpoint.globalPosition]);
       const keys = Number((await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${schema}.keys`)).rows[0].n);

@@ -14,6 +14,11 @@ export interface Projection {
    * it does not understand (an event is a fact): skip it. Throwing rolls the batch (or append) back.
    */
   apply(tx: TransactionContext, events: readonly RecordedEvent[]): Promise<void>;
+  /**
+   * Called once by a rebuild after the last batch, in the same transaction, before the checkpoint moves:
+   * a projection that defers its writes during a rebuild (to write each row once) writes them here.
+   */
+  finish?(tx: TransactionContext): Promise<void>;
 }
 
 /** Uses a projection inline: `appendToStream(id, events, { ..., inline: [toInline(p)] })`. */

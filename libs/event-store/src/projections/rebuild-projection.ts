@@ -51,6 +51,7 @@ export async function rebuildProjection(options: RebuildProjectionOptions): Prom
       applied += batch.length;
       checkpoint = checkpointOf(batch[batch.length - 1]);
     }
+    await projection.finish?.(tx);
     await setCheckpoint(tx, schema, projection.name, checkpoint);
     return { applied, checkpoint };
   });

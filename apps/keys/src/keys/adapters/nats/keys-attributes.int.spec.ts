@@ -119,12 +119,27 @@ describe('projection', () => {
       (k) => h.call('enable-key', { keyId: k.keyId }),
       (k) => h.call('tag-key', { keyId: k.keyId, tags: { n: uid() } }),
       (k) => h.call('create-alias', { keyId: k.keyId, alias: `alias/rb-${uid()}` }),
+      // Move an alias between keys: the deferred rebuild must drop it from the first before the second takes it.
+      async (k) => {
+        const from = keys.find((o) => o.keyId !== k.keyId) as KeyInfo;
+        const alias = `alias/mv-${uid()}`;
+        await h.call('create-alias', { keyId: from.keyId, alias });
+        await h.call('delete-alias', { keyId: from.keyId, alias });
+        return h.call('create-alias', { keyId: k.keyId, alias });
+      },
       (k) => h.call('enable-key-rotation', { keyId: k.keyId, periodDays: 30 }),
       (k) => h.call('schedule-key-deletion', { keyId: k.keyId, pendingWindowDays: 0 }),
       (k) => h.call('cancel-key-deletion', { keyId: k.keyId }),
       (k) => h.call('destroy-key', { keyId: k.keyId }),
       (k) => h.call('revoke-key', { keyId: k.keyId, reason: 'test' }),
     ];
+    // Deterministically first: an alias moved from key 0 to key 1, then key 0 changed last (so a deferred
+    // rebuild writes key 1's rows before key 0's).
+    const moved = `alias/moved-${uid()}`;
+    dataOf(await h.call('create-alias', { keyId: keys[0].keyId, alias: moved }));
+    dataOf(await h.call('delete-alias', { keyId: keys[0].keyId, alias: moved }));
+    dataOf(await h.call('create-alias', { keyId: keys[1].keyId, alias: moved }));
+    for (const k of [keys[2], keys[3], keys[0]]) dataOf(await h.call('tag-key', { keyId: k.keyId, tags: { t: uid() } }));
     for (let i = 0; i < 60; i++) await ops[Math.floor(Math.random() * ops.length)](keys[Math.floor(Math.random() * keys.length)]);
     const snapshot = async (): Promise<unknown> => {
       const q = async (sql: string): Promise<unknown[]> => (await h.db.query(sql)).rows;
@@ -137,8 +152,14 @@ describe('projection', () => {
     const live = await snapshot();
     const pool = new Pool({ connectionString: h.dbUrl, max: 2 });
     try {
-      const r = await rebuildProjection({ pool, service: 'keys', projection: new KeyProjection() });
+      // Small batches, so the immediate path folds across batches; then the deferred path (each key written once at the end).
+      const r = await rebuildProjection({ pool, service: 'keys', projection: new KeyProjection(), batchSize: 7 });
       expect(r.applied).toBeGreaterThan(60);
+      expect(await snapshot()).toEqual(live);
+      await rebuildProjection({ pool, service: 'keys', projection: new KeyProjection('keys', { deferWrites: true }), batchSize: 7 });
+      expect(await snapshot()).toEqual(live);
+      // Tiny chunks and a tiny deferral bound: flushes mid-rebuild and multi-chunk writes.
+      await rebuildProjection({ pool, service: 'keys', projection: new KeyProjection('keys', { deferWrites: true, writeChunk: 2, maxDeferred: 3 }), batchSize: 7 });
     } finally {
       await pool.end();
     }

@@ -25,13 +25,60 @@ const MAX_CACHED_STREAMS = 250_000;
 /** A key's state after its last run in a batch, with what its `keys` row records of that run. */
 interface Folded { readonly state: KeyState; readonly position: number; readonly recordedAt: Date }
 
+/** Keys written per statement when deferred writes are flushed (bounds the parameter arrays). */
+const WRITE_CHUNK = 5_000;
+/** Deferred keys held before they are written anyway (bounds memory in a very long rebuild). */
+const MAX_DEFERRED = 100_000;
+
+/** Per-transaction state of a rebuild with deferred writes. */
+interface Deferred {
+  /** Keys folded since their last write, in the order of their last change. */
+  readonly pending: Map<string, Folded>;
+  /** The state last written per key stream (what its rows hold now). */
+  readonly written: Map<string, KeyState>;
+}
+
+export interface KeyProjectionOptions {
+  /**
+   * Rebuilds only: fold every batch but write each key's rows once, at `finish` (or when more than
+   * MAX_DEFERRED keys wait), instead of after every batch that touches it. A key touched by many batches
+   * was rewritten each time, and in one long transaction none of those row versions can be pruned: most of
+   * a 1,000,000-event rebuild was these rewrites. Never use it inline (the rows must be there at commit).
+   */
+  readonly deferWrites?: boolean;
+  /** Keys per statement when deferred writes are flushed (default 5,000; tests use tiny values). */
+  readonly writeChunk?: number;
+  /** Deferred keys held before they are written anyway (default 100,000). */
+  readonly maxDeferred?: number;
+}
+
 export class KeyProjection implements Projection {
   readonly name = KEY_PROJECTION_NAME;
   private readonly s: string;
   private readonly folded = new WeakMap<TransactionContext, Map<string, Folded>>();
+  private readonly deferred = new WeakMap<TransactionContext, Deferred>();
 
-  constructor(service = 'keys') {
+  constructor(service = 'keys', private readonly options: KeyProjectionOptions = {}) {
     this.s = quoteIdent(serviceSchema(service));
+  }
+
+  /** Writes what a deferred rebuild has folded but not written yet (no-op otherwise). */
+  async finish(tx: TransactionContext): Promise<void> {
+    const d = this.deferred.get(tx);
+    if (d === undefined) return;
+    await this.flushDeferred(tx, d);
+  }
+
+  private async flushDeferred(tx: TransactionContext, d: Deferred): Promise<void> {
+    const all = [...d.pending.values()].filter((f): f is Folded & { state: ExistingKeyState } => f.state.status !== 'Absent');
+    d.pending.clear();
+    const before = new Map(all.map((f) => [keyStreamId(f.state.keyId), d.written.get(keyStreamId(f.state.keyId))]));
+    // Aliases last, in ONE call for every key: an alias that moved between two keys is dropped by the
+    // first before the second takes it, whichever chunk each key's rows fell in.
+    const chunk = this.options.writeChunk ?? WRITE_CHUNK;
+    for (let i = 0; i < all.length; i += chunk) await this.write(tx, all.slice(i, i + chunk), before, { aliases: false });
+    await this.writeChangedAliases(tx, all, before);
+    for (const f of all) d.written.set(keyStreamId(f.state.keyId), f.state);
   }
 
   async reset(tx: TransactionContext): Promise<void> {
@@ -66,6 +113,17 @@ export class KeyProjection implements Projection {
       cache.set(first.streamId, f);
       touched.delete(first.streamId);
       touched.set(first.streamId, f);
+    }
+    if (this.options.deferWrites === true) {
+      let d = this.deferred.get(tx);
+      if (d === undefined) this.deferred.set(tx, (d = { pending: new Map(), written: new Map() }));
+      for (const [id, f] of touched) {
+        d.pending.delete(id);
+        d.pending.set(id, f);
+      }
+      if (cache.size > MAX_CACHED_STREAMS) cache.clear();
+      if (d.pending.size > (this.options.maxDeferred ?? MAX_DEFERRED)) await this.flushDeferred(tx, d);
+      return;
     }
     if (cache.size > MAX_CACHED_STREAMS) cache.clear();
     // Only each key's state after the batch is written: rows of earlier runs would be overwritten anyway.
@@ -125,7 +183,9 @@ export class KeyProjection implements Projection {
    * differ from the state this transaction last wrote (evolve replaces those collections when they
    * change, so identity says unchanged); a key not written before in this transaction gets all its rows.
    */
-  private async write(tx: TransactionContext, keys: readonly (Folded & { state: ExistingKeyState })[], written: ReadonlyMap<string, KeyState | undefined>): Promise<void> {
+  private async write(
+    tx: TransactionContext, keys: readonly (Folded & { state: ExistingKeyState })[], written: ReadonlyMap<string, KeyState | undefined>, opts: { aliases?: boolean } = {},
+  ): Promise<void> {
     const col = <T>(f: (k: ExistingKeyState, x: Folded) => T): T[] => keys.map((x) => f(x.state, x));
     await tx.query(
       `INSERT INTO ${this.s}.keys (id, tenant, status, spec, usage, origin, description, tags, required_context, primary_version,
@@ -164,7 +224,14 @@ export class KeyProjection implements Projection {
           versions.map(({ v }) => v.fingerprint), versions.map(({ v }) => v.origin), versions.map(({ v }) => v.createdAt)],
       );
     }
-    const aliasesChanged = keys.filter(({ state: k }) => before(k)?.aliases !== k.aliases);
+    if (opts.aliases !== false) await this.writeChangedAliases(tx, keys, written);
+  }
+
+  private async writeChangedAliases(tx: TransactionContext, keys: readonly (Folded & { state: ExistingKeyState })[], written: ReadonlyMap<string, KeyState | undefined>): Promise<void> {
+    const aliasesChanged = keys.filter(({ state: k }) => {
+      const w = written.get(keyStreamId(k.keyId));
+      return !(w !== undefined && isExistingKey(w) && w.aliases === k.aliases);
+    });
     if (aliasesChanged.length === 0) return;
     await this.writeAliases(tx, aliasesChanged.map(({ state: k }) => k.keyId), aliasesChanged.flatMap(({ state: k }) => [...k.aliases].map((alias) => ({ alias, keyId: k.keyId }))));
   }
