@@ -251,11 +251,11 @@ export class KeyProjection implements Projection {
     );
     if (wanted.length === 0) return;
     await tx.query(`INSERT INTO ${this.s}.aliases (alias, key_id) SELECT * FROM unnest($1::text[], $2::text[]) ON CONFLICT (alias) DO NOTHING`, [aliases, owners]);
-    const taken = await tx.query<{ alias: string; key_id: string }>(
-      `SELECT a.alias, a.key_id FROM ${this.s}.aliases a JOIN unnest($1::text[], $2::text[]) AS w(alias, key_id) ON a.alias = w.alias
-        WHERE a.key_id <> w.key_id ORDER BY a.alias LIMIT 1`,
-      [aliases, owners],
-    );
+    // The rows of the wanted aliases by primary key, compared here: a join with the unnest (planned as a
+    // 100-row guess) was a nested loop that took seconds for the thousands of aliases of a rebuild.
+    const held = await tx.query<{ alias: string; key_id: string }>(`SELECT alias, key_id FROM ${this.s}.aliases WHERE alias = ANY($1::text[])`, [aliases]);
+    const owner = new Map(wanted.map((w) => [w.alias, w.keyId]));
+    const taken = held.filter((r) => owner.get(r.alias) !== r.key_id).sort((a, b) => (a.alias < b.alias ? -1 : 1));
     if (taken.length > 0) throw new AliasTakenError(taken[0].alias, taken[0].key_id);
   }
 }
