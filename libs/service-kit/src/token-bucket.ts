@@ -36,7 +36,13 @@ export function refill(s: BucketState, limits: BucketLimits, now: number): Bucke
 export function takeToken(s: BucketState, limits: BucketLimits, now: number): TakeResult {
   const r = refill(s, limits, now);
   if (r.tokens >= 1) return { ok: true, state: { tokens: r.tokens - 1, at: r.at } };
-  return { ok: false, state: r, retryAfterMs: Math.max(1, Math.ceil(((1 - r.tokens) * 1000) / limits.ratePerSecond)) };
+  let wait = Math.max(1, Math.ceil(((1 - r.tokens) * 1000) / limits.ratePerSecond));
+  // The formula is exact on paper; in floating point it can be 1 ms off either way from what refill() will
+  // give (0.999 tokens at 1/s: 1.0000000000000009 ms, rounded up to 2, while refill has the token at 1 ms).
+  // The hint is the first whole millisecond at which refill() really has the token.
+  while (refill(r, limits, now + wait).tokens < 1) wait++;
+  while (wait > 1 && refill(r, limits, now + wait - 1).tokens >= 1) wait--;
+  return { ok: false, state: r, retryAfterMs: wait };
 }
 
 /** True when the bucket has refilled to capacity by `now`: forgetting it loses nothing (a new one starts full). */
