@@ -60,6 +60,16 @@ export interface AuditVerifyResult {
   readonly reason: string;
   readonly checkpoints: number;
   readonly signedThrough: number;
+  /**
+   * The checkpoints verify trusted from outside Postgres: those published on EKM_AUDIT (and in the
+   * witness file), the largest tree size they cover, and messages on the checkpoint subject that were
+   * not signed by the audit service (ignored).
+   */
+  readonly published?: { readonly checkpoints: number; readonly signedThrough: number; readonly rejected: number; readonly witness: number };
+  /** Trail entries that are quarantined stand-ins for records the trail could not store as is. */
+  readonly quarantined?: number;
+  /** Null while the audit service's signer trusts the trail head; otherwise why it stopped signing. */
+  readonly signerDistrust?: string | null;
 }
 
 /** One row of a usage report: a key version's operations on one data asset, with the first and last time. */
@@ -94,7 +104,9 @@ export class AuditClient {
   }
 
   /**
-   * Recomputes the hash chain and checks every signed checkpoint. With `progressSubject`, the service
+   * Recomputes the hash chain and checks every signed checkpoint, trusting the ones published on
+   * EKM_AUDIT over database rows. With `progressSubject` (an inbox under the same prefix as this
+   * connection's replies, e.g. from `createInbox()`; anything else is `EKM_VALIDATION`), the service
    * publishes `{done,total}` there while it runs. Large trails take seconds: pass a long `timeoutMs`.
    */
   verify(input: { progressSubject?: string } = {}, opts?: CallOptions): Promise<AuditVerifyResult> {

@@ -80,6 +80,10 @@ export interface AuditConfig extends BaseConfig {
   readonly streamMaxAgeMs: number;
   /** EKM_AUDIT retention; -1 = unlimited. */
   readonly streamMaxBytes: number;
+  /** Readiness fails past this age of the oldest source record not yet in the trail (EKM_AUDIT_MAX_LAG_MS). */
+  readonly maxLagMs: number;
+  /** Optional second witness of published checkpoints (EKM_AUDIT_WITNESS_FILE, JSON lines). */
+  readonly witnessFile?: string;
 }
 
 /** Settings of the rotation service. */
@@ -156,6 +160,8 @@ function toAudit(r: Raw): AuditConfig {
     reconcileIntervalMs: r.EKM_AUDIT_RECONCILE_INTERVAL_MS as number,
     streamMaxAgeMs: r.EKM_AUDIT_STREAM_MAX_AGE_MS as number,
     streamMaxBytes: maxBytes === 0 ? -1 : maxBytes,
+    maxLagMs: r.EKM_AUDIT_MAX_LAG_MS as number,
+    ...(r.EKM_AUDIT_WITNESS_FILE !== undefined ? { witnessFile: r.EKM_AUDIT_WITNESS_FILE as string } : {}),
   };
 }
 

@@ -109,6 +109,8 @@ export const AUDIT_ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'EKM_AUDIT_RECONCILE_INTERVAL_MS', schema: int(100, 3_600_000), default: '5000', description: 'how often the source event tables are swept for events JetStream never delivered' },
   { name: 'EKM_AUDIT_STREAM_MAX_AGE_MS', schema: int(0, 2 ** 40), default: '0', description: 'retention of the EKM_AUDIT SIEM stream by age (0 = forever)' },
   { name: 'EKM_AUDIT_STREAM_MAX_BYTES', schema: int(0, 2 ** 50), default: '0', description: 'retention of the EKM_AUDIT SIEM stream by size (0 = unlimited)' },
+  { name: 'EKM_AUDIT_MAX_LAG_MS', schema: int(1_000, 86_400_000), default: '60000', description: 'audit readiness fails when a committed source record has waited longer than this for the trail' },
+  { name: 'EKM_AUDIT_WITNESS_FILE', schema: z.string().min(1), description: 'optional JSON-lines file of published checkpoints (a second witness, e.g. a SIEM export) that verify also trusts' },
 ];
 
 /** Variables only the rotation service reads (scheduler cadence and its lease; see apps/rotation). */

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { BusErrorCode } from './error-codes';
 import { fail, ok, type Reply } from './reply';
+import { unsafeStringIssues } from './fields';
 
 /** Default largest request body, in bytes (1 MiB). The transport takes its limit from `EKM_MAX_REQUEST_BYTES`. */
 export const MAX_REQUEST_BYTES = 1024 * 1024;
@@ -79,8 +80,14 @@ export function describeRule(issue: RawIssue): string {
 
 const errorMap: z.core.$ZodErrorMap = (issue) => describeRule(issue);
 
-/** Runs `schema` with EKM's rule phrasing and returns the issues (empty when valid) or the value. */
+/**
+ * Runs `schema` with EKM's rule phrasing, after refusing NUL characters, unpaired surrogates and
+ * over-deep nesting anywhere in `input` (fields.ts) and returns the issues (empty when valid) or the value.
+ */
 export function validate<S extends z.ZodType>(schema: S, input: unknown): { ok: true; value: z.output<S> } | { ok: false; issues: ValidationIssue[] } {
+  // Text Postgres cannot store is refused for every schema, before the schema's own rules run.
+  const unsafe = unsafeStringIssues(input);
+  if (unsafe.length > 0) return { ok: false, issues: unsafe };
   const r = schema.safeParse(input, { error: errorMap });
   if (r.success) return { ok: true, value: r.data };
   return { ok: false, issues: r.error.issues.map((i) => ({ path: formatPath(i.path), rule: i.message })) };

@@ -142,7 +142,7 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
       return fail(BusErrorCode.MalformedRequest, 'request body is not valid JSON');
     }
     try {
-      const ctx = new EkmRequestContext([msg.subject, msg.headers], principal);
+      const ctx = new EkmRequestContext([msg.subject, msg.headers], principal, msg.reply);
       // Same outcome as lastValueFrom(transformToObservable(...)) without wrapping a plain value.
       const out: unknown = await handler(body, ctx);
       const result: unknown = isObservable(out) ? await lastValueFrom(out, { defaultValue: undefined }) : await out;

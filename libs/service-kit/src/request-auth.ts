@@ -20,7 +20,8 @@ import type { Logger } from '@ekm/telemetry';
 
 /** The Nest context of an EKM request: NatsContext plus the authenticated caller. */
 export class EkmRequestContext extends NatsContext {
-  constructor(args: ConstructorParameters<typeof NatsContext>[0], readonly principal: AuthenticatedPrincipal | null) {
+  /** `replySubject`: the request's reply inbox (lets a handler confine messages to the caller's own inbox). */
+  constructor(args: ConstructorParameters<typeof NatsContext>[0], readonly principal: AuthenticatedPrincipal | null, readonly replySubject?: string) {
     super(args);
   }
 }

@@ -76,8 +76,12 @@ export function auditCommand(ctx: CliContext): Command {
         const r = await auditOf(await ctx.api(self)).verify(progressSubject ? { progressSubject } : {}, { timeoutMs: Math.max(ctx.globals(self).timeout ?? 0, 600_000) });
         bar?.stop();
         if (!r.ok) ctx.setExitCode(1);
-        ctx.print(self, { ok: r.ok, entries: r.entries, firstBadIndex: r.firstBadIndex, reason: r.reason }, () =>
-          r.ok ? `OK: ${r.entries} entries; ${r.reason}\n` : `TAMPERED: first bad entry ${r.firstBadIndex} of ${r.entries}: ${r.reason}\n`);
+        const extra = { published: r.published ?? null, quarantined: r.quarantined ?? 0, signerDistrust: r.signerDistrust ?? null };
+        const notes = `${r.published ? `published checkpoints: ${r.published.checkpoints} (signed through ${r.published.signedThrough})${r.published.rejected > 0 ? `, ${r.published.rejected} message(s) on the checkpoint subject not signed by the audit service (ignored)` : ''}\n` : ''}`
+          + `${extra.quarantined > 0 ? `quarantined entries: ${extra.quarantined} (records the trail could not store as is; ekm audit query --category quarantine)\n` : ''}`
+          + `${extra.signerDistrust ? `signer stopped signing: ${extra.signerDistrust}\n` : ''}`;
+        ctx.print(self, { ok: r.ok, entries: r.entries, firstBadIndex: r.firstBadIndex, reason: r.reason, ...extra }, () =>
+          (r.ok ? `OK: ${r.entries} entries; ${r.reason}\n` : `TAMPERED: first bad entry ${r.firstBadIndex} of ${r.entries}: ${r.reason}\n`) + notes);
       } finally {
         bar?.stop();
         await nc?.close();

@@ -18,8 +18,27 @@ const DEFAULT_HTTP_PORT: Readonly<Record<string, number>> = { keys: 7101, policy
 export interface ServiceHealth {
   readonly service: string;
   readonly ready: { readonly url: string; readonly ok: boolean; readonly status: number | null; readonly detail: string };
-  readonly bus: { readonly ok: boolean; readonly detail: string; readonly version?: string; readonly uptimeSeconds?: number; readonly relayLag?: number | null };
+  readonly bus: { readonly ok: boolean; readonly detail: string; readonly version?: string; readonly uptimeSeconds?: number; readonly relayLag?: number | null; readonly trail?: TrailStatus };
   readonly ok: boolean;
+}
+
+/** The audit service's trail health (its status reply): quarantined entries, lag, signer trust. */
+interface TrailStatus {
+  readonly head?: number;
+  readonly quarantined?: number;
+  readonly unappended?: number;
+  readonly oldestUnappendedAgeMs?: number | null;
+  readonly signing?: { readonly trusted: boolean; readonly reason: string | null };
+  readonly error?: string;
+}
+
+/** One line on the trail under the table (`ekm health` shows more than "up" for the audit service). */
+export function trailLine(t: TrailStatus | undefined): string {
+  if (!t) return '';
+  if (t.error) return `audit trail: ${t.error}\n`;
+  const age = t.oldestUnappendedAgeMs;
+  return `audit trail: ${t.head ?? 0} entries, ${t.quarantined ?? 0} quarantined, ${t.unappended ?? 0} record(s) waiting${age !== null && age !== undefined ? ` (oldest ${Math.round(age / 1000)} s)` : ''}`
+    + `${t.signing && !t.signing.trusted ? `; SIGNING STOPPED: ${t.signing.reason ?? 'unknown'}` : ''}\n`;
 }
 
 async function probeReady(url: string, timeoutMs: number): Promise<ServiceHealth['ready']> {
@@ -65,8 +84,8 @@ export function healthCommand(ctx: CliContext): Command {
         const [ready, bus] = await Promise.all([probeReady(url, timeoutMs), (async (): Promise<ServiceHealth['bus']> => {
           if (!api) return { ok: false, detail: `${BusErrorCode.Unavailable}: ${busDown ?? 'no connection'}` };
           try {
-            const s = await api.client.call<{ version: string; uptimeSeconds: number; relay: null | { lag?: number } }>(service, 'status', {}, { maxAttempts: 1, timeoutMs });
-            return { ok: true, detail: 'ok', version: s.version, uptimeSeconds: s.uptimeSeconds, relayLag: s.relay && 'lag' in s.relay ? s.relay.lag ?? null : null };
+            const s = await api.client.call<{ version: string; uptimeSeconds: number; relay: null | { lag?: number }; trail?: TrailStatus }>(service, 'status', {}, { maxAttempts: 1, timeoutMs });
+            return { ok: true, detail: 'ok', version: s.version, uptimeSeconds: s.uptimeSeconds, relayLag: s.relay && 'lag' in s.relay ? s.relay.lag ?? null : null, ...(s.trail ? { trail: s.trail } : {}) };
           } catch (e) {
             const err = e as { code?: string; message?: string };
             return { ok: false, detail: `${err.code ?? BusErrorCode.Internal}: ${err.message ?? String(e)}` };
@@ -77,6 +96,6 @@ export function healthCommand(ctx: CliContext): Command {
       const ok = rows.every((r) => r.ok);
       if (!ok) ctx.setExitCode(ExitCode.Unavailable);
       ctx.print(self, { ok, stackFile: stack?.file ?? null, services: rows }, () =>
-        `${healthTable(rows)}${ok ? 'all services up' : 'DOWN: ' + rows.filter((r) => !r.ok).map((r) => r.service).join(', ')}${stack ? '' : ' (no .ekm/stack.json: default ports probed)'}\n`);
+        `${healthTable(rows)}${rows.map((r) => trailLine(r.bus.trail)).join('')}${ok ? 'all services up' : 'DOWN: ' + rows.filter((r) => !r.ok).map((r) => r.service).join(', ')}${stack ? '' : ' (no .ekm/stack.json: default ports probed)'}\n`);
     });
 }

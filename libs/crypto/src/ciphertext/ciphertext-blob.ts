@@ -1,3 +1,4 @@
+import { MAX_KEY_VERSION } from '@ekm/contracts';
 import { InvalidCiphertextError } from '../errors';
 import { GCM_IV_LENGTH, GCM_TAG_LENGTH } from '../envelope/aes-gcm';
 
@@ -39,7 +40,7 @@ export type ParsedBlob = BlobFields & {
 /** Header bytes for a blob whose ciphertext will be `ciphertextLength` bytes. Throws RangeError on bad input (a caller bug). */
 export function encodeBlobHeader(keyId: string, keyVersion: number, iv: Buffer, ciphertextLength: number): Buffer {
   if (!UUID_V4.test(keyId)) throw new RangeError('blob key id must be a lowercase UUID v4 string');
-  if (!Number.isInteger(keyVersion) || keyVersion < 1 || keyVersion > 0xffffffff) throw new RangeError('blob key version must be a u32 >= 1');
+  if (!Number.isInteger(keyVersion) || keyVersion < 1 || keyVersion > MAX_KEY_VERSION) throw new RangeError(`blob key version must be 1..${MAX_KEY_VERSION}`);
   if (iv.length !== GCM_IV_LENGTH) throw new RangeError(`blob IV must be ${GCM_IV_LENGTH} bytes`);
   if (!Number.isInteger(ciphertextLength) || ciphertextLength < 0 || ciphertextLength > MAX_BLOB_CIPHERTEXT_LENGTH) {
     throw new RangeError(`blob ciphertext must be 0-${MAX_BLOB_CIPHERTEXT_LENGTH} bytes`);
@@ -61,7 +62,7 @@ export function encodeBlob(fields: BlobFields): Buffer {
   return Buffer.concat([header, fields.ciphertext, fields.tag]);
 }
 
-/** Strict parser: exact lengths, known version and algorithm, UUID v4 key id, no trailing bytes. Any failure: InvalidCiphertextError. */
+/** Strict parser: exact lengths, known version and algorithm, key version 1..2^31-1, UUID v4 key id, no trailing bytes. Any failure: InvalidCiphertextError. */
 export function parseBlob(blob: Buffer): ParsedBlob {
   if (!Buffer.isBuffer(blob) || blob.length < MIN_BLOB_LENGTH) throw new InvalidCiphertextError();
   if (!blob.subarray(0, 3).equals(BLOB_MAGIC) || blob[3] !== BLOB_FORMAT_VERSION || blob[4] !== BlobAlgorithm.AES_256_GCM) {
@@ -69,7 +70,9 @@ export function parseBlob(blob: Buffer): ParsedBlob {
   }
   const keyVersion = blob.readUInt32BE(21);
   const n = blob.readUInt32BE(37);
-  if (keyVersion < 1 || n > MAX_BLOB_CIPHERTEXT_LENGTH || blob.length !== BLOB_HEADER_LENGTH + n + GCM_TAG_LENGTH) {
+  // The field is a u32 but versions are Postgres `integer` everywhere: a larger one names no version
+  // and must be refused here, before a usage record (or the trail) ever sees it.
+  if (keyVersion < 1 || keyVersion > MAX_KEY_VERSION || n > MAX_BLOB_CIPHERTEXT_LENGTH || blob.length !== BLOB_HEADER_LENGTH + n + GCM_TAG_LENGTH) {
     throw new InvalidCiphertextError();
   }
   const keyId = uuidFromBytes(blob.subarray(5, 21));

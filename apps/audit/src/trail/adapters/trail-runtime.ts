@@ -10,10 +10,13 @@ import type { Pool } from 'pg';
 import type { AuditConfig } from '@ekm/config';
 import { Pkcs11RootOfTrust, SoftwareRootOfTrust, type RootOfTrust } from '@ekm/crypto';
 import { ensureStreams } from '@ekm/event-store';
-import { LOGGER, NATS_CONNECTION, PG_POOL, READINESS, SERVICE_CONFIG, type ReadinessRegistry } from '@ekm/service-kit';
+import { LOGGER, METRICS, NATS_CONNECTION, PG_POOL, READINESS, SERVICE_CONFIG, type ReadinessRegistry, type RequestMetrics } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
 import { SourceConsumers } from './nats/source-consumers';
 import { auditStreamSpec, SiemRelay } from './nats/siem-relay';
+import { publishedAnchor } from './nats/published-checkpoints';
+import { TrailLag } from './postgres/trail-lag';
+import { trailHealth, registerTrailMetrics, type TrailHealth } from './trail-health';
 import { grantSourceReads } from './postgres/source-grants';
 import { SourceSweeper } from './postgres/source-sweeper';
 import { TrailAppender } from './postgres/trail-appender';
@@ -34,6 +37,7 @@ export class TrailRuntime {
   readonly relay: SiemRelay;
   readonly sweeper: SourceSweeper;
   readonly consumers: SourceConsumers;
+  readonly lag: TrailLag;
   private checkpointTimer: NodeJS.Timeout | null = null;
   private grantTimer: NodeJS.Timeout | null = null;
 
@@ -48,7 +52,11 @@ export class TrailRuntime {
     const js = jetstream(nc);
     this.reader = new TrailReader(pool);
     this.relay = new SiemRelay({ pool, databaseUrl: config.databaseUrl, js, publicKey: signer.publicKeyRaw, logger: logger.child({ component: 'siem-relay' }) });
-    this.appender = new TrailAppender({ pool, signer, checkpointEvery: config.checkpointEvery, onAppended: () => this.relay.notify() });
+    this.appender = new TrailAppender({
+      pool, signer, checkpointEvery: config.checkpointEvery, onAppended: () => this.relay.notify(),
+      anchor: publishedAnchor(js, signer), sources: config.sources,
+    });
+    this.lag = new TrailLag({ pool, sources: config.sources });
     this.sweeper = new SourceSweeper({ pool, appender: this.appender, sources: config.sources, intervalMs: config.reconcileIntervalMs, logger: logger.child({ component: 'source-sweeper' }) });
     this.consumers = new SourceConsumers({ sources: config.sources, pool, js, jsm, appender: this.appender, logger: logger.child({ component: 'source-consumers' }) });
   }
@@ -86,6 +94,11 @@ export class TrailRuntime {
     this.grantTimer = setTimeout(() => void this.grant(), this.config.reconcileIntervalMs);
   }
 
+  /** Quarantined entries, lag, and whether the signer still trusts the head (status, health, metrics). */
+  health(): Promise<TrailHealth> {
+    return trailHealth(this);
+  }
+
   async stop(): Promise<void> {
     if (this.grantTimer) clearTimeout(this.grantTimer);
     const t = this.checkpointTimer;
@@ -120,9 +133,20 @@ export class TrailLifecycle implements OnApplicationBootstrap, BeforeApplication
   constructor(
     @Inject(TRAIL_RUNTIME) private readonly runtime: TrailRuntime,
     @Inject(READINESS) private readonly readiness: ReadinessRegistry,
+    @Inject(METRICS) private readonly metrics: RequestMetrics,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
+    registerTrailMetrics(this.metrics.registry, this.runtime);
+    // A consumer that is up but not advancing is not ready: the trail would silently fall behind.
+    this.readiness.register('audit-trail-lag', async () => {
+      const h = await this.runtime.health();
+      const age = h.oldestUnappendedAgeMs;
+      if (age !== null && age > this.runtime.config.maxLagMs) {
+        return `trail not advancing: ${h.unappended} source record(s) waiting, the oldest for ${Math.round(age / 1000)} s`;
+      }
+      return true;
+    });
     this.readiness.register('audit-sources', () => {
       const pending = this.runtime.consumers.pendingStreams;
       return pending.length === 0 ? true : `waiting for source streams: ${pending.join(', ')}`;

@@ -20,7 +20,8 @@ export interface SourceEvent {
   readonly meta: { readonly actor?: string; readonly correlationId?: string; readonly traceparent?: string };
 }
 
-export const AUDIT_CATEGORIES = ['key_usage', 'key_lifecycle', 'authentication', 'policy', 'rotation', 'other'] as const;
+/** `quarantine`: a record the trail could not store as is (application/quarantine.ts). */
+export const AUDIT_CATEGORIES = ['key_usage', 'key_lifecycle', 'authentication', 'policy', 'rotation', 'other', 'quarantine'] as const;
 export type AuditCategory = (typeof AUDIT_CATEGORIES)[number];
 export const AUDIT_OUTCOMES = ['success', 'denied', 'failure'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
@@ -45,6 +46,8 @@ export interface AuditEntry {
   readonly request?: { readonly id?: string; readonly traceId?: string; readonly items?: number };
   /** Lifecycle events: the source event's data (already material-free by the source's rules). */
   readonly details?: Json;
+  /** Quarantined entries only: the digest of the record that could not be stored, and why. */
+  readonly quarantine?: { readonly sha256: string; readonly reason: string };
   readonly source: {
     readonly service: string;
     readonly eventId: string;

@@ -10,6 +10,11 @@
  * stream still commit one after another (the store's per-stream lock); having the next one already sent
  * hides the round trip between them.
  *
+ * One member never fails the others: if Postgres refuses a batch because of a value in it (a data or
+ * integrity error, e.g. text it cannot store that slipped past validation), the batch is split in
+ * halves and each half retried, down to the single record at fault, which alone is refused (not
+ * retriable: the same record fails the same way). A database that is away still fails the whole batch.
+ *
  * The records are ordinary events in the service's event log (stream `usage-<instance>`), so the outbox
  * relay carries them to JetStream for the audit service with no second delivery path.
  */
@@ -43,6 +48,21 @@ export class AuditUnavailableError extends Error {
     super('usage record could not be committed; the operation was not performed');
   }
 }
+
+/** Postgres refused this one record's values; retrying it unchanged fails again. */
+export class UsageRecordRefusedError extends Error {
+  override readonly name = 'UsageRecordRefusedError';
+  readonly retriable = false;
+  constructor(readonly sqlState: string) {
+    super(`the usage record holds a value the database refused (SQLSTATE ${sqlState}); the operation was not performed`);
+  }
+}
+
+/** Errors caused by the rows' values (data exception, integrity violation, program limit), not by the database being away. */
+const rowStateOf = (err: unknown): string | null => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code) ? code : null;
+};
 
 interface Pending {
   readonly record: UsageRecord;
@@ -110,9 +130,21 @@ export class UsageRecorder {
     try {
       await this.store.appendToStream(this.options.streamId, batch.map((p) => toEvent(p.record)), { expectedVersion: ExpectedVersion.any });
       for (const p of batch) p.resolve();
-    } catch {
-      const err = new AuditUnavailableError();
-      for (const p of batch) p.reject(err);
+    } catch (cause) {
+      const state = rowStateOf(cause);
+      if (state === null) {
+        const err = new AuditUnavailableError();
+        for (const p of batch) p.reject(err);
+        return;
+      }
+      if (batch.length === 1) {
+        batch[0].reject(new UsageRecordRefusedError(state));
+        return;
+      }
+      // Isolate the member at fault: the innocent halves commit on their own.
+      const mid = Math.ceil(batch.length / 2);
+      await this.commit(batch.slice(0, mid));
+      await this.commit(batch.slice(mid));
     }
   }
 }

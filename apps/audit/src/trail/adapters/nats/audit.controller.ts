@@ -1,15 +1,27 @@
 /** `ekm.v1.audit.query|verify|report`: translate, call the trail reader / verifier, map the result. */
+import { readFileSync } from 'node:fs';
 import { Controller, Inject } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
-import { JetStreamApiError } from '@nats-io/jetstream';
-import { ok, parseRequest, subject, type Reply } from '@ekm/contracts';
+import { Ctx, MessagePattern, Payload, type NatsContext } from '@nestjs/microservices';
+import { jetstream } from '@nats-io/jetstream';
+import { BusErrorCode, fail, ok, parseRequest, subject, type Reply } from '@ekm/contracts';
+import { EkmRequestContext } from '@ekm/service-kit';
 import type { CheckpointRow, TrailSource, VerifyResult } from '../../application/verify-trail';
 import { verifyTrail } from '../../application/verify-trail';
 import { signReport, type SignedUsageReport } from '../../application/usage-report';
 import type { TrailPage } from '../postgres/trail-reader';
 import { TRAIL_RUNTIME, type TrailRuntime } from '../trail-runtime';
-import { AUDIT_STREAM, CHECKPOINT_SUBJECT } from './siem-relay';
+import type { SignedCheckpoint } from '../postgres/chain-guard';
+import { parsePublishedCheckpoint, readPublishedCheckpoints } from './published-checkpoints';
 import { QueryRequest, ReportRequest, VerifyRequest } from './audit.schemas';
+
+/** What verify reports beyond the chain walk: where its trust came from and the trail's own health. */
+export interface AuditVerifyReply extends VerifyResult {
+  /** Checkpoints read from EKM_AUDIT (and the witness file), and messages there that were not ours. */
+  readonly published: { readonly checkpoints: number; readonly signedThrough: number; readonly rejected: number; readonly witness: number };
+  readonly quarantined: number;
+  /** Null while the signer trusts the head; otherwise why it stopped signing. */
+  readonly signerDistrust: string | null;
+}
 
 @Controller()
 export class AuditController {
@@ -36,12 +48,23 @@ export class AuditController {
   }
 
   @MessagePattern(subject('audit', 'verify'))
-  async verify(@Payload() body: unknown): Promise<Reply<VerifyResult>> {
+  async verify(@Payload() body: unknown, @Ctx() ctx?: NatsContext): Promise<Reply<AuditVerifyReply>> {
     const r = parseRequest(VerifyRequest, body);
     if (!r.ok) return r;
     const progress = r.data.progressSubject;
+    if (progress !== undefined && !isCallersInbox(progress, ctx)) {
+      return fail(BusErrorCode.Validation, 'progressSubject: must be under the inbox prefix of this request\'s reply subject', { issues: [{ path: 'progressSubject', rule: 'must be under the inbox prefix of the reply subject' }] });
+    }
+    let trusted: Awaited<ReturnType<AuditController['trustedCheckpoints']>>;
+    try {
+      trusted = await this.trustedCheckpoints();
+    } catch (err) {
+      // Without the copy outside Postgres a superuser's re-signed or restored trail would pass: refuse.
+      const what = err instanceof WitnessUnreadableError ? err.message : 'the published checkpoint stream EKM_AUDIT cannot be read';
+      return fail(BusErrorCode.Unavailable, `${what}; verify trusts it over the database rows, so it did not run`);
+    }
     let lastSent = 0;
-    const result = await verifyTrail(await this.withPublishedCheckpoint(), {
+    const result = await verifyTrail(trusted.source, {
       verifySignature: (payload, sig) => this.rt.signer.verify(payload, sig),
       onProgress: progress === undefined ? undefined : (done, total) => {
         if (done - lastSent < 50_000 && done !== total) return;
@@ -49,7 +72,8 @@ export class AuditController {
         this.rt.nc.publish(progress, JSON.stringify({ done, total }));
       },
     });
-    return ok(result);
+    const health = await this.rt.health();
+    return ok({ ...result, published: trusted.published, quarantined: health.quarantined, signerDistrust: health.signing.reason });
   }
 
   @MessagePattern(subject('audit', 'report'))
@@ -64,26 +88,68 @@ export class AuditController {
   }
 
   /**
-   * The trail's checkpoints plus the newest one published on EKM_AUDIT: a superuser who cuts the tail
-   * AND deletes the checkpoint rows is still caught by the copy outside Postgres.
+   * The checkpoints verify checks the chain against: every checkpoint published on EKM_AUDIT and in the
+   * optional witness file (outside Postgres, so deleting or cutting rows cannot hide what was signed),
+   * plus the stored rows (a row can be deleted, but a forged one fails its signature). A trail shorter
+   * than, or different from, any of them is reported.
    */
-  private async withPublishedCheckpoint(): Promise<TrailSource> {
+  private async trustedCheckpoints(): Promise<{ source: TrailSource; published: AuditVerifyReply['published'] }> {
     const reader = this.rt.reader;
-    let published: CheckpointRow | null = null;
-    try {
-      const m = await this.rt.jsm.streams.getMessage(AUDIT_STREAM, { last_by_subj: CHECKPOINT_SUBJECT });
-      const c = m?.json<{ treeSize: number; root: string; payload: string; signature: string }>();
-      if (c) published = { treeSize: c.treeSize, root: Buffer.from(c.root, 'hex'), payload: c.payload, signature: Buffer.from(c.signature, 'base64') };
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError)) throw err;
-    }
+    const pub = await readPublishedCheckpoints(jetstream(this.rt.nc), this.rt.signer);
+    const witness = this.rt.config.witnessFile ? readWitness(this.rt.config.witnessFile, this.rt.signer) : { checkpoints: [], rejected: 0 };
+    const outside = [...pub.checkpoints, ...witness.checkpoints];
+    const key = (c: CheckpointRow): string => `${c.treeSize}:${c.signature.toString('base64')}`;
     return {
-      head: () => reader.head(),
-      scan: (after, limit) => reader.scan(after, limit),
-      checkpoints: async () => {
-        const rows = await reader.checkpoints();
-        return published && !rows.some((x) => x.treeSize === published!.treeSize) ? [...rows, published] : rows;
+      published: {
+        checkpoints: pub.checkpoints.length,
+        signedThrough: outside.reduce((m, c) => Math.max(m, c.treeSize), 0),
+        rejected: pub.rejected + witness.rejected,
+        witness: witness.checkpoints.length,
+      },
+      source: {
+        head: () => reader.head(),
+        scan: (after, limit) => reader.scan(after, limit),
+        checkpoints: async () => {
+          const rows = await reader.checkpoints();
+          const seen = new Set(rows.map(key));
+          return [...rows, ...outside.filter((c) => !seen.has(key(c)) && (seen.add(key(c)), true))];
+        },
       },
     };
   }
+}
+
+/** Only the caller's own inbox: the same first token (`_INBOX`, or a per-user prefix) as the reply subject. */
+function isCallersInbox(progress: string, ctx: NatsContext | undefined): boolean {
+  const reply = ctx instanceof EkmRequestContext ? ctx.replySubject : undefined;
+  if (!reply) return false;
+  const prefix = reply.split('.')[0];
+  return prefix.startsWith('_INBOX') && progress.split('.')[0] === prefix;
+}
+
+/** The witness file: one published checkpoint body per line (e.g. exported by a SIEM from EKM_AUDIT). */
+class WitnessUnreadableError extends Error {}
+
+function readWitness(file: string, verifier: TrailRuntime['signer']): { checkpoints: SignedCheckpoint[]; rejected: number } {
+  const checkpoints: SignedCheckpoint[] = [];
+  let rejected = 0;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new WitnessUnreadableError(`the witness file (EKM_AUDIT_WITNESS_FILE) cannot be read (${(err as { code?: string }).code ?? 'error'})`);
+  }
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    let body: unknown;
+    try {
+      body = JSON.parse(line);
+    } catch {
+      body = null;
+    }
+    const cp = parsePublishedCheckpoint(body, verifier);
+    if (cp) checkpoints.push(cp);
+    else rejected++;
+  }
+  return { checkpoints, rejected };
 }

@@ -1,15 +1,17 @@
 /** Request bodies of `ekm.v1.audit.*` (zod). Times are ISO-8601 strings. */
 import { z } from 'zod';
-import { integerBetween } from '@ekm/contracts';
+import { integerBetween, tenantId } from '@ekm/contracts';
 import { AUDIT_CATEGORIES, AUDIT_OUTCOMES } from '../../domain/audit-entry';
 
 const iso = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 time');
 const text = z.string().min(1).max(256);
+/** `_INBOX.x.y` or a custom inbox prefix such as `_INBOX_alice.x`: never an `ekm.` subject, no wildcards. */
+export const PROGRESS_SUBJECT = /^_INBOX[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$/;
 
 export const QueryRequest = z.strictObject({
   keyId: text.optional(),
   principal: text.optional(),
-  tenant: text.optional(),
+  tenant: tenantId.optional(),
   action: text.optional(),
   outcome: z.enum(AUDIT_OUTCOMES).optional(),
   category: z.enum(AUDIT_CATEGORIES).optional(),
@@ -21,8 +23,12 @@ export const QueryRequest = z.strictObject({
 });
 
 export const VerifyRequest = z.strictObject({
-  /** The caller's inbox subject for `{done,total}` progress messages (the CLI's progress bar). */
-  progressSubject: z.string().regex(/^_INBOX[A-Za-z0-9_.-]*$|^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a plain subject').max(256).optional(),
+  /**
+   * The caller's inbox subject for `{done,total}` progress messages (the CLI's progress bar). Only an
+   * inbox: a service subject here would let any caller publish onto it as the audit service (the SIEM
+   * checkpoint subject included). The controller also requires the inbox prefix of the request's reply.
+   */
+  progressSubject: z.string().max(256).regex(PROGRESS_SUBJECT, 'must be an inbox subject (_INBOX.<token>...)').optional(),
 });
 
 export const ReportRequest = z.strictObject({

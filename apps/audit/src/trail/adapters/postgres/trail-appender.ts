@@ -7,14 +7,22 @@
  *
  * Per batch: dedupe by source event id; per source stream, fill any gap in stream positions from the
  * source's own events table before appending past it (a stream that cannot be repaired is refused with
- * a retriable GapNotRepairedError and the rest of the batch proceeds); number, hash, insert; sign a
- * checkpoint when `checkpointEvery` entries have accumulated since the last one.
+ * a retriable GapNotRepairedError and the rest of the batch proceeds); number, hash (the chain is built
+ * in memory) and insert with one statement; sign a checkpoint when `checkpointEvery` entries have
+ * accumulated since the last one, if the ChainGuard trusts the head the batch chained on.
+ *
+ * No member can fail the batch: an entry the trail cannot store as is becomes a quarantined entry
+ * before the insert (application/quarantine.ts), and if Postgres still refuses the statement with a
+ * data or integrity error, the batch is inserted again row by row, each refused row replaced by its
+ * quarantined stand-in (or, for a unique violation, reported as a duplicate).
  */
 import type { Pool, PoolClient } from 'pg';
 import { canonicalJson, type Json } from '../../domain/canonical-json';
-import { toAuditEntry, type SourceEvent } from '../../domain/audit-entry';
+import type { SourceEvent } from '../../domain/audit-entry';
 import { chainHash, checkpointPayload, GENESIS_HASH } from '../../application/hash-chain';
+import { buildEntry, quarantineEntry } from '../../application/quarantine';
 import type { AuditSigner } from '../signing/audit-signer';
+import { ChainGuard, type CheckpointAnchor } from './chain-guard';
 import { readStreamRange } from './source-events';
 
 export class GapNotRepairedError extends Error {
@@ -30,6 +38,7 @@ export type AppendOutcome = 'appended' | 'duplicate';
 export interface AppendStats {
   readonly appended: number;
   readonly gapFilled: number;
+  readonly quarantined: number;
   readonly head: number;
 }
 
@@ -41,31 +50,51 @@ export interface TrailAppenderOptions {
   /** Called after each commit that appended entries (wakes the SIEM relay). */
   readonly onAppended?: (stats: AppendStats) => void;
   readonly maxBatch?: number;
+  /** The newest published checkpoint (the signer's anchor at start; see ChainGuard). */
+  readonly anchor?: CheckpointAnchor;
+  /** Source services whose events unchained entries are rebuilt from before they are signed. */
+  readonly sources?: readonly string[];
+  readonly clock?: () => Date;
 }
 
 interface Pending {
   readonly event: SourceEvent;
   readonly resolve: (o: AppendOutcome) => void;
   readonly reject: (e: Error) => void;
+  readonly queuedAt: number;
 }
 
 const LOCK_KEY = 'ekm:audit:trail';
 const keyOf = (service: string, streamId: string): string => `${service}\u0000${streamId}`;
+/** Errors caused by one row's values (data exception, integrity violation, program limit), not by the database being away. */
+const isRowError = (err: unknown): boolean => {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^(22|23|54)/.test(code);
+};
 
 export class TrailAppender {
   private queue: Pending[] = [];
   private flushing = false;
   private readonly s: string;
+  readonly guard: ChainGuard;
   gapFilledTotal = 0;
+  /** Entries appended as quarantined stand-ins by this process (the metric). */
+  quarantinedTotal = 0;
 
   constructor(private readonly o: TrailAppenderOptions) {
     this.s = o.schema ?? 'ekm_audit';
+    this.guard = new ChainGuard({ schema: this.s, verifier: o.signer, ...(o.anchor ? { anchor: o.anchor } : {}), ...(o.sources ? { sources: o.sources } : {}) });
+  }
+
+  /** Oldest append still waiting in this process, as a timestamp (readiness: a consumer not advancing). */
+  get oldestQueuedAt(): number | null {
+    return this.queue[0]?.queuedAt ?? (this.flushingSince ?? null);
   }
 
   /** Resolves once `event` is committed in the trail (or was already there). */
   append(event: SourceEvent): Promise<AppendOutcome> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ event, resolve, reject });
+      this.queue.push({ event, resolve, reject, queuedAt: Date.now() });
       if (!this.flushing) {
         this.flushing = true;
         setImmediate(() => void this.flushLoop());
@@ -77,10 +106,14 @@ export class TrailAppender {
     return Promise.all(events.map((e) => this.append(e)));
   }
 
-  /** Signs a checkpoint at the head if entries were appended since the last one (the T-seconds rule). */
+  /**
+   * Signs a checkpoint at the head if entries were appended since the last one (the T-seconds rule),
+   * only when the ChainGuard trusts that head (chained or verified by this service).
+   */
   async checkpointIfBehind(): Promise<number | null> {
     return this.inLockedTx(async (c) => {
       const head = await this.head(c);
+      if (!(await this.guard.check(c, head))) return null;
       const last = await this.lastCheckpoint(c);
       if (head.index <= last) return null;
       await this.signCheckpoint(c, head.index, head.hash);
@@ -88,11 +121,17 @@ export class TrailAppender {
     });
   }
 
+  private flushingSince: number | null = null;
+
   private async flushLoop(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.o.maxBatch ?? 1000);
+      this.flushingSince = batch[0].queuedAt;
       try {
-        const { outcomes, stats } = await this.inLockedTx((c) => this.appendBatch(c, batch.map((p) => p.event)));
+        const { outcomes, stats, chained } = await this.inLockedTx((c) => this.appendBatch(c, batch.map((p) => p.event)));
+        // Only after the commit: a rolled-back batch must not move the trusted head.
+        if (chained) this.guard.advance(chained.index, chained.hash);
+        this.quarantinedTotal += stats.quarantined;
         batch.forEach((p, i) => {
           const out = outcomes[i];
           if (out instanceof Error) p.reject(out);
@@ -104,6 +143,7 @@ export class TrailAppender {
         for (const p of batch) p.reject(e);
       }
     }
+    this.flushingSince = null;
     this.flushing = false;
   }
 
@@ -133,7 +173,7 @@ export class TrailAppender {
     return Number(rows[0].n ?? 0);
   }
 
-  private async appendBatch(c: PoolClient, events: readonly SourceEvent[]): Promise<{ outcomes: (AppendOutcome | Error)[]; stats: AppendStats }> {
+  private async appendBatch(c: PoolClient, events: readonly SourceEvent[]): Promise<{ outcomes: (AppendOutcome | Error)[]; stats: AppendStats; chained: { index: number; hash: Buffer } | null }> {
     const outcomes: (AppendOutcome | Error)[] = new Array(events.length);
     // 1. Dedupe against the trail and within the batch.
     const { rows: seen } = await c.query<{ s: string; e: string }>(
@@ -169,7 +209,7 @@ export class TrailAppender {
       else groups.set(keyOf(f.e.service, f.e.streamId), [f]);
     }
     const ordered = [...groups.values()].flatMap((g) => g.sort((a, b) => a.e.streamPosition - b.e.streamPosition));
-    const toAppend: SourceEvent[] = [];
+    const toAppend: { e: SourceEvent; i?: number }[] = [];
     const blocked = new Map<string, Error>();
     let gapFilled = 0;
     for (const { i, e } of ordered) {
@@ -195,41 +235,98 @@ export class TrailAppender {
           outcomes[i] = gap;
           continue;
         }
-        for (const m of missing) if (!present.has(`${m.service}\u0000${m.eventId}`)) toAppend.push(m);
+        for (const m of missing) if (!present.has(`${m.service}\u0000${m.eventId}`)) toAppend.push({ e: m });
         gapFilled += missing.length;
       }
-      toAppend.push(e);
+      toAppend.push({ e, i });
       lastPos.set(k, e.streamPosition);
       outcomes[i] = 'appended';
     }
-    // 4. Number, hash, insert.
+    // 4. Number, hash (in memory, on the head the guard vouches for or not), insert.
     const head = await this.head(c);
+    const trusted = await this.guard.check(c, head);
+    const rows = toAppend.length > 0 ? await this.insertChained(c, head, toAppend, outcomes) : { idx: [], hashes: [], quarantined: 0 };
+    const { idx, hashes } = rows;
+    if (idx.length > 0) {
+      // One checkpoint per `checkpointEvery` entries, also when a big batch spans several.
+      if (trusted) {
+        let lastCp = await this.lastCheckpoint(c);
+        for (let n = 0; n < idx.length; n++) {
+          if (idx[n] - lastCp < this.o.checkpointEvery) continue;
+          await this.signCheckpoint(c, idx[n], hashes[n]);
+          lastCp = idx[n];
+        }
+      }
+      await c.query(`SELECT pg_notify('ekm_audit_trail', $1)`, [String(idx[idx.length - 1])]);
+    }
+    this.gapFilledTotal += gapFilled;
+    const newHead = idx.length > 0 ? { index: idx[idx.length - 1], hash: hashes[hashes.length - 1] } : head;
+    return {
+      outcomes,
+      stats: { appended: idx.length, gapFilled, quarantined: rows.quarantined, head: newHead.index },
+      chained: trusted ? newHead : null,
+    };
+  }
+
+  /**
+   * Numbers, hashes and inserts `items` after `head` in one statement. If Postgres refuses it with a
+   * data or integrity error (a value the pre-check missed), inserts row by row instead: a refused row
+   * becomes its quarantined stand-in, a unique violation a duplicate, so no member fails the others.
+   */
+  private async insertChained(c: PoolClient, head: { index: number; hash: Buffer }, items: readonly { e: SourceEvent; i?: number }[], outcomes: (AppendOutcome | Error)[]):
+  Promise<{ idx: number[]; hashes: Buffer[]; quarantined: number }> {
+    const now = this.o.clock?.() ?? new Date();
     let prev = head.hash;
+    let quarantined = 0;
     const idx: number[] = [];
     const texts: string[] = [];
     const hashes: Buffer[] = [];
-    toAppend.forEach((e, n) => {
-      const leaf = head.index + n + 1;
-      const text = canonicalJson(toAuditEntry(e, leaf) as unknown as Json);
-      prev = chainHash(prev, text);
-      idx.push(leaf);
-      texts.push(text);
+    items.forEach(({ e }, n) => {
+      const b = buildEntry(e, head.index + n + 1, now);
+      if (b.quarantined) quarantined++;
+      prev = chainHash(prev, b.text);
+      idx.push(head.index + n + 1);
+      texts.push(b.text);
       hashes.push(prev);
     });
-    if (toAppend.length > 0) {
+    await c.query('SAVEPOINT trail_batch');
+    try {
       await c.query(`INSERT INTO ${this.s}.trail (leaf_index, entry, hash) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])`, [idx, texts, hashes]);
-      // One checkpoint per `checkpointEvery` entries, also when a big batch spans several.
-      let lastCp = await this.lastCheckpoint(c);
-      for (let n = 0; n < idx.length; n++) {
-        if (idx[n] - lastCp < this.o.checkpointEvery) continue;
-        await this.signCheckpoint(c, idx[n], hashes[n]);
-        lastCp = idx[n];
-      }
-      const newHead = head.index + toAppend.length;
-      await c.query(`SELECT pg_notify('ekm_audit_trail', $1)`, [String(newHead)]);
+      await c.query('RELEASE SAVEPOINT trail_batch');
+      return { idx, hashes, quarantined };
+    } catch (err) {
+      await c.query('ROLLBACK TO SAVEPOINT trail_batch');
+      if (!isRowError(err)) throw err;
     }
-    this.gapFilledTotal += gapFilled;
-    return { outcomes, stats: { appended: toAppend.length, gapFilled, head: head.index + toAppend.length } };
+    const out = { idx: [] as number[], hashes: [] as Buffer[], quarantined: 0 };
+    prev = head.hash;
+    for (const { e, i } of items) {
+      const leaf = head.index + out.idx.length + 1;
+      let b = buildEntry(e, leaf, now);
+      let h = chainHash(prev, b.text);
+      await c.query('SAVEPOINT trail_row');
+      try {
+        await c.query(`INSERT INTO ${this.s}.trail (leaf_index, entry, hash) VALUES ($1, $2, $3)`, [leaf, b.text, h]);
+        await c.query('RELEASE SAVEPOINT trail_row');
+      } catch (err) {
+        await c.query('ROLLBACK TO SAVEPOINT trail_row');
+        if (!isRowError(err)) throw err;
+        if ((err as { code?: string }).code === '23505') {
+          // The trail already holds this source event or stream position.
+          if (i !== undefined) outcomes[i] = 'duplicate';
+          continue;
+        }
+        const q = quarantineEntry(e, leaf, `postgres refused the entry (SQLSTATE ${(err as { code?: string }).code ?? 'unknown'})`, now);
+        b = { entry: q, text: canonicalJson(q as unknown as Json), quarantined: true };
+        h = chainHash(prev, b.text);
+        await c.query(`INSERT INTO ${this.s}.trail (leaf_index, entry, hash) VALUES ($1, $2, $3)`, [leaf, b.text, h]);
+      }
+      if (b.quarantined) out.quarantined++;
+      prev = h;
+      out.idx.push(leaf);
+      out.hashes.push(h);
+    }
+    return out;
   }
 
   private async readGap(c: PoolClient, service: string, streamId: string, from: number, to: number): Promise<SourceEvent[]> {

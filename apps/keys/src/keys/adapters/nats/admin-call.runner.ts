@@ -12,7 +12,7 @@ import { LOGGER, principalOf } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
 import { asKeyId } from '../../domain';
 import { newRequestId, type CallContext } from '../../application/call-context';
-import { AuditUnavailableError, type UsageRecorder } from '../../application/usage-recorder';
+import { AuditUnavailableError, UsageRecordRefusedError, type UsageRecorder } from '../../application/usage-recorder';
 import { AUTHORIZER, KEY_STATE_READER, USAGE_RECORDER, type Authorizer, type KeyStateReader } from '../../application/ports';
 import { errorReply, rejectionReply } from './keys-admin.errors';
 
@@ -68,6 +68,7 @@ export class AdminCallRunner {
         ...traceIdField(),
       });
     } catch (err) {
+      if (err instanceof UsageRecordRefusedError) return fail(BusErrorCode.Validation, `(request): ${err.message}`);
       const e = err instanceof AuditUnavailableError ? err : new AuditUnavailableError();
       return fail(BusErrorCode.AuditUnavailable, e.message);
     }

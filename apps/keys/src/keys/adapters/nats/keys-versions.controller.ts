@@ -8,15 +8,15 @@
 import { Controller } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import { z } from 'zod';
-import { subject, type Reply } from '@ekm/contracts';
+import { keyVersion, subject, type Reply } from '@ekm/contracts';
 import type { KeyInfo } from '../../domain';
 import { AdminCallRunner } from './admin-call.runner';
 import { KeyCommandReplies } from './key-command.reply';
 import { VersionRetirementCheck } from './version-retirement.check';
 
 const keyRef = z.string().min(1).max(300);
-const VersionRequest = z.strictObject({ keyId: keyRef, version: z.number().int('must be an integer').min(1) });
-const RetireVersionRequest = z.strictObject({ keyId: keyRef, version: z.number().int('must be an integer').min(1), force: z.boolean().default(false) });
+const VersionRequest = z.strictObject({ keyId: keyRef, version: keyVersion });
+const RetireVersionRequest = z.strictObject({ keyId: keyRef, version: keyVersion, force: z.boolean().default(false) });
 const ExpireTokenRequest = z.strictObject({ keyId: keyRef, tokenId: z.string().min(1).max(256) });
 
 @Controller()

@@ -28,7 +28,9 @@ export type CryptoFailure =
   /** Postgres (material store, GCM counter) failed: nothing happened. */
   | { readonly kind: 'UNAVAILABLE'; readonly what: string }
   /** The usage record could not be committed (fail closed). */
-  | { readonly kind: 'AUDIT_UNAVAILABLE' };
+  | { readonly kind: 'AUDIT_UNAVAILABLE' }
+  /** The database refused this request's own usage record (a value it cannot store): not retriable. */
+  | { readonly kind: 'AUDIT_RECORD_REFUSED' };
 
 export type CryptoFailureKind = CryptoFailure['kind'];
 
@@ -46,6 +48,7 @@ const KIND_TO_BUS: Readonly<Record<Exclude<CryptoFailureKind, 'REJECTED'>, BusEr
   BUDGET_EXHAUSTED: BusErrorCode.Unavailable,
   UNAVAILABLE: BusErrorCode.Unavailable,
   AUDIT_UNAVAILABLE: BusErrorCode.AuditUnavailable,
+  AUDIT_RECORD_REFUSED: BusErrorCode.Validation,
 };
 
 export function busCodeOf(f: CryptoFailure): BusErrorCode {
@@ -65,6 +68,7 @@ export function describeFailure(f: CryptoFailure): string {
       return `version ${f.version} of key ${f.keyId} reached its AES-GCM budget; a rotation is under way, retry shortly`;
     case 'UNAVAILABLE': return `${f.what} is unavailable; the operation was not performed`;
     case 'AUDIT_UNAVAILABLE': return 'usage record could not be committed; the operation was not performed';
+    case 'AUDIT_RECORD_REFUSED': return '(request): holds a value the usage record cannot store; the operation was not performed';
     default: {
       const never: never = f;
       throw new Error(`unmapped failure ${JSON.stringify(never)}`);

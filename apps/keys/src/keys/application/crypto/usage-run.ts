@@ -5,7 +5,7 @@
  */
 import { EncryptionContextInvalidError, InvalidCiphertextError, RootKeyUnavailableError, RootOperationFailedError, UnwrapFailedError } from '@ekm/crypto';
 import { isDatabaseUnavailable } from '../database-unavailable';
-import type { UsageRecord } from '../usage-recorder';
+import { UsageRecordRefusedError, type UsageRecord } from '../usage-recorder';
 import { busCodeOf, describeFailure, type CryptoFailure } from './crypto-failures';
 import { MaterialMissingError } from './crypto.ports';
 import { disposeSecrets } from './secret-bytes';
@@ -71,9 +71,9 @@ export async function runRecorded<T>(sink: UsageSink, meta: CallMeta, base: Usag
     : [toRecord(meta, { ...base, ...attempt.facts }, at, failureFields(attempt.failure, bug !== null))];
   try {
     await Promise.all(records.map((r) => sink.record(r)));
-  } catch {
+  } catch (err) {
     if (attempt.ok) disposeSecrets(attempt.value);
-    return { ok: false, failure: { kind: 'AUDIT_UNAVAILABLE' } };
+    return { ok: false, failure: { kind: err instanceof UsageRecordRefusedError ? 'AUDIT_RECORD_REFUSED' : 'AUDIT_UNAVAILABLE' } };
   }
   // Recorded as FAILED/EKM_INTERNAL; the transport logs the error and replies EKM_INTERNAL.
   if (bug !== null) throw bug;

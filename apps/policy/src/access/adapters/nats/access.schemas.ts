@@ -1,10 +1,10 @@
 /** zod schemas of the policy service's requests (errors name the field path: `document.statements[0].effect`). */
 import { z } from 'zod';
 import { PolicyDocumentSchema } from '@ekm/policy-engine';
+import { streamVersion, tenantId, tenantOrWildcard } from '@ekm/contracts';
 
-const TENANT = /^(\*|[A-Za-z0-9][A-Za-z0-9._-]{0,63})$/;
 const ID = /^[\x21-\x7e]{1,200}$/;
-export const tenant = z.string().regex(TENANT, 'must be * or 1..64 characters of A-Z a-z 0-9 . _ - (not starting with . _ -)');
+export const tenant = tenantOrWildcard;
 const role = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1..64 characters of A-Z a-z 0-9 _ . : -');
 const policyId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1..64 characters of A-Z a-z 0-9 . _ - (not starting with . _ -)');
 const stringMap = z.record(z.string().max(256), z.string().max(1024));
@@ -33,14 +33,14 @@ export const PutPolicyRequest = z.strictObject({
   policyId,
   tenant,
   document: PolicyDocumentSchema,
-  expectedVersion: z.number().int().min(0).optional(),
+  expectedVersion: streamVersion.optional(),
 });
 export const PolicyRefRequest = z.strictObject({ policyId });
 export const ListPoliciesRequest = z.strictObject({ tenant: tenant.optional() });
 
 const resource = z.strictObject({
   keyId: z.string().max(256).optional(),
-  tenant: z.string().max(64).optional(),
+  tenant: tenantId.optional(),
   tags: stringMap.optional(),
   aliases: z.array(z.string().max(256)).max(100).optional(),
 });

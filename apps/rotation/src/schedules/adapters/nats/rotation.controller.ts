@@ -6,7 +6,7 @@ import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import type { Pool } from 'pg';
 import { z } from 'zod';
-import { BusErrorCode, fail, ok, parseRequest, subject, type Reply } from '@ekm/contracts';
+import { BusErrorCode, fail, keyVersion, ok, parseRequest, subject, type Reply } from '@ekm/contracts';
 import { quoteIdent, serviceSchema } from '@ekm/event-store';
 import { PG_POOL, StatusService, type ServiceStatus } from '@ekm/service-kit';
 import type { RewrapProgress } from '../../domain/schedule.rules';
@@ -14,8 +14,8 @@ import { RotationQueries, type AssetRow, type ScheduleStatus } from '../postgres
 
 const keyId = z.string().min(1).max(300);
 const StatusRequest = z.strictObject({ limit: z.number().int().min(1).max(1000).default(50) });
-const RewrapStatusRequest = z.strictObject({ keyId, version: z.number().int().min(1).optional(), limit: z.number().int().min(1).max(1000).default(100) });
-const RetirementRequest = z.strictObject({ keyId, version: z.number().int().min(1).optional() });
+const RewrapStatusRequest = z.strictObject({ keyId, version: keyVersion.optional(), limit: z.number().int().min(1).max(1000).default(100) });
+const RetirementRequest = z.strictObject({ keyId, version: keyVersion.optional() });
 
 export interface RotationStatus extends ServiceStatus {
   readonly schedule: ScheduleStatus;
