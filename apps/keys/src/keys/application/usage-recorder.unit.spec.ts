@@ -1,5 +1,5 @@
 import { InMemoryEventStore, type EventStore } from '@ekm/event-store';
-import { AuditUnavailableError, UsageRecorder, type UsageRecord } from './usage-recorder';
+import { AuditUnavailableError, UsageRecorder, UsageRecordRefusedError, type UsageRecord } from './usage-recorder';
 
 const rec = (i: number): UsageRecord => ({
   requestId: `r-${i}`, principal: 'svc-a', operation: 'GenerateDataKey', keyId: 'k', keyVersion: 1,
@@ -84,5 +84,40 @@ describe('UsageRecorder', () => {
     await Promise.all(all);
     expect(maxOpen).toBe(2);
     expect((await store.readStream('usage-test')).length).toBe(10);
+  });
+});
+
+describe('UsageRecorder isolates the member at fault', () => {
+  // Postgres' answer to a NUL in jsonb: 22P05 (untranslatable character) fails the whole statement.
+  const pickyStore = (inner: InMemoryEventStore): EventStore => ({
+    appendToStream: (stream, events, opts) => (events.some((e) => JSON.stringify(e.data).includes('\\u0000'))
+      ? Promise.reject(Object.assign(new Error('unsupported Unicode escape sequence'), { code: '22P05' }))
+      : inner.appendToStream(stream, events, opts)),
+    readStream: (s) => inner.readStream(s),
+    streamVersion: (s) => inner.streamVersion(s),
+    readAll: (after, limit) => inner.readAll(after, limit),
+  });
+
+  it('commits every innocent record of a batch and refuses only the bad one, non-retriably', async () => {
+    const inner = new InMemoryEventStore();
+    const recorder = new UsageRecorder(pickyStore(inner), { streamId: 'usage-test', maxBatch: 64 });
+    const bad = { ...rec(999), encryptionContext: { x: 'a\u0000' } };
+    const results = await Promise.allSettled([...Array.from({ length: 40 }, (_, i) => recorder.record(rec(i))), recorder.record(bad), ...Array.from({ length: 40 }, (_, i) => recorder.record(rec(100 + i)))]);
+    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0].reason).toBeInstanceOf(UsageRecordRefusedError);
+    expect(rejected[0].reason.retriable).toBe(false);
+    expect(rejected[0].reason.message).not.toMatch(/a\u0000/);
+    expect(await inner.readStream('usage-test')).toHaveLength(80);
+  });
+
+  it('still fails the whole batch (retriable) when the database itself is away', async () => {
+    const down: EventStore = {
+      appendToStream: () => Promise.reject(Object.assign(new Error('terminating connection'), { code: '57P01' })),
+      readStream: () => Promise.resolve([]), streamVersion: () => Promise.resolve(0), readAll: () => Promise.resolve([]),
+    };
+    const recorder = new UsageRecorder(down, { streamId: 'usage-test' });
+    const results = await Promise.allSettled([recorder.record(rec(1)), recorder.record(rec(2))]);
+    expect(results.every((r) => r.status === 'rejected' && r.reason instanceof AuditUnavailableError)).toBe(true);
   });
 });

@@ -72,8 +72,16 @@ export class AuditController {
         this.rt.nc.publish(progress, JSON.stringify({ done, total }));
       },
     });
+    // Entries after the last checkpoint are only as good as the chain, unless the signer vouches for them:
+    // it re-chains them and rebuilds each from its source event (a forged entry after the head fails here).
+    await this.rt.appender.checkHead().catch(() => undefined);
+    const guard = this.rt.appender.guard;
     const health = await this.rt.health();
-    return ok({ ...result, published: trusted.published, quarantined: health.quarantined, signerDistrust: health.signing.reason });
+    const extra = { published: trusted.published, quarantined: health.quarantined, signerDistrust: guard.untrustedReason };
+    if (result.ok && guard.untrustedReason !== null) {
+      return ok({ ...result, ...extra, ok: false, firstBadIndex: guard.untrustedIndex, reason: `the audit service stopped signing: ${guard.untrustedReason}` });
+    }
+    return ok({ ...result, ...extra });
   }
 
   @MessagePattern(subject('audit', 'report'))

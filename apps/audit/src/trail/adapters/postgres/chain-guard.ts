@@ -46,6 +46,8 @@ export class ChainGuard {
   private trusted: { index: number; hash: Buffer } | null = null;
   /** Why signing stopped, or null while the head is trusted. */
   untrustedReason: string | null = null;
+  /** The first entry the guard could not vouch for (null when it is a whole-trail problem or none). */
+  untrustedIndex: number | null = null;
 
   constructor(private readonly o: ChainGuardOptions) {}
 
@@ -64,10 +66,10 @@ export class ChainGuard {
     }
     const t = this.trusted!;
     if (head.index === t.index) {
-      if (!head.hash.equals(t.hash)) return this.distrust(`the stored hash of entry ${head.index} differs from the chain this service computed`);
+      if (!head.hash.equals(t.hash)) return this.distrust(`the stored hash of entry ${head.index} differs from the chain this service computed`, head.index);
       return true;
     }
-    if (head.index < t.index) return this.distrust(`the trail ends at entry ${head.index} but this service chained through ${t.index}: cut, or restored from an older dump`);
+    if (head.index < t.index) return this.distrust(`the trail ends at entry ${head.index} but this service chained through ${t.index}: cut, or restored from an older dump`, head.index + 1);
     return this.catchUp(c, head.index);
   }
 
@@ -80,8 +82,9 @@ export class ChainGuard {
     return this.trusted?.index ?? null;
   }
 
-  private distrust(reason: string): false {
+  private distrust(reason: string, index: number | null = null): false {
     this.untrustedReason = reason;
+    this.untrustedIndex = index;
     return false;
   }
 
@@ -102,9 +105,9 @@ export class ChainGuard {
       this.trusted = { index: 0, hash: GENESIS_HASH };
       return true;
     }
-    if (headIndex < best.treeSize) return this.distrust(`the trail ends at entry ${headIndex} but a signed checkpoint covers ${best.treeSize}: cut, or restored from an older dump`);
+    if (headIndex < best.treeSize) return this.distrust(`the trail ends at entry ${headIndex} but a signed checkpoint covers ${best.treeSize}: cut, or restored from an older dump`, headIndex + 1);
     const at = await c.query<{ hash: Buffer }>(`SELECT hash FROM ${this.o.schema}.trail WHERE leaf_index = $1`, [best.treeSize]);
-    if (!at.rows[0] || !at.rows[0].hash.equals(best.root)) return this.distrust(`the stored chain through entry ${best.treeSize} differs from its signed checkpoint`);
+    if (!at.rows[0] || !at.rows[0].hash.equals(best.root)) return this.distrust(`the stored chain through entry ${best.treeSize} differs from its signed checkpoint`, best.treeSize);
     this.trusted = { index: best.treeSize, hash: best.root };
     return true;
   }
@@ -114,18 +117,18 @@ export class ChainGuard {
     while (index < to) {
       const { rows } = await c.query<{ leaf_index: string; entry: string; hash: Buffer }>(
         `SELECT leaf_index, entry, hash FROM ${this.o.schema}.trail WHERE leaf_index > $1 AND leaf_index <= $2 ORDER BY leaf_index LIMIT $3`, [index, to, PAGE]);
-      if (rows.length === 0) return this.distrust(`entry ${index + 1} is missing`);
+      if (rows.length === 0) return this.distrust(`entry ${index + 1} is missing`, index + 1);
       for (const r of rows) {
         const leaf = Number(r.leaf_index);
-        if (leaf !== index + 1) return this.distrust(`entry ${index + 1} is missing`);
+        if (leaf !== index + 1) return this.distrust(`entry ${index + 1} is missing`, index + 1);
         const h = chainHash(hash, r.entry);
-        if (!h.equals(r.hash)) return this.distrust(`entry ${leaf} does not match its chain hash`);
+        if (!h.equals(r.hash)) return this.distrust(`entry ${leaf} does not match its chain hash`, leaf);
         index = leaf;
         hash = h;
       }
       if (this.o.sources) {
         const bad = await this.firstUnsourced(c, rows.map((r) => ({ leaf: Number(r.leaf_index), entry: r.entry })));
-        if (bad !== null) return this.distrust(`entry ${bad} was not appended by this service and does not match a source event`);
+        if (bad !== null) return this.distrust(`entry ${bad} was not appended by this service and does not match a source event`, bad);
       }
     }
     this.trusted = { index, hash };

@@ -121,6 +121,14 @@ export class TrailAppender {
     });
   }
 
+  /** Lets the guard look at the current head now (verify calls it so its answer covers the unsigned tail). */
+  async checkHead(): Promise<{ trusted: boolean; head: number }> {
+    return this.inLockedTx(async (c) => {
+      const head = await this.head(c);
+      return { trusted: await this.guard.check(c, head), head: head.index };
+    });
+  }
+
   private flushingSince: number | null = null;
 
   private async flushLoop(): Promise<void> {
