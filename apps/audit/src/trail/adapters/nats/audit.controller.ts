@@ -81,6 +81,10 @@ export class AuditController {
     if (result.ok && guard.untrustedReason !== null) {
       return ok({ ...result, ...extra, ok: false, firstBadIndex: guard.untrustedIndex, reason: `the audit service stopped signing: ${guard.untrustedReason}` });
     }
+    // Entries appended after a cut hide where it was; the signer saw the cut happen.
+    if (!result.ok && guard.untrustedIndex !== null && result.firstBadIndex !== null && guard.untrustedIndex < result.firstBadIndex) {
+      return ok({ ...result, ...extra, firstBadIndex: guard.untrustedIndex, reason: `${result.reason}; the audit service saw the trail change at entry ${guard.untrustedIndex}: ${guard.untrustedReason ?? ''}` });
+    }
     return ok({ ...result, ...extra });
   }
 
