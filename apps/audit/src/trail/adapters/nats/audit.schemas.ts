@@ -34,6 +34,6 @@ export const VerifyRequest = z.strictObject({
 export const ReportRequest = z.strictObject({
   from: iso,
   to: iso,
-  tenant: text.optional(),
+  tenant: tenantId.optional(),
   keyId: text.optional(),
 });
