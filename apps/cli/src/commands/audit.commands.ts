@@ -41,16 +41,17 @@ export function auditCommand(ctx: CliContext): Command {
   withExamples(audit.command('query').description('trail entries by key, principal, tenant, action, outcome and time (one page)')
     .option('--key <id>', 'key id').option('--principal <p>', 'principal').option('--tenant <t>', 'tenant')
     .option('--action <a>', 'action, e.g. GenerateDataKey or KeyCreated').option('--outcome <o>', 'success | denied | failure')
+    .option('--category <c>', 'key_usage | key_lifecycle | authentication | policy | rotation | other | quarantine')
     .option('--from <iso>', 'from this time (inclusive)').option('--to <iso>', 'until this time (exclusive)')
     .option('--cursor <leaf>', 'continue after this leaf index (the previous nextCursor)', (v) => parseIntBetween('--cursor', v, 0, Number.MAX_SAFE_INTEGER))
     .option('--limit <n>', 'entries per page (1-1000, default 100)', (v) => parseIntBetween('--limit', v, 1, 1000))
     .option('--desc', 'newest first'),
   'ekm audit query --tenant acme --from 2026-01-01T00:00:00Z --json')
-    .action(async (o: { key?: string; principal?: string; tenant?: string; action?: string; outcome?: string; from?: string; to?: string; cursor?: number; limit?: number; desc?: boolean }, self: Command) => {
+    .action(async (o: { key?: string; principal?: string; tenant?: string; action?: string; outcome?: string; category?: string; from?: string; to?: string; cursor?: number; limit?: number; desc?: boolean }, self: Command) => {
       if (o.outcome !== undefined && !['success', 'denied', 'failure'].includes(o.outcome)) throw usageError(`--outcome ${o.outcome}: must be success, denied or failure`);
       const page = await auditOf(await ctx.api(self)).query({
         ...(o.key ? { keyId: o.key } : {}), ...(o.principal ? { principal: o.principal } : {}), ...(o.tenant ? { tenant: o.tenant } : {}),
-        ...(o.action ? { action: o.action } : {}), ...(o.outcome ? { outcome: o.outcome as 'success' } : {}),
+        ...(o.action ? { action: o.action } : {}), ...(o.outcome ? { outcome: o.outcome as 'success' } : {}), ...(o.category ? { category: o.category } : {}),
         ...(o.from ? { from: iso('--from', o.from) } : {}), ...(o.to ? { to: iso('--to', o.to) } : {}),
         ...(o.cursor !== undefined ? { cursor: o.cursor } : {}), ...(o.limit !== undefined ? { limit: o.limit } : {}), order: o.desc ? 'desc' : 'asc',
       });
