@@ -8,7 +8,7 @@
  */
 import { headers as natsHeaders, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { SessionSigner } from '@ekm/auth';
-import { isReply, REQUEST_ID_HEADER, subject } from '@ekm/contracts';
+import { BusErrorCode, isReply, REQUEST_ID_HEADER, subject } from '@ekm/contracts';
 import { DependencyUnavailableError } from '../../application/crypto/usage-run';
 import type { AuthorizationDecision, AuthorizationRequest, Authorizer, KeyStateReader } from '../../application/ports';
 import { DecisionCache, decisionKey, type DecisionCacheOptions } from './decision-cache';
@@ -16,6 +16,7 @@ import { isBuiltInServiceGrant } from './service-grants';
 
 export const POLICY_EVENTS_SUBJECT = 'ekm.events.policy.>';
 const DECIDE_SUBJECT = subject('policy', 'decide');
+const DECIDE_INPUT_REFUSALS: ReadonlySet<string> = new Set([BusErrorCode.Validation, BusErrorCode.MalformedRequest, BusErrorCode.PayloadTooLarge]);
 
 export interface PolicyAuthorizerOptions extends DecisionCacheOptions {
   /** Signs Decide requests (EKM_AUTH=required: the keys service's minted `service:keys` session). */
@@ -96,6 +97,9 @@ export class PolicyAuthorizer implements Authorizer {
     if (!isReply(reply)) throw new DependencyUnavailableError('policy service');
     if (!reply.ok) {
       this.opts.logger?.warn({ code: reply.error.code }, 'policy decide refused');
+      // The facts themselves are invalid for Decide (e.g. a context value longer than its rule): no
+      // retry can change that, so it is a deny (default deny, audited), not "policy unavailable".
+      if (DECIDE_INPUT_REFUSALS.has(reply.error.code)) return { allowed: false, reason: `the policy service cannot decide on this request: ${reply.error.message}` };
       if (reply.error.code === 'EKM_UNAUTHENTICATED') this.opts.signer?.invalidate();
       throw new DependencyUnavailableError('policy service');
     }
