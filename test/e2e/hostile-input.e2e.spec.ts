@@ -7,7 +7,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { connect, createInbox, headers, type NatsConnection } from '@nats-io/transport-node';
-import { Client } from 'pg';
+import { Client, Pool } from 'pg';
+import { ExpectedVersion, PostgresEventStore } from '@ekm/event-store';
 import { loadConfig } from '@ekm/config';
 import { isBusErrorCode, isRetriable, OPERATIONS, SERVICES, subject, type Reply, type ServiceName } from '@ekm/contracts';
 import { startServiceApp, type ServiceApp } from '@ekm/service-kit';
@@ -195,5 +196,31 @@ describe('hostile input: typed refusals, nothing written, the trail never stalls
     }
     await waitForTrail(admin);
     await waitFor('audit ready again', async () => (await ready(audit.svc)) === 200, 30_000);
+  });
+
+  it('a record that slipped past validation is appended as a quarantined entry: counted by verify, status and metrics; the trail moves on', async () => {
+    // Written straight into the keys log, as a bug or a forged relay message would: version 2^31+1.
+    const pool = new Pool({ connectionString: db.url, max: 1 });
+    try {
+      await new PostgresEventStore(pool, { service: 'keys' }).appendToStream(`usage-slipped-${randomUUID()}`, [
+        { type: 'KeyUsageRecorded', data: { requestId: randomUUID(), principal: 'mallory', operation: 'Decrypt', keyId, keyVersion: 2 ** 31 + 1, outcome: 'DENIED', at: new Date().toISOString() }, meta: { actor: 'mallory' } },
+      ], { expectedVersion: ExpectedVersion.noStream });
+    } finally {
+      await pool.end();
+    }
+    for (let i = 0; i < 5; i++) expect((await encryptAs('alice')).ok).toBe(true);
+    await waitForTrail(admin);
+    const { rows } = await admin.query<{ entry: string }>(`SELECT entry FROM ekm_audit.trail WHERE category = 'quarantine'`);
+    expect(rows).toHaveLength(1);
+    expect(rows[0].entry).not.toMatch(/2147483649|mallory/);
+    const v = await okData<{ ok: boolean; quarantined: number }>('audit', 'verify', {});
+    expect(v).toMatchObject({ ok: true, quarantined: 1 });
+    const s = await okData<{ trail: { quarantined: number } }>('audit', 'status', {});
+    expect(s.trail.quarantined).toBe(1);
+    const metrics = await (await fetch(`http://127.0.0.1:${audit.svc.httpPort}/metrics`)).text();
+    expect(metrics).toMatch(/^ekm_audit_quarantined_entries\{[^}]*\} 1$/m);
+    expect(metrics).toMatch(/^ekm_audit_signing_trusted\{[^}]*\} 1$/m);
+    await waitFor('the quarantined entry on the SIEM stream', async () => (await auditMessages(nc)).some((m) => m.subject === 'ekm.audit.v1.quarantine'));
+    expect(await ready(audit.svc)).toBe(200);
   });
 });

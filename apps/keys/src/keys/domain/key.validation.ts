@@ -1,3 +1,4 @@
+import { ALIAS_PATTERN } from '@ekm/contracts';
 import {
   MAX_ALIAS_LENGTH, MAX_CONTEXT_KEY_LENGTH, MAX_CONTEXT_VALUE_LENGTH, MAX_REQUIRED_CONTEXT_ENTRIES,
   MAX_TAG_KEY_LENGTH, MAX_TAG_VALUE_LENGTH,
@@ -8,7 +9,7 @@ import {
 
 export type ImportTokenProblem = 'UNKNOWN_TOKEN' | 'ALGORITHM_MISMATCH' | 'DUPLICATE_TOKEN_ID';
 
-const ALIAS_PATTERN = /^alias\/[A-Za-z0-9/_-]+$/;
+// ALIAS_PATTERN: the one alias rule, shared with the request schemas (@ekm/contracts).
 // AWS reserves alias/aws/ for its managed keys; reserving it keeps the AWS-compatible API unambiguous.
 const RESERVED_ALIAS_PREFIX = 'alias/aws/';
 
