@@ -168,7 +168,7 @@ describe('hostile input: typed refusals, nothing written, the trail never stalls
     const cps = (await auditMessages(nc)).filter((m) => m.subject === 'ekm.audit.v1.checkpoint');
     for (const m of cps) expect(JSON.parse(m.body)).toMatchObject({ treeSize: expect.any(Number), signature: expect.any(String), algorithm: 'Ed25519' });
     // A forged message there (only NATS permissions can stop the publish) is ignored by verify, not fatal.
-    await nc.publish('ekm.audit.v1.checkpoint', JSON.stringify({ done: 1, total: 1 }));
+    nc.publish('ekm.audit.v1.checkpoint', JSON.stringify({ done: 1, total: 1 }));
     await nc.flush();
     await waitFor('the forged message in EKM_AUDIT', async () => (await auditMessages(nc)).filter((m) => m.subject === 'ekm.audit.v1.checkpoint').length > cps.length);
     const after = await send<{ ok: boolean; published: { checkpoints: number; rejected: number } }>('audit', 'verify', {});

@@ -54,7 +54,7 @@ export class TrailRuntime {
     this.relay = new SiemRelay({ pool, databaseUrl: config.databaseUrl, js, publicKey: signer.publicKeyRaw, logger: logger.child({ component: 'siem-relay' }) });
     this.appender = new TrailAppender({
       pool, signer, checkpointEvery: config.checkpointEvery, onAppended: () => this.relay.notify(),
-      anchor: publishedAnchor(js, signer), sources: config.sources,
+      anchor: publishedAnchor(js, jsm, signer), sources: config.sources,
     });
     this.lag = new TrailLag({ pool, sources: config.sources });
     this.sweeper = new SourceSweeper({ pool, appender: this.appender, sources: config.sources, intervalMs: config.reconcileIntervalMs, logger: logger.child({ component: 'source-sweeper' }) });
@@ -71,8 +71,15 @@ export class TrailRuntime {
     this.relay.start();
     await this.consumers.start();
     this.sweeper.start();
+    let reported = false;
     const cp = (): void => {
-      this.appender.checkpointIfBehind().catch((err: unknown) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'timed checkpoint failed'))
+      this.appender.checkpointIfBehind().then(() => {
+        const why = this.appender.guard.untrustedReason;
+        if (why !== null && !reported) {
+          reported = true;
+          this.logger.error({ reason: why, firstBadIndex: this.appender.guard.untrustedIndex }, 'audit trail altered outside the service: checkpoint signing stopped (verify reports it)');
+        }
+      }).catch((err: unknown) => this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'timed checkpoint failed'))
         .finally(() => {
           if (this.checkpointTimer !== null) this.checkpointTimer = setTimeout(cp, this.config.checkpointIntervalMs);
         });

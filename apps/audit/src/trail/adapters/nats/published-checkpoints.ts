@@ -4,7 +4,7 @@
  * rows. Every message is checked here with the service's own public key; one that is not a checkpoint
  * this key signed (a forged or garbled message) is counted and ignored, never trusted and never fatal.
  */
-import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient } from '@nats-io/jetstream';
+import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { parseCheckpointPayload } from '../../application/hash-chain';
 import type { AuditVerifier } from '../signing/audit-signer';
 import type { CheckpointAnchor, SignedCheckpoint } from '../postgres/chain-guard';
@@ -63,10 +63,29 @@ export async function readPublishedCheckpoints(js: JetStreamClient, verifier: Au
   return { checkpoints: [...bySize.values()].sort((a, b) => a.treeSize - b.treeSize), rejected };
 }
 
-/** The signer's anchor: the newest published checkpoint (see ChainGuard). */
-export function publishedAnchor(js: JetStreamClient, verifier: AuditVerifier): CheckpointAnchor {
+/**
+ * The signer's anchor: the newest published checkpoint (see ChainGuard). The last message on the
+ * subject is read first (one lookup); only if it is not a checkpoint this key signed (a forged
+ * message) is the whole subject scanned.
+ */
+export function publishedAnchor(js: JetStreamClient, jsm: JetStreamManager, verifier: AuditVerifier): CheckpointAnchor {
   return {
     latest: async () => {
+      try {
+        const m = await jsm.streams.getMessage(AUDIT_STREAM, { last_by_subj: CHECKPOINT_SUBJECT });
+        let body: unknown = null;
+        try {
+          body = m?.json<unknown>() ?? null;
+        } catch { /* not JSON: scan below */ }
+        const last = parsePublishedCheckpoint(body, verifier);
+        if (last) return last;
+        if (m === null) return null;
+      } catch (err) {
+        if (!(err instanceof JetStreamApiError)) throw err;
+        // No stream or no message on the subject yet: nothing was ever published.
+        if (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.NoMessageFound) return null;
+        throw err;
+      }
       const { checkpoints } = await readPublishedCheckpoints(js, verifier);
       return checkpoints.length > 0 ? checkpoints[checkpoints.length - 1] : null;
     },

@@ -74,7 +74,7 @@ describe('tags and rotation settings', () => {
     const k = await createKey();
     await expectRefused(() => h.call('enable-key-rotation', { keyId: k.keyId, periodDays: 0 }), 'EKM_VALIDATION', /rotation period of 0 days/);
     await expectRefused(() => h.call('enable-key-rotation', { keyId: k.keyId, periodDays: 3000 }), 'EKM_VALIDATION', /outside 1-2560/);
-    await expectRefused(() => h.call('enable-key-rotation', { keyId: k.keyId, periodDays: '90' }), 'EKM_VALIDATION', /periodDays: must be a number/);
+    await expectRefused(() => h.call('enable-key-rotation', { keyId: k.keyId, periodDays: '90' }), 'EKM_VALIDATION', /periodDays: must be an integer between 0 and 100000/);
     dataOf(await h.call('enable-key-rotation', { keyId: k.keyId, periodDays: 90 }));
     const status = dataOf(await h.call<{ rotation: { enabled: boolean; periodDays?: number } }>('get-key-rotation-status', { keyId: k.keyId }));
     expect(status.rotation).toMatchObject({ enabled: true, periodDays: 90 });
