@@ -137,7 +137,10 @@ describe('audit trail end to end', () => {
     };
     const v = await run('--json', 'audit', 'verify');
     expect(v.code).toBe(0);
-    expect(JSON.parse(v.out)).toEqual({ ok: true, entries: expect.any(Number), firstBadIndex: null, reason: expect.any(String) });
+    expect(JSON.parse(v.out)).toEqual({
+      ok: true, entries: expect.any(Number), firstBadIndex: null, reason: expect.any(String),
+      published: expect.objectContaining({ checkpoints: expect.any(Number), rejected: 0 }), quarantined: 0, signerDistrust: null,
+    });
     const q = await run('--json', 'audit', 'query', '--outcome', 'denied');
     expect(JSON.parse(q.out).entries).toHaveLength(1);
     const t = await run('audit', 'tail', '-n', '3', '--format', 'cef');

@@ -17,13 +17,12 @@
  * quarantined stand-in (or, for a unique violation, reported as a duplicate).
  */
 import type { Pool, PoolClient } from 'pg';
-import { canonicalJson, type Json } from '../../domain/canonical-json';
 import type { SourceEvent } from '../../domain/audit-entry';
-import { chainHash, checkpointPayload, GENESIS_HASH } from '../../application/hash-chain';
-import { buildEntry, quarantineEntry } from '../../application/quarantine';
+import { checkpointPayload, GENESIS_HASH } from '../../application/hash-chain';
 import type { AuditSigner } from '../signing/audit-signer';
 import { ChainGuard, type CheckpointAnchor } from './chain-guard';
 import { readStreamRange } from './source-events';
+import { insertChained } from './trail-insert';
 
 export class GapNotRepairedError extends Error {
   override readonly name = 'GapNotRepairedError';
@@ -66,11 +65,6 @@ interface Pending {
 
 const LOCK_KEY = 'ekm:audit:trail';
 const keyOf = (service: string, streamId: string): string => `${service}\u0000${streamId}`;
-/** Errors caused by one row's values (data exception, integrity violation, program limit), not by the database being away. */
-const isRowError = (err: unknown): boolean => {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && /^(22|23|54)/.test(code);
-};
 
 export class TrailAppender {
   private queue: Pending[] = [];
@@ -253,7 +247,7 @@ export class TrailAppender {
     // 4. Number, hash (in memory, on the head the guard vouches for or not), insert.
     const head = await this.head(c);
     const trusted = await this.guard.check(c, head);
-    const rows = toAppend.length > 0 ? await this.insertChained(c, head, toAppend, outcomes) : { idx: [], hashes: [], quarantined: 0 };
+    const rows = toAppend.length > 0 ? await insertChained(c, this.s, head, toAppend, outcomes, this.o.clock?.() ?? new Date()) : { idx: [], hashes: [], quarantined: 0 };
     const { idx, hashes } = rows;
     if (idx.length > 0) {
       // One checkpoint per `checkpointEvery` entries, also when a big batch spans several.
@@ -274,67 +268,6 @@ export class TrailAppender {
       stats: { appended: idx.length, gapFilled, quarantined: rows.quarantined, head: newHead.index },
       chained: trusted ? newHead : null,
     };
-  }
-
-  /**
-   * Numbers, hashes and inserts `items` after `head` in one statement. If Postgres refuses it with a
-   * data or integrity error (a value the pre-check missed), inserts row by row instead: a refused row
-   * becomes its quarantined stand-in, a unique violation a duplicate, so no member fails the others.
-   */
-  private async insertChained(c: PoolClient, head: { index: number; hash: Buffer }, items: readonly { e: SourceEvent; i?: number }[], outcomes: (AppendOutcome | Error)[]):
-  Promise<{ idx: number[]; hashes: Buffer[]; quarantined: number }> {
-    const now = this.o.clock?.() ?? new Date();
-    let prev = head.hash;
-    let quarantined = 0;
-    const idx: number[] = [];
-    const texts: string[] = [];
-    const hashes: Buffer[] = [];
-    items.forEach(({ e }, n) => {
-      const b = buildEntry(e, head.index + n + 1, now);
-      if (b.quarantined) quarantined++;
-      prev = chainHash(prev, b.text);
-      idx.push(head.index + n + 1);
-      texts.push(b.text);
-      hashes.push(prev);
-    });
-    await c.query('SAVEPOINT trail_batch');
-    try {
-      await c.query(`INSERT INTO ${this.s}.trail (leaf_index, entry, hash) SELECT * FROM unnest($1::bigint[], $2::text[], $3::bytea[])`, [idx, texts, hashes]);
-      await c.query('RELEASE SAVEPOINT trail_batch');
-      return { idx, hashes, quarantined };
-    } catch (err) {
-      await c.query('ROLLBACK TO SAVEPOINT trail_batch');
-      if (!isRowError(err)) throw err;
-    }
-    const out = { idx: [] as number[], hashes: [] as Buffer[], quarantined: 0 };
-    prev = head.hash;
-    for (const { e, i } of items) {
-      const leaf = head.index + out.idx.length + 1;
-      let b = buildEntry(e, leaf, now);
-      let h = chainHash(prev, b.text);
-      await c.query('SAVEPOINT trail_row');
-      try {
-        await c.query(`INSERT INTO ${this.s}.trail (leaf_index, entry, hash) VALUES ($1, $2, $3)`, [leaf, b.text, h]);
-        await c.query('RELEASE SAVEPOINT trail_row');
-      } catch (err) {
-        await c.query('ROLLBACK TO SAVEPOINT trail_row');
-        if (!isRowError(err)) throw err;
-        if ((err as { code?: string }).code === '23505') {
-          // The trail already holds this source event or stream position.
-          if (i !== undefined) outcomes[i] = 'duplicate';
-          continue;
-        }
-        const q = quarantineEntry(e, leaf, `postgres refused the entry (SQLSTATE ${(err as { code?: string }).code ?? 'unknown'})`, now);
-        b = { entry: q, text: canonicalJson(q as unknown as Json), quarantined: true };
-        h = chainHash(prev, b.text);
-        await c.query(`INSERT INTO ${this.s}.trail (leaf_index, entry, hash) VALUES ($1, $2, $3)`, [leaf, b.text, h]);
-      }
-      if (b.quarantined) out.quarantined++;
-      prev = h;
-      out.idx.push(leaf);
-      out.hashes.push(h);
-    }
-    return out;
   }
 
   private async readGap(c: PoolClient, service: string, streamId: string, from: number, to: number): Promise<SourceEvent[]> {
