@@ -74,6 +74,12 @@ export const POLICY_OPERATIONS = [
   'get-policy',
   'list-policies',
   'delete-policy',
+  // AWS-style access keys of principals (the AWS KMS-compatible HTTPS edge): the secret is shown once and
+  // kept only wrapped under the root of trust; `sigv4-login` checks a SigV4 signature and opens a session.
+  'create-access-key',
+  'list-access-keys',
+  'delete-access-key',
+  'sigv4-login',
 ] as const;
 
 /**
