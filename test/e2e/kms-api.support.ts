@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { KMSClient } from '@aws-sdk/client-kms';
+import { KMS, KMSClient } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Client } from 'pg';
 import { SessionSealer, SessionSigner } from '@ekm/auth';
@@ -41,6 +41,8 @@ export interface KmsStack {
   principal(tenant: string): Promise<{ principalId: string; key: IssuedAccessKey }>;
   /** An AWS SDK client signing with `key`, trusting the stack's CA. */
   kms(key: Pick<IssuedAccessKey, 'accessKeyId' | 'secretAccessKey'>, opts?: { systemClockOffset?: number }): KMSClient;
+  /** The aggregated `KMS` client (method per operation), as the AWS Encryption SDK's keyrings call it. */
+  kmsAggregated(key: Pick<IssuedAccessKey, 'accessKeyId' | 'secretAccessKey'>): KMS;
   stop(): Promise<void>;
 }
 
@@ -79,20 +81,23 @@ export async function startKmsStack(): Promise<KmsStack> {
     timeoutMs: 20_000,
   });
   const admin = new PolicyClient(adminBus);
+  // As `npm run up` installs it (infra/policies/operator-admin.json): operators may use keys.
+  await admin.putPolicy({ policyId: 'operator-admin', tenant: '*', document: JSON.parse(readFileSync(resolve(__dirname, '../../infra/policies/operator-admin.json'), 'utf8')) as never });
   await admin.putPolicy({ policyId: 'apps-all', tenant: '*', document: { statements: [{ sid: 'apps', effect: 'allow', roles: ['app'], actions: ['keys:*'], resources: ['*'] }] } });
   const agent = new Agent({ ca: caPem, keepAlive: true });
+  const clientConfig = (key: Pick<IssuedAccessKey, 'accessKeyId' | 'secretAccessKey'>) => ({
+    endpoint, region: REGION, maxAttempts: 1,
+    credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
+    requestHandler: new NodeHttpHandler({ httpsAgent: agent }),
+  });
   return {
     endpoint, caPem, caFile, dir, policy, admin, keysDb, auditDb,
     async principal(tenant) {
       const { principal } = await admin.createPrincipal({ tenant, roles: ['app'], name: `kms-e2e-${tenant}` });
       return { principalId: principal.principalId, key: await admin.createAccessKey(principal.principalId) };
     },
-    kms: (key, opts = {}) => new KMSClient({
-      endpoint, region: REGION, maxAttempts: 1,
-      credentials: { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey },
-      requestHandler: new NodeHttpHandler({ httpsAgent: agent }),
-      ...(opts.systemClockOffset !== undefined ? { systemClockOffset: opts.systemClockOffset } : {}),
-    }),
+    kms: (key, opts = {}) => new KMSClient({ ...clientConfig(key), ...(opts.systemClockOffset !== undefined ? { systemClockOffset: opts.systemClockOffset } : {}) }),
+    kmsAggregated: (key) => new KMS(clientConfig(key)),
     async stop() {
       agent.destroy();
       await api.close().catch(() => undefined);
