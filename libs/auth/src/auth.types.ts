@@ -77,7 +77,7 @@ export const LOGIN_SUBJECT = 'ekm.v1.policy.login';
  * The SigV4 login of the AWS-compatible HTTPS edge: like {@link LOGIN_SUBJECT} it needs no session (the
  * SigV4 signature, checked by the policy service, is the proof) and answers with one.
  */
-export const SIGV4_LOGIN_SUBJECT = 'ekm.v1.policy.sigv4-login';
+export const SIGV4_LOGIN_SUBJECT = 'ekm.v1.policy.access-key-login';
 
 /** Allowed clock difference between caller and service, both ways. */
 export const MAX_CLOCK_SKEW_MS = 30_000;

@@ -1,5 +1,5 @@
 /**
- * The SigV4 login of an HTTPS edge (apps/kms-api) on `ekm.v1.policy.sigv4-login`: the policy service
+ * The SigV4 login of an HTTPS edge (apps/kms-api) on `ekm.v1.policy.access-key-login`: the policy service
  * checks the signature with the access key's secret (which only it can unwrap) and answers with a bus
  * session for the key's principal, opened `via: kms-api`. Unsigned, like the Ed25519 login.
  */

@@ -75,11 +75,11 @@ export const POLICY_OPERATIONS = [
   'list-policies',
   'delete-policy',
   // AWS-style access keys of principals (the AWS KMS-compatible HTTPS edge): the secret is shown once and
-  // kept only wrapped under the root of trust; `sigv4-login` checks a SigV4 signature and opens a session.
+  // kept only wrapped under the root of trust; `access-key-login` checks a SigV4 signature and opens a session.
   'create-access-key',
   'list-access-keys',
   'delete-access-key',
-  'sigv4-login',
+  'access-key-login',
 ] as const;
 
 /**

@@ -1,5 +1,5 @@
 /**
- * SigV4 login (`ekm.v1.policy.sigv4-login`): the HTTPS edge sends what it received — access key id,
+ * SigV4 login (`ekm.v1.policy.access-key-login`): the HTTPS edge sends what it received — access key id,
  * credential scope, string to sign, signature — and gets a bus session for the key's principal, opened
  * `via: kms-api`. The secret never leaves this service: it is unwrapped here, used, and zeroed.
  * Refused (each recorded as AuthenticationFailed): unknown key, deleted key or revoked principal, a scope

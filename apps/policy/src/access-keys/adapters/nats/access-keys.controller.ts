@@ -1,6 +1,6 @@
 /**
- * `ekm.v1.policy.{create,list,delete}-access-key` and `sigv4-login`. A create reply carries the secret
- * ONCE (the caller's inbox only; never logged, never stored unwrapped). `sigv4-login` needs no session:
+ * `ekm.v1.policy.{create,list,delete}-access-key` and `access-key-login`. A create reply carries the secret
+ * ONCE (the caller's inbox only; never logged, never stored unwrapped). `access-key-login` needs no session:
  * the SigV4 signature is the proof; every refusal is an AuthenticationFailed event in this log.
  */
 import { hostname } from 'node:os';
@@ -16,7 +16,7 @@ import type { Logger } from '@ekm/telemetry';
 import { ACCESS_DIRECTORY, type AccessDirectory } from '../../../access/application/access.ports';
 import { callOf } from '../../../access/adapters/nats/caller';
 import { AccessKeyAdmin, type AccessKeyFailure, type AccessKeyInfo, type IssuedAccessKey } from '../../application/access-key-admin.use-cases';
-import { KMS_API_VIA, SigV4Login, type SigV4Session } from '../../application/sigv4-login';
+import { KMS_API_VIA, SigV4Login, type SigV4Session } from '../../application/access-key-login';
 import type { AccessKeyRejection } from '../../domain/access-key.decide';
 
 const principalId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be a principal id');
