@@ -19,16 +19,19 @@ import { startKmsStack, type KmsStack } from './kms-api.support';
 const run = promisify(execFile);
 
 /** The hash/HMAC constructor SignatureV4 wants (AWS's own signer; only the digest is ours). */
+type Bytes = string | ArrayBuffer | ArrayBufferView;
+const bytesOf = (d: Bytes): Buffer => (typeof d === 'string' ? Buffer.from(d) : d instanceof ArrayBuffer ? Buffer.from(d) : Buffer.from(d.buffer, d.byteOffset, d.byteLength));
+
 class NodeSha256 {
   private h: Hash | Hmac;
-  constructor(private readonly secret?: string | Uint8Array) {
+  constructor(private readonly secret?: Bytes) {
     this.h = this.fresh();
   }
   private fresh(): Hash | Hmac {
-    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', typeof this.secret === 'string' ? Buffer.from(this.secret) : this.secret);
+    return this.secret === undefined ? createHash('sha256') : createHmac('sha256', bytesOf(this.secret));
   }
-  update(data: string | Uint8Array): void {
-    this.h.update(typeof data === 'string' ? Buffer.from(data) : data);
+  update(data: Bytes): void {
+    this.h.update(bytesOf(data));
   }
   digest(): Promise<Uint8Array> {
     return Promise.resolve(new Uint8Array(this.h.digest()));

@@ -161,7 +161,7 @@ describe('AWS KMS-compatible API (aws-sdk client-kms)', () => {
     expect(Buffer.from((await kms.send(new DecryptCommand({ CiphertextBlob: r.CiphertextBlob, EncryptionContext: { asset: 'y' } }))).Plaintext!).toString()).toBe('secret');
     expect(await refusal(kms.send(new DecryptCommand({ CiphertextBlob: Buffer.from('not a blob at all, definitely not') })))).toMatchObject({ name: 'InvalidCiphertextException' });
     const w = await kms.send(new GenerateDataKeyWithoutPlaintextCommand({ KeyId: a.KeyId, NumberOfBytes: 16 }));
-    expect(w.Plaintext).toBeUndefined();
+    expect(Object.keys(w)).not.toContain('Plaintext');
     expect((await kms.send(new DecryptCommand({ CiphertextBlob: w.CiphertextBlob }))).Plaintext).toHaveLength(16);
     expect((await kms.send(new GenerateRandomCommand({ NumberOfBytes: 24 }))).Plaintext).toHaveLength(24);
   }, 60_000);

@@ -16,7 +16,7 @@ import type { Logger } from '@ekm/telemetry';
 import { ACCESS_DIRECTORY, type AccessDirectory } from '../../../access/application/access.ports';
 import { callOf } from '../../../access/adapters/nats/caller';
 import { AccessKeyAdmin, type AccessKeyFailure, type AccessKeyInfo, type IssuedAccessKey } from '../../application/access-key-admin.use-cases';
-import { KMS_API_VIA, SigV4Login, type SigV4Session } from '../../application/access-key-login';
+import { KMS_API_VIA, SigV4Login, type SigV4Session } from '../../application/sigv4-login';
 import type { AccessKeyRejection } from '../../domain/access-key.decide';
 
 const principalId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be a principal id');
