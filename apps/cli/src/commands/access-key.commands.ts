@@ -43,7 +43,8 @@ export function accessKeyCommand(ctx: CliContext): Command {
       ctx.print(self, k, () => `${keyLines(k)}\nSecret access key (shown once; store it like a password):\n${k.secretAccessKey}\n`);
     });
 
-  cmd.command('list').description("a principal's access keys (ids and dates; never secrets)").argument('<principal>', 'principal id')
+  withExamples(cmd.command('list').description("a principal's access keys (ids and dates; never secrets)").argument('<principal>', 'principal id'),
+    'ekm principal access-key list p-1234')
     .action(async (principalId: string, _o: unknown, self: Command) => {
       const ks = await policyOf(await ctx.api(self)).listAccessKeys(principalId);
       ctx.print(self, { accessKeys: ks }, () => {
@@ -53,8 +54,9 @@ export function accessKeyCommand(ctx: CliContext): Command {
       });
     });
 
-  cmd.command('delete').description('delete (revoke) an access key: SigV4 requests signed with it are refused at once').argument('<access-key-id>', 'AKIA... id')
-    .option('--reason <text>', 'why (kept in the event log)')
+  withExamples(cmd.command('delete').description('delete (revoke) an access key: SigV4 requests signed with it are refused at once').argument('<access-key-id>', 'AKIA... id')
+    .option('--reason <text>', 'why (kept in the event log)'),
+  'ekm principal access-key delete AKIAIOSFODNN7EXAMPLE --reason rotated')
     .action(async (id: string, o: { reason?: string }, self: Command) => {
       const k = await policyOf(await ctx.api(self)).deleteAccessKey(id, o.reason);
       ctx.print(self, k, () => keyLines(k));
