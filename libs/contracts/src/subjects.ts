@@ -24,6 +24,7 @@ export const KEYS_OPERATIONS = [
   'delete-alias',
   'tag-key',
   'untag-key',
+  'update-key-description',
   'generate-data-key',
   'generate-data-key-without-plaintext',
   'encrypt',

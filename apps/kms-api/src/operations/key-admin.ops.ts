@@ -71,6 +71,13 @@ export const scheduleKeyDeletion: Operation = async (ctx, b) => {
   return { KeyId: arnOf(ctx, k), KeyState: 'PendingDeletion', PendingWindowInDays: days ?? 30, ...(k.deletionDate !== null ? { DeletionDate: epochSeconds(k.deletionDate) } : {}) };
 };
 
+export const updateKeyDescription: Operation = async (ctx, b) => {
+  const description = optString(b, 'Description', 8192);
+  if (description === undefined) throw validation('Description is required');
+  await ctx.keys.updateKeyDescription(keyRefOf(ctx, b, 'KeyId', false), description, callOpts(ctx));
+  return {};
+};
+
 export const cancelKeyDeletion: Operation = async (ctx, b) => {
   const k = await ctx.keys.cancelKeyDeletion(keyRefOf(ctx, b, 'KeyId', false), callOpts(ctx));
   return { KeyId: arnOf(ctx, k) };

@@ -2,16 +2,12 @@
  * The `X-Amz-Target: TrentService.<Operation>` table. Operations EKM does not answer (grants, custom key
  * stores, asymmetric keys, key policies, ...) get UnsupportedOperationException.
  */
-import { AwsError } from '../protocol/aws-error';
 import { createAlias, deleteAlias, listAliases, updateAlias } from './alias.ops';
 import { decrypt, encrypt, generateDataKey, generateDataKeyWithoutPlaintext, generateMac, generateRandom, reEncrypt, verifyMac } from './crypto.ops';
 import { getParametersForImport, importKeyMaterial } from './import.ops';
-import { cancelKeyDeletion, createKey, describeKey, disableKey, enableKey, listKeys, scheduleKeyDeletion } from './key-admin.ops';
+import { cancelKeyDeletion, createKey, describeKey, disableKey, enableKey, listKeys, scheduleKeyDeletion, updateKeyDescription } from './key-admin.ops';
 import type { Operation } from './op-context';
 import { disableKeyRotation, enableKeyRotation, getKeyRotationStatus, listKeyRotations, listResourceTags, rotateKeyOnDemand, tagResource, untagResource } from './rotation-tags.ops';
-
-/** The keys service has no description update: refused plainly rather than pretended. */
-const updateKeyDescription: Operation = () => Promise.reject(new AwsError('UnsupportedOperationException', 'UpdateKeyDescription is not supported by EKM yet: the description is set at CreateKey'));
 
 export const OPERATIONS = {
   CreateKey: createKey,
