@@ -18,6 +18,10 @@ flock -w 600 9 || die "another 'npm run up/down' holds $RUN_DIR/lock"
 
 failed=0
 step "Stopping services (SIGTERM: they drain and finish in-flight work)"
+if [ -f "$RUN_DIR/kms-api.pid" ]; then
+  stop_pid kms-api "$(read_pid kms-api)" "dist/apps/kms-api/src/main.js" TERM "$GRACE" || failed=1
+  rm -f "$RUN_DIR/kms-api.pid"
+fi
 for s in "${SERVICES[@]}"; do
   stop_pid "$s" "$(read_pid "$s")" "dist/apps/$s/src/main.js" TERM "$GRACE" || failed=1
   rm -f "$RUN_DIR/$s.pid"

@@ -13,6 +13,8 @@
 #   EKM_ROOT_SECRET                   passphrase of the software root (default: generated .ekm/root-secret)
 #   EKM_<SERVICE>_HTTP_PORT           HTTP port of one service (default keys 7101 ... audit 7104)
 #   EKM_UP_TIMEOUT                    seconds to wait for /health/ready (default 90)
+#   EKM_KMS_PORT / EKM_KMS_HTTP_PORT  AWS KMS-compatible endpoint / its health port (default 7110 / 7105)
+#   EKM_KMS_TLS=off                   serve that endpoint over plain HTTP (default HTTPS, local CA in .ekm/tls/)
 set -euo pipefail
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
@@ -189,6 +191,7 @@ prepare_root_of_trust # sets KEYS_ENV (array of NAME=value)
 source "$ROOT/infra/scripts/lib/services.sh"
 step "Starting services"
 start_services
+start_kms_api
 step "Waiting for /health/ready (up to ${UP_TIMEOUT}s)"
 wait_ready
 
@@ -201,6 +204,9 @@ if [ -f "$EKM_HOME/admin.credentials" ] && ! node bin/ekm.js --credentials "$EKM
   node bin/ekm.js --credentials "$EKM_HOME/admin.credentials" --nats "$NATS_URL" policy put infra/policies/operator-admin.json --id operator-admin --tenant '*' >/dev/null \
     || warn "could not install the operator policy; the bootstrap admin may be denied key operations (see README)"
 fi
+
+step "AWS KMS-compatible API"
+write_aws_credentials
 
 step "EKM is up"
 print_summary

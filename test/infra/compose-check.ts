@@ -41,6 +41,9 @@ const commandOf = (svc: Doc): string[] =>
   Array.isArray(svc.command) ? (svc.command as unknown[]).map(String) : typeof svc.command === 'string' ? svc.command.split(/\s+/) : [];
 
 /** The EKM service a compose service runs (`node dist/apps/<service>/src/main.js`), if any. */
+/** Apps that front the bus over HTTP (the AWS KMS-compatible API). */
+export const EDGE_APPS = ['kms-api'] as const;
+
 export function ekmServiceOf(svc: Doc): string | undefined {
   return /^dist\/apps\/([^/]+)\/src\/main\.js$/.exec(commandOf(svc).at(-1) ?? '')?.[1];
 }
@@ -58,6 +61,11 @@ export function checkCompose(compose: Doc, root: string): string[] {
     const service = ekmServiceOf(raw);
     if (service === undefined) continue;
     const where = `services.${name}`;
+    // HTTP edges are no bus service (no database, no service config): only their entry point is checked.
+    if ((EDGE_APPS as readonly string[]).includes(service)) {
+      if (!existsSync(join(root, 'apps', service, 'src', 'main.ts'))) problems.push(`${where}: apps/${service}/src/main.ts does not exist`);
+      continue;
+    }
     if (!(SERVICES as readonly string[]).includes(service)) {
       problems.push(`${where}: command runs dist/apps/${service}, which is not an EKM service`);
       continue;

@@ -16,7 +16,7 @@ import { createTestDatabase, urlFor } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
 import { authProbeModule } from '../../libs/service-kit/src/request-auth.test-fixture';
 
-const USERS = ['keys', 'policy', 'rotation', 'audit', 'client', 'cli'] as const;
+const USERS = ['keys', 'policy', 'rotation', 'audit', 'client', 'cli', 'kms_api'] as const;
 const PASSWORDS = Object.fromEntries(USERS.map((u) => [u, `${u}-${randomBytes(12).toString('hex')}`])) as Record<(typeof USERS)[number], string>;
 
 describe('NATS least-privilege accounts (infra/nats/accounts.conf)', () => {
@@ -46,7 +46,7 @@ describe('NATS least-privilege accounts (infra/nats/accounts.conf)', () => {
     // jest's process.env is a sandbox copy), so the test renders the same file with the values inlined.
     const dir = mkdtempSync(join(tmpdir(), 'ekm-nats-acl-'));
     const text = readFileSync(join(__dirname, '../../infra/nats/accounts.conf'), 'utf8')
-      .replace(/\$EKM_NATS_([A-Z]+)_PASSWORD/g, (_m, u: string) => JSON.stringify(PASSWORDS[u.toLowerCase() as (typeof USERS)[number]]));
+      .replace(/\$EKM_NATS_([A-Z_]+)_PASSWORD/g, (_m, u: string) => JSON.stringify(PASSWORDS[u.toLowerCase() as (typeof USERS)[number]]));
     expect(text).not.toMatch(/password: \$/);
     writeFileSync(join(dir, 'accounts.conf'), text);
     writeFileSync(join(dir, 'server.conf'), 'include ./accounts.conf\n');

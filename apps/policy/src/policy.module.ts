@@ -6,12 +6,15 @@ import { Module } from '@nestjs/common';
 import { EventLogModule } from '@ekm/service-kit';
 import { AccessModule } from './access/access.module';
 import { AccessSchemaMigration } from './access/adapters/postgres/access-schema.migration';
+import { AccessKeysModule } from './access-keys/access-keys.module';
+import { AccessKeySchemaMigration } from './access-keys/adapters/postgres/access-key-schema.migration';
 import { StatusController } from './system/status.controller';
 
-const eventLog = EventLogModule.forService('policy', { extraMigrations: [AccessSchemaMigration] });
+const eventLog = EventLogModule.forService('policy', { extraMigrations: [AccessSchemaMigration, AccessKeySchemaMigration] });
+const access = AccessModule.register(eventLog);
 
 @Module({
-  imports: [eventLog, AccessModule.register(eventLog)],
+  imports: [eventLog, access, AccessKeysModule.register(eventLog, access)],
   controllers: [StatusController],
 })
 export class PolicyModule {}

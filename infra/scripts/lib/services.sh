@@ -28,6 +28,8 @@ start_service() {
     "EKM_LOG_LEVEL=${EKM_LOG_LEVEL:-info}"
   )
   [ "$s" = keys ] && envs+=("${KEYS_ENV[@]}" "EKM_AUTHZ=${EKM_AUTHZ:-policy}")
+  # The policy service wraps access-key secrets under the same root of trust.
+  [ "$s" = policy ] && envs+=("${KEYS_ENV[@]}")
   # First start (no principals yet): the policy service creates the operator admin and writes its
   # credential here (0600); the CLI reads it by default.
   [ "$s" = policy ] && envs+=("EKM_BOOTSTRAP_CREDENTIALS_FILE=$EKM_HOME/admin.credentials")
@@ -57,10 +59,58 @@ start_services() {
   done
 }
 
+# ---------------------------------------------------------------- kms-api (AWS KMS-compatible HTTPS edge)
+# Not a bus responder: no database, no schema. HTTPS by default with a certificate of the local CA
+# (.ekm/tls/, infra/scripts/lib/tls.sh); EKM_KMS_TLS=off serves plain HTTP (local experiments only).
+KMS_PORT="${EKM_KMS_PORT:-7110}"
+KMS_HTTP_PORT="${EKM_KMS_HTTP_PORT:-7105}"
+KMS_ENTRY="dist/apps/kms-api/src/main.js"
+kms_scheme() { [ "${EKM_KMS_TLS:-on}" = off ] && echo http || echo https; }
+kms_endpoint() { echo "$(kms_scheme)://127.0.0.1:$KMS_PORT"; }
+
+start_kms_api() {
+  local pid
+  pid="$(read_pid kms-api)"
+  if pid_alive "$pid" "$KMS_ENTRY"; then info "kms-api: already running (pid $pid), left alone"; return; fi
+  rm -f "$RUN_DIR/kms-api.pid"
+  [ -f "$ROOT/$KMS_ENTRY" ] || die "$KMS_ENTRY is missing after the build"
+  local p
+  for p in "$KMS_PORT" "$KMS_HTTP_PORT"; do
+    if node_helper probe.js port "$p"; then die "kms-api: port $p is in use by another process; free it or set EKM_KMS_PORT / EKM_KMS_HTTP_PORT"; fi
+  done
+  local -a envs=("EKM_NATS_URL=$NATS_URL" "EKM_KMS_PORT=$KMS_PORT" "EKM_KMS_HTTP_PORT=$KMS_HTTP_PORT" "EKM_LOG_LEVEL=${EKM_LOG_LEVEL:-info}")
+  if [ "$(kms_scheme)" = https ]; then
+    # shellcheck source=tls.sh
+    source "$ROOT/infra/scripts/lib/tls.sh"
+    ensure_server_cert kms-api localhost 127.0.0.1 || die "could not make the kms-api certificate in $EKM_HOME/tls"
+    envs+=("EKM_KMS_TLS_CERT=$EKM_HOME/tls/kms-api.pem" "EKM_KMS_TLS_KEY=$EKM_HOME/tls/kms-api-key.pem")
+  fi
+  printf '\n--- %s started by npm run up\n' "$(date -u +%FT%TZ)" >>"$LOG_DIR/kms-api.log"
+  setsid env "${envs[@]}" node "$KMS_ENTRY" >>"$LOG_DIR/kms-api.log" 2>&1 </dev/null 9>&- &
+  pid=$!
+  echo "$pid" >"$RUN_DIR/kms-api.pid"
+  info "kms-api: started (pid $pid, $(kms_endpoint), health port $KMS_HTTP_PORT, log .ekm/logs/kms-api.log)"
+}
+
+# The AWS shared credentials file (profile ekm) for the bootstrap admin, once: its secret exists only there.
+write_aws_credentials() {
+  local file="$EKM_HOME/aws/credentials" admin="$EKM_HOME/admin.credentials" principal
+  [ -s "$file" ] && return 0
+  [ -f "$admin" ] || { warn "no $admin: .ekm/aws/credentials not written (create an access key with ekm principal access-key create)"; return 0; }
+  principal="$(node -e 'console.log(JSON.parse(require("node:fs").readFileSync(process.argv[1], "utf8")).principalId)' "$admin")"
+  mkdir -p "$EKM_HOME/aws"
+  chmod 700 "$EKM_HOME/aws"
+  node bin/ekm.js --credentials "$admin" --nats "$NATS_URL" principal access-key create "$principal" --aws-credentials-file "$file" --profile ekm >/dev/null \
+    || { warn "could not create the bootstrap admin's access key; .ekm/aws/credentials not written"; return 0; }
+  chmod 600 "$file"
+  info "AWS credentials (profile ekm, bootstrap admin): .ekm/aws/credentials"
+}
+
 wait_ready() {
   local -a specs=()
   local s failed name
   for s in "${SERVICES[@]}"; do specs+=("$s=http://127.0.0.1:$(service_port "$s")/health/ready@$(read_pid "$s")"); done
+  [ -f "$RUN_DIR/kms-api.pid" ] && specs+=("kms-api=http://127.0.0.1:$KMS_HTTP_PORT/health/ready@$(read_pid kms-api)")
   # (tee to a file, not /dev/stderr: reopening stderr would truncate a log file it points at)
   if node_helper wait-ready.js "$UP_TIMEOUT" "${specs[@]}" | tee "$RUN_DIR/wait-ready.out" | sed 's/^/    /'; then return 0; fi
   failed="$(grep '^FAILED' "$RUN_DIR/wait-ready.out" | tail -n1)"
@@ -77,6 +127,8 @@ write_stack_json() {
   local -a specs=()
   local s
   for s in "${SERVICES[@]}"; do specs+=("$s=$(service_port "$s")@$(read_pid "$s")"); done
+  [ -f "$RUN_DIR/kms-api.pid" ] && specs+=("kms-api=$KMS_HTTP_PORT@$(read_pid kms-api)")
+  KMS_ENDPOINT="$([ -f "$RUN_DIR/kms-api.pid" ] && kms_endpoint)" KMS_CA="$([ "$(kms_scheme)" = https ] && echo "$EKM_HOME/tls/ca.pem")" \
   NATS_URL="$NATS_URL" PG_URL="$ADMIN_URL" ROOT_OF_TRUST="$ROOT_OF_TRUST" PG_OWNED="$PG_OWNED" NATS_OWNED="$NATS_OWNED" \
     PG_PID="$(read_pid postgres)" NATS_PID="$(read_pid nats)" LOG_DIR="$LOG_DIR" \
     node_helper stack-json.js "$EKM_HOME/stack.json" "${specs[@]}"
@@ -90,6 +142,7 @@ print_summary() {
     port="$(service_port "$s")"
     info "$(printf '%-9s' "$s") http://127.0.0.1:$port/health/ready  /metrics  pid $(read_pid "$s")"
   done
+  [ -f "$RUN_DIR/kms-api.pid" ] && info "kms-api   $(kms_endpoint)  (AWS KMS API; CA .ekm/tls/ca.pem, profile ekm in .ekm/aws/credentials)  pid $(read_pid kms-api)"
   info "root of trust: $ROOT_OF_TRUST    stack: .ekm/stack.json    logs: .ekm/logs/"
   info "stop everything up started: npm run down"
 }

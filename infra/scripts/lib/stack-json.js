@@ -29,6 +29,7 @@ const stack = {
   services,
   rootOfTrust: env.ROOT_OF_TRUST,
   servers: { postgres: server(env.PG_OWNED, env.PG_PID), nats: server(env.NATS_OWNED, env.NATS_PID) },
+  ...(env.KMS_ENDPOINT ? { kmsEndpoint: env.KMS_ENDPOINT, ...(env.KMS_CA ? { kmsCaBundle: env.KMS_CA } : {}) } : {}),
   writtenAt: new Date().toISOString(),
 };
 writeFileSync(`${file}.tmp`, `${JSON.stringify(stack, null, 2)}\n`, { mode: 0o600 });

@@ -20,6 +20,10 @@ export interface AuthenticationFailedData {
   readonly requestId?: string;
   /** NATS client name, when known. */
   readonly remoteClient?: string;
+  /** AWS-style access key id of a refused SigV4 request (not a secret). */
+  readonly accessKeyId?: string;
+  /** The edge the refused request came through (`kms-api`). */
+  readonly via?: string;
   readonly service: string;
   readonly at: string;
 }

@@ -11,6 +11,8 @@ export interface AuthenticatedPrincipal {
   readonly roles: readonly string[];
   /** Session the request was signed under (absent in `disabled` mode and for service-internal calls). */
   readonly sessionId?: string;
+  /** The edge the session was opened through (`kms-api` for SigV4 sessions); absent for bus logins. */
+  readonly via?: string;
 }
 
 /** `EKM_AUTH`: `required` (default) or `disabled` (refused when `EKM_ENV=production`). */
@@ -50,6 +52,10 @@ export const AuthFailureReason = {
   PrincipalUnknown: 'PRINCIPAL_UNKNOWN',
   /** Login: the Ed25519 proof does not verify under the credential's public key. */
   LoginProofInvalid: 'LOGIN_PROOF_INVALID',
+  /** SigV4 login: no such access key id. */
+  AccessKeyUnknown: 'ACCESS_KEY_UNKNOWN',
+  /** SigV4 login: the access key was deleted (revoked) or its principal revoked. */
+  AccessKeyRevoked: 'ACCESS_KEY_REVOKED',
 } as const;
 
 /** One of {@link AuthFailureReason}. */
@@ -66,6 +72,12 @@ export const SIGNATURE_HEADER = 'Ekm-Signature';
 
 /** The only request subject that needs no session: the login itself. */
 export const LOGIN_SUBJECT = 'ekm.v1.policy.login';
+
+/**
+ * The SigV4 login of the AWS-compatible HTTPS edge: like {@link LOGIN_SUBJECT} it needs no session (the
+ * SigV4 signature, checked by the policy service, is the proof) and answers with one.
+ */
+export const SIGV4_LOGIN_SUBJECT = 'ekm.v1.policy.access-key-login';
 
 /** Allowed clock difference between caller and service, both ways. */
 export const MAX_CLOCK_SKEW_MS = 30_000;

@@ -14,6 +14,7 @@ export * from './nonce-cache';
 export * from './revocation-list';
 export * from './request-authenticator';
 export * from './session-signer';
+export * from './sigv4';
 export { RevocationListener, policyEventSubject } from './revocation-listener';
 export { AuthFailureRecorder, AUTHENTICATION_FAILED, type AuthenticationFailedData } from './auth-failure-recorder';
 export { resolveAuthSecret, DEV_AUTH_SECRET_FILE } from './auth-secret';

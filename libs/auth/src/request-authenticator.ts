@@ -6,7 +6,7 @@
  * the session key can fill the replay cache.
  */
 import {
-  ANONYMOUS_PRINCIPAL, AuthFailureReason, LOGIN_SUBJECT, MAX_CLOCK_SKEW_MS, NONCE_HEADER, NONCE_PATTERN, SESSION_HEADER,
+  ANONYMOUS_PRINCIPAL, AuthFailureReason, LOGIN_SUBJECT, MAX_CLOCK_SKEW_MS, SIGV4_LOGIN_SUBJECT, NONCE_HEADER, NONCE_PATTERN, SESSION_HEADER,
   SIGNATURE_HEADER, TIMESTAMP_HEADER, type AuthenticatedPrincipal, type AuthMode,
 } from './auth.types';
 import { NonceCache } from './nonce-cache';
@@ -49,9 +49,9 @@ export interface RequestAuthenticatorOptions {
   readonly clock?: () => number;
 }
 
-/** True for the subjects that take no session: the login. (HTTP health is not on the bus.) */
+/** True for the subjects that take no session: the logins. (HTTP health is not on the bus.) */
 export function isUnauthenticatedSubject(subject: string): boolean {
-  return subject === LOGIN_SUBJECT;
+  return subject === LOGIN_SUBJECT || subject === SIGV4_LOGIN_SUBJECT;
 }
 
 export class RequestAuthenticator {

@@ -21,6 +21,8 @@ export interface SessionClaims {
   readonly roles: readonly string[];
   readonly issuedAt: number;
   readonly expiresAt: number;
+  /** The edge the session was opened through (`kms-api`); absent for sessions of a bus login. */
+  readonly via?: string;
 }
 
 /** An issued session: the token for `Ekm-Session` and the key the client signs with. */
@@ -37,7 +39,7 @@ export type OpenedSession = { readonly ok: true; readonly claims: SessionClaims;
 const PREFIX = 'ekm1.';
 const MAX_TOKEN_CHARS = 4096;
 
-interface WireClaims { sid: string; pid: string; cid?: string; ten: string; rol: string[]; iat: number; exp: number }
+interface WireClaims { sid: string; pid: string; cid?: string; ten: string; rol: string[]; iat: number; exp: number; via?: string }
 
 /** Input of {@link SessionSealer.issue}. */
 export interface IssueSessionInput {
@@ -51,6 +53,8 @@ export interface IssueSessionInput {
   readonly now?: number;
   /** Default a random UUID. */
   readonly sessionId?: string;
+  /** The edge the session is opened through (MACed with the claims, so the services can trust it). */
+  readonly via?: string;
 }
 
 /** Issues and opens session tokens under one shared secret. Holds derived keys only. */
@@ -76,10 +80,11 @@ export class SessionSealer {
       roles: [...input.roles],
       issuedAt: now,
       expiresAt: now + (input.ttlMs ?? DEFAULT_SESSION_TTL_MS),
+      ...(input.via !== undefined ? { via: input.via } : {}),
     };
     const wire: WireClaims = {
       sid: claims.sessionId, pid: claims.principalId, ...(claims.credentialId !== undefined ? { cid: claims.credentialId } : {}),
-      ten: claims.tenant, rol: [...claims.roles], iat: claims.issuedAt, exp: claims.expiresAt,
+      ten: claims.tenant, rol: [...claims.roles], iat: claims.issuedAt, exp: claims.expiresAt, ...(claims.via !== undefined ? { via: claims.via } : {}),
     };
     const body = `${PREFIX}${Buffer.from(JSON.stringify(wire), 'utf8').toString('base64url')}`;
     const token = `${body}.${this.mac(body).toString('base64url')}`;
@@ -107,7 +112,7 @@ export class SessionSealer {
       || !Array.isArray(w.rol) || !w.rol.every((r) => typeof r === 'string') || !Number.isSafeInteger(w.iat) || !Number.isSafeInteger(w.exp)) return invalid;
     const claims: SessionClaims = {
       sessionId: w.sid, principalId: w.pid, ...(typeof w.cid === 'string' ? { credentialId: w.cid } : {}),
-      tenant: w.ten, roles: [...w.rol], issuedAt: w.iat, expiresAt: w.exp,
+      tenant: w.ten, roles: [...w.rol], issuedAt: w.iat, expiresAt: w.exp, ...(typeof w.via === 'string' ? { via: w.via } : {}),
     };
     return { ok: true, claims, sessionKey: this.sessionKeyOf(token) };
   }
@@ -123,5 +128,5 @@ export class SessionSealer {
 
 /** The principal a handler sees for these claims. */
 export function principalOfClaims(c: SessionClaims): AuthenticatedPrincipal {
-  return { principalId: c.principalId, tenant: c.tenant, roles: c.roles, sessionId: c.sessionId };
+  return { principalId: c.principalId, tenant: c.tenant, roles: c.roles, sessionId: c.sessionId, ...(c.via !== undefined ? { via: c.via } : {}) };
 }

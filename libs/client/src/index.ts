@@ -2,6 +2,7 @@
 export { EkmClient, type EkmClientOptions, type CallOptions } from './ekm-client';
 export { EkmError, MAX_RETRY_AFTER_MS, retryDelayMs } from './ekm-error';
 export { loginSessionSource, signerFor, type ClientCredentials } from './session-login';
+export { sigV4Login, type SigV4LoginRequest, type SigV4LoginOutcome } from './sigv4-login';
 export { Ekm } from './ekm';
 export { KeysClient, type Caller, type KeysCallOptions } from './keys.client';
 export { CryptoClient } from './crypto.client';
@@ -43,5 +44,5 @@ export {
 export { rewrapEnvelope, rewrapEnvelopes, type RewrapInput, type RewrapResult, type Rewrapped } from './vector/rewrap-envelope';
 export { AuditClient, type AuditEntry, type AuditPage, type AuditQueryInput, type AuditVerifyResult, type SignedUsageReport, type UsageReportRow } from './audit.client';
 export { toCef } from './audit-cef';
-export { PolicyClient, type CreatePrincipalInput, type DecideInput, type DecisionResult, type IssuedCredential, type PolicyCondition, type PolicyDocument, type PolicyInfo, type PrincipalInfo, type SimulationResult } from './policy.client';
+export { PolicyClient, type AccessKeyInfo, type IssuedAccessKey, type CreatePrincipalInput, type DecideInput, type DecisionResult, type IssuedCredential, type PolicyCondition, type PolicyDocument, type PolicyInfo, type PrincipalInfo, type SimulationResult } from './policy.client';
 export { RotationClient, type RewrapProgress, type RewrapStatus, type RotationScheduleStatus, type RotationStatus, type TrackedAsset } from './rotation.client';

@@ -91,6 +91,11 @@ export class KeysClient {
     return this.call('untag-key', { keyId, tagKeys }, opts);
   }
 
+  /** Replaces the key's description (at most 8192 characters). Errors: `EKM_KEY_NOT_FOUND`, `EKM_KEY_NOT_ACTIVE` (destroyed), `EKM_VALIDATION`. */
+  updateKeyDescription(keyId: string, description: string, opts?: KeysCallOptions): Promise<KeyInfo> {
+    return this.call('update-key-description', { keyId, description }, opts);
+  }
+
   /** Adds a new primary version now; older versions stay decrypt-only. Errors: `EKM_KEY_NOT_FOUND`, `EKM_KEY_NOT_ACTIVE`, `EKM_UNSUPPORTED` (EXTERNAL keys). */
   rotateKey(keyId: string, opts?: KeysCallOptions): Promise<KeyInfo> {
     return this.call('rotate-key', { keyId }, opts);

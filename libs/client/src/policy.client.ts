@@ -28,6 +28,22 @@ export interface IssuedCredential {
   readonly privateKey: string;
 }
 
+/** An AWS-style access key as administrators see it (never the secret). */
+export interface AccessKeyInfo {
+  /** `AKIA` + 16 characters: the `aws_access_key_id`. */
+  readonly accessKeyId: string;
+  readonly principalId: string;
+  readonly tenant: string;
+  readonly status: 'Active' | 'Deleted';
+  readonly createdAt: string;
+  readonly deletedAt: string | null;
+}
+
+/** A new access key, shown ONCE: `secretAccessKey` (40 characters, the `aws_secret_access_key`) is SECRET. */
+export interface IssuedAccessKey extends AccessKeyInfo {
+  readonly secretAccessKey: string;
+}
+
 /** Input of `createPrincipal`: tenant (`*` = operator scope), roles, kind, display name. */
 export interface CreatePrincipalInput {
   readonly tenant: string;
@@ -111,6 +127,27 @@ export class PolicyClient {
 
   revokeCredential(principalId: string, credentialId: string, reason?: string, opts?: CallOptions): Promise<PrincipalInfo> {
     return this.caller.call('policy', 'revoke-credential', { principalId, credentialId, ...(reason !== undefined ? { reason } : {}) }, opts);
+  }
+
+  /**
+   * A new AWS-style access key for SigV4 (the AWS KMS-compatible HTTPS API); the secret is in this reply
+   * only and is stored wrapped under the root of trust. At most two live keys per principal (rotate:
+   * create the second, move clients, delete the first). Allowed to the principal itself and to admins of
+   * its tenant. Errors: `EKM_NOT_FOUND` (unknown, revoked or other tenant's principal), `EKM_CONFLICT`
+   * (two live keys already; request id reused).
+   */
+  createAccessKey(principalId: string, opts?: CallOptions): Promise<IssuedAccessKey> {
+    return this.caller.call('policy', 'create-access-key', { principalId }, opts);
+  }
+
+  /** The principal's access keys, deleted ones included (ids and dates only). Errors: `EKM_NOT_FOUND`. */
+  async listAccessKeys(principalId: string, opts?: CallOptions): Promise<AccessKeyInfo[]> {
+    return (await this.caller.call<{ accessKeys: AccessKeyInfo[] }>('policy', 'list-access-keys', { principalId }, opts)).accessKeys;
+  }
+
+  /** Deletes (revokes) an access key at once: its wrapped secret is dropped; SigV4 requests with it are refused. Errors: `EKM_NOT_FOUND`. */
+  deleteAccessKey(accessKeyId: string, reason?: string, opts?: CallOptions): Promise<AccessKeyInfo> {
+    return this.caller.call('policy', 'delete-access-key', { accessKeyId, ...(reason !== undefined ? { reason } : {}) }, opts);
   }
 
   /** Creates or replaces a policy (new version). Errors: `EKM_VALIDATION` naming the document path, `EKM_CONFLICT` (expectedVersion, id taken). */

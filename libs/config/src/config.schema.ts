@@ -99,6 +99,8 @@ export interface PolicyConfig extends BaseConfig {
   readonly service: 'policy';
   /** EKM_LOGIN_RATE_LIMIT_RPS / _BURST: logins per credential per replica; undefined = not limited. */
   readonly loginRateLimit?: RateLimitConfig;
+  /** The same root as the keys service: it wraps access-key secrets (opened on first use). */
+  readonly rootOfTrust: RootOfTrustConfig;
 }
 
 /** The config type of each service. */
@@ -182,7 +184,7 @@ function toRotation(r: Raw): RotationConfig {
 
 function toPolicy(r: Raw): PolicyConfig {
   const login = bucketOf(r.EKM_LOGIN_RATE_LIMIT_RPS, r.EKM_LOGIN_RATE_LIMIT_BURST);
-  return { ...toBase('policy', r), service: 'policy', ...(login ? { loginRateLimit: login } : {}) };
+  return { ...toBase('policy', r), service: 'policy', rootOfTrust: toRootOfTrust(r), ...(login ? { loginRateLimit: login } : {}) };
 }
 
 function toKeys(r: Raw): KeysConfig {
@@ -243,6 +245,6 @@ export function configSchema<S extends ServiceName>(service: S): z.ZodType<Servi
     shape[spec.name] = z.preprocess((v) => (v === undefined || v === '' ? spec.default : v), inner);
   }
   const base = z.object(shape).superRefine((r, ctx) => authRules(r, ctx)).superRefine((r, ctx) => rateLimitRules(r, ctx));
-  const refined = service === 'keys' ? base.superRefine((r, ctx) => keysRules(r, ctx)) : service === 'audit' ? base.superRefine((r, ctx) => rootRules(r, ctx)) : base;
+  const refined = service === 'keys' ? base.superRefine((r, ctx) => keysRules(r, ctx)) : service === 'audit' || service === 'policy' ? base.superRefine((r, ctx) => rootRules(r, ctx)) : base;
   return refined.transform((r) => (service === 'keys' ? toKeys(r) : service === 'audit' ? toAudit(r) : service === 'rotation' ? toRotation(r) : service === 'policy' ? toPolicy(r) : toBase(service, r))) as unknown as z.ZodType<ServiceConfig<S>, Record<string, string | undefined>>;
 }

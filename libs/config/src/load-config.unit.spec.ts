@@ -18,7 +18,7 @@ describe('loadConfig', () => {
       databaseUrl: 'postgres://ekm_policy@127.0.0.1:5432/ekm', httpPort: 7102, logLevel: 'info',
       dataDir: '.ekm/data', maxRequestBytes: 1_048_576, shutdownGraceMs: 10_000, auth: 'required', sessionTtlMs: 600_000,
       dbQueryTimeoutMs: 5000, rateLimit: { principal: { ratePerSecond: 10_000, burst: 20_000 } }, jsReplicas: 1,
-      loginRateLimit: { ratePerSecond: 5, burst: 50 },
+      loginRateLimit: { ratePerSecond: 5, burst: 50 }, rootOfTrust: { kind: 'software' },
     });
     expect(loadConfig('policy', { EKM_LOGIN_RATE_LIMIT_RPS: '0' })).not.toHaveProperty('loginRateLimit');
     expect(() => loadConfig('policy', { EKM_LOGIN_RATE_LIMIT_BURST: '0' })).toThrow(/EKM_LOGIN_RATE_LIMIT_BURST/);
@@ -85,7 +85,9 @@ describe('loadConfig', () => {
     const short = errorOf(() => loadConfig('policy', { EKM_AUTH_SECRET: 'short-secret-value' }));
     expect(short.message).toBe('invalid configuration for policy: EKM_AUTH_SECRET: must have at least 32 characters');
     expect(errorOf(() => loadConfig('policy', { EKM_NATS_USER: 'keys' })).message).toContain('EKM_NATS_PASSWORD: EKM_NATS_USER and EKM_NATS_PASSWORD are set together');
-    const c = loadConfig('policy', { EKM_ENV: 'production', EKM_AUTH_SECRET: 'x'.repeat(40), EKM_NATS_USER: 'policy', EKM_NATS_PASSWORD: 'pw' });
+    // The policy service wraps access-key secrets under the root of trust: production needs its secret too.
+    expect(errorOf(() => loadConfig('policy', { EKM_ENV: 'production', EKM_AUTH_SECRET: 'x'.repeat(40) })).message).toContain('EKM_ROOT_SECRET');
+    const c = loadConfig('policy', { EKM_ENV: 'production', EKM_AUTH_SECRET: 'x'.repeat(40), EKM_NATS_USER: 'policy', EKM_NATS_PASSWORD: 'pw', EKM_ROOT_SECRET: 'r'.repeat(20) });
     expect(c).toMatchObject({ auth: 'required', authSecret: 'x'.repeat(40), natsUser: 'policy', natsPassword: 'pw' });
     expect(loadConfig('policy', { EKM_AUTH: 'disabled' }).auth).toBe('disabled');
   });

@@ -24,6 +24,7 @@ export const KEYS_OPERATIONS = [
   'delete-alias',
   'tag-key',
   'untag-key',
+  'update-key-description',
   'generate-data-key',
   'generate-data-key-without-plaintext',
   'encrypt',
@@ -74,6 +75,12 @@ export const POLICY_OPERATIONS = [
   'get-policy',
   'list-policies',
   'delete-policy',
+  // AWS-style access keys of principals (the AWS KMS-compatible HTTPS edge): the secret is shown once and
+  // kept only wrapped under the root of trust; `access-key-login` checks a SigV4 signature and opens a session.
+  'create-access-key',
+  'list-access-keys',
+  'delete-access-key',
+  'access-key-login',
 ] as const;
 
 /**

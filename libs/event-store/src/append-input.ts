@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { InvalidAppendError, InvalidReadError } from './errors';
 import type { AppendOptions, Checkpoint, EventMeta, NewEvent } from './event-store.port';
 
-const META_FIELDS: ReadonlySet<string> = new Set(['actor', 'correlationId', 'causationId', 'commandId', 'traceparent', 'now']);
+const META_FIELDS: ReadonlySet<string> = new Set(['actor', 'correlationId', 'causationId', 'commandId', 'traceparent', 'now', 'via']);
 const MAX_STREAM_ID = 200;
 const MAX_EVENT_TYPE = 200;
 const MAX_META_VALUE = 1000;

@@ -18,6 +18,8 @@ export interface EventMeta {
   readonly traceparent?: string;
   /** Command time (ISO-8601), injected by the application layer; the domain never reads a clock. */
   readonly now?: string;
+  /** The edge the request came through (`kms-api`), from the caller's session; absent for bus callers. */
+  readonly via?: string;
 }
 
 /** A domain event: plain data (Emmett). */

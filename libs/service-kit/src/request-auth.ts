@@ -58,6 +58,8 @@ const MESSAGES: Readonly<Record<AuthFailureReason, string>> = {
   REPLAY_CACHE_FULL: 'the service cannot check for replays right now; retry later',
   PRINCIPAL_UNKNOWN: 'unknown principal or credential, or wrong proof',
   LOGIN_PROOF_INVALID: 'unknown principal or credential, or wrong proof',
+  ACCESS_KEY_UNKNOWN: 'the access key id is not known to this EKM deployment',
+  ACCESS_KEY_REVOKED: 'the access key was deleted or its principal revoked',
 };
 
 /** Builds the `EKM_UNAUTHENTICATED` reply of a refusal. */

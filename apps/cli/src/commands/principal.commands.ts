@@ -7,6 +7,7 @@ import type { CliContext, EkmApi } from '../cli-context';
 import { usageError } from '../cli-error';
 import { withExamples } from '../help';
 import { fieldLines } from '../output';
+import { accessKeyCommand } from './access-key.commands';
 
 /** The policy client on the CLI's connection (the SDK facade exposes its low-level client). */
 export function policyOf(api: EkmApi): PolicyClient {
@@ -94,5 +95,6 @@ export function principalCommand(ctx: CliContext): Command {
       const p = await policyOf(await ctx.api(self)).revokeCredential(id, cred, o.reason);
       ctx.print(self, p, () => principalTable(p));
     });
+  principal.addCommand(accessKeyCommand(ctx));
   return principal;
 }

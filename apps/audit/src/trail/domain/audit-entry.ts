@@ -17,7 +17,7 @@ export interface SourceEvent {
   /** ISO-8601 commit time in the source log. */
   readonly recordedAt: string;
   readonly data: unknown;
-  readonly meta: { readonly actor?: string; readonly correlationId?: string; readonly traceparent?: string };
+  readonly meta: { readonly actor?: string; readonly correlationId?: string; readonly traceparent?: string; readonly via?: string };
 }
 
 /** `quarantine`: a record the trail could not store as is (application/quarantine.ts). */
@@ -37,7 +37,8 @@ export interface AuditEntry {
   readonly outcome: AuditOutcome;
   readonly reason?: string;
   readonly errorCode?: string;
-  readonly actor: { readonly principal: string };
+  /** `via`: the edge the request came through (`kms-api`), absent for bus callers. */
+  readonly actor: { readonly principal: string; readonly via?: string };
   readonly resource?: { readonly type: string; readonly id: string };
   readonly tenant?: string;
   readonly keyId?: string;
@@ -135,7 +136,7 @@ export function toAuditEntry(e: SourceEvent, leafIndex: number): AuditEntry {
       outcome: (typeof d.outcome === 'string' && Object.hasOwn(USAGE_OUTCOME, d.outcome) ? USAGE_OUTCOME[d.outcome] : undefined) ?? 'failure',
       reason: str(d.reason),
       errorCode: str(d.errorCode),
-      actor: { principal: str(d.principal) ?? str(e.meta.actor) ?? 'unknown' },
+      actor: strip({ principal: str(d.principal) ?? str(e.meta.actor) ?? 'unknown', via: str(d.via) ?? str(e.meta.via) }),
       resource: keyId ? { type: 'key', id: keyId } : undefined,
       tenant: str(d.tenant),
       keyId,
@@ -151,7 +152,7 @@ export function toAuditEntry(e: SourceEvent, leafIndex: number): AuditEntry {
       outcome: 'failure' as const,
       reason: str(d.reason),
       errorCode: 'EKM_UNAUTHENTICATED',
-      actor: { principal: str(d.principalId) ?? str(d.principal) ?? str(e.meta.actor) ?? 'unknown' },
+      actor: strip({ principal: str(d.principalId) ?? str(d.principal) ?? str(e.meta.actor) ?? 'unknown', via: str(d.via) ?? str(e.meta.via) }),
       tenant: str(d.tenant),
       request: strip({ id: str(d.requestId) ?? str(e.meta.correlationId), traceId: traceIdOf(e.meta.traceparent) }),
       details: toJson(d),
@@ -163,7 +164,7 @@ export function toAuditEntry(e: SourceEvent, leafIndex: number): AuditEntry {
     action: e.type,
     outcome: outcomeOfDecision(d),
     reason: str(d.reason),
-    actor: { principal: str(e.meta.actor) ?? 'unknown' },
+    actor: strip({ principal: str(e.meta.actor) ?? 'unknown', via: str(e.meta.via) }),
     resource: keyId ? { type: 'key', id: keyId } : str(d.policyId) ? { type: 'policy', id: str(d.policyId)! } : undefined,
     tenant: str(d.tenant),
     keyId,

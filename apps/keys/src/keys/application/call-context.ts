@@ -12,6 +12,8 @@ export interface CallContext {
   /** `Ekm-Request-Id`, or a fresh UUID: the idempotency key of this call (retries send the same). */
   readonly requestId: string;
   readonly principal: string;
+  /** The edge the caller's session was opened through (`kms-api`), recorded with every event. */
+  readonly via?: string;
   readonly traceparent?: string;
   /** The command time, read once per call. */
   readonly now: string;
@@ -24,6 +26,7 @@ export function commandMeta(ctx: CallContext, operation: string): CommandMeta {
     correlationId: ctx.requestId,
     commandId: `${operation}:${ctx.requestId}`,
     now: ctx.now,
+    ...(ctx.via !== undefined ? { via: ctx.via } : {}),
     ...(ctx.traceparent !== undefined ? { traceparent: ctx.traceparent } : {}),
   };
 }

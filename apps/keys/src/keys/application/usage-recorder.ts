@@ -35,6 +35,8 @@ export interface UsageRecord {
   readonly errorCode?: string;
   readonly reason?: string;
   readonly traceId?: string;
+  /** The edge the request came through (`kms-api`); absent for bus callers. */
+  readonly via?: string;
   /** Items in a batch operation. */
   readonly items?: number;
   readonly at: string;

@@ -110,11 +110,13 @@ function contextOf(nats: NatsContext): CallContext {
   const header = (name: string): string | undefined => (h?.has(name) ? h.get(name) : undefined);
   const requestId = header(REQUEST_ID_HEADER);
   const traceparent = header(TRACEPARENT_HEADER);
+  const { via } = principalOf(nats);
   return {
     requestId: requestId !== undefined && REQUEST_ID.test(requestId) ? requestId : newRequestId(),
     // Authenticated by the transport (@ekm/auth); `anonymous` (or the dev Ekm-Principal claim) only with EKM_AUTH=disabled.
     principal: principalOf(nats).principalId,
     now: new Date().toISOString(),
+    ...(via !== undefined ? { via } : {}),
     ...(traceparent !== undefined ? { traceparent } : {}),
   };
 }

@@ -44,6 +44,7 @@ export const ListKeysRequest = z.strictObject({
 /** Alias with or without the `alias/` prefix; the domain also checks it (reserved prefixes). */
 export const AliasRequest = z.strictObject({ keyId: keyRef, alias: aliasName });
 export const TagKeyRequest = z.strictObject({ keyId: keyRef, tags: stringMap });
+export const UpdateDescriptionRequest = z.strictObject({ keyId: keyRef, description: z.string().max(8192) });
 export const UntagKeyRequest = z.strictObject({ keyId: keyRef, tagKeys: z.array(z.string().min(1).max(128)).min(1).max(50) });
 export const EnableRotationRequest = z.strictObject({ keyId: keyRef, periodDays: wholeDays.optional() });
 export const RevokeKeyRequest = z.strictObject({ keyId: keyRef, reason: z.string().min(1, 'is required').max(1024) });

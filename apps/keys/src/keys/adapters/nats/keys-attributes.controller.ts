@@ -7,7 +7,7 @@ import { KEY_STATE_READER, type KeyStateReader } from '../../application/ports';
 import { AdminCallRunner } from './admin-call.runner';
 import { KeyCommandReplies } from './key-command.reply';
 import { rejectionReply } from './keys-admin.errors';
-import { AliasRequest, EnableRotationRequest, KeyRefRequest, TagKeyRequest, UntagKeyRequest, withAliasPrefix } from './keys-admin.schemas';
+import { AliasRequest, EnableRotationRequest, KeyRefRequest, TagKeyRequest, UntagKeyRequest, UpdateDescriptionRequest, withAliasPrefix } from './keys-admin.schemas';
 
 export interface KeyRotationStatus {
   readonly keyId: string;
@@ -58,6 +58,14 @@ export class KeysAttributesController {
     return this.calls.run(body, ctx, {
       operation: 'UntagKey', schema: UntagKeyRequest, keyRef: (r) => r.keyId,
       run: (r, call) => this.commands.run(call, 'UntagKey', (keyId, meta) => ({ type: 'UntagKey', data: { keyId, tagKeys: r.tagKeys }, meta })),
+    });
+  }
+
+  @MessagePattern(subject('keys', 'update-key-description'))
+  updateKeyDescription(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+    return this.calls.run(body, ctx, {
+      operation: 'UpdateDescription', schema: UpdateDescriptionRequest, keyRef: (r) => r.keyId,
+      run: (r, call) => this.commands.run(call, 'UpdateDescription', (keyId, meta) => ({ type: 'UpdateDescription', data: { keyId, description: r.description }, meta })),
     });
   }
 

@@ -70,6 +70,15 @@ describe('tags and rotation settings', () => {
     await expectRefused(() => h.call('untag-key', { keyId: k.keyId, tagKeys: [] }), 'EKM_VALIDATION', /tagKeys/);
   });
 
+  it('updates the description (an event, read back by describe-key); over 8192 characters is refused', async () => {
+    const k = await createKey();
+    expect(dataOf(await h.call<KeyInfo>('update-key-description', { keyId: k.keyId, description: 'embeddings of docs' })).description).toBe('embeddings of docs');
+    expect(dataOf(await h.call<KeyInfo>('describe-key', { keyId: k.keyId })).description).toBe('embeddings of docs');
+    const { rows } = await h.db.query(`SELECT count(*)::int AS n FROM ekm_keys.events WHERE event_type = 'KeyDescriptionUpdated' AND data->>'keyId' = $1`, [k.keyId]);
+    expect(rows[0].n).toBe(1);
+    await expectRefused(() => h.call('update-key-description', { keyId: k.keyId, description: 'x'.repeat(8193) }), 'EKM_VALIDATION', /description/);
+  });
+
   it('enables, reports and disables periodic rotation; periods out of range are refused', async () => {
     const k = await createKey();
     await expectRefused(() => h.call('enable-key-rotation', { keyId: k.keyId, periodDays: 0 }), 'EKM_VALIDATION', /rotation period of 0 days/);

@@ -22,7 +22,8 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 function metaOf(ctx: NatsContext): CallMeta {
   const given = ctx.getHeaders()?.get(REQUEST_ID_HEADER) ?? '';
   const traceId = trace.getActiveSpan()?.spanContext().traceId;
-  return { principal: principalOf(ctx).principalId, requestId: REQUEST_ID.test(given) ? given : randomUUID(), ...(traceId ? { traceId } : {}) };
+  const { principalId, via } = principalOf(ctx);
+  return { principal: principalId, requestId: REQUEST_ID.test(given) ? given : randomUUID(), ...(via !== undefined ? { via } : {}), ...(traceId ? { traceId } : {}) };
 }
 
 const reply = <T>(o: Outcome<T> | BatchOutcome<T>): Reply<unknown> => (o.ok ? ok(o.value) : toFailReply(o.failure));

@@ -14,6 +14,8 @@ import { disposeSecrets } from './secret-bytes';
 export interface CallMeta {
   readonly principal: string;
   readonly requestId: string;
+  /** The edge the caller's session was opened through (`kms-api`). */
+  readonly via?: string;
   readonly traceId?: string;
 }
 
@@ -96,6 +98,7 @@ function toRecord(meta: CallMeta, f: UsageFacts, at: string, result: Pick<UsageR
     ...(f.context !== undefined ? { encryptionContext: f.context } : {}),
     ...result,
     ...(meta.traceId !== undefined ? { traceId: meta.traceId } : {}),
+    ...(meta.via !== undefined ? { via: meta.via } : {}),
     at,
   };
 }

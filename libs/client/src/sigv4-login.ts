@@ -1,0 +1,44 @@
+/**
+ * The SigV4 login of an HTTPS edge (apps/kms-api) on `ekm.v1.policy.access-key-login`: the policy service
+ * checks the signature with the access key's secret (which only it can unwrap) and answers with a bus
+ * session for the key's principal, opened `via: kms-api`. Unsigned, like the Ed25519 login.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { SIGV4_LOGIN_SUBJECT, sessionOfLoginReply, type ActiveSession, type LoginReply } from '@ekm/auth';
+import { isReply } from '@ekm/contracts';
+import { EkmError } from './ekm-error';
+
+/** What the edge received: the parsed credential scope, the string to sign it built, the signature. */
+export interface SigV4LoginRequest {
+  readonly accessKeyId: string;
+  readonly date: string;
+  readonly region: string;
+  readonly service: string;
+  readonly stringToSign: string;
+  readonly signature: string;
+  /** Recorded with a refusal. */
+  readonly requestId?: string;
+}
+
+/** A session for the principal, or the refusal (`reason` is an `AuthFailureReason`; `message` is AWS-worded). */
+export type SigV4LoginOutcome =
+  | { readonly ok: true; readonly session: ActiveSession; readonly principalId: string; readonly tenant: string }
+  | { readonly ok: false; readonly code: string; readonly reason?: string; readonly message: string };
+
+/** @throws EkmError `EKM_UNAVAILABLE` when the policy service does not answer. */
+export async function sigV4Login(nc: NatsConnection, req: SigV4LoginRequest, timeoutMs = 5000): Promise<SigV4LoginOutcome> {
+  let msg;
+  try {
+    msg = await nc.request(SIGV4_LOGIN_SUBJECT, JSON.stringify(req), { timeout: timeoutMs });
+  } catch (err) {
+    throw new EkmError({ code: 'EKM_UNAVAILABLE', message: `SigV4 login failed: no reply on ${SIGV4_LOGIN_SUBJECT} (${err instanceof Error ? err.message : String(err)})` });
+  }
+  const reply: unknown = msg.json();
+  if (!isReply(reply)) throw new EkmError({ code: 'EKM_INTERNAL', message: `malformed reply on ${SIGV4_LOGIN_SUBJECT}` });
+  if (!reply.ok) {
+    const reason = reply.error.details?.reason;
+    return { ok: false, code: reply.error.code, message: reply.error.message, ...(typeof reason === 'string' ? { reason } : {}) };
+  }
+  const data = reply.data as LoginReply;
+  return { ok: true, session: sessionOfLoginReply(data), principalId: data.principalId, tenant: data.tenant };
+}
