@@ -57,7 +57,17 @@ describe('ekm completion', () => {
   });
 
   it('an unknown shell is a usage error (exit 2)', async () => {
-    expect((await run(['completion', 'fish'])).code).toBe(2);
+    expect((await run(['completion', 'tcsh'])).code).toBe(2);
+  });
+
+  it('fish: one complete line per command path, conditioned on the path typed so far', async () => {
+    const r = await run(['completion', 'fish']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('complete -c ekm -f\n');
+    expect(r.out).toMatch(/complete -c ekm -n '__ekm_at ""' -a '[^']*\bkey\b[^']*\baudit\b/);
+    expect(r.out).toMatch(/complete -c ekm -n '__ekm_at "key"' -a '[^']*\bcreate\b/);
+    expect(r.out).toMatch(/complete -c ekm -n '__ekm_at "rotation rewrap"' -a '[^']*--version/);
+    expect(r.out).toContain("set -g __ekm_paths 'key' ");
   });
 
   it('the table has every command path', () => {
@@ -83,9 +93,9 @@ describe('ekm health', () => {
     expect(adminUrl(undefined, {}, cwd)).toBe('postgres://postgres@127.0.0.1:9/ekm');
   });
 
-  it('admin projections rebuild without any admin URL is a usage error (exit 2)', async () => {
+  it('admin projections rebuild without any admin URL is a configuration error (exit 4)', async () => {
     const r = await run(['admin', 'projections', 'rebuild', '--json']);
-    expect(r.code).toBe(2);
-    expect(JSON.parse(r.err)).toMatchObject({ code: 'EKM_CLI_USAGE' });
+    expect(r.code).toBe(4);
+    expect(JSON.parse(r.err)).toMatchObject({ code: 'EKM_CLI_CONFIG', message: expect.stringContaining('--admin-url') });
   });
 });

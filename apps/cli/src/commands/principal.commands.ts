@@ -1,12 +1,13 @@
 /** `ekm principal create|list|get|revoke|rotate-credential|revoke-credential`: principals and their credentials. */
 import { Command, Option } from 'commander';
-import Table from 'cli-table3';
 import { PolicyClient, type Ekm, type IssuedCredential, type PrincipalInfo } from '@ekm/client';
 import { collect, parseIntBetween } from '../args';
 import type { CliContext, EkmApi } from '../cli-context';
 import { usageError } from '../cli-error';
 import { withExamples } from '../help';
 import { fieldLines } from '../output';
+import { renderTable } from '../table';
+import type { TerminalView } from '../terminal';
 
 /** The policy client on the CLI's connection (the SDK facade exposes its low-level client). */
 export function policyOf(api: EkmApi): PolicyClient {
@@ -22,10 +23,8 @@ export function principalTable(p: PrincipalInfo): string {
   });
 }
 
-function principalListTable(ps: readonly PrincipalInfo[]): string {
-  const t = new Table({ head: ['principal', 'tenant', 'roles', 'kind', 'name', 'status'] });
-  for (const p of ps) t.push([p.principalId, p.tenant, p.roles.join(','), p.kind, p.name || '-', p.status]);
-  return `${t.toString()}\n`;
+function principalListTable(ps: readonly PrincipalInfo[], view: TerminalView): string {
+  return `${renderTable(['principal', 'tenant', 'roles', 'kind', 'name', 'status'], ps.map((p) => [p.principalId, p.tenant, p.roles.join(','), p.kind, p.name || '-', p.status]), view)}\n`;
 }
 
 /**
@@ -61,7 +60,7 @@ export function principalCommand(ctx: CliContext): Command {
   principal.command('list').description('principals you may administer').option('--tenant <tenant>', 'only this tenant')
     .action(async (o: { tenant?: string }, self: Command) => {
       const ps = await policyOf(await ctx.api(self)).listPrincipals(o.tenant);
-      ctx.print(self, { principals: ps }, () => principalListTable(ps));
+      ctx.print(self, { principals: ps }, (view) => principalListTable(ps, view));
     });
 
   principal.command('get').description('show a principal').argument('<principal>', 'principal id')
