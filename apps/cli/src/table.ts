@@ -38,15 +38,34 @@ export function fitColumns(natural: readonly number[], max: number): number[] {
   return fitted;
 }
 
-function render(head: readonly string[] | undefined, rows: readonly (readonly Cell[])[], view: TerminalView): string {
+/** Breaks `s` into lines of at most `width` characters (at a space when one is near, else mid-word). */
+function wrap(s: string, width: number): string {
+  return s.split('\n').flatMap((line) => {
+    const out: string[] = [];
+    let rest = [...line];
+    while (rest.length > width) {
+      const space = rest.lastIndexOf(' ', width);
+      const cut = space > width / 2 ? space : width;
+      out.push(rest.slice(0, cut).join('').trimEnd());
+      rest = [...rest.slice(cut).join('').trimStart()];
+    }
+    out.push(rest.join(''));
+    return out;
+  }).join('\n');
+}
+
+function render(head: readonly string[] | undefined, rows: readonly (readonly Cell[])[], view: TerminalView, boldFirstColumn = false): string {
   const cols = Math.max(head?.length ?? 0, ...rows.map((r) => r.length));
   const natural = Array.from({ length: cols }, (_, i) => Math.max(widthOf(head?.[i] ?? ''), ...rows.map((r) => widthOf(text(r[i])))));
-  const t = new Table({
-    ...(head ? { head: head.map((h) => bold(view, h)) } : {}),
-    colWidths: fitColumns(natural, view.columns), wordWrap: true, wrapOnWordBoundary: false,
-    style: { head: [], border: [] },
-  });
-  for (const r of rows) t.push(Array.from({ length: cols }, (_, i) => text(r[i])));
+  const widths = fitColumns(natural, view.columns);
+  // Cells are wrapped here, on plain text, and styled afterwards: cli-table3's own wrapping counts
+  // ANSI codes as characters and can cut one in half.
+  const cell = (c: Cell, i: number, strong: boolean): string => {
+    const wrapped = wrap(text(c), widths[i]! - PADDING);
+    return strong ? wrapped.split('\n').map((l) => bold(view, l)).join('\n') : wrapped;
+  };
+  const t = new Table({ ...(head ? { head: head.map((h, i) => cell(h, i, true)) } : {}), colWidths: widths, style: { head: [], border: [] } });
+  for (const r of rows) t.push(Array.from({ length: cols }, (_, i) => cell(r[i], i, boldFirstColumn && i === 0)));
   return t.toString();
 }
 
@@ -57,5 +76,5 @@ export function renderTable(head: readonly string[], rows: readonly (readonly Ce
 
 /** A two-column `name | value` table (one thing's properties), without the trailing newline. */
 export function renderProperties(rows: readonly (readonly [string, Cell])[], view: TerminalView = PLAIN_VIEW): string {
-  return render(undefined, rows.map(([k, v]) => [bold(view, k), v]), view);
+  return render(undefined, rows, view, true);
 }
