@@ -54,7 +54,7 @@ export function principalCommand(ctx: CliContext): Command {
   'ekm principal create --tenant acme --role app --name indexer --out indexer.credentials')
     .action(async (o: { tenant: string; role: string[]; kind: 'service' | 'person'; name?: string; out?: string }, self: Command) => {
       const r = await policyOf(await ctx.api(self)).createPrincipal({ tenant: o.tenant, roles: o.role, kind: o.kind, ...(o.name !== undefined ? { name: o.name } : {}) });
-      emitCredential(ctx, self, r, o.out, ctx.globals(self).nats);
+      emitCredential(ctx, self, r, o.out, ctx.connection(self).url);
     });
 
   principal.command('list').description('principals you may administer').option('--tenant <tenant>', 'only this tenant')
@@ -83,7 +83,7 @@ export function principalCommand(ctx: CliContext): Command {
   'ekm principal rotate-credential p-1234 --grace 600 --out indexer.credentials')
     .action(async (id: string, o: { grace?: number; out?: string }, self: Command) => {
       const r = await policyOf(await ctx.api(self)).rotateCredential(id, o.grace);
-      emitCredential(ctx, self, r, o.out, ctx.globals(self).nats);
+      emitCredential(ctx, self, r, o.out, ctx.connection(self).url);
     });
 
   principal.command('revoke-credential').description('revoke one credential of a principal').argument('<principal>', 'principal id').argument('<credential>', 'credential id')
