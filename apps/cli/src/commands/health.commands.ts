@@ -56,12 +56,13 @@ export function healthCommand(ctx: CliContext): Command {
       try {
         api = (await ctx.api(self)) as unknown as Ekm;
       } catch (e) {
-        busDown = e instanceof Error ? e.message : String(e);
+        // A configuration error (no NATS URL, bad credential file) keeps its own code: retrying will not help.
+        busDown = `${(e as { code?: string }).code ?? BusErrorCode.Unavailable}: ${e instanceof Error ? e.message : String(e)}`;
       }
       const rows = await Promise.all(SERVICES.map(async (service): Promise<ServiceHealth> => {
         const url = stack?.services[service]?.ready ?? `http://127.0.0.1:${DEFAULT_HTTP_PORT[service]}/health/ready`;
         const [ready, bus] = await Promise.all([probeReady(url, timeoutMs), (async (): Promise<ServiceHealth['bus']> => {
-          if (!api) return { ok: false, detail: `${BusErrorCode.Unavailable}: ${busDown ?? 'no connection'}` };
+          if (!api) return { ok: false, detail: busDown ?? `${BusErrorCode.Unavailable}: no connection` };
           try {
             const s = await api.client.call<{ version: string; uptimeSeconds: number; relay: null | { lag?: number } }>(service, 'status', {}, { maxAttempts: 1, timeoutMs });
             return { ok: true, detail: 'ok', version: s.version, uptimeSeconds: s.uptimeSeconds, relayLag: s.relay && 'lag' in s.relay ? s.relay.lag ?? null : null };
