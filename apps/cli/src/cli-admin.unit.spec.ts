@@ -70,6 +70,18 @@ describe('ekm completion', () => {
     expect(r.out).toContain("set -g __ekm_paths 'key' ");
   });
 
+  // fish is not a dependency of the suite: where it is installed, check the script as fish runs it.
+  const hasFish = ((): boolean => { try { execFileSync('fish', ['--version']); return true; } catch { return false; } })();
+  (hasFish ? it : it.skip)('fish completes command paths and their options (fish -n, complete -C)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ekm-compl-')), 'ekm.fish');
+    writeFileSync(file, (await run(['completion', 'fish'])).out);
+    execFileSync('fish', ['-n', file]);
+    const complete = (line: string): string[] => execFileSync('fish', ['-c', `source ${file}; complete -C "${line}"`]).toString().trim().split('\n');
+    expect(complete('ekm key cr')).toEqual(['create']);
+    expect(complete('ekm --json rotation rewrap --')).toEqual(expect.arrayContaining(['--key', '--version', '--json']));
+    expect(complete('ekm admin relay ')).toEqual(expect.arrayContaining(['status']));
+  });
+
   it('the table has every command path', () => {
     const t = completionTable(buildProgram(new CliContext({ io, env: {}, cwd: tmpdir() })));
     expect(t.get('')).toEqual(expect.arrayContaining(['key', 'admin', 'health', '--json']));
