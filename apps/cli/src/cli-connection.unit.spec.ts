@@ -1,8 +1,9 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generatePrincipalCredential, toCredentialFile } from '@ekm/auth';
+import { CredentialFileError, generatePrincipalCredential, toCredentialFile } from '@ekm/auth';
 import { resolveConnection } from './cli-connection';
+import { classify, exitCodeOf } from './exit-codes';
 
 const dir = (): string => mkdtempSync(join(tmpdir(), 'ekm-conn-'));
 const stack = (root: string, body: object): void => {
@@ -44,5 +45,12 @@ describe('resolveConnection', () => {
     mkdirSync(join(b, '.ekm', 'nats'));
     writeFileSync(join(b, '.ekm', 'nats', 'cli.json'), JSON.stringify({ user: 'cli', password: 'pw2' }), { mode: 0o600 });
     expect(resolveConnection({}, {}, b)).toMatchObject({ user: 'cli', pass: 'pw2', inboxPrefix: '_INBOX_cli' });
+  });
+});
+
+describe('classify', () => {
+  it('maps usage, config, unavailable and service codes to exit 2, 4, 3, 1; a credential file error is config', () => {
+    expect(['EKM_CLI_USAGE', 'EKM_CLI_CONFIG', 'EKM_UNAVAILABLE', 'EKM_TIMEOUT', 'EKM_RATE_LIMITED', 'EKM_KEY_NOT_FOUND'].map(exitCodeOf)).toEqual([2, 4, 3, 3, 3, 1]);
+    expect(classify(new CredentialFileError('/x has mode 0644'))).toEqual({ code: 'EKM_CLI_CONFIG', message: 'credential file: /x has mode 0644', exitCode: 4 });
   });
 });

@@ -1,5 +1,6 @@
 /** Process exit codes of `ekm` (documented in docs/cli.md). Scripts switch on these, so they never change. */
 import { BusErrorCode } from '@ekm/contracts';
+import { CredentialFileError } from '@ekm/auth';
 import { EkmError } from '@ekm/client';
 import { CliError, CliErrorCode } from './cli-error';
 
@@ -32,6 +33,8 @@ export function exitCodeOf(code: string): ExitCode {
 /** The `{code, message}` printed for a failure, and the exit code it maps to. */
 export function classify(err: unknown): { code: string; message: string; exitCode: ExitCode } {
   if (err instanceof EkmError || err instanceof CliError) return { code: err.code, message: err.message, exitCode: exitCodeOf(err.code) };
+  // A credential file the SDK itself read (a path in EKM_CREDENTIALS it found on its own): configuration, not a bug.
+  if (err instanceof CredentialFileError) return { code: CliErrorCode.Config, message: `credential file: ${err.message}`, exitCode: ExitCode.Config };
   // A bug in the CLI itself: say so without a stack (run with EKM_DEBUG=1 for one).
   const message = err instanceof Error ? err.message : String(err);
   return { code: BusErrorCode.Internal, message: `unexpected CLI failure: ${message}`, exitCode: ExitCode.ServiceError };
