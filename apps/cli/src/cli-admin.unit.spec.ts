@@ -57,7 +57,29 @@ describe('ekm completion', () => {
   });
 
   it('an unknown shell is a usage error (exit 2)', async () => {
-    expect((await run(['completion', 'fish'])).code).toBe(2);
+    expect((await run(['completion', 'tcsh'])).code).toBe(2);
+  });
+
+  it('fish: one complete line per command path, conditioned on the path typed so far', async () => {
+    const r = await run(['completion', 'fish']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('complete -c ekm -f\n');
+    expect(r.out).toMatch(/complete -c ekm -n '__ekm_at ""' -a '[^']*\bkey\b[^']*\baudit\b/);
+    expect(r.out).toMatch(/complete -c ekm -n '__ekm_at "key"' -a '[^']*\bcreate\b/);
+    expect(r.out).toMatch(/complete -c ekm -n '__ekm_at "rotation rewrap"' -a '[^']*--version/);
+    expect(r.out).toContain("set -g __ekm_paths 'key' ");
+  });
+
+  // fish is not a dependency of the suite: where it is installed, check the script as fish runs it.
+  const hasFish = ((): boolean => { try { execFileSync('fish', ['--version']); return true; } catch { return false; } })();
+  (hasFish ? it : it.skip)('fish completes command paths and their options (fish -n, complete -C)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ekm-compl-')), 'ekm.fish');
+    writeFileSync(file, (await run(['completion', 'fish'])).out);
+    execFileSync('fish', ['-n', file]);
+    const complete = (line: string): string[] => execFileSync('fish', ['-c', `source ${file}; complete -C "${line}"`]).toString().trim().split('\n');
+    expect(complete('ekm key cr')).toEqual(['create']);
+    expect(complete('ekm --json rotation rewrap --')).toEqual(expect.arrayContaining(['--key', '--version', '--json']));
+    expect(complete('ekm admin relay ')).toEqual(expect.arrayContaining(['status']));
   });
 
   it('the table has every command path', () => {
@@ -83,9 +105,9 @@ describe('ekm health', () => {
     expect(adminUrl(undefined, {}, cwd)).toBe('postgres://postgres@127.0.0.1:9/ekm');
   });
 
-  it('admin projections rebuild without any admin URL is a usage error (exit 2)', async () => {
+  it('admin projections rebuild without any admin URL is a configuration error (exit 4)', async () => {
     const r = await run(['admin', 'projections', 'rebuild', '--json']);
-    expect(r.code).toBe(2);
-    expect(JSON.parse(r.err)).toMatchObject({ code: 'EKM_CLI_USAGE' });
+    expect(r.code).toBe(4);
+    expect(JSON.parse(r.err)).toMatchObject({ code: 'EKM_CLI_CONFIG', message: expect.stringContaining('--admin-url') });
   });
 });

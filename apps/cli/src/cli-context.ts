@@ -1,14 +1,20 @@
 /**
- * What every command shares: the global options, the output streams, and one lazily opened SDK
- * connection (commands that need no bus, such as `ekm import wrap`, never connect).
+ * What every command shares: the global options, the output streams and format, and one lazily
+ * opened SDK connection (commands that need no bus, such as `ekm import wrap`, never connect).
  */
 import { existsSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Command } from 'commander';
+import { connect as natsConnect, type NatsConnection } from '@nats-io/transport-node';
+import type { CredentialFile } from '@ekm/auth';
 import { Ekm, type CryptoClient, type KeysClient } from '@ekm/client';
 import { unreachable, usageError } from './cli-error';
-import { resolveNatsUrl } from './nats-url';
-import { jsonDocument, type CliIo } from './output';
+import { resolveConnection, type ConnectionSettings } from './cli-connection';
+import { ExitCode } from './exit-codes';
+import { formatError, formatOf, isMachineFormat, machineDocument, type OutputFormat } from './output-format';
+import type { CliIo } from './output';
+import { terminalView, type TerminalView, type TtyInfo } from './terminal';
+
+export { credentialsFile } from './cli-connection';
 
 /** The SDK surface the commands use (unit tests pass a recording fake). */
 export interface EkmApi {
@@ -17,8 +23,18 @@ export interface EkmApi {
   close(): Promise<void>;
 }
 
+/** What a connection is opened with (all of it resolved and checked before connecting). */
+export interface ConnectOptions {
+  readonly url: string;
+  readonly timeoutMs: number;
+  readonly credentials?: CredentialFile;
+  readonly user?: string;
+  readonly pass?: string;
+  readonly inboxPrefix?: string;
+}
+
 /** Opens the SDK; the default connects to NATS. */
-export type Connect = (options: { url: string; timeoutMs: number; credentials?: string }) => Promise<EkmApi>;
+export type Connect = (options: ConnectOptions) => Promise<EkmApi>;
 
 /** Injected dependencies of one CLI run. */
 export interface CliDeps {
@@ -26,64 +42,127 @@ export interface CliDeps {
   readonly env: NodeJS.ProcessEnv;
   readonly cwd: string;
   readonly connect?: Connect;
+  /** stdout's TTY-ness and width (main.ts passes process.stdout); absent = a pipe. */
+  readonly stdoutTty?: TtyInfo;
 }
 
-/** Global options (`ekm --nats URL --json --timeout MS <command>`). */
+/** Global options (`ekm --nats URL --output json --timeout MS <command>`). */
 export interface GlobalOptions {
   readonly nats?: string;
   readonly json?: boolean;
+  readonly output?: OutputFormat;
   readonly timeout?: number;
   readonly credentials?: string;
+  readonly natsCreds?: string;
+  readonly inboxPrefix?: string;
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 
-const connectNats: Connect = async ({ url, timeoutMs, credentials }) => {
+const connectNats: Connect = async ({ url, timeoutMs, credentials, user, pass, inboxPrefix }) => {
   try {
-    return await Ekm.connect({ servers: url, timeoutMs, connectTimeoutMs: timeoutMs, name: 'ekm-cli', ...(credentials !== undefined ? { credentials } : {}) });
+    return await Ekm.connect({
+      servers: url, timeoutMs, connectTimeoutMs: timeoutMs, name: 'ekm-cli',
+      ...(credentials !== undefined ? { credentials } : {}), ...(user !== undefined ? { user, pass: pass ?? '' } : {}), ...(inboxPrefix ? { inboxPrefix } : {}),
+    });
   } catch (e) {
     throw unreachable(url, e instanceof Error ? e.message : String(e));
   }
 };
 
-/**
- * The credential file requests are signed with: `--credentials FILE`, else `EKM_CREDENTIALS`, else
- * `.ekm/admin.credentials` (written by `npm run up`) when it exists; none = unsigned requests (only
- * services with EKM_AUTH=disabled accept them).
- */
-export function credentialsFile(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string | undefined {
-  if (flag !== undefined) return flag;
-  if (env.EKM_CREDENTIALS) return env.EKM_CREDENTIALS;
-  const local = join(cwd, '.ekm', 'admin.credentials');
-  return existsSync(local) ? local : undefined;
-}
-
 export class CliContext {
   private ekm: Promise<EkmApi> | undefined;
+  private settings: ConnectionSettings | undefined;
   /** Exit code of a command that succeeded with a negative answer (e.g. a MAC that does not verify). */
   exitCode = 0;
+  /** Width and colour of stdout. */
+  readonly view: TerminalView;
 
-  constructor(readonly deps: CliDeps) {}
+  constructor(readonly deps: CliDeps) {
+    this.view = terminalView(deps.env, deps.stdoutTty);
+  }
 
   /** Global options as seen from `cmd` (they may be given before or after the subcommand). */
   globals(cmd: Command): GlobalOptions {
     return cmd.optsWithGlobals<GlobalOptions>();
   }
 
-  /** The SDK, connected on first use with the resolved NATS URL and `--timeout`. */
+  /** `--output` (or `--json`) of this run. */
+  format(cmd: Command): OutputFormat {
+    return formatOf(this.globals(cmd));
+  }
+
+  /** Whether output goes to a script (json/yaml): no progress bars, no human text on stdout. */
+  isMachine(cmd: Command): boolean {
+    return isMachineFormat(this.format(cmd));
+  }
+
+  /** Where and how to connect (read once; a bad file or no NATS URL throws EKM_CLI_CONFIG before anything is sent). */
+  connection(cmd: Command): ConnectionSettings {
+    this.settings ??= resolveConnection(this.globals(cmd), this.deps.env, this.deps.cwd);
+    return this.settings;
+  }
+
+  private timeoutMs(cmd: Command): number {
+    return this.globals(cmd).timeout ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  /** The SDK, connected on first use with the resolved settings and `--timeout`. */
   api(cmd: Command): Promise<EkmApi> {
     if (!this.ekm) {
-      const g = this.globals(cmd);
-      const { url } = resolveNatsUrl(g.nats, this.deps.env, this.deps.cwd);
-      const credentials = credentialsFile(g.credentials, this.deps.env, this.deps.cwd);
-      this.ekm = (this.deps.connect ?? connectNats)({ url, timeoutMs: g.timeout ?? DEFAULT_TIMEOUT_MS, ...(credentials !== undefined ? { credentials } : {}) });
+      let c: ConnectionSettings;
+      try {
+        c = this.connection(cmd);
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+      this.ekm = (this.deps.connect ?? connectNats)({
+        url: c.url, timeoutMs: this.timeoutMs(cmd),
+        ...(c.credentials ? { credentials: c.credentials } : {}), ...(c.user !== undefined ? { user: c.user, pass: c.pass ?? '' } : {}), ...(c.inboxPrefix ? { inboxPrefix: c.inboxPrefix } : {}),
+      });
     }
     return this.ekm;
   }
 
-  /** Prints `json` as the one JSON document with `--json`, else the human text. */
-  print(cmd: Command, json: unknown, human: () => string | Buffer): void {
-    this.deps.io.stdout(this.globals(cmd).json ? jsonDocument(json) : human());
+  /** A plain NATS connection with the same URL and login (JetStream reads, progress subscriptions); the caller closes it. */
+  async nats(cmd: Command, name = 'ekm-cli'): Promise<NatsConnection> {
+    const c = this.connection(cmd);
+    try {
+      return await natsConnect({
+        servers: c.url.split(','), name, timeout: this.timeoutMs(cmd),
+        ...(c.user !== undefined ? { user: c.user, pass: c.pass ?? '' } : {}), ...(c.inboxPrefix ? { inboxPrefix: c.inboxPrefix } : {}),
+      });
+    } catch (e) {
+      throw unreachable(c.url, e instanceof Error ? e.message : String(e));
+    }
+  }
+
+  /**
+   * A key id for services that take only ids (rotation, audit): `alias/NAME` is resolved through the
+   * keys service to the key it names now; an id is passed through unchanged.
+   */
+  async keyIdOf(cmd: Command, ref: string): Promise<string> {
+    if (!ref.startsWith('alias/')) return ref;
+    return (await (await this.api(cmd)).keys.describeKey(ref)).keyId;
+  }
+
+  /**
+   * Prints the command's result: one document in the `--output` format, or the human text (which gets
+   * the terminal's width and colour for its tables).
+   */
+  print(cmd: Command, value: unknown, human: (view: TerminalView) => string | Buffer): void {
+    const format = this.format(cmd);
+    this.deps.io.stdout(format === 'table' ? human(this.view) : machineDocument(format, value));
+  }
+
+  /**
+   * A command whose result was printed but some of whose items failed (batches, folders): exit 1.
+   * Scripts (json/yaml) find the failures in the one document on stdout, so nothing goes to stderr;
+   * people also get a one-line summary on stderr.
+   */
+  partialFailure(cmd: Command, code: string, message: string): void {
+    this.exitCode = ExitCode.ServiceError;
+    if (!this.isMachine(cmd)) this.deps.io.stderr(formatError(code, message, 'table'));
   }
 
   /** Writes an output file (mode 0600: outputs may be plaintext or key material). */

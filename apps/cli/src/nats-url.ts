@@ -1,36 +1,24 @@
 /**
- * Where the CLI finds the stack: `--nats URL`, else `EKM_NATS_URL`, else the `natsUrl` of the nearest
- * `.ekm/stack.json` (written by `npm run up`) walking up from the working directory, else the default.
+ * Where the CLI finds NATS: `--nats URL`, else `EKM_NATS_URL`, else the `natsUrl` of the nearest
+ * `.ekm/stack.json` (written by `npm run up`, removed by `npm run down`) walking up from the working
+ * directory, else the `natsUrl` of the credential file in use. There is no built-in default: a guessed
+ * URL could be someone else's server, and the first request would send it a signed login proof.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { configError } from './cli-error';
+import { findStackFile } from './stack-file';
 
-export const DEFAULT_NATS_URL = 'nats://127.0.0.1:4222';
+/** Which rule chose the URL (shown in connect errors). */
+export type NatsUrlSource = 'flag' | 'env' | 'stack.json' | 'credentials';
 
-/** Which rule chose the URL (shown by `ekm --verbose`-style diagnostics and in connect errors). */
-export type NatsUrlSource = 'flag' | 'env' | 'stack.json' | 'default';
+export const NO_NATS_URL = 'no NATS URL: pass --nats URL, set EKM_NATS_URL, run `npm run up` in the checkout (it writes .ekm/stack.json), '
+  + 'or use a credential file that names its natsUrl; the CLI never guesses a server';
 
-/** `natsUrl` of the first `.ekm/stack.json` found from `cwd` upwards, with the file it came from. */
-export function findStackNatsUrl(cwd: string): { url: string; file: string } | undefined {
-  for (let dir = cwd; ; dir = dirname(dir)) {
-    const file = join(dir, '.ekm', 'stack.json');
-    if (existsSync(file)) {
-      try {
-        const url = (JSON.parse(readFileSync(file, 'utf8')) as { natsUrl?: unknown }).natsUrl;
-        if (typeof url === 'string' && url !== '') return { url, file };
-      } catch {
-        // A half-written or foreign stack.json is skipped, like a missing one.
-      }
-    }
-    if (dirname(dir) === dir) return undefined;
-  }
-}
-
-/** Applies the lookup order above. */
-export function resolveNatsUrl(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): { url: string; source: NatsUrlSource } {
+/** Applies the lookup order above. @throws CliError EKM_CLI_CONFIG when no rule gives a URL. */
+export function resolveNatsUrl(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string, credentialsNatsUrl?: string): { url: string; source: NatsUrlSource; stackFile?: string } {
   if (flag) return { url: flag, source: 'flag' };
   if (env.EKM_NATS_URL) return { url: env.EKM_NATS_URL, source: 'env' };
-  const stack = findStackNatsUrl(cwd);
-  if (stack) return { url: stack.url, source: 'stack.json' };
-  return { url: DEFAULT_NATS_URL, source: 'default' };
+  const stack = findStackFile(cwd);
+  if (stack?.natsUrl) return { url: stack.natsUrl, source: 'stack.json', stackFile: stack.file };
+  if (credentialsNatsUrl) return { url: credentialsNatsUrl, source: 'credentials' };
+  throw configError(NO_NATS_URL);
 }

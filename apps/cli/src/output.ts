@@ -1,18 +1,18 @@
 /**
- * Output for people (tables, plain lines) and for scripts (`--json`: exactly one JSON document on
- * stdout; errors as one `{code, message}` object on stderr). Formatting is pure: tests check strings.
+ * Output for people (tables, plain lines); the machine formats (`--output json|yaml`) live in
+ * output-format.ts, table layout in table.ts. Formatting is pure: tests check strings.
  */
-import Table from 'cli-table3';
 import type { KeyInfo, KeyVersionInfo, StringMap } from '@ekm/client';
+import { renderProperties, renderTable } from './table';
+import { PLAIN_VIEW, type TerminalView } from './terminal';
+
+export { formatError, jsonDocument } from './output-format';
 
 /** Where the CLI writes; tests pass buffers. */
 export interface CliIo {
   readonly stdout: (chunk: string | Buffer) => void;
   readonly stderr: (chunk: string) => void;
 }
-
-/** Stable JSON text of one document (two-space indent, trailing newline). */
-export const jsonDocument = (value: unknown): string => `${JSON.stringify(value, null, 2)}\n`;
 
 /** `k=v, k2=v2` (sorted) or `-` for an empty map. */
 export function formatMap(map: StringMap | undefined): string {
@@ -28,8 +28,7 @@ export function formatRotation(rotation: KeyInfo['rotation']): string {
 }
 
 /** Two-column property table of one key (`ekm key describe` and every lifecycle command). */
-export function keyTable(k: KeyInfo): string {
-  const t = new Table({ style: { head: [], border: [] } });
+export function keyTable(k: KeyInfo, view: TerminalView = PLAIN_VIEW): string {
   const rows: [string, string][] = [
     ['Key id', k.keyId], ['Tenant', k.tenant], ['Status', k.status], ['Spec', `${k.spec} (${k.usage})`], ['Origin', k.origin],
     ['Description', orDash(k.description)], ['Primary version', orDash(k.primaryVersion)], ['Versions', String(k.versions.length)],
@@ -37,32 +36,24 @@ export function keyTable(k: KeyInfo): string {
     ['Rotation', formatRotation(k.rotation)], ['Last rotated', orDash(k.lastRotatedAt)], ['Deletion date', orDash(k.deletionDate)],
     ['Revoked at', orDash(k.revokedAt)], ['Destroyed at', orDash(k.destroyedAt)], ['Created', k.createdAt],
   ];
-  for (const [name, value] of rows) t.push({ [name]: value });
-  return `${t.toString()}\n`;
+  return `${renderProperties(rows, view)}\n`;
 }
 
 /** One row per key (`ekm key list`). */
-export function keyListTable(keys: readonly KeyInfo[]): string {
+export function keyListTable(keys: readonly KeyInfo[], view: TerminalView = PLAIN_VIEW): string {
   if (keys.length === 0) return 'no keys\n';
-  const t = new Table({ head: ['Key id', 'Tenant', 'Status', 'Spec', 'Primary', 'Aliases', 'Description'], style: { head: [], border: [] } });
-  for (const k of keys) t.push([k.keyId, k.tenant, k.status, k.spec, orDash(k.primaryVersion), k.aliases.join(', ') || '-', orDash(k.description)]);
-  return `${t.toString()}\n`;
+  return `${renderTable(['Key id', 'Tenant', 'Status', 'Spec', 'Primary', 'Aliases', 'Description'],
+    keys.map((k) => [k.keyId, k.tenant, k.status, k.spec, orDash(k.primaryVersion), k.aliases.join(', ') || '-', orDash(k.description)]), view)}\n`;
 }
 
 /** One row per version (`ekm key versions`). */
-export function versionsTable(versions: readonly KeyVersionInfo[]): string {
-  const t = new Table({ head: ['Version', 'Status', 'Primary', 'Origin', 'Fingerprint', 'Created'], style: { head: [], border: [] } });
-  for (const v of versions) t.push([String(v.version), v.status, v.isPrimary ? 'yes' : '', v.origin, v.fingerprint, v.createdAt]);
-  return `${t.toString()}\n`;
+export function versionsTable(versions: readonly KeyVersionInfo[], view: TerminalView = PLAIN_VIEW): string {
+  return `${renderTable(['Version', 'Status', 'Primary', 'Origin', 'Fingerprint', 'Created'],
+    versions.map((v) => [String(v.version), v.status, v.isPrimary ? 'yes' : '', v.origin, v.fingerprint, v.createdAt]), view)}\n`;
 }
 
 /** `name: value` lines, aligned, for small results (data keys, ciphertexts, MACs). */
 export function fieldLines(fields: Readonly<Record<string, string | number | boolean | null>>): string {
   const width = Math.max(...Object.keys(fields).map((k) => k.length));
   return Object.entries(fields).map(([k, v]) => `${`${k}:`.padEnd(width + 2)}${orDash(v === null ? null : String(v))}\n`).join('');
-}
-
-/** The error as people see it (`ekm: EKM_KEY_NOT_FOUND: key ... does not exist`) or as `--json` scripts parse it. */
-export function formatError(code: string, message: string, json: boolean): string {
-  return json ? `${JSON.stringify({ code, message })}\n` : `ekm: ${code}: ${message}\n`;
 }

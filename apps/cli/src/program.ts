@@ -2,7 +2,7 @@
  * The `ekm` command tree and one run of it: parse, run the action, print the result or the error,
  * return the exit code. `main.ts` wires it to the process; tests call `runCli` with buffers.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { parseIntBetween } from './args';
 import { CliContext, DEFAULT_TIMEOUT_MS, type CliDeps } from './cli-context';
 import { keyCommand } from './commands/key.commands';
@@ -22,21 +22,31 @@ import { completionCommand } from './commands/completion.commands';
 import { classify, ExitCode } from './exit-codes';
 import { withExamples } from './help';
 import { addFallbackExamples } from './help-examples';
-import { formatError } from './output';
-import { DEFAULT_NATS_URL } from './nats-url';
+import { formatError, formatOf, formatOfArgv, OUTPUT_FORMATS } from './output-format';
+import { normalizeArgv } from './argv';
+
+/** `ekm --version`. */
+export const CLI_VERSION = '0.1.0';
 
 /** Builds the command tree (no I/O until an action runs). */
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('ekm')
     .description('EKM: encryption key management for vector databases')
-    .version('0.1.0')
-    .option('--nats <url>', `NATS server (default: $EKM_NATS_URL, then .ekm/stack.json, then ${DEFAULT_NATS_URL})`)
-    .option('--json', 'print exactly one JSON document on stdout; errors as {"code","message"} on stderr')
-    .option('--credentials <file>', 'credential file to sign requests with (default: $EKM_CREDENTIALS, then .ekm/admin.credentials)')
+    // No .version(): commander would take `--version` after any command too (`rotation rewrap --version 1`
+    // printed the CLI version); runCli answers `ekm -V` / `ekm --version` before the command word only.
+    .option('--nats <url>', 'NATS server (default: $EKM_NATS_URL, then natsUrl of .ekm/stack.json, then of the credential file; never guessed)')
+    .addOption(new Option('-o, --output <format>', 'output format: table for people, json or yaml for scripts (one document on stdout)').choices(OUTPUT_FORMATS))
+    .option('--json', 'same as --output json')
+    .option('--credentials <file>', 'credential file to sign requests with, mode 0600 (default: $EKM_CREDENTIALS, then the nearest .ekm/admin.credentials)')
+    .option('--nats-creds <file>', 'NATS login file {"user","password"}, mode 0600 (default: $EKM_NATS_CREDS, then natsCredentials of .ekm/stack.json)')
+    .option('--inbox-prefix <prefix>', 'reply inbox prefix (default: $EKM_NATS_INBOX_PREFIX, then _INBOX_<nats user> with a NATS login)')
     .option('--timeout <ms>', `per-attempt request timeout in milliseconds (default ${DEFAULT_TIMEOUT_MS})`, (v) => parseIntBetween('--timeout', v, 1, 600_000))
+    .helpCommand('help [command...]', 'show the help of a command, e.g. ekm help key create')
     .showHelpAfterError(false);
+  // A contradictory --json --output yaml is a usage error before anything connects.
+  program.hook('preAction', (_root, action) => void formatOf(action.optsWithGlobals()));
   withExamples(program, 'ekm key create --tenant acme --collection docs', 'ekm --json datakey generate --key alias/acme-docs --context collection=docs');
-  program.addHelpText('after', '\nExit codes: 0 ok, 1 service error, 2 usage error, 3 unavailable or timed out (docs/cli.md).\nShell completion: source <(ekm completion bash)\n');
+  program.addHelpText('after', `\nVersion: ekm --version (or -V) before any command.\nExit codes: 0 ok, 1 service error, 2 usage error, 3 unavailable or timed out, 4 configuration error (docs/cli.md).\nShell completion: source <(ekm completion bash)   (zsh, fish: ekm completion --help)\n`);
 
   const key = keyCommand(ctx);
   addKeySettingsCommands(ctx, key);
@@ -71,9 +81,14 @@ export function buildProgram(ctx: CliContext): Command {
 }
 
 /** Runs `ekm` with `argv` (without `node` and the script) and returns the exit code. Never throws. */
-export async function runCli(argv: readonly string[], deps: CliDeps): Promise<number> {
+export async function runCli(rawArgv: readonly string[], deps: CliDeps): Promise<number> {
   const ctx = new CliContext(deps);
-  const json = argv.includes('--json');
+  const format = formatOfArgv(rawArgv);
+  const argv = normalizeArgv(rawArgv);
+  if (argv === 'version') {
+    deps.io.stdout(`${CLI_VERSION}\n`);
+    return ExitCode.Ok;
+  }
   try {
     await buildProgram(ctx).parseAsync([...argv], { from: 'user' });
     return ctx.exitCode;
@@ -82,11 +97,11 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<nu
       // --help and --version "fail" with exit code 0; other commander errors are usage errors.
       if (err.exitCode === 0) return ExitCode.Ok;
       if (err.code === 'commander.help' || err.code === 'commander.helpDisplayed') return ExitCode.Usage;
-      deps.io.stderr(formatError('EKM_CLI_USAGE', err.message.replace(/^error: /, ''), json));
+      deps.io.stderr(formatError('EKM_CLI_USAGE', err.message.replace(/^error: /, ''), format));
       return ExitCode.Usage;
     }
     const { code, message, exitCode } = classify(err);
-    deps.io.stderr(formatError(code, message, json));
+    deps.io.stderr(formatError(code, message, format));
     if (deps.env.EKM_DEBUG && err instanceof Error && err.stack) deps.io.stderr(`${err.stack}\n`);
     return exitCode;
   } finally {

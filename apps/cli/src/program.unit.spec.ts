@@ -21,7 +21,7 @@ function fakeApi(calls: Calls, overrides: Record<string, (...args: unknown[]) =>
   return { keys: proxy as EkmApi['keys'], crypto: proxy as EkmApi['crypto'], close: async () => undefined };
 }
 
-async function run(argv: string[], overrides: Record<string, (...args: unknown[]) => unknown> = {}, env: NodeJS.ProcessEnv = {}) {
+async function run(argv: string[], overrides: Record<string, (...args: unknown[]) => unknown> = {}, env: NodeJS.ProcessEnv = { EKM_NATS_URL: 'nats://test:4222' }) {
   const calls: Calls = [];
   const out: Buffer[] = [];
   let err = '';

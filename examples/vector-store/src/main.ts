@@ -43,7 +43,9 @@ export function parseAssets(text: string): AssetInput[] {
 
 async function withStore<T>(conn: Conn, f: (store: VectorStore) => Promise<T>): Promise<T> {
   const stack = stackJson();
-  const servers = conn.nats ?? process.env.EKM_NATS_URL ?? stack.natsUrl ?? 'nats://127.0.0.1:4222';
+  // No default server: a guessed one could be someone else's, and would get our signed login.
+  const servers = conn.nats ?? process.env.EKM_NATS_URL ?? stack.natsUrl;
+  if (!servers) throw new Error('no NATS URL: pass --nats, set EKM_NATS_URL, or run `npm run up` first (.ekm/stack.json)');
   const databaseUrl = conn.databaseUrl ?? process.env.VS_DATABASE_URL ?? stack.postgresUrl;
   if (!databaseUrl) throw new Error('no database: pass --database-url, set VS_DATABASE_URL, or run `npm run up` first');
   const pool = new Pool({ connectionString: databaseUrl, max: 4 });

@@ -7,3 +7,4 @@ export type {
 export { ConditionSchema, PolicyDocumentSchema, StatementSchema, parsePolicyDocument, type ParsedPolicy } from './policy-document.schema';
 export { PolicySet, evaluate, simulate } from './evaluate';
 export { globMatch } from './glob';
+export { actionProblem, KNOWN_ACTIONS, POLICY_ACTIONS } from './actions';

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { validate, type ValidationIssue } from '@ekm/contracts';
 import type { PolicyDocument } from './policy.types';
+import { actionProblem } from './actions';
 
 const SID = /^[A-Za-z0-9_.-]{1,64}$/;
 /** `*`, or `<service>:<Operation glob>` such as `keys:GenerateDataKey`, `keys:Generate*`, `keys:*`. */
@@ -33,7 +34,8 @@ export const StatementSchema = z.strictObject({
   effect: z.enum(['allow', 'deny']),
   principals: z.array(z.string().regex(PRINCIPAL, 'must be a principal id or *')).min(1).max(256).optional(),
   roles: z.array(z.string().regex(ROLE, 'must be 1..64 characters of A-Z a-z 0-9 _ . : -')).min(1).max(64).optional(),
-  actions: z.array(z.string().regex(ACTION, 'must be * or <service>:<Operation>, globs allowed (keys:Generate*)')).min(1).max(256),
+  actions: z.array(z.string().regex(ACTION, 'must be * or <service>:<Operation>, globs allowed (keys:Generate*)')
+    .superRefine((a, ctx) => { const why = actionProblem(a); if (why) ctx.addIssue({ code: 'custom', message: why }); })).min(1).max(256),
   resources: z.array(z.string().regex(RESOURCE, 'must be *, a key id, alias/<name>, tenant:<t> or tag:<k>=<v>')).min(1).max(256),
   conditions: z.array(ConditionSchema).max(64).optional(),
 }).refine((s) => s.principals !== undefined || s.roles !== undefined, { message: 'must name principals or roles (or both)', path: ['principals'] });

@@ -8,13 +8,15 @@
  */
 import { Command, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
-import Table from 'cli-table3';
 import { SERVICES, type ServiceName } from '@ekm/contracts';
 import type { Ekm } from '@ekm/client';
 import type { CliContext } from '../cli-context';
-import { CliError, usageError } from '../cli-error';
+import { CliError, configError } from '../cli-error';
+import { ExitCode } from '../exit-codes';
 import { withExamples } from '../help';
 import { findStackFile } from '../stack-file';
+import { renderTable } from '../table';
+import type { TerminalView } from '../terminal';
 import { rebuildKeysProjection } from '../admin/keys-projection-rebuild';
 import { BusErrorCode } from '@ekm/contracts';
 
@@ -29,7 +31,7 @@ export interface RelayRow {
 /** `--admin-url`, else `EKM_DATABASE_ADMIN_URL`, else `postgresUrl` of .ekm/stack.json. */
 export function adminUrl(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: string): string {
   const url = flag ?? env.EKM_DATABASE_ADMIN_URL ?? findStackFile(cwd)?.postgresUrl;
-  if (!url) throw usageError('no database admin URL: pass --admin-url, set EKM_DATABASE_ADMIN_URL, or run `npm run up` (.ekm/stack.json)');
+  if (!url) throw configError('no database admin URL: pass --admin-url, set EKM_DATABASE_ADMIN_URL, or run `npm run up` (.ekm/stack.json)');
   return url;
 }
 
@@ -38,15 +40,14 @@ const checkpointText = (c: unknown): string => {
   return c === null || c === undefined ? '-' : JSON.stringify(c);
 };
 
-export function relayTable(rows: readonly RelayRow[]): string {
-  const t = new Table({ head: ['service', 'instance', 'holder', 'active', 'checkpoint (xid/pos)', 'lag', 'published', 'last error'] });
-  for (const r of rows) {
-    if (r.error) t.push([r.service, '-', '-', '-', '-', '-', '-', `${r.error.code}: ${r.error.message}`]);
-    else if (r.relay === null) t.push([r.service, r.instance ?? '-', '-', '-', '-', '-', '-', 'no event log']);
-    else if ('error' in r.relay) t.push([r.service, r.instance ?? '-', '-', '-', '-', '-', '-', r.relay.error]);
-    else t.push([r.service, r.instance ?? '-', r.relay.holder ?? '-', r.relay.isActive ? 'yes' : 'no', checkpointText(r.relay.checkpoint), String(r.relay.lag), String(r.relay.published), r.relay.lastError ?? '']);
-  }
-  return `${t.toString()}\n`;
+export function relayTable(rows: readonly RelayRow[], view?: TerminalView): string {
+  const cells = rows.map((r) => {
+    if (r.error) return ([r.service, '-', '-', '-', '-', '-', '-', `${r.error.code}: ${r.error.message}`]);
+    if (r.relay === null) return [r.service, r.instance ?? '-', '-', '-', '-', '-', '-', 'no event log'];
+    if ('error' in r.relay) return [r.service, r.instance ?? '-', '-', '-', '-', '-', '-', r.relay.error];
+    return [r.service, r.instance ?? '-', r.relay.holder ?? '-', r.relay.isActive ? 'yes' : 'no', checkpointText(r.relay.checkpoint), String(r.relay.lag), String(r.relay.published), r.relay.lastError ?? ''];
+  });
+  return `${renderTable(['service', 'instance', 'holder', 'active', 'checkpoint (xid/pos)', 'lag', 'published', 'last error'], cells, view)}\n`;
 }
 
 export function adminCommand(ctx: CliContext): Command {
@@ -60,8 +61,7 @@ export function adminCommand(ctx: CliContext): Command {
   'ekm admin projections rebuild', 'ekm admin projections rebuild --service keys --admin-url postgres://postgres@127.0.0.1:5432/ekm --json')
     .action(async (o: { service: 'keys'; adminUrl?: string }, self: Command) => {
       const url = adminUrl(o.adminUrl, ctx.deps.env, ctx.deps.cwd);
-      const json = ctx.globals(self).json === true;
-      const bar = !json && process.stderr.isTTY === true
+      const bar = !ctx.isMachine(self) && process.stderr.isTTY === true
         ? new SingleBar({ stream: process.stderr, format: 'rebuilding keys projection {bar} {value}/{total} events' }, Presets.shades_classic) : null;
       bar?.start(1, 0);
       try {
@@ -94,8 +94,8 @@ export function adminCommand(ctx: CliContext): Command {
           return { service, relay: null, error: { code: err.code ?? BusErrorCode.Internal, message: err.message ?? String(e) } };
         }
       }));
-      if (rows.some((r) => r.error)) ctx.setExitCode(3);
-      ctx.print(self, { services: rows }, () => relayTable(rows));
+      if (rows.some((r) => r.error)) ctx.setExitCode(ExitCode.Unavailable);
+      ctx.print(self, { services: rows }, (view) => relayTable(rows, view));
     });
   return admin;
 }

@@ -1,7 +1,7 @@
 /**
  * The batch operations from a shell: `ekm datakey-batch` (generate-data-key-batch: N data keys in one
  * call) and `ekm decrypt-dir` (decrypt-batch over a folder of blob files, batches of 100, progress bar).
- * Per-item failures are listed; the command exits 1 when any item failed.
+ * Per-item failures are listed in the result; the command exits 1 when any item failed (ctx.partialFailure).
  */
 import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import { parseIntBetween } from '../args';
 import type { CliContext } from '../cli-context';
-import { CliError, usageError } from '../cli-error';
+import { usageError } from '../cli-error';
 import { withExamples } from '../help';
 import { fieldLines } from '../output';
 import { contextOption, withContext } from './crypto.commands';
@@ -43,7 +43,7 @@ export function batchCommands(ctx: CliContext): Command[] {
         ? fieldLines({ item: n, keyId: i.keyId, keyVersion: i.keyVersion, plaintext: i.plaintext, ciphertextBlob: i.ciphertextBlob })
         : `item ${n}: ${i.error.code}: ${i.error.message}\n`)).join('\n'));
       const failed = results.find((r) => !r.ok);
-      if (failed && !failed.ok) throw new CliError(failed.error.code, `${results.filter((r) => !r.ok).length} of ${results.length} data keys failed`);
+      if (failed && !failed.ok) ctx.partialFailure(self, failed.error.code, `${results.filter((r) => !r.ok).length} of ${results.length} data keys failed`);
     });
 
   const decryptDir = withExamples(contextOption(new Command('decrypt-dir').description('decrypt every blob file of a folder (decrypt-batch, batches of 100, progress bar) into --out-dir')
@@ -55,9 +55,8 @@ export function batchCommands(ctx: CliContext): Command[] {
     .action(async (dir: string, o: { outDir: string; suffix: string; key?: string; context?: string[] }, self: Command) => {
       const files = filesIn(dir, o.suffix);
       mkdirSync(o.outDir, { recursive: true, mode: 0o700 });
-      const json = ctx.globals(self).json === true;
       const api = await ctx.api(self);
-      const bar = !json && process.stderr.isTTY === true && files.length > 0
+      const bar = !ctx.isMachine(self) && process.stderr.isTTY === true && files.length > 0
         ? new SingleBar({ stream: process.stderr, format: 'decrypting {bar} {value}/{total} blobs' }, Presets.shades_classic) : null;
       bar?.start(files.length, 0);
       const failures: { file: string; code: string; message: string }[] = [];
@@ -85,7 +84,7 @@ export function batchCommands(ctx: CliContext): Command[] {
       }
       const summary = { files: files.length, decrypted: done, failed: failures.length, failures };
       ctx.print(self, summary, () => `${fieldLines({ files: files.length, decrypted: done, failed: failures.length })}${failures.map((f) => `  ${f.file}: ${f.code}: ${f.message}\n`).join('')}`);
-      if (failures.length > 0) throw new CliError(failures[0]!.code, `${failures.length} of ${files.length} blobs were not decrypted (first: ${failures[0]!.file})`);
+      if (failures.length > 0) ctx.partialFailure(self, failures[0]!.code, `${failures.length} of ${files.length} blobs were not decrypted (first: ${failures[0]!.file})`);
     });
 
   return [datakeyBatch, decryptDir];

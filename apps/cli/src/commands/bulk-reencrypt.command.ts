@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Command } from 'commander';
 import { Presets, SingleBar } from 'cli-progress';
 import type { CliContext } from '../cli-context';
-import { CliError, usageError } from '../cli-error';
+import { usageError } from '../cli-error';
 import { withExamples } from '../help';
 import { fieldLines } from '../output';
 import { contextOption, withContext } from './crypto.commands';
@@ -42,9 +42,8 @@ export function bulkReencryptCommand(ctx: CliContext): Command {
       const files = blobFiles(dir, o.suffix);
       const source = withContext(o.context).encryptionContext;
       const dest = toStringMap('--to-context', o.toContext) ?? source;
-      const json = ctx.globals(self).json === true;
       const api = await ctx.api(self);
-      const bar = !json && process.stderr.isTTY === true && files.length > 0
+      const bar = !ctx.isMachine(self) && process.stderr.isTTY === true && files.length > 0
         ? new SingleBar({ stream: process.stderr, format: 're-encrypting {bar} {value}/{total} blobs' }, Presets.shades_classic) : null;
       bar?.start(files.length, 0);
       const failures: Failure[] = [];
@@ -74,12 +73,8 @@ export function bulkReencryptCommand(ctx: CliContext): Command {
         bar?.stop();
       }
       const summary = { files: files.length, reencrypted: done, failed: failures.length, failures };
-      if (failures.length > 0 && !json) {
-        ctx.print(self, summary, () => `${fieldLines({ files: files.length, reencrypted: done, failed: failures.length })}${failures.map((f) => `  ${f.file}: ${f.code}: ${f.message}\n`).join('')}`);
-      } else {
-        ctx.print(self, summary, () => fieldLines({ files: files.length, reencrypted: done, failed: 0 }));
-      }
+      ctx.print(self, summary, () => `${fieldLines({ files: files.length, reencrypted: done, failed: failures.length })}${failures.map((f) => `  ${f.file}: ${f.code}: ${f.message}\n`).join('')}`);
       // Exit 1 when any file failed (the summary above says which), like any refused request.
-      if (failures.length > 0) throw new CliError(failures[0]!.code, `${failures.length} of ${files.length} blobs were not re-encrypted (first: ${failures[0]!.file})`);
+      if (failures.length > 0) ctx.partialFailure(self, failures[0]!.code, `${failures.length} of ${files.length} blobs were not re-encrypted (first: ${failures[0]!.file})`);
     });
 }

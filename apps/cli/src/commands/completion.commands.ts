@@ -1,5 +1,5 @@
 /**
- * `ekm completion bash|zsh`: prints a completion script generated from the command tree itself, so it
+ * `ekm completion bash|zsh|fish`: prints a completion script generated from the command tree itself, so it
  * never drifts from the commands: each command path maps to its subcommands and options.
  */
 import { Command, Argument } from 'commander';
@@ -55,11 +55,45 @@ autoload -U +X bashcompinit && bashcompinit
 ${bashScript(root).split('\n').filter((l) => !l.startsWith('#')).join('\n')}`;
 }
 
+/** fish: one `complete` line per command path, conditioned on the path typed so far (options skipped). */
+export function fishScript(root: Command): string {
+  const table = completionTable(root);
+  const paths = [...table.keys()].filter((p) => p !== '');
+  const lines = [...table].map(([path, words]) => `complete -c ekm -n '__ekm_at "${path}"' -a '${shellWords(words)}'`);
+  return `# ekm fish completion. Load with: ekm completion fish | source   (or save as ~/.config/fish/completions/ekm.fish)
+set -g __ekm_paths ${paths.map((p) => `'${p}'`).join(' ')}
+function __ekm_path --description 'the ekm command path typed so far'
+  set -l words (commandline -opc)
+  set -e words[1]
+  set -l path
+  for w in $words
+    if string match -q -- '-*' $w
+      continue
+    end
+    set -l candidate (string join ' ' $path $w)
+    if contains -- $candidate $__ekm_paths
+      set path $path $w
+    end
+  end
+  string join ' ' $path
+end
+function __ekm_at
+  set -l p (__ekm_path)
+  test "$p" = "$argv[1]"
+end
+complete -c ekm -f
+${lines.join('\n')}
+`;
+}
+
+const SCRIPTS = { bash: bashScript, zsh: zshScript, fish: fishScript } as const;
+
 export function completionCommand(ctx: CliContext, root: () => Command): Command {
-  return withExamples(new Command('completion').description('print a shell completion script for bash or zsh')
-    .addArgument(new Argument('<shell>', 'the shell').choices(['bash', 'zsh'])),
-  'ekm completion bash > /etc/bash_completion.d/ekm', 'source <(ekm completion bash)', 'ekm completion zsh > "${fpath[1]}/_ekm"')
-    .action((shell: 'bash' | 'zsh') => {
-      ctx.deps.io.stdout(shell === 'bash' ? bashScript(root()) : zshScript(root()));
+  return withExamples(new Command('completion').description('print a shell completion script for bash, zsh or fish')
+    .addArgument(new Argument('<shell>', 'the shell').choices(Object.keys(SCRIPTS))),
+  'ekm completion bash > /etc/bash_completion.d/ekm', 'source <(ekm completion bash)', 'ekm completion zsh > "${fpath[1]}/_ekm"',
+  'ekm completion fish > ~/.config/fish/completions/ekm.fish')
+    .action((shell: keyof typeof SCRIPTS) => {
+      ctx.deps.io.stdout(SCRIPTS[shell](root()));
     });
 }

@@ -3,13 +3,14 @@
  * service's `/health/ready` and its `ekm.v1.<service>.status` subject. Exit 0 when all answer, 3 otherwise.
  */
 import { Command } from 'commander';
-import Table from 'cli-table3';
 import { BusErrorCode, SERVICES } from '@ekm/contracts';
 import type { Ekm } from '@ekm/client';
 import type { CliContext } from '../cli-context';
 import { ExitCode } from '../exit-codes';
 import { withExamples } from '../help';
 import { findStackFile } from '../stack-file';
+import { renderTable } from '../table';
+import type { TerminalView } from '../terminal';
 
 /** HTTP ports of `npm run up` when there is no stack.json (docs/development.md). */
 const DEFAULT_HTTP_PORT: Readonly<Record<string, number>> = { keys: 7101, policy: 7102, rotation: 7103, audit: 7104 };
@@ -58,12 +59,9 @@ async function probeReady(url: string, timeoutMs: number): Promise<ServiceHealth
   }
 }
 
-export function healthTable(rows: readonly ServiceHealth[]): string {
-  const t = new Table({ head: ['service', 'health', '/health/ready', 'status subject', 'version', 'uptime s', 'relay lag'] });
-  for (const r of rows) {
-    t.push([r.service, r.ok ? 'UP' : 'DOWN', r.ready.detail, r.bus.ok ? 'ok' : r.bus.detail, r.bus.version ?? '-', r.bus.uptimeSeconds ?? '-', r.bus.relayLag ?? '-']);
-  }
-  return `${t.toString()}\n`;
+export function healthTable(rows: readonly ServiceHealth[], view?: TerminalView): string {
+  return `${renderTable(['service', 'health', '/health/ready', 'status subject', 'version', 'uptime s', 'relay lag'],
+    rows.map((r) => [r.service, r.ok ? 'UP' : 'DOWN', r.ready.detail, r.bus.ok ? 'ok' : r.bus.detail, r.bus.version ?? '-', r.bus.uptimeSeconds ?? '-', r.bus.relayLag ?? '-']), view)}\n`;
 }
 
 export function healthCommand(ctx: CliContext): Command {
@@ -77,12 +75,13 @@ export function healthCommand(ctx: CliContext): Command {
       try {
         api = (await ctx.api(self)) as unknown as Ekm;
       } catch (e) {
-        busDown = e instanceof Error ? e.message : String(e);
+        // A configuration error (no NATS URL, bad credential file) keeps its own code: retrying will not help.
+        busDown = `${(e as { code?: string }).code ?? BusErrorCode.Unavailable}: ${e instanceof Error ? e.message : String(e)}`;
       }
       const rows = await Promise.all(SERVICES.map(async (service): Promise<ServiceHealth> => {
         const url = stack?.services[service]?.ready ?? `http://127.0.0.1:${DEFAULT_HTTP_PORT[service]}/health/ready`;
         const [ready, bus] = await Promise.all([probeReady(url, timeoutMs), (async (): Promise<ServiceHealth['bus']> => {
-          if (!api) return { ok: false, detail: `${BusErrorCode.Unavailable}: ${busDown ?? 'no connection'}` };
+          if (!api) return { ok: false, detail: busDown ?? `${BusErrorCode.Unavailable}: no connection` };
           try {
             const s = await api.client.call<{ version: string; uptimeSeconds: number; relay: null | { lag?: number }; trail?: TrailStatus }>(service, 'status', {}, { maxAttempts: 1, timeoutMs });
             return { ok: true, detail: 'ok', version: s.version, uptimeSeconds: s.uptimeSeconds, relayLag: s.relay && 'lag' in s.relay ? s.relay.lag ?? null : null, ...(s.trail ? { trail: s.trail } : {}) };
@@ -95,7 +94,7 @@ export function healthCommand(ctx: CliContext): Command {
       }));
       const ok = rows.every((r) => r.ok);
       if (!ok) ctx.setExitCode(ExitCode.Unavailable);
-      ctx.print(self, { ok, stackFile: stack?.file ?? null, services: rows }, () =>
-        `${healthTable(rows)}${rows.map((r) => trailLine(r.bus.trail)).join('')}${ok ? 'all services up' : 'DOWN: ' + rows.filter((r) => !r.ok).map((r) => r.service).join(', ')}${stack ? '' : ' (no .ekm/stack.json: default ports probed)'}\n`);
+      ctx.print(self, { ok, stackFile: stack?.file ?? null, services: rows }, (view) =>
+        `${healthTable(rows, view)}${rows.map((r) => trailLine(r.bus.trail)).join('')}${ok ? 'all services up' : 'DOWN: ' + rows.filter((r) => !r.ok).map((r) => r.service).join(', ')}${stack ? '' : ' (no .ekm/stack.json: default ports probed)'}\n`);
     });
 }

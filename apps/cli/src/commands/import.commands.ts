@@ -61,7 +61,7 @@ export function importCommand(ctx: CliContext): Command {
       const token = readFileOrBase64('--token', o.token, (p) => ctx.exists(p));
       const wrapped = readFileOrBase64('--material', o.material, (p) => ctx.exists(p));
       const k = await (await ctx.api(self)).keys.importKeyMaterial(o.key, token, wrapped);
-      ctx.print(self, k, () => keyTable(k));
+      ctx.print(self, k, (view) => keyTable(k, view));
     });
   return imp;
 }

@@ -23,7 +23,7 @@ function lifecycle(ctx: CliContext, name: string, summary: string, example: stri
   withExamples(cmd, example);
   return cmd.action(async (keyId: string, opts: Record<string, unknown>, self: Command) => {
     const key = await run(await ctx.api(self), keyId, opts);
-    ctx.print(self, key, () => keyTable(key));
+    ctx.print(self, key, (view) => keyTable(key, view));
   });
 }
 
@@ -49,7 +49,7 @@ export function keyCommand(ctx: CliContext): Command {
       ...(requiredContextOf(o) ? { requiredContext: requiredContextOf(o) } : {}),
     };
     const created = await (await ctx.api(self)).keys.createKey(input);
-    ctx.print(self, created, () => keyTable(created));
+    ctx.print(self, created, (view) => keyTable(created, view));
   });
 
   key.addCommand(lifecycle(ctx, 'describe', 'show a key (never its material)', 'ekm key describe alias/acme-docs', (api, id) => api.keys.describeKey(id)));
@@ -80,13 +80,13 @@ export function keyCommand(ctx: CliContext): Command {
       keys.push(...page.keys);
       cursor = page.nextCursor;
     } while (o.all && cursor !== null);
-    ctx.print(self, { keys, nextCursor: cursor }, () => keyListTable(keys) + (cursor ? `more: --cursor ${cursor}\n` : ''));
+    ctx.print(self, { keys, nextCursor: cursor }, (view) => keyListTable(keys, view) + (cursor ? `more: --cursor ${cursor}\n` : ''));
   });
 
   withExamples(key.command('versions').description('list the versions of a key').argument('<key>', 'key id or alias/NAME'), 'ekm key versions alias/acme-docs')
     .action(async (id: string, _o: unknown, self: Command) => {
       const versions = await (await ctx.api(self)).keys.listKeyVersions(id);
-      ctx.print(self, { keyId: id, versions }, () => versionsTable(versions));
+      ctx.print(self, { keyId: id, versions }, (view) => versionsTable(versions, view));
     });
 
   key.addCommand(lifecycle(ctx, 'rotate', 'add a new primary version now (old versions still decrypt)', 'ekm key rotate alias/acme-docs', (api, id) => api.keys.rotateKey(id)));

@@ -1,25 +1,25 @@
 /** `ekm policy put FILE|get|list|delete|simulate`: policy documents and "would X be allowed?". */
 import { basename, extname } from 'node:path';
 import { Command } from 'commander';
-import Table from 'cli-table3';
 import type { PolicyInfo, SimulationResult } from '@ekm/client';
+import { actionProblem, parsePolicyDocument } from '@ekm/policy-engine';
 import { collect, readFileArg, toStringMap } from '../args';
 import type { CliContext } from '../cli-context';
 import { usageError } from '../cli-error';
 import { withExamples } from '../help';
 import { fieldLines } from '../output';
+import { renderTable } from '../table';
+import type { TerminalView } from '../terminal';
 import { policyOf } from './principal.commands';
 
 function policyText(p: PolicyInfo): string {
   return `${fieldLines({ policy: p.policyId, tenant: p.tenant, version: p.version })}${JSON.stringify(p.document, null, 2)}\n`;
 }
 
-function simulationText(d: SimulationResult): string {
+function simulationText(d: SimulationResult, view?: TerminalView): string {
   const head = fieldLines({ allowed: d.allowed, policy: d.policyId ?? '-', statement: d.statementId ?? '-', reason: d.reason });
   if (d.trace.length === 0) return head;
-  const t = new Table({ head: ['policy', 'statement', 'effect', 'outcome'] });
-  for (const e of d.trace) t.push([e.policyId, e.statementId, e.effect, e.outcome]);
-  return `${head}${t.toString()}\n`;
+  return `${head}${renderTable(['policy', 'statement', 'effect', 'outcome'], d.trace.map((e) => [e.policyId, e.statementId, e.effect, e.outcome]), view)}\n`;
 }
 
 /** A policy id from the file name (`acme-apps.json` → `acme-apps`). */
@@ -45,6 +45,9 @@ export function policyCommand(ctx: CliContext): Command {
         if (e instanceof SyntaxError) throw usageError(`${file}: not valid JSON (${e.message})`);
         throw e;
       }
+      // The policy service checks the same schema; checking here first makes a typo a usage error (exit 2) that sends nothing.
+      const parsed = parsePolicyDocument(document);
+      if (!parsed.ok) throw usageError(`${file}: ${parsed.issues.map((i) => `${i.path}: ${i.rule}`).join('; ')}`);
       const p = await policyOf(await ctx.api(self)).putPolicy({
         policyId: o.id ?? policyIdOf(file), tenant: o.tenant, document: document as PolicyInfo['document'],
         ...(o.expectedVersion !== undefined && !Number.isNaN(o.expectedVersion) ? { expectedVersion: o.expectedVersion } : {}),
@@ -61,11 +64,7 @@ export function policyCommand(ctx: CliContext): Command {
   policy.command('list').description('policies you may administer').option('--tenant <tenant>', 'only this tenant')
     .action(async (o: { tenant?: string }, self: Command) => {
       const ps = await policyOf(await ctx.api(self)).listPolicies(o.tenant);
-      ctx.print(self, { policies: ps }, () => {
-        const t = new Table({ head: ['policy', 'tenant', 'version', 'statements'] });
-        for (const p of ps) t.push([p.policyId, p.tenant, p.version, p.document.statements.length]);
-        return `${t.toString()}\n`;
-      });
+      ctx.print(self, { policies: ps }, (view) => `${renderTable(['policy', 'tenant', 'version', 'statements'], ps.map((p) => [p.policyId, p.tenant, p.version, p.document.statements.length]), view)}\n`);
     });
 
   policy.command('delete').description('delete a policy (its decisions stop within 1 s)').argument('<policyId>', 'policy id')
@@ -83,6 +82,8 @@ export function policyCommand(ctx: CliContext): Command {
     .option('--at <iso>', 'evaluate time conditions at this time'),
   'ekm policy simulate --principal p-1234 --action keys:Decrypt --key alias/acme-docs --context collection=docs')
     .action(async (o: { principal: string; action: string; key?: string; tenant?: string; context?: string[]; at?: string }, self: Command) => {
+      const bad = actionProblem(o.action, true);
+      if (bad) throw usageError(`--action ${bad}`);
       const api = await ctx.api(self);
       let resource: { keyId?: string; tenant?: string; tags?: Record<string, string>; aliases?: string[] } = o.tenant !== undefined ? { tenant: o.tenant } : {};
       if (o.key !== undefined) {
@@ -92,7 +93,7 @@ export function policyCommand(ctx: CliContext): Command {
       }
       const context = toStringMap('--context', o.context);
       const d = await policyOf(api).simulate({ principalId: o.principal, action: o.action, resource, ...(context ? { encryptionContext: context } : {}), ...(o.at !== undefined ? { now: o.at } : {}) });
-      ctx.print(self, d, () => simulationText(d));
+      ctx.print(self, d, (view) => simulationText(d, view));
     });
   return policy;
 }

@@ -60,8 +60,9 @@ describe('ekm principal / ekm policy against a running policy service', () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, JSON.stringify({ statements: [{ sid: 'x', effect: 'allow', roles: ['app'], actions: ['keys:*'], resources: ['*'], conditions: [{ op: 'equals', key: 'c' }] }] }));
     const refused = await ekm('--json', 'policy', 'put', bad, '--tenant', 'acme');
-    expect(refused.code).toBe(1);
-    expect(refused.err).toContain('document.statements[0].conditions[0].value');
+    // Checked against the same schema before sending: a usage error (exit 2) naming the path.
+    expect(refused.code).toBe(2);
+    expect(JSON.parse(refused.err)).toMatchObject({ code: 'EKM_CLI_USAGE', message: expect.stringContaining('statements[0].conditions[0].value') });
     expect((await ekm('policy', 'delete', 'acme-apps')).code).toBe(0);
     expect((await ekm('--json', 'policy', 'get', 'acme-apps')).err).toContain('EKM_NOT_FOUND');
   });

@@ -1,6 +1,5 @@
 /** `ekm principal create|list|get|revoke|rotate-credential|revoke-credential`: principals and their credentials. */
 import { Command, Option } from 'commander';
-import Table from 'cli-table3';
 import { PolicyClient, type Ekm, type IssuedCredential, type PrincipalInfo } from '@ekm/client';
 import { collect, parseIntBetween } from '../args';
 import type { CliContext, EkmApi } from '../cli-context';
@@ -8,6 +7,8 @@ import { usageError } from '../cli-error';
 import { withExamples } from '../help';
 import { fieldLines } from '../output';
 import { accessKeyCommand } from './access-key.commands';
+import { renderTable } from '../table';
+import type { TerminalView } from '../terminal';
 
 /** The policy client on the CLI's connection (the SDK facade exposes its low-level client). */
 export function policyOf(api: EkmApi): PolicyClient {
@@ -23,10 +24,8 @@ export function principalTable(p: PrincipalInfo): string {
   });
 }
 
-function principalListTable(ps: readonly PrincipalInfo[]): string {
-  const t = new Table({ head: ['principal', 'tenant', 'roles', 'kind', 'name', 'status'] });
-  for (const p of ps) t.push([p.principalId, p.tenant, p.roles.join(','), p.kind, p.name || '-', p.status]);
-  return `${t.toString()}\n`;
+function principalListTable(ps: readonly PrincipalInfo[], view: TerminalView): string {
+  return `${renderTable(['principal', 'tenant', 'roles', 'kind', 'name', 'status'], ps.map((p) => [p.principalId, p.tenant, p.roles.join(','), p.kind, p.name || '-', p.status]), view)}\n`;
 }
 
 /**
@@ -56,13 +55,13 @@ export function principalCommand(ctx: CliContext): Command {
   'ekm principal create --tenant acme --role app --name indexer --out indexer.credentials')
     .action(async (o: { tenant: string; role: string[]; kind: 'service' | 'person'; name?: string; out?: string }, self: Command) => {
       const r = await policyOf(await ctx.api(self)).createPrincipal({ tenant: o.tenant, roles: o.role, kind: o.kind, ...(o.name !== undefined ? { name: o.name } : {}) });
-      emitCredential(ctx, self, r, o.out, ctx.globals(self).nats);
+      emitCredential(ctx, self, r, o.out, ctx.connection(self).url);
     });
 
   principal.command('list').description('principals you may administer').option('--tenant <tenant>', 'only this tenant')
     .action(async (o: { tenant?: string }, self: Command) => {
       const ps = await policyOf(await ctx.api(self)).listPrincipals(o.tenant);
-      ctx.print(self, { principals: ps }, () => principalListTable(ps));
+      ctx.print(self, { principals: ps }, (view) => principalListTable(ps, view));
     });
 
   principal.command('get').description('show a principal').argument('<principal>', 'principal id')
@@ -85,7 +84,7 @@ export function principalCommand(ctx: CliContext): Command {
   'ekm principal rotate-credential p-1234 --grace 600 --out indexer.credentials')
     .action(async (id: string, o: { grace?: number; out?: string }, self: Command) => {
       const r = await policyOf(await ctx.api(self)).rotateCredential(id, o.grace);
-      emitCredential(ctx, self, r, o.out, ctx.globals(self).nats);
+      emitCredential(ctx, self, r, o.out, ctx.connection(self).url);
     });
 
   principal.command('revoke-credential').description('revoke one credential of a principal').argument('<principal>', 'principal id').argument('<credential>', 'credential id')

@@ -1,6 +1,6 @@
 /** zod schemas of the policy service's requests (errors name the field path: `document.statements[0].effect`). */
 import { z } from 'zod';
-import { PolicyDocumentSchema } from '@ekm/policy-engine';
+import { PolicyDocumentSchema, actionProblem } from '@ekm/policy-engine';
 import { streamVersion, tenantId, tenantOrWildcard } from '@ekm/contracts';
 
 const ID = /^[\x21-\x7e]{1,200}$/;
@@ -50,6 +50,8 @@ export const DecideRequest = z.strictObject({
   resource,
   encryptionContext: stringMap.optional(),
 });
+/** Simulate names one real action (a typo would simulate a statement that can never apply). */
 export const SimulateRequest = DecideRequest.extend({
+  action: DecideRequest.shape.action.superRefine((a, ctx) => { const why = actionProblem(a, true); if (why) ctx.addIssue({ code: 'custom', message: why }); }),
   now: z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 date-time').optional(),
 });
