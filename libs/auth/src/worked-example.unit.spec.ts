@@ -29,6 +29,7 @@ describe('docs/auth.md worked example', () => {
   it('request signature', () => {
     const body = Buffer.from('{"keyId":"alias/orders","plaintext":"aGVsbG8="}');
     const key = Buffer.from('U6CczsdGU0C_9Homrc80ytQCTjDDGIs9_GKAThiCxYY', 'base64url');
-    expect(requestMac(key, 'ekm.v1.keys.encrypt', '1767225600000', 'AAECAwQFBgcICQoLDA0ODw', body).toString('base64url')).toBe('5MaH-ny50838-_Qm1GLK9K_imRooJon-Sp4EAIwAfwg');
+    const f = { subject: 'ekm.v1.keys.encrypt', timestamp: '1767225600000', nonce: 'AAECAwQFBgcICQoLDA0ODw', requestId: 'req-0001' };
+    expect(requestMac(key, f, body).toString('base64url')).toBe('kbn5nH38b13XcAyVY-0dmouimSpsG39-gpRoneWgW68');
   });
 });

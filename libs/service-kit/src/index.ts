@@ -17,4 +17,6 @@ export { KeyedBuckets } from './keyed-buckets';
 export { NatsConnectionState } from './nats-health';
 export { NestPinoLogger } from './nest-logger';
 export { RethrowRpcFilter } from './rethrow-rpc.filter';
-export { LOGGER, METRICS, NATS_CONNECTION, OUTBOX_RELAY, PG_POOL, READINESS, SERVICE_CONFIG } from './tokens';
+export { LOGGER, METRICS, NATS_CONNECTION, NONCE_STORE, OUTBOX_RELAY, PG_POOL, READINESS, SERVICE_CONFIG } from './tokens';
+export { PostgresNonceStore, requestNoncesSql, type PostgresNonceStoreOptions } from './postgres-nonce-store';
+export { RequestNoncesMigration } from './request-nonces.migration';
