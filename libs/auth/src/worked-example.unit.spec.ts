@@ -5,6 +5,9 @@ import { rawPublicKey } from './principal-credential';
 import { requestMac } from './request-signature';
 import { SessionSealer } from './session-token';
 import { createPublicKey } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 describe('docs/auth.md worked example', () => {
   const pkcs8 = 'MC4CAQAwBQYDK2VwBCIEIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB';
@@ -31,5 +34,13 @@ describe('docs/auth.md worked example', () => {
     const key = Buffer.from('U6CczsdGU0C_9Homrc80ytQCTjDDGIs9_GKAThiCxYY', 'base64url');
     const f = { subject: 'ekm.v1.keys.encrypt', timestamp: '1767225600000', nonce: 'AAECAwQFBgcICQoLDA0ODw', requestId: 'req-0001' };
     expect(requestMac(key, f, body).toString('base64url')).toBe('kbn5nH38b13XcAyVY-0dmouimSpsG39-gpRoneWgW68');
+  });
+
+  it('the Python check in docs/auth.md passes (python3, stdlib only)', () => {
+    const doc = readFileSync(join(__dirname, '../../../docs/auth.md'), 'utf8');
+    const blocks = [...doc.matchAll(/```python\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThan(0);
+    // An assert that fails exits non-zero, which execFileSync throws.
+    for (const code of blocks) execFileSync('python3', ['-c', code], { stdio: 'pipe' });
   });
 });
