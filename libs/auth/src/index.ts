@@ -15,5 +15,8 @@ export * from './revocation-list';
 export * from './request-authenticator';
 export * from './session-signer';
 export { RevocationListener, policyEventSubject } from './revocation-listener';
-export { AuthFailureRecorder, AUTHENTICATION_FAILED, type AuthenticationFailedData } from './auth-failure-recorder';
+export {
+  ACCESS_DENIED, AUTHENTICATION_FAILED, AuthFailureRecorder, RefusalRecorder, type AccessDeniedData, type AuthenticationFailedData, type RefusalRecorderOptions,
+} from './auth-failure-recorder';
 export { resolveAuthSecret, DEV_AUTH_SECRET_FILE } from './auth-secret';
+export * from './tenant-scope';

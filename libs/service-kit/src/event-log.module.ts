@@ -4,6 +4,7 @@
  *   (event log + outbox relay tables; extra service migrations can be passed).
  * - EVENT_STORE = PostgresEventStore over that pool.
  * - NONCE_STORE: the request nonces shared by the service's replicas (replay guard across replicas and restarts).
+ * - ACCESS_REFUSALS: `AccessDenied` / failed-login records of the service's handlers (rate-limited).
  * - OUTBOX_RELAY publishing to `EKM_<SERVICE>_EVENTS`, started at bootstrap, stopped at shutdown.
  * - Readiness checks `postgres` (select 1) and `jetstream` (`ensureStreams`: missing streams are
  *   created; drift keeps the service not ready until an operator resolves it).
@@ -20,7 +21,8 @@ import type { ReadinessRegistry } from './readiness';
 import { PostgresNonceStore } from './postgres-nonce-store';
 import { RequestNoncesMigration } from './request-nonces.migration';
 import { StatusService } from './status.service';
-import { LOGGER, NATS_CONNECTION, NONCE_STORE, OUTBOX_RELAY, PG_POOL, READINESS, SERVICE_CONFIG } from './tokens';
+import { ACCESS_REFUSALS, LOGGER, NATS_CONNECTION, NONCE_STORE, OUTBOX_RELAY, PG_POOL, READINESS, SERVICE_CONFIG } from './tokens';
+import { AccessRefusals } from './access-refusals';
 
 /** Options of {@link EventLogModule.forService}. */
 export interface EventLogOptions {
@@ -126,10 +128,12 @@ export class EventLogModule {
         },
         // The replay guard shared by the service's replicas (the transport claims every nonce here).
         { provide: NONCE_STORE, inject: [PG_POOL, LOGGER], useFactory: (pool: Pool, logger: Logger) => new PostgresNonceStore({ pool, schema: serviceSchema(service), logger }) },
+        // Handlers' refusals (AccessDenied, failed logins) into the service's log, rate-limited.
+        { provide: ACCESS_REFUSALS, inject: [EVENT_STORE, LOGGER], useFactory: (store: PostgresEventStore, logger: Logger) => new AccessRefusals(store, service, logger) },
         StatusService,
         EventLogLifecycle,
       ],
-      exports: [PG_POOL, EVENT_STORE, OUTBOX_RELAY, NONCE_STORE, StatusService],
+      exports: [PG_POOL, EVENT_STORE, OUTBOX_RELAY, NONCE_STORE, ACCESS_REFUSALS, StatusService],
     };
   }
 }

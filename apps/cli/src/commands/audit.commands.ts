@@ -2,7 +2,6 @@
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import Table from 'cli-table3';
-import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
 import { AuditClient, toCef, type AuditEntry, type Ekm } from '@ekm/client';
 import { parseIntBetween } from '../args';
@@ -97,37 +96,32 @@ export function auditCommand(ctx: CliContext): Command {
       });
     });
 
-  withExamples(audit.command('tail').description('the newest entries of the SIEM stream EKM_AUDIT (and new ones with --follow)')
-    .option('-n, --lines <n>', 'how many of the newest entries (default 20)', (v) => parseIntBetween('--lines', v, 1, 100_000))
-    .option('--follow', 'keep printing new entries until interrupted')
+  withExamples(audit.command('tail').description('the newest trail entries you may read (and new ones with --follow); a tenant principal sees its tenant only')
+    .option('-n, --lines <n>', 'how many of the newest entries (1-1000, default 20)', (v) => parseIntBetween('--lines', v, 1, 1000))
+    .option('--follow', 'keep printing new entries until interrupted (polls every second)')
     .option('--format <f>', 'json | cef | table (default table; json with --json)'),
   'ekm audit tail -n 50 --format cef', 'ekm audit tail --follow --format json')
     .action(async (o: { lines?: number; follow?: boolean; format?: string }, self: Command) => {
       const format = o.format ?? (ctx.globals(self).json ? 'json' : 'table');
       if (!['json', 'cef', 'table'].includes(format)) throw usageError(`--format ${format}: must be json, cef or table`);
-      const nc = await natsOf(ctx, self);
-      try {
-        const jsm = await jetstreamManager(nc);
-        const info = await jsm.streams.info('EKM_AUDIT');
-        const last = info.state.last_seq;
-        const start = Math.max(info.state.first_seq, last - (o.lines ?? 20) * 2 + 1); // checkpoints share the stream
-        const consumer = await jetstream(nc).consumers.get('EKM_AUDIT', { opt_start_seq: start, deliver_policy: DeliverPolicy.StartSequence });
-        const rows: AuditEntry[] = [];
-        const emit = (e: AuditEntry): void => {
-          if (format === 'cef') ctx.deps.io.stdout(`${toCef(e)}\n`);
-          else if (format === 'json') ctx.deps.io.stdout(`${JSON.stringify(e)}\n`);
-          else rows.push(e);
-        };
-        if (last >= start) {
-          const msgs = await consumer.consume();
-          for await (const m of msgs) {
-            if (m.subject !== 'ekm.audit.v1.checkpoint') emit(m.json<AuditEntry>());
-            if (!o.follow && m.seq >= last) break;
-          }
+      // Through ekm.v1.audit.query (signed, confined to the caller's tenant), not the SIEM stream: that
+      // stream carries every tenant's entries and is for the SIEM's own NATS identity.
+      const client = auditOf(await ctx.api(self));
+      const emit = (entries: readonly AuditEntry[]): void => {
+        if (format === 'table') ctx.deps.io.stdout(entryTable(entries));
+        else for (const e of entries) ctx.deps.io.stdout(format === 'cef' ? `${toCef(e)}\n` : `${JSON.stringify(e)}\n`);
+      };
+      const newest = await client.query({ limit: o.lines ?? 20, order: 'desc' });
+      const first = [...newest.entries].reverse();
+      emit(first);
+      let cursor = first.length > 0 ? first[first.length - 1]!.leafIndex : 0;
+      while (o.follow) {
+        await new Promise((r) => setTimeout(r, 1000));
+        const page = await client.query({ cursor, limit: 1000, order: 'asc' });
+        if (page.entries.length > 0) {
+          emit(page.entries);
+          cursor = page.entries[page.entries.length - 1]!.leafIndex;
         }
-        if (format === 'table') ctx.deps.io.stdout(entryTable(rows.slice(-(o.lines ?? 20))));
-      } finally {
-        await nc.close();
       }
     });
   return audit;

@@ -141,6 +141,21 @@ export function toAuditEntry(e: SourceEvent, leafIndex: number): AuditEntry {
       request: strip({ id: str(d.requestId), traceId: str(d.traceId), items: int(d.items) }),
     });
   }
+  if (e.type === 'AccessDenied') {
+    // A handler refused an authenticated caller: `tenant` is the tenant the request named (the victim's
+    // trail shows the attempt); the caller's own tenant is in details.principalTenant.
+    return strip({
+      ...base,
+      action: str(d.operation) ?? 'unknown',
+      outcome: 'denied' as const,
+      reason: str(d.reason),
+      errorCode: str(d.errorCode),
+      actor: { principal: str(d.principal) ?? str(e.meta.actor) ?? 'unknown' },
+      tenant: str(d.tenant),
+      request: strip({ id: str(d.requestId) ?? str(e.meta.correlationId), traceId: traceIdOf(e.meta.traceparent) }),
+      details: toJson(d),
+    });
+  }
   if (category === 'authentication') {
     return strip({
       ...base,
