@@ -58,3 +58,9 @@ function requestIdOf(ctx: NatsContext): string | undefined {
   const v = h?.has(REQUEST_ID_HEADER) ? h.get(REQUEST_ID_HEADER) : undefined;
   return v !== undefined && REQUEST_ID.test(v) ? v : undefined;
 }
+
+/** The tenant a (possibly invalid) request body names, for the refusal record; undefined when none or not a plain string. */
+export function tenantNamedBy(body: unknown): string | undefined {
+  const t = typeof body === 'object' && body !== null ? (body as { tenant?: unknown }).tenant : undefined;
+  return typeof t === 'string' && t.length > 0 && t.length <= 256 ? t.replace(/\u0000/g, '') : undefined;
+}

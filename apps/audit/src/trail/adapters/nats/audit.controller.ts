@@ -11,7 +11,7 @@ import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices
 import { JetStreamApiError } from '@nats-io/jetstream';
 import { confineToTenant, isOperatorScope } from '@ekm/auth';
 import { BusErrorCode, fail, ok, parseRequest, subject, type FailReply, type Reply } from '@ekm/contracts';
-import { ACCESS_REFUSALS, principalOf, type AccessRefusals } from '@ekm/service-kit';
+import { ACCESS_REFUSALS, principalOf, tenantNamedBy, type AccessRefusals } from '@ekm/service-kit';
 import type { CheckpointRow, TrailSource, VerifyResult } from '../../application/verify-trail';
 import { verifyTrail } from '../../application/verify-trail';
 import { signReport, type SignedUsageReport } from '../../application/usage-report';
@@ -27,7 +27,7 @@ export class AuditController {
   @MessagePattern(subject('audit', 'query'))
   async query(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<TrailPage>> {
     const r = parseRequest(QueryRequest, body);
-    if (!r.ok) return this.refusals.deny(ctx, 'AuditQuery', tenantField(body), r);
+    if (!r.ok) return this.refusals.deny(ctx, 'AuditQuery', tenantNamedBy(body), r);
     const q = r.data;
     const scope = await this.confine(ctx, 'AuditQuery', q.tenant, q.keyId);
     if (!scope.ok) return scope.reply;
@@ -71,7 +71,7 @@ export class AuditController {
   @MessagePattern(subject('audit', 'report'))
   async report(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<SignedUsageReport>> {
     const r = parseRequest(ReportRequest, body);
-    if (!r.ok) return this.refusals.deny(ctx, 'AuditReport', tenantField(body), r);
+    if (!r.ok) return this.refusals.deny(ctx, 'AuditReport', tenantNamedBy(body), r);
     const { from, to, keyId } = r.data;
     const scope = await this.confine(ctx, 'AuditReport', r.data.tenant, keyId);
     if (!scope.ok) return scope.reply;
@@ -122,8 +122,3 @@ export class AuditController {
   }
 }
 
-/** The tenant a (possibly invalid) request body names, for the refusal record. */
-function tenantField(body: unknown): string | undefined {
-  const t = typeof body === 'object' && body !== null ? (body as { tenant?: unknown }).tenant : undefined;
-  return typeof t === 'string' && t.length > 0 && t.length <= 256 ? t : undefined;
-}
