@@ -183,6 +183,17 @@ describe('tenant isolation on read and admin routes (all services, EKM_AUTH=requ
     expectNothingOfA(o);
   });
 
+  it('a failed login (wrong proof for A\'s credential) is an authentication failure in the trail, naming the claimed principal', async () => {
+    const body = { principalId: principalA, credentialId: credA.credentialId, timestamp: Date.now(), nonce: randomUUID().replace(/-/g, ''), signature: 'A'.repeat(86) };
+    const o = await attempt(b, 'policy', 'login', body);
+    expect(o).toMatchObject({ ok: false, code: 'EKM_UNAUTHENTICATED' });
+    const entry = await waitFor('failed login entry', async () => {
+      const { rows } = await pg.query<{ entry: string }>(`SELECT entry FROM ekm_audit.trail WHERE entry::jsonb -> 'request' ->> 'id' = $1 AND action = 'authenticate'`, [o.requestId]);
+      return rows[0] ? JSON.parse(rows[0].entry) as Record<string, unknown> : undefined;
+    }, 30_000);
+    expect(entry).toMatchObject({ category: 'authentication', outcome: 'denied', actor: { principal: principalA }, reason: 'LOGIN_PROOF_INVALID', source: { service: 'policy' } });
+  });
+
   it('operator scope still reads every tenant', async () => {
     const page = await admin.call<{ entries: { tenant?: string }[] }>('audit', 'query', { tenant: 'ta' });
     expect(page.entries.length).toBeGreaterThan(0);

@@ -160,7 +160,8 @@ export function toAuditEntry(e: SourceEvent, leafIndex: number): AuditEntry {
     return strip({
       ...base,
       action: 'authenticate',
-      outcome: 'failure' as const,
+      // A refused request or login is a refusal like any other: `denied` (not a fault of the service).
+      outcome: 'denied' as const,
       reason: str(d.reason),
       errorCode: 'EKM_UNAUTHENTICATED',
       actor: { principal: str(d.principalId) ?? str(d.principal) ?? str(e.meta.actor) ?? 'unknown' },
