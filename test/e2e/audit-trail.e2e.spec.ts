@@ -113,7 +113,8 @@ describe('audit trail end to end', () => {
     const p2 = await auditCall<{ entries: { leafIndex: number }[] }>('query', { keyId, limit: 3, cursor: p1.nextCursor });
     expect(p2.entries[0].leafIndex).toBeGreaterThan(p1.entries[2].leafIndex);
     const denied = await auditCall<{ entries: { actor: { principal: string } }[] }>('query', { outcome: 'denied' });
-    expect(denied.entries.map((e) => e.actor.principal)).toEqual(['eve']);
+    // The refused decrypt and the refused authentication: both are refusals (`denied`).
+    expect(denied.entries.map((e) => e.actor.principal)).toEqual(['eve', 'mallory']);
     const bad = await nc.request(subject('audit', 'query'), JSON.stringify({ limit: 0 }), { timeout: 5_000 });
     expect(bad.json<Reply<unknown>>()).toMatchObject({ ok: false, error: { code: 'EKM_VALIDATION' } });
 
@@ -139,7 +140,7 @@ describe('audit trail end to end', () => {
     expect(v.code).toBe(0);
     expect(JSON.parse(v.out)).toEqual({ ok: true, entries: expect.any(Number), firstBadIndex: null, reason: expect.any(String) });
     const q = await run('--json', 'audit', 'query', '--outcome', 'denied');
-    expect(JSON.parse(q.out).entries).toHaveLength(1);
+    expect(JSON.parse(q.out).entries).toHaveLength(2);
     const t = await run('audit', 'tail', '-n', '3', '--format', 'cef');
     expect(t.code).toBe(0);
     expect(t.out.trim().split('\n').every((l) => l.startsWith('CEF:0|EKM|ekm-audit|1|'))).toBe(true);

@@ -8,7 +8,8 @@
  * Cost: the claims of concurrent requests are group-committed (one `INSERT … SELECT unnest(…) ON
  * CONFLICT DO NOTHING RETURNING` per batch; up to `maxInFlight` batches on the wire, later claims
  * accumulate), so a request adds one batched round trip and no per-request commit. Rows expire with the
- * timestamp window (`expires_at` = request timestamp + skew); a sweep deletes expired rows every 30 s.
+ * timestamp window (`expires_at` = request timestamp + skew); a sweep deletes rows 30 s past it every
+ * 30 s, by Postgres' clock (so a replica whose clock is up to 30 s off Postgres' still finds the row).
  * When Postgres cannot answer, claims are 'unavailable' and the request is refused (fail closed).
  */
 import type { Pool } from 'pg';
@@ -67,7 +68,7 @@ export class PostgresNonceStore implements SharedNonceStore {
   /** Deletes rows whose window has passed (the database clock decides, the same for every replica). */
   async sweep(): Promise<number> {
     try {
-      const r = await this.o.pool.query(`DELETE FROM "${this.o.schema}".request_nonces WHERE expires_at < now() - interval '5 seconds'`);
+      const r = await this.o.pool.query(`DELETE FROM "${this.o.schema}".request_nonces WHERE expires_at < now() - interval '30 seconds'`);
       return r.rowCount ?? 0;
     } catch (err) {
       this.o.logger?.warn({ err: err instanceof Error ? err.message : String(err) }, 'request nonce sweep failed (retried on the next period)');
