@@ -20,13 +20,15 @@ const b64u = (b) => Buffer.from(b).toString('base64url');
   if (!login.ok) throw new Error(`${login.error.code}: ${login.error.message}`);
   const { sessionToken, sessionKey } = login.data;
 
-  // 2. A signed request: HMAC-SHA256(sessionKey, "ekm-req-v1\n<subject>\n<ts>\n<nonce>\n<sha256 hex of body>").
+  // 2. A signed request: HMAC-SHA256(sessionKey, "ekm-req-v2\n<subject>\n<ts>\n<nonce>\n<request id>\n<sha256 hex of body>").
   const subject = 'ekm.v1.keys.list-keys';
   const body = Buffer.from(JSON.stringify({ limit: 5 }));
   const ts = String(Date.now());
   const n = b64u(randomBytes(16));
-  const canonical = ['ekm-req-v1', subject, ts, n, createHash('sha256').update(body).digest('hex')].join('\n');
+  const requestId = `raw-${b64u(randomBytes(9))}`;
+  const canonical = ['ekm-req-v2', subject, ts, n, requestId, createHash('sha256').update(body).digest('hex')].join('\n');
   const h = headers();
+  h.set('Ekm-Request-Id', requestId);
   h.set('Ekm-Session', sessionToken);
   h.set('Ekm-Timestamp', ts);
   h.set('Ekm-Nonce', n);

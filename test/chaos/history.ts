@@ -60,7 +60,7 @@ export class ChaosClient {
     const bytes = Buffer.from(JSON.stringify(body));
     const h = headers();
     h.set('Ekm-Request-Id', requestId);
-    if (this.session) for (const [k, v] of Object.entries(signRequest(this.session, subject, bytes))) h.set(k, v);
+    if (this.session) for (const [k, v] of Object.entries(signRequest(this.session, subject, bytes, { requestId }))) h.set(k, v);
     try {
       const m = await this.nc.request(subject, bytes, { timeout: deadlineMs, headers: h });
       const r = m.json<Reply<T>>();

@@ -88,7 +88,7 @@ describe('audit trail end to end', () => {
     expect(has({ category: 'key_usage', action: 'GenerateDataKey', outcome: 'success' })).toBe(true);
     expect(has({ category: 'key_usage', action: 'Decrypt', outcome: 'failure' })).toBe(true);
     expect(has({ category: 'key_usage', action: 'Decrypt', outcome: 'denied', principal: 'eve' })).toBe(true);
-    expect(has({ category: 'authentication', outcome: 'failure', principal: 'mallory' })).toBe(true);
+    expect(has({ category: 'authentication', outcome: 'denied', principal: 'mallory' })).toBe(true);
   });
 
   it('publishes every leaf once on EKM_AUDIT (msg id = leaf index) and the signed checkpoints', async () => {
@@ -113,7 +113,8 @@ describe('audit trail end to end', () => {
     const p2 = await auditCall<{ entries: { leafIndex: number }[] }>('query', { keyId, limit: 3, cursor: p1.nextCursor });
     expect(p2.entries[0].leafIndex).toBeGreaterThan(p1.entries[2].leafIndex);
     const denied = await auditCall<{ entries: { actor: { principal: string } }[] }>('query', { outcome: 'denied' });
-    expect(denied.entries.map((e) => e.actor.principal)).toEqual(['eve']);
+    // The refused decrypt and the refused authentication: both are refusals (`denied`).
+    expect(denied.entries.map((e) => e.actor.principal)).toEqual(['eve', 'mallory']);
     const bad = await nc.request(subject('audit', 'query'), JSON.stringify({ limit: 0 }), { timeout: 5_000 });
     expect(bad.json<Reply<unknown>>()).toMatchObject({ ok: false, error: { code: 'EKM_VALIDATION' } });
 
@@ -142,10 +143,15 @@ describe('audit trail end to end', () => {
       published: expect.objectContaining({ checkpoints: expect.any(Number), rejected: 0 }), quarantined: 0, signerDistrust: null,
     });
     const q = await run('--json', 'audit', 'query', '--outcome', 'denied');
-    expect(JSON.parse(q.out).entries).toHaveLength(1);
+    expect(JSON.parse(q.out).entries).toHaveLength(2);
     const t = await run('audit', 'tail', '-n', '3', '--format', 'cef');
     expect(t.code).toBe(0);
+    expect(t.out.trim().split('\n')).toHaveLength(3);
     expect(t.out.trim().split('\n').every((l) => l.startsWith('CEF:0|EKM|ekm-audit|1|'))).toBe(true);
+    const tj = await run('audit', 'tail', '-n', '4', '--format', 'json');
+    const leaves = tj.out.trim().split('\n').map((l) => (JSON.parse(l) as { leafIndex: number }).leafIndex);
+    expect(leaves).toHaveLength(4);
+    expect(leaves).toEqual([...leaves].sort((x, y) => x - y));
     const r = await run('audit', 'report', '--from', '2020-01-01T00:00:00Z', '--to', '2100-01-01T00:00:00Z');
     expect(r.out).toContain('vectors-1');
     expect((await run('audit', 'query', '--outcome', 'maybe')).code).toBe(2);

@@ -5,6 +5,7 @@
  */
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Client } from 'pg';
+import { ACCESS_REFUSALS, type AccessRefusals } from '@ekm/service-kit';
 import { createTestDatabase } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
 import { b64, call, createKey, errorCode, okData, startKeysApp, type KeysApp } from './keys-crypto.support';
@@ -38,7 +39,7 @@ describe('keys data plane (e2e)', () => {
   const ctx = { collection: 'docs', tenant: 't-e2e' };
   /** [non-usage events, usage events] */
   const counts = async (): Promise<[number, number]> => {
-    const r = await pg.query<{ k: string; u: string }>(`SELECT count(*) FILTER (WHERE stream_id NOT LIKE 'usage-%') AS k, count(*) FILTER (WHERE stream_id LIKE 'usage-%') AS u FROM ekm_keys.events`);
+    const r = await pg.query<{ k: string; u: string }>(`SELECT count(*) FILTER (WHERE stream_id NOT LIKE 'usage-%' AND stream_id NOT LIKE 'refusals-%' AND stream_id NOT LIKE 'auth-failures-%') AS k, count(*) FILTER (WHERE stream_id LIKE 'usage-%') AS u FROM ekm_keys.events`);
     return [Number(r.rows[0]!.k), Number(r.rows[0]!.u)];
   };
   const lastUsage = async () => (await pg.query<{ data: Record<string, unknown> }>(`SELECT data FROM ekm_keys.events WHERE stream_id LIKE 'usage-%' ORDER BY global_position DESC LIMIT 1`)).rows[0]!.data;
@@ -136,6 +137,10 @@ describe('keys data plane (e2e)', () => {
       expect([name, k1 - k0, u1 - u0]).toEqual([name, 0, usage]);
       if (usage === 1) expect(await lastUsage()).toMatchObject({ outcome: 'FAILED', errorCode: code });
     }
+    // The requests that failed validation left an AccessDenied record each (principal, operation, code).
+    await app.svc.app.get<symbol, AccessRefusals>(ACCESS_REFUSALS, { strict: false }).flush();
+    const { rows } = await pg.query<{ op: string }>(`SELECT data->>'operation' AS op FROM ekm_keys.events WHERE event_type = 'AccessDenied' AND data->>'errorCode' = 'EKM_VALIDATION' ORDER BY global_position`);
+    expect(rows.map((r) => r.op)).toEqual(expect.arrayContaining(['Encrypt', 'GenerateDataKey']));
   });
 
   it('disabled, revoked, pending-deletion and destroyed keys refuse with EKM_KEY_NOT_ACTIVE', async () => {

@@ -1,17 +1,13 @@
 /**
  * The built CLI as a child process (`node bin/ekm.js`), where the process itself matters: a closed
- * pipe, the environment (NO_COLOR, FORCE_COLOR, no stack), exit codes, and `audit tail` against a real
- * JetStream stream on a private nats-server.
+ * pipe, the environment (NO_COLOR, FORCE_COLOR, no stack), and exit codes. (`audit tail` goes through the
+ * services' confined query route: test/e2e/audit-trail.e2e.spec.ts.)
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { jetstreamManager } from '@nats-io/jetstream';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { parse as parseYaml } from 'yaml';
-import { startNats, stopServer, type ServerHandle } from '../../../test/support/servers';
 
 const ROOT = join(__dirname, '..', '..', '..');
 let work: string;
@@ -82,41 +78,3 @@ describe('the ekm process', () => {
   });
 });
 
-describe('ekm audit tail against JetStream', () => {
-  let nats: ServerHandle;
-  let nc: NatsConnection;
-  const entry = (leaf: number) => ({ schema: 'ekm.audit.v1', leafIndex: leaf, time: new Date(1_767_225_600_000 + leaf).toISOString(), timeMs: 0, category: 'usage', action: 'Decrypt', outcome: 'success', actor: { principal: 'p-1' }, keyId: 'k-1', keyVersion: 1, tenant: 'acme', source: { service: 'keys', eventId: `e${leaf}`, eventType: 'KeyUsed', streamId: 's', streamPosition: leaf, globalPosition: String(leaf) } });
-
-  beforeAll(async () => {
-    nats = await startNats();
-    nc = await connect({ servers: nats.url });
-    const jsm = await jetstreamManager(nc);
-    await jsm.streams.add({ name: 'EKM_AUDIT', subjects: ['ekm.audit.v1.>'] });
-    const js = jsm.jetstream();
-    // 30 entries; a checkpoint after every third, and a run of checkpoints at the end (idle seconds).
-    for (let leaf = 0; leaf < 30; leaf++) {
-      await js.publish('ekm.audit.v1.usage', JSON.stringify(entry(leaf)));
-      if (leaf % 3 === 2) await js.publish('ekm.audit.v1.checkpoint', JSON.stringify({ treeSize: leaf + 1 }));
-    }
-    for (let i = 0; i < 12; i++) await js.publish('ekm.audit.v1.checkpoint', JSON.stringify({ treeSize: 30, n: i }));
-  }, 60_000);
-  afterAll(async () => {
-    await nc?.close();
-    if (nats) await stopServer(nats);
-  });
-
-  it.each(['json', 'cef', 'yaml'])('-n 5 --format %s prints exactly the newest five entries', async (format) => {
-    const r = await ekm(['--nats', nats.url, 'audit', 'tail', '-n', '5', '--format', format]);
-    expect(r.code).toBe(0);
-    if (format === 'json') expect(r.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { leafIndex: number }).leafIndex)).toEqual([25, 26, 27, 28, 29]);
-    if (format === 'cef') expect(r.stdout.trimEnd().split('\n')).toHaveLength(5);
-    if (format === 'yaml') expect(r.stdout.split('---\n').filter(Boolean).map((d) => (parseYaml(d) as { leafIndex: number }).leafIndex)).toEqual([25, 26, 27, 28, 29]);
-  });
-
-  it('-n larger than the trail prints every entry once; the table has the newest too', async () => {
-    const all = await ekm(['--nats', nats.url, '--json', 'audit', 'tail', '-n', '100']);
-    expect(all.stdout.trimEnd().split('\n').map((l) => (JSON.parse(l) as { leafIndex: number }).leafIndex)).toEqual(Array.from({ length: 30 }, (_, i) => i));
-    const table = await ekm(['--nats', nats.url, 'audit', 'tail', '-n', '2']);
-    expect(table.stdout.split('\n').filter((l) => l.includes('Decrypt'))).toHaveLength(2);
-  });
-});

@@ -4,13 +4,15 @@
  * The data plane (GenerateDataKey/Encrypt/...) plugs in through keys/adapters/nats/crypto.module.ts.
  */
 import { Module } from '@nestjs/common';
+import { createHmac } from 'node:crypto';
+import { resolveAuthSecret } from '@ekm/auth';
 import type { KeysConfig } from '@ekm/config';
 import { toInline } from '@ekm/event-store';
 import { EventLogModule, SERVICE_CONFIG } from '@ekm/service-kit';
 import { DEFAULT_KEY_LIMITS, type KeyLifecycleLimits } from './keys/domain';
 import { HandleKeyCommand, KEY_INLINE_PROJECTIONS, KEY_LIMITS } from './keys/application/handle-key-command';
 import { KeyAdminUseCases } from './keys/application/key-admin.use-cases';
-import { AUTHORIZER, KEY_COMMAND_HANDLER, KEY_MATERIAL_STORE, KEY_STATE_READER, ROOT_OF_TRUST } from './keys/application/ports';
+import { AUTHORIZER, ID_DERIVATION_KEY, KEY_COMMAND_HANDLER, KEY_MATERIAL_STORE, KEY_STATE_READER, ROOT_OF_TRUST } from './keys/application/ports';
 import { authorizerProvider } from './keys/adapters/authz/allow-all.authorizer';
 import { CryptoModule } from './keys/adapters/nats/crypto.module';
 import { AdminCallRunner } from './keys/adapters/nats/admin-call.runner';
@@ -60,6 +62,19 @@ export class KeysControlModule {}
 @Module({
   imports: [eventLog, KeysControlModule, CryptoModule.forRoot({ imports: [eventLog, KeysControlModule] })],
   controllers: [StatusController, KeysAdminController, KeysAttributesController, KeysImportController, KeysVersionsController],
-  providers: [PgImportTokenStore, KeyListQuery, KeyAdminUseCases, AdminCallRunner, KeyCommandReplies, DbClock, VersionRetirementCheck],
+  providers: [
+    PgImportTokenStore, KeyListQuery, KeyAdminUseCases, AdminCallRunner, KeyCommandReplies, DbClock, VersionRetirementCheck,
+    { provide: ID_DERIVATION_KEY, inject: [SERVICE_CONFIG], useFactory: idDerivationKeyFor },
+  ],
 })
 export class KeysModule {}
+
+/**
+ * HMAC(EKM_AUTH_SECRET, "ekm-id-derivation-v1"): the same on every replica (they share the secret; in
+ * development the data-dir secret file), unknown to callers. Changing the secret changes the key id a
+ * retried CreateKey derives, so a retry across a secret change creates a second key.
+ */
+export function idDerivationKeyFor(config: KeysConfig): Buffer {
+  const secret = resolveAuthSecret({ ...(config.authSecret !== undefined ? { secret: config.authSecret } : {}), env: config.env, dataDir: config.dataDir });
+  return createHmac('sha256', secret).update('ekm-id-derivation-v1').digest();
+}

@@ -1,10 +1,15 @@
 /**
- * Records each refused request as an `AuthenticationFailed` event in the service's own event log
- * (stream `auth-failures-<instance>`); the outbox relay carries it to the audit service like any event.
+ * Refusals as events in the service's own event log; the outbox relay carries them to the audit
+ * service like any event. Two kinds: `AuthenticationFailed` (the transport refused the request, or a
+ * login failed) and `AccessDenied` (authenticated, but the handler refused: another tenant's data, an
+ * operator-only call, a request that failed validation).
+ *
  * Group-committed: while one batch commits the next accumulates, so a flood of bad requests costs one
  * INSERT per batch. The refusal is replied without waiting for the commit (a refusal is not an operation
- * that must be fail-closed); when more than `maxPending` records wait, further ones are counted and
- * dropped rather than growing memory without bound, and the drop is logged.
+ * that must be fail-closed). A flood must not fill the trail either: each claimed principal gets at most
+ * `perKeyPerMinute` records per minute and the whole process `globalPerMinute`; what is over is counted,
+ * and the next record admitted for that principal carries `suppressed: n` (so the trail still says how
+ * many were refused). Beyond `maxPending` queued records further ones are dropped and logged.
  */
 import { ExpectedVersion, type EventStore } from '@ekm/event-store';
 import type { Logger } from '@ekm/telemetry';
@@ -13,7 +18,7 @@ import type { AuthFailureReason } from './auth.types';
 /** Data of an `AuthenticationFailed` event. Never a token, signature, key or body. */
 export interface AuthenticationFailedData {
   readonly subject: string;
-  /** Principal named by the (possibly forged) session; absent when the token did not open. */
+  /** Principal named by the (possibly forged) session or login; absent when the token did not open. */
   readonly principalClaimed?: string;
   readonly reason: AuthFailureReason;
   /** Caller's request id when it sent a well-formed one. */
@@ -26,30 +31,79 @@ export interface AuthenticationFailedData {
   readonly via?: string;
   readonly service: string;
   readonly at: string;
+  /** Refusals of this principal left out of the trail since the previous record (rate limit). */
+  readonly suppressed?: number;
+}
+
+/** Data of an `AccessDenied` event: who, which tenant they named, which operation, and why. */
+export interface AccessDeniedData {
+  readonly principal: string;
+  /** The caller's own tenant (`*` = operator scope). */
+  readonly principalTenant: string;
+  /** The tenant the request named or touched (absent when it named none). */
+  readonly tenant?: string;
+  /** PascalCase operation, e.g. `PutPolicy`, `AuditQuery`. */
+  readonly operation: string;
+  readonly errorCode: string;
+  readonly reason: string;
+  readonly requestId?: string;
+  readonly service: string;
+  readonly at: string;
+  readonly suppressed?: number;
 }
 
 export const AUTHENTICATION_FAILED = 'AuthenticationFailed';
+export const ACCESS_DENIED = 'AccessDenied';
 
-export class AuthFailureRecorder {
-  private queue: AuthenticationFailedData[] = [];
+export interface RefusalRecorderOptions {
+  readonly maxPending?: number;
+  readonly maxBatch?: number;
+  /** Records per claimed principal per minute (default 60). */
+  readonly perKeyPerMinute?: number;
+  /** Records per process per minute (default 1,200). */
+  readonly globalPerMinute?: number;
+  readonly clock?: () => number;
+}
+
+interface Queued { readonly type: string; readonly data: object; readonly actor: string; readonly at: string; readonly requestId?: string }
+
+const WINDOW_MS = 60_000;
+
+export class RefusalRecorder {
+  private queue: Queued[] = [];
   private flushing: Promise<void> | null = null;
   private dropped = 0;
+  private windowStart = 0;
+  private inWindow = 0;
+  private perKey = new Map<string, number>();
+  private readonly suppressed = new Map<string, number>();
 
-  constructor(
-    private readonly store: EventStore,
-    readonly streamId: string,
-    private readonly logger?: Logger,
-    private readonly maxPending = 10_000,
-    private readonly maxBatch = 500,
-  ) {}
+  constructor(private readonly store: EventStore, readonly streamId: string, private readonly logger?: Logger, private readonly o: RefusalRecorderOptions = {}) {}
 
-  record(data: AuthenticationFailedData): void {
-    if (this.queue.length >= this.maxPending) {
-      this.dropped++;
-      return;
+  /** Queues one refusal; false when it was rate-limited or dropped (counted, not recorded). */
+  record(type: string, data: object & { readonly at: string; readonly requestId?: string }, actor: string): boolean {
+    const now = (this.o.clock ?? Date.now)();
+    if (now - this.windowStart >= WINDOW_MS) {
+      this.windowStart = now;
+      this.inWindow = 0;
+      this.perKey = new Map();
     }
-    this.queue.push(data);
+    const mine = this.perKey.get(actor) ?? 0;
+    const full = this.queue.length >= (this.o.maxPending ?? 10_000);
+    if (full || mine >= (this.o.perKeyPerMinute ?? 60) || this.inWindow >= (this.o.globalPerMinute ?? 1_200)) {
+      if (full) this.dropped++;
+      // Bounded: at most one counter per actor seen this window, and the map is cleared when it grows large.
+      if (this.suppressed.size > 10_000) this.suppressed.clear();
+      this.suppressed.set(actor, (this.suppressed.get(actor) ?? 0) + 1);
+      return false;
+    }
+    this.perKey.set(actor, mine + 1);
+    this.inWindow++;
+    const skipped = this.suppressed.get(actor);
+    this.suppressed.delete(actor);
+    this.queue.push({ type, data: skipped ? { ...data, suppressed: skipped } : data, actor, at: data.at, ...(data.requestId ? { requestId: data.requestId } : {}) });
     this.flushing ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.flushLoop());
+    return true;
   }
 
   /** Resolves when everything queued so far is committed (or failed). */
@@ -59,19 +113,36 @@ export class AuthFailureRecorder {
 
   private async flushLoop(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.maxBatch);
+      const batch = this.queue.splice(0, this.o.maxBatch ?? 500);
       try {
-        await this.store.appendToStream(this.streamId, batch.map((d) => ({
-          type: AUTHENTICATION_FAILED, data: d, meta: { actor: d.principalClaimed ?? 'unauthenticated', now: d.at, ...(d.requestId ? { correlationId: d.requestId } : {}) },
+        await this.store.appendToStream(this.streamId, batch.map((q) => ({
+          type: q.type, data: q.data as Record<string, unknown>, meta: { actor: q.actor, now: q.at, ...(q.requestId ? { correlationId: q.requestId } : {}) },
         })), { expectedVersion: ExpectedVersion.any });
       } catch (err) {
-        this.logger?.error({ records: batch.length, err: err instanceof Error ? err.message : String(err) }, 'authentication failures could not be recorded');
+        this.logger?.error({ records: batch.length, err: err instanceof Error ? err.message : String(err) }, 'refusals could not be recorded');
       }
     }
     if (this.dropped > 0) {
-      this.logger?.warn({ dropped: this.dropped }, 'authentication failures dropped: recorder queue full');
+      this.logger?.warn({ dropped: this.dropped }, 'refusals dropped: recorder queue full');
       this.dropped = 0;
     }
     this.flushing = null;
+  }
+}
+
+/** The transport's recorder of `AuthenticationFailed` (stream `auth-failures-<instance>`). */
+export class AuthFailureRecorder {
+  private readonly inner: RefusalRecorder;
+
+  constructor(store: EventStore, readonly streamId: string, logger?: Logger, opts: RefusalRecorderOptions = {}) {
+    this.inner = new RefusalRecorder(store, streamId, logger, opts);
+  }
+
+  record(data: AuthenticationFailedData): boolean {
+    return this.inner.record(AUTHENTICATION_FAILED, data, data.principalClaimed ?? 'unauthenticated');
+  }
+
+  flush(): Promise<void> {
+    return this.inner.flush();
   }
 }

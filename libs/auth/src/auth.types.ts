@@ -48,6 +48,8 @@ export const AuthFailureReason = {
   Replayed: 'REPLAYED',
   /** The replay cache is full (flood); the request is refused rather than accepted unchecked. */
   ReplayCacheFull: 'REPLAY_CACHE_FULL',
+  /** The shared nonce store (Postgres) could not be reached: refused rather than accepted unchecked. */
+  ReplayStoreUnavailable: 'REPLAY_STORE_UNAVAILABLE',
   /** Login: the principal does not exist (or is not active). Same reply text as a bad proof. */
   PrincipalUnknown: 'PRINCIPAL_UNKNOWN',
   /** Login: the Ed25519 proof does not verify under the credential's public key. */
@@ -69,6 +71,14 @@ export const TIMESTAMP_HEADER = 'Ekm-Timestamp';
 export const NONCE_HEADER = 'Ekm-Nonce';
 /** Header carrying base64url(HMAC-SHA256(sessionKey, canonical request)). */
 export const SIGNATURE_HEADER = 'Ekm-Signature';
+
+/**
+ * Header carrying the caller's request id (idempotency key of a mutation, correlation id of the trail).
+ * It is covered by the signature; when absent the canonical request holds an empty line.
+ */
+export const REQUEST_ID_SIGNED_HEADER = 'Ekm-Request-Id';
+/** Request id syntax (same rule as `@ekm/contracts`' REQUEST_ID_PATTERN). */
+export const REQUEST_ID_SYNTAX = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The only request subject that needs no session: the login itself. */
 export const LOGIN_SUBJECT = 'ekm.v1.policy.login';

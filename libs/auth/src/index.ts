@@ -16,5 +16,8 @@ export * from './request-authenticator';
 export * from './session-signer';
 export * from './sigv4';
 export { RevocationListener, policyEventSubject } from './revocation-listener';
-export { AuthFailureRecorder, AUTHENTICATION_FAILED, type AuthenticationFailedData } from './auth-failure-recorder';
+export {
+  ACCESS_DENIED, AUTHENTICATION_FAILED, AuthFailureRecorder, RefusalRecorder, type AccessDeniedData, type AuthenticationFailedData, type RefusalRecorderOptions,
+} from './auth-failure-recorder';
 export { resolveAuthSecret, DEV_AUTH_SECRET_FILE } from './auth-secret';
+export * from './tenant-scope';

@@ -38,3 +38,15 @@ export class NonceCache {
     }
   }
 }
+
+/** Outcome of {@link SharedNonceStore.claim}. */
+export type SharedNonceClaim = 'fresh' | 'replayed' | 'unavailable';
+
+/**
+ * The replay guard shared by every replica of a service, durable across restarts (the in-memory
+ * {@link NonceCache} is neither). `claim` is 'fresh' exactly once per (scope, nonce) for as long as
+ * `expiresAt` has not passed; 'unavailable' when the store cannot answer (the caller refuses: fail closed).
+ */
+export interface SharedNonceStore {
+  claim(use: { readonly scope: string; readonly nonce: string; readonly expiresAt: number }): Promise<SharedNonceClaim>;
+}

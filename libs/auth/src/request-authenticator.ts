@@ -6,8 +6,8 @@
  * the session key can fill the replay cache.
  */
 import {
-  ANONYMOUS_PRINCIPAL, AuthFailureReason, LOGIN_SUBJECT, MAX_CLOCK_SKEW_MS, SIGV4_LOGIN_SUBJECT, NONCE_HEADER, NONCE_PATTERN, SESSION_HEADER,
-  SIGNATURE_HEADER, TIMESTAMP_HEADER, type AuthenticatedPrincipal, type AuthMode,
+  ANONYMOUS_PRINCIPAL, AuthFailureReason, LOGIN_SUBJECT, MAX_CLOCK_SKEW_MS, SIGV4_LOGIN_SUBJECT, NONCE_HEADER, NONCE_PATTERN, REQUEST_ID_SIGNED_HEADER,
+  REQUEST_ID_SYNTAX, SESSION_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, type AuthenticatedPrincipal, type AuthMode,
 } from './auth.types';
 import { NonceCache } from './nonce-cache';
 import { signatureMatches } from './request-signature';
@@ -24,10 +24,24 @@ export interface IncomingRequest {
   readonly body: Uint8Array;
 }
 
-/** Outcome of {@link RequestAuthenticator.authenticate}. `principalClaimed` is for the failure record only. */
+/**
+ * A nonce this replica accepted, for the shared replay store ({@link SharedNonceStore}) to claim across
+ * replicas and restarts: `scope` is the session id, `expiresAt` the last instant a request with this
+ * timestamp can pass the skew check (timestamp + skew), after which the entry may be forgotten.
+ */
+export interface NonceUse {
+  readonly scope: string;
+  readonly nonce: string;
+  readonly expiresAt: number;
+}
+
+/**
+ * Outcome of {@link RequestAuthenticator.authenticate}. `principalClaimed` (and `tenantClaimed`) are for
+ * the failure record only; `nonce` is set on a signed request that passed every local check.
+ */
 export type AuthResult =
-  | { readonly ok: true; readonly principal: AuthenticatedPrincipal | null }
-  | { readonly ok: false; readonly reason: AuthFailureReason; readonly principalClaimed?: string };
+  | { readonly ok: true; readonly principal: AuthenticatedPrincipal | null; readonly nonce?: NonceUse }
+  | { readonly ok: false; readonly reason: AuthFailureReason; readonly principalClaimed?: string; readonly tenantClaimed?: string };
 
 /**
  * Development-only header naming the principal in `disabled` mode (an unauthenticated claim; tests of
@@ -78,21 +92,26 @@ export class RequestAuthenticator {
     const nonce = req.header(NONCE_HEADER);
     const signature = req.header(SIGNATURE_HEADER);
     if (!token || !timestamp || !nonce || !signature) return { ok: false, reason: AuthFailureReason.MissingCredentials };
-    if (!TIMESTAMP.test(timestamp) || !NONCE_PATTERN.test(nonce) || !SIGNATURE.test(signature)) return { ok: false, reason: AuthFailureReason.MalformedCredentials };
+    const requestId = req.header(REQUEST_ID_SIGNED_HEADER) ?? '';
+    if (!TIMESTAMP.test(timestamp) || !NONCE_PATTERN.test(nonce) || !SIGNATURE.test(signature) || (requestId !== '' && !REQUEST_ID_SYNTAX.test(requestId))) {
+      return { ok: false, reason: AuthFailureReason.MalformedCredentials };
+    }
     const opened = this.open(token);
     if (!opened.ok) return { ok: false, reason: opened.reason };
     const { claims, sessionKey } = opened;
-    const fail = (reason: AuthFailureReason): AuthResult => ({ ok: false, reason, principalClaimed: claims.principalId });
+    const fail = (reason: AuthFailureReason): AuthResult => ({ ok: false, reason, principalClaimed: claims.principalId, tenantClaimed: claims.tenant });
     const now = this.clock();
     if (now >= claims.expiresAt) return fail(AuthFailureReason.SessionExpired);
     const revoked = this.opts.revocations?.check(claims, now);
     if (revoked) return fail(revoked);
     if (Math.abs(now - Number(timestamp)) > MAX_CLOCK_SKEW_MS) return fail(AuthFailureReason.TimestampSkew);
-    if (!signatureMatches(sessionKey, req.subject, timestamp, nonce, req.body, signature)) return fail(AuthFailureReason.SignatureInvalid);
+    if (!signatureMatches(sessionKey, { subject: req.subject, timestamp, nonce, requestId }, req.body, signature)) return fail(AuthFailureReason.SignatureInvalid);
+    // The local cache refuses a replay to this replica without a round trip; the shared store (when the
+    // transport has one) then claims `nonce` for every replica and across restarts.
     const claim = this.nonces.claim(claims.sessionId, nonce, now);
     if (claim === 'replayed') return fail(AuthFailureReason.Replayed);
     if (claim === 'full') return fail(AuthFailureReason.ReplayCacheFull);
-    return { ok: true, principal: principalOfClaims(claims) };
+    return { ok: true, principal: principalOfClaims(claims), nonce: { scope: claims.sessionId, nonce, expiresAt: Number(timestamp) + MAX_CLOCK_SKEW_MS } };
   }
 
   /** Opens a token once and caches the result (valid or not) per token string. */

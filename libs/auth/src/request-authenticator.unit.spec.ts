@@ -16,14 +16,14 @@ function setup() {
   const auth = new RequestAuthenticator({ mode: 'required', sealer, revocations, nonces: new NonceCache(), clock: () => now });
   const session = sealer.issue({ principalId: 'svc-a', credentialId: 'cred-a', tenant: 't1', roles: ['user'], ttlMs: 600_000, now: T0 });
   const request = (h: Record<string, string>, s = subject, b: Uint8Array = body): IncomingRequest => ({ subject: s, body: b, header: (n) => h[n] });
-  const signed = (at = now, s = subject, b: Uint8Array = body) => ({ ...signRequest(session, s, b, at) }) as Record<string, string>;
+  const signed = (at = now, s = subject, b: Uint8Array = body) => ({ ...signRequest(session, s, b, { now: at, requestId: 'req-1' }) }) as Record<string, string>;
   return { auth, session, sealer, revocations, request, signed, setNow: (t: number) => { now = t; } };
 }
 
 describe('RequestAuthenticator', () => {
   it('accepts a valid signed request and yields the session principal', () => {
     const { auth, request, signed, session } = setup();
-    expect(auth.authenticate(request(signed()))).toEqual({ ok: true, principal: { principalId: 'svc-a', tenant: 't1', roles: ['user'], sessionId: session.claims.sessionId } });
+    expect(auth.authenticate(request(signed()))).toEqual({ ok: true, principal: { principalId: 'svc-a', tenant: 't1', roles: ['user'], sessionId: session.claims.sessionId }, nonce: { scope: session.claims.sessionId, nonce: expect.any(String), expiresAt: T0 + 30_000 } });
   });
 
   it.each([
@@ -33,6 +33,9 @@ describe('RequestAuthenticator', () => {
     ['short nonce', (h: Record<string, string>) => ({ ...h, 'Ekm-Nonce': 'abc' }), R.MalformedCredentials],
     ['forged session token', (h: Record<string, string>) => ({ ...h, 'Ekm-Session': `${h['Ekm-Session']!.slice(0, -2)}AA` }), R.SessionInvalid],
     ['other nonce than signed', (h: Record<string, string>) => ({ ...h, 'Ekm-Nonce': 'ZZZZZZZZZZZZZZZZZZZZZZ' }), R.SignatureInvalid],
+    ['other request id than signed', (h: Record<string, string>) => ({ ...h, 'Ekm-Request-Id': 'req-2' }), R.SignatureInvalid],
+    ['request id dropped', (h: Record<string, string>) => ({ ...h, 'Ekm-Request-Id': '' }), R.SignatureInvalid],
+    ['malformed request id', (h: Record<string, string>) => ({ ...h, 'Ekm-Request-Id': 'a b' }), R.MalformedCredentials],
   ])('%s → %s', (_n, change, reason) => {
     const { auth, request, signed } = setup();
     const r = auth.authenticate(request(change(signed())));
@@ -42,8 +45,8 @@ describe('RequestAuthenticator', () => {
   it('body swap and subject swap under a valid signature are refused', () => {
     const { auth, request, signed } = setup();
     const h = signed();
-    expect(auth.authenticate(request(h, subject, Buffer.from('{"keyId":"other"}')))).toEqual({ ok: false, reason: R.SignatureInvalid, principalClaimed: 'svc-a' });
-    expect(auth.authenticate(request(h, 'ekm.v1.keys.decrypt'))).toEqual({ ok: false, reason: R.SignatureInvalid, principalClaimed: 'svc-a' });
+    expect(auth.authenticate(request(h, subject, Buffer.from('{"keyId":"other"}')))).toEqual({ ok: false, reason: R.SignatureInvalid, principalClaimed: 'svc-a', tenantClaimed: 't1' });
+    expect(auth.authenticate(request(h, 'ekm.v1.keys.decrypt'))).toEqual({ ok: false, reason: R.SignatureInvalid, principalClaimed: 'svc-a', tenantClaimed: 't1' });
     expect(auth.authenticate(request(h)).ok).toBe(true); // the untouched original still passes once
   });
 
@@ -84,7 +87,7 @@ describe('RequestAuthenticator', () => {
     revocations.add({ kind: 'session', sessionId: session.claims.sessionId }, T0);
     expect(auth.authenticate(request(signed()))).toMatchObject({ reason: R.SessionRevoked });
     const other = sealer.issue({ principalId: 'svc-a', tenant: 't1', roles: [], now: T0 });
-    expect(auth.authenticate(request({ ...signRequest(other, subject, body, T0) })).ok).toBe(true);
+    expect(auth.authenticate(request({ ...signRequest(other, subject, body, { now: T0 }) })).ok).toBe(true);
   });
 
   it('the login subject needs no session; disabled mode is anonymous admin of tenant * (or the dev claim)', () => {

@@ -65,10 +65,13 @@ export class SessionSigner {
     this.current = null;
   }
 
-  /** Signs one request body for `subject`. */
-  async sign(subject: string, body: Uint8Array): Promise<SignedHeaders> {
+  /**
+   * Signs one request body for `subject`. `requestId` is the `Ekm-Request-Id` the request carries (it is
+   * signed and returned among the headers); omit it only for a request sent without one.
+   */
+  async sign(subject: string, body: Uint8Array, requestId?: string): Promise<SignedHeaders> {
     const s = await this.session();
-    return signRequest(s, subject, body, this.clock(), randomBytes(16).toString('base64url'));
+    return signRequest(s, subject, body, { now: this.clock(), nonce: randomBytes(16).toString('base64url'), ...(requestId !== undefined ? { requestId } : {}) });
   }
 
   private dueForRenewal(s: ActiveSession): boolean {

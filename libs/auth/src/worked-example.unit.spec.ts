@@ -5,6 +5,9 @@ import { rawPublicKey } from './principal-credential';
 import { requestMac } from './request-signature';
 import { SessionSealer } from './session-token';
 import { createPublicKey } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 describe('docs/auth.md worked example', () => {
   const pkcs8 = 'MC4CAQAwBQYDK2VwBCIEIAEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEB';
@@ -29,6 +32,15 @@ describe('docs/auth.md worked example', () => {
   it('request signature', () => {
     const body = Buffer.from('{"keyId":"alias/orders","plaintext":"aGVsbG8="}');
     const key = Buffer.from('U6CczsdGU0C_9Homrc80ytQCTjDDGIs9_GKAThiCxYY', 'base64url');
-    expect(requestMac(key, 'ekm.v1.keys.encrypt', '1767225600000', 'AAECAwQFBgcICQoLDA0ODw', body).toString('base64url')).toBe('5MaH-ny50838-_Qm1GLK9K_imRooJon-Sp4EAIwAfwg');
+    const f = { subject: 'ekm.v1.keys.encrypt', timestamp: '1767225600000', nonce: 'AAECAwQFBgcICQoLDA0ODw', requestId: 'req-0001' };
+    expect(requestMac(key, f, body).toString('base64url')).toBe('kbn5nH38b13XcAyVY-0dmouimSpsG39-gpRoneWgW68');
+  });
+
+  it('the Python check in docs/auth.md passes (python3, stdlib only)', () => {
+    const doc = readFileSync(join(__dirname, '../../../docs/auth.md'), 'utf8');
+    const blocks = [...doc.matchAll(/```python\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(blocks.length).toBeGreaterThan(0);
+    // An assert that fails exits non-zero, which execFileSync throws.
+    for (const code of blocks) execFileSync('python3', ['-c', code], { stdio: 'pipe' });
   });
 });

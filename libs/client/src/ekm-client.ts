@@ -114,7 +114,7 @@ export class EkmClient {
     h.set(REQUEST_ID_HEADER, requestId);
     // The signed bytes must be exactly the sent bytes; each attempt gets a fresh nonce and timestamp.
     const bytes = new TextEncoder().encode(JSON.stringify(body ?? {}));
-    if (this.signer) for (const [k, v] of Object.entries(await this.signer.sign(subj, bytes))) h.set(k, v);
+    if (this.signer) for (const [k, v] of Object.entries(await this.signer.sign(subj, bytes, requestId))) h.set(k, v);
     let msg;
     try {
       msg = await this.nc.request(subj, bytes, { timeout: timeoutMs, headers: h });

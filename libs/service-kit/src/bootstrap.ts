@@ -20,6 +20,8 @@ import { TransportAuth } from './request-auth';
 import { RequestRateLimit } from './request-rate-limit';
 import { ekmVersion } from './status.service';
 import { EVENT_STORE, type EventStore } from '@ekm/event-store';
+import type { SharedNonceStore } from '@ekm/auth';
+import { NONCE_STORE } from './tokens';
 
 /** Options of {@link startServiceApp}. */
 export interface StartServiceOptions {
@@ -93,6 +95,14 @@ export async function startServiceApp(opts: StartServiceOptions): Promise<Servic
     auth.useEventStore(() => {
       try {
         return built.get<EventStore>(EVENT_STORE, { strict: false });
+      } catch {
+        return null;
+      }
+    });
+    // Nonces are claimed in the service's Postgres when it has one: replays are refused across replicas and restarts.
+    auth.useNonceStore(() => {
+      try {
+        return built.get<SharedNonceStore>(NONCE_STORE, { strict: false });
       } catch {
         return null;
       }

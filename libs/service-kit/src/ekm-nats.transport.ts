@@ -125,7 +125,7 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
     }
     let principal = null;
     if (this.opts.auth) {
-      const checked = this.opts.auth.check(msg, requestId);
+      const checked = await this.opts.auth.check(msg, requestId);
       if (!checked.ok) return checked.reply;
       principal = checked.principal;
     }

@@ -3,6 +3,8 @@
  * - PG_POOL on EKM_DATABASE_URL, every query bounded by EKM_DB_QUERY_TIMEOUT_MS (poolTimeouts); when EKM_DATABASE_ADMIN_URL is set, `migrateServiceSchema` runs first
  *   (event log + outbox relay tables; extra service migrations can be passed).
  * - EVENT_STORE = PostgresEventStore over that pool.
+ * - NONCE_STORE: the request nonces shared by the service's replicas (replay guard across replicas and restarts).
+ * - ACCESS_REFUSALS: `AccessDenied` / failed-login records of the service's handlers (rate-limited).
  * - OUTBOX_RELAY publishing to `EKM_<SERVICE>_EVENTS`, started at bootstrap, stopped at shutdown.
  * - Readiness checks `postgres` (select 1) and `jetstream` (`ensureStreams`: missing streams are
  *   created; drift keeps the service not ready until an operator resolves it).
@@ -13,11 +15,14 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Pool } from 'pg';
 import type { ServiceName } from '@ekm/contracts';
 import type { ServiceConfig } from '@ekm/config';
-import { EVENT_STORE, EVENT_STORE_MIGRATIONS, ensureStreams, eventStreamSpec, migrateServiceSchema, OutboxRelay, OutboxRelayMigration, PostgresEventStore, type ServiceMigrationClass } from '@ekm/event-store';
+import { EVENT_STORE, EVENT_STORE_MIGRATIONS, serviceSchema, ensureStreams, eventStreamSpec, migrateServiceSchema, OutboxRelay, OutboxRelayMigration, PostgresEventStore, type ServiceMigrationClass } from '@ekm/event-store';
 import type { Logger } from '@ekm/telemetry';
 import type { ReadinessRegistry } from './readiness';
+import { PostgresNonceStore } from './postgres-nonce-store';
+import { RequestNoncesMigration } from './request-nonces.migration';
 import { StatusService } from './status.service';
-import { LOGGER, NATS_CONNECTION, OUTBOX_RELAY, PG_POOL, READINESS, SERVICE_CONFIG } from './tokens';
+import { ACCESS_REFUSALS, LOGGER, NATS_CONNECTION, NONCE_STORE, OUTBOX_RELAY, PG_POOL, READINESS, SERVICE_CONFIG } from './tokens';
+import { AccessRefusals } from './access-refusals';
 
 /** Options of {@link EventLogModule.forService}. */
 export interface EventLogOptions {
@@ -98,7 +103,7 @@ export class EventLogModule {
           inject: [SERVICE_CONFIG, LOGGER],
           useFactory: async (config: ServiceConfig, logger: Logger): Promise<Pool> => {
             if (config.databaseAdminUrl) {
-              const r = await migrateServiceSchema({ adminUrl: config.databaseAdminUrl, service, extraMigrations: [...relayMigration(), ...(opts.extraMigrations ?? [])] });
+              const r = await migrateServiceSchema({ adminUrl: config.databaseAdminUrl, service, extraMigrations: [...relayMigration(), ...(opts.extraMigrations ?? []), RequestNoncesMigration] });
               logger.info({ schema: r.schema, applied: r.applied }, 'schema migrated');
             }
             const pool = new Pool({ connectionString: config.databaseUrl, max: opts.poolMax ?? 16, application_name: `ekm-${service}`, ...poolTimeouts(config.dbQueryTimeoutMs) });
@@ -121,10 +126,14 @@ export class EventLogModule {
           useFactory: (pool: Pool, store: PostgresEventStore, nc: NatsConnection, logger: Logger) =>
             new OutboxRelay({ service, pool, store, js: jetstream(nc), logger: logger.child({ component: 'outbox-relay' }) }),
         },
+        // The replay guard shared by the service's replicas (the transport claims every nonce here).
+        { provide: NONCE_STORE, inject: [PG_POOL, LOGGER], useFactory: (pool: Pool, logger: Logger) => new PostgresNonceStore({ pool, schema: serviceSchema(service), logger }) },
+        // Handlers' refusals (AccessDenied, failed logins) into the service's log, rate-limited.
+        { provide: ACCESS_REFUSALS, inject: [EVENT_STORE, LOGGER], useFactory: (store: PostgresEventStore, logger: Logger) => new AccessRefusals(store, service, logger) },
         StatusService,
         EventLogLifecycle,
       ],
-      exports: [PG_POOL, EVENT_STORE, OUTBOX_RELAY, StatusService],
+      exports: [PG_POOL, EVENT_STORE, OUTBOX_RELAY, NONCE_STORE, ACCESS_REFUSALS, StatusService],
     };
   }
 }

@@ -17,4 +17,7 @@ export { KeyedBuckets } from './keyed-buckets';
 export { NatsConnectionState } from './nats-health';
 export { NestPinoLogger } from './nest-logger';
 export { RethrowRpcFilter } from './rethrow-rpc.filter';
-export { LOGGER, METRICS, NATS_CONNECTION, OUTBOX_RELAY, PG_POOL, READINESS, SERVICE_CONFIG } from './tokens';
+export { AccessRefusals, tenantNamedBy } from './access-refusals';
+export { ACCESS_REFUSALS, LOGGER, METRICS, NATS_CONNECTION, NONCE_STORE, OUTBOX_RELAY, PG_POOL, READINESS, SERVICE_CONFIG } from './tokens';
+export { PostgresNonceStore, requestNoncesSql, type PostgresNonceStoreOptions } from './postgres-nonce-store';
+export { RequestNoncesMigration } from './request-nonces.migration';

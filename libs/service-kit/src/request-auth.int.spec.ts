@@ -43,15 +43,16 @@ describe('request authentication in the transport (real NATS, Postgres)', () => 
   };
 
   /** Sends raw bytes with the given auth headers (a map of header → value). */
-  const send = async <T>(op: string, body: Uint8Array, auth: Record<string, string>, requestId = randomUUID()): Promise<Reply<T>> => {
+  /** The request id is the signed one when `auth` carries it (a different one would break the signature). */
+  const send = async <T>(op: string, body: Uint8Array, auth: Record<string, string>, requestId = auth['Ekm-Request-Id'] ?? randomUUID()): Promise<Reply<T>> => {
     const h = headers();
     h.set('Ekm-Request-Id', requestId);
     for (const [k, v] of Object.entries(auth)) h.set(k, v);
     return (await nc.request(`${prefix}.${op}`, body, { timeout: 5000, headers: h })).json<Reply<T>>();
   };
   const bytes = (v: unknown): Uint8Array => Buffer.from(JSON.stringify(v), 'utf8');
-  const signed = (op: string, body: Uint8Array, s: { token: string; sessionKey: Uint8Array } = session, at = Date.now()) =>
-    ({ ...signRequest(s, `${prefix}.${op}`, body, at) }) as Record<string, string>;
+  const signed = (op: string, body: Uint8Array, s: { token: string; sessionKey: Uint8Array } = session, at = Date.now(), requestId: string = randomUUID()) =>
+    ({ ...signRequest(s, `${prefix}.${op}`, body, { now: at, requestId }) }) as Record<string, string>;
 
   const expectRefused = async (r: Reply<unknown>, reason: string, requestId: string): Promise<void> => {
     expect(r).toMatchObject({ ok: false, error: { code: 'EKM_UNAUTHENTICATED', details: { reason } } });
@@ -104,32 +105,37 @@ describe('request authentication in the transport (real NATS, Postgres)', () => 
     const body = bytes({ n: 1 });
     const h = signed('whoami', body);
     expect((await send('whoami', body, h)).ok).toBe(true);
+    await expectRefused(await send('whoami', body, h), 'REPLAYED', h['Ekm-Request-Id']!);
+  });
+
+  it('the request id is signed: the same signed bytes under another Ekm-Request-Id are refused (SIGNATURE_INVALID)', async () => {
+    const body = bytes({ n: 2 });
+    const h = signed('whoami', body);
     const id = randomUUID();
-    await expectRefused(await send('whoami', body, h, id), 'REPLAYED', id);
+    await expectRefused(await send('whoami', body, { ...h, 'Ekm-Request-Id': id }), 'SIGNATURE_INVALID', id);
   });
 
   it.each([['stale', -31_000], ['future', 31_000]])('a %s timestamp (31 s) is refused (TIMESTAMP_SKEW)', async (_n, offset) => {
     const body = bytes({});
     const id = randomUUID();
-    await expectRefused(await send('whoami', body, signed('whoami', body, session, Date.now() + offset), id), 'TIMESTAMP_SKEW', id);
+    await expectRefused(await send('whoami', body, signed('whoami', body, session, Date.now() + offset, id)), 'TIMESTAMP_SKEW', id);
   });
 
   it('body swap and subject swap under a valid signature are refused (SIGNATURE_INVALID)', async () => {
     const body = bytes({ amount: 1 });
-    const h = signed('whoami', body);
-    const id1 = randomUUID();
-    await expectRefused(await send('whoami', bytes({ amount: 1000 }), h, id1), 'SIGNATURE_INVALID', id1);
-    const id2 = randomUUID();
-    await expectRefused(await send('echo', body, h, id2), 'SIGNATURE_INVALID', id2);
+    const h1 = signed('whoami', body);
+    await expectRefused(await send('whoami', bytes({ amount: 1000 }), h1), 'SIGNATURE_INVALID', h1['Ekm-Request-Id']!);
+    const h2 = signed('whoami', body);
+    await expectRefused(await send('echo', body, h2), 'SIGNATURE_INVALID', h2['Ekm-Request-Id']!);
   });
 
   it('an unknown session (another secret) is refused (SESSION_INVALID); an expired one (SESSION_EXPIRED)', async () => {
     const foreign = new SessionSealer(`${SECRET}-other`).issue({ principalId: 'svc-orders', tenant: 'acme', roles: ['admin'] });
     const id1 = randomUUID();
-    await expectRefused(await send('whoami', bytes({}), signed('whoami', bytes({}), foreign), id1), 'SESSION_INVALID', id1);
+    await expectRefused(await send('whoami', bytes({}), signed('whoami', bytes({}), foreign, Date.now(), id1)), 'SESSION_INVALID', id1);
     const expired = sealer.issue({ principalId: 'svc-orders', tenant: 'acme', roles: [], ttlMs: 10_000, now: Date.now() - 10_001 });
     const id2 = randomUUID();
-    await expectRefused(await send('whoami', bytes({}), signed('whoami', bytes({}), expired), id2), 'SESSION_EXPIRED', id2);
+    await expectRefused(await send('whoami', bytes({}), signed('whoami', bytes({}), expired, Date.now(), id2)), 'SESSION_EXPIRED', id2);
   });
 
   it('a revoked principal is refused by every replica within 1 s (PRINCIPAL_REVOKED)', async () => {
@@ -162,7 +168,7 @@ describe('request authentication in the transport (real NATS, Postgres)', () => 
       const id = randomUUID();
       ids.push(id);
       const b = bytes({ after: i });
-      expect(await send('whoami', b, signed('whoami', b, victim), id)).toMatchObject({ ok: false, error: { code: 'EKM_UNAUTHENTICATED', details: { reason: 'PRINCIPAL_REVOKED' } } });
+      expect(await send('whoami', b, signed('whoami', b, victim, Date.now(), id))).toMatchObject({ ok: false, error: { code: 'EKM_UNAUTHENTICATED', details: { reason: 'PRINCIPAL_REVOKED' } } });
     }
     expect((await send('whoami', bytes({}), signed('whoami', bytes({}), other))).ok).toBe(true);
     for (const svc of replicas) await svc.auth.flush();

@@ -10,8 +10,8 @@ import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { NatsContext } from '@nestjs/microservices';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
 import {
-  AuthFailureRecorder, NonceCache, RequestAuthenticator, resolveAuthSecret, RevocationList, RevocationListener, SessionSealer,
-  type AuthenticatedPrincipal, type AuthFailureReason,
+  AuthFailureReason as Reason, AuthFailureRecorder, NonceCache, RequestAuthenticator, resolveAuthSecret, RevocationList, RevocationListener, SessionSealer,
+  type AuthenticatedPrincipal, type AuthFailureReason, type SharedNonceStore,
 } from '@ekm/auth';
 import type { ServiceConfig } from '@ekm/config';
 import { BusErrorCode, fail, type FailReply } from '@ekm/contracts';
@@ -56,6 +56,7 @@ const MESSAGES: Readonly<Record<AuthFailureReason, string>> = {
   TIMESTAMP_SKEW: 'Ekm-Timestamp is more than 30 s away from the service clock',
   REPLAYED: 'this nonce was already used in this session',
   REPLAY_CACHE_FULL: 'the service cannot check for replays right now; retry later',
+  REPLAY_STORE_UNAVAILABLE: 'the service cannot check for replays right now (its nonce store is unavailable); retry later',
   PRINCIPAL_UNKNOWN: 'unknown principal or credential, or wrong proof',
   LOGIN_PROOF_INVALID: 'unknown principal or credential, or wrong proof',
   ACCESS_KEY_UNKNOWN: 'the access key id is not known to this EKM deployment',
@@ -71,6 +72,8 @@ export function unauthenticated(reason: AuthFailureReason): FailReply {
 export class TransportAuth {
   private recorder: AuthFailureRecorder | null = null;
   private storeResolver: (() => EventStore | null) | null = null;
+  private nonceResolver: (() => SharedNonceStore | null) | null = null;
+  private nonceStore: SharedNonceStore | null = null;
   private listener: RevocationListener | null = null;
   private replayTimer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -148,17 +151,47 @@ export class TransportAuth {
     this.storeResolver = resolve;
   }
 
+  /**
+   * Where accepted nonces are claimed for every replica and across restarts (the service's Postgres,
+   * EventLogModule's NONCE_STORE), found lazily. Without one (no event log) only this replica's memory
+   * guards against replays; that is logged once.
+   */
+  useNonceStore(resolve: () => SharedNonceStore | null): void {
+    this.nonceResolver = resolve;
+  }
+
+  private sharedNonces(): SharedNonceStore | null {
+    if (this.nonceStore || !this.nonceResolver) return this.nonceStore;
+    this.nonceStore = this.nonceResolver();
+    if (!this.nonceStore && this.authenticator.mode === 'required') {
+      this.logger.warn({ event: 'replay-guard-local' }, 'no shared nonce store (no event log): replays are refused per replica only, not across replicas or restarts');
+    }
+    this.nonceResolver = null;
+    return this.nonceStore;
+  }
+
   /** Flushes pending failure records (tests, shutdown). */
   async flush(): Promise<void> {
     await this.recorder?.flush();
   }
 
-  check(msg: Msg, requestId: string): AuthCheck {
+  /** Authenticates `msg`; a signed request's nonce is then claimed in the shared store (one batched round trip). */
+  async check(msg: Msg, requestId: string): Promise<AuthCheck> {
     const h = msg.headers;
     const r = this.authenticator.authenticate({ subject: msg.subject, body: msg.data, header: (n) => (h?.has(n) ? h.get(n) : undefined) });
-    if (r.ok) return r;
-    this.record({ subject: msg.subject, reason: r.reason, requestId, ...(r.principalClaimed !== undefined ? { principalClaimed: r.principalClaimed } : {}) });
-    return { ok: false, reply: unauthenticated(r.reason) };
+    if (!r.ok) return this.refuse(msg.subject, r.reason, requestId, r.principalClaimed);
+    const shared = r.nonce !== undefined ? this.sharedNonces() : null;
+    if (shared && r.nonce) {
+      const claim = await shared.claim(r.nonce);
+      if (claim === 'replayed') return this.refuse(msg.subject, Reason.Replayed, requestId, r.principal?.principalId);
+      if (claim === 'unavailable') return this.refuse(msg.subject, Reason.ReplayStoreUnavailable, requestId, r.principal?.principalId);
+    }
+    return { ok: true, principal: r.principal };
+  }
+
+  private refuse(subject: string, reason: AuthFailureReason, requestId: string, principalClaimed: string | undefined): AuthCheck {
+    this.record({ subject, reason, requestId, ...(principalClaimed !== undefined ? { principalClaimed } : {}) });
+    return { ok: false, reply: unauthenticated(reason) };
   }
 
   private record(f: { subject: string; reason: AuthFailureReason; requestId: string; principalClaimed?: string }): void {

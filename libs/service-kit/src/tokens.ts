@@ -14,3 +14,7 @@ export const METRICS = Symbol('EKM_METRICS');
 export const PG_POOL = Symbol('EKM_PG_POOL');
 /** The service's `OutboxRelay` (provided by `EventLogModule`). */
 export const OUTBOX_RELAY = Symbol('EKM_OUTBOX_RELAY');
+/** The service's shared replay guard (`SharedNonceStore` of `@ekm/auth`, Postgres; provided by `EventLogModule`). */
+export const NONCE_STORE = Symbol('EKM_NONCE_STORE');
+/** The service's `AccessRefusals` (handlers' refusals into its event log; provided by `EventLogModule`). */
+export const ACCESS_REFUSALS = Symbol('EKM_ACCESS_REFUSALS');

@@ -61,12 +61,12 @@ describe('request signature verification', () => {
   it('a genuine signature with one field altered is refused, typed', () => {
     const arb = fc.record({ body: fc.uint8Array({ maxLength: 500 }), flip: fc.constantFrom('subject', 'body', 'timestamp', 'nonce'), extra: fc.uint8Array({ minLength: 1, maxLength: 4 }) });
     fuzz('auth.signatureMatches (altered)', arb, ({ body, flip, extra }) => {
-      const h = signRequest(session, 'ekm.v1.keys.encrypt', body, now);
+      const h = signRequest(session, 'ekm.v1.keys.encrypt', body, { now, requestId: 'req-1' });
       const ts = flip === 'timestamp' ? String(Number(h[TIMESTAMP_HEADER]) + 1) : h[TIMESTAMP_HEADER];
       const nonce = flip === 'nonce' ? `${h[NONCE_HEADER].slice(1)}A` : h[NONCE_HEADER];
       const b = flip === 'body' ? Buffer.concat([body, extra]) : body;
       const subject = flip === 'subject' ? 'ekm.v1.keys.decrypt' : 'ekm.v1.keys.encrypt';
-      return signatureMatches(session.sessionKey, subject, ts, nonce, b, h[SIGNATURE_HEADER]);
+      return signatureMatches(session.sessionKey, { subject, timestamp: ts, nonce, requestId: 'req-1' }, b, h[SIGNATURE_HEADER]);
     }, [], { numRuns: 300, check: (ok) => expect(ok).toBe(false) });
   });
 });

@@ -97,8 +97,8 @@ export function auditCommand(ctx: CliContext): Command {
       });
     });
 
-  withExamples(audit.command('tail').description('the newest entries of the SIEM stream EKM_AUDIT (and new ones with --follow)')
-    .option('-n, --lines <n>', 'how many of the newest entries (default 20)', (v) => parseIntBetween('--lines', v, 1, 100_000))
+  withExamples(audit.command('tail').description('the newest trail entries you may read (and new ones with --follow); a tenant principal sees its tenant only')
+    .option('-n, --lines <n>', 'how many of the newest entries (1-1000, default 20)', (v) => parseIntBetween('--lines', v, 1, 1000))
     .option('--follow', 'keep printing new entries until interrupted')
     .option('--format <f>', `${TAIL_FORMATS.join(' | ')} (default: the --output format)`),
   'ekm audit tail -n 50 --format cef', 'ekm audit tail --follow --format json')

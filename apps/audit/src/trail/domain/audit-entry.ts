@@ -145,11 +145,27 @@ export function toAuditEntry(e: SourceEvent, leafIndex: number): AuditEntry {
       request: strip({ id: str(d.requestId), traceId: str(d.traceId), items: int(d.items) }),
     });
   }
+  if (e.type === 'AccessDenied') {
+    // A handler refused an authenticated caller: `tenant` is the tenant the request named (the victim's
+    // trail shows the attempt); the caller's own tenant is in details.principalTenant.
+    return strip({
+      ...base,
+      action: str(d.operation) ?? 'unknown',
+      outcome: 'denied' as const,
+      reason: str(d.reason),
+      errorCode: str(d.errorCode),
+      actor: { principal: str(d.principal) ?? str(e.meta.actor) ?? 'unknown' },
+      tenant: str(d.tenant),
+      request: strip({ id: str(d.requestId) ?? str(e.meta.correlationId), traceId: traceIdOf(e.meta.traceparent) }),
+      details: toJson(d),
+    });
+  }
   if (category === 'authentication') {
     return strip({
       ...base,
       action: 'authenticate',
-      outcome: 'failure' as const,
+      // A refused request or login is a refusal like any other: `denied` (not a fault of the service).
+      outcome: 'denied' as const,
       reason: str(d.reason),
       errorCode: 'EKM_UNAUTHENTICATED',
       actor: strip({ principal: str(d.principalId) ?? str(d.principal) ?? str(e.meta.actor) ?? 'unknown', via: str(d.via) ?? str(e.meta.via) }),

@@ -42,7 +42,7 @@ describe('toAuditEntry', () => {
     expect(JSON.stringify(e)).not.toMatch(/SECRET|BLOB/);
   });
   it('maps authentication failures and lifecycle events', () => {
-    expect(toAuditEntry(ev({ type: 'AuthenticationFailed', data: { principalId: 'm', reason: 'REPLAYED' } }), 1)).toMatchObject({ category: 'authentication', outcome: 'failure', actor: { principal: 'm' }, reason: 'REPLAYED' });
+    expect(toAuditEntry(ev({ type: 'AuthenticationFailed', data: { principalId: 'm', reason: 'REPLAYED' } }), 1)).toMatchObject({ category: 'authentication', outcome: 'denied', actor: { principal: 'm' }, reason: 'REPLAYED' });
     expect(toAuditEntry(ev({ type: 'KeyRotated', data: { keyId: 'k', from: 1, to: 2 }, meta: { actor: 'ops' } }), 1)).toMatchObject({ category: 'key_lifecycle', action: 'KeyRotated', outcome: 'success', keyId: 'k', keyVersion: 2, actor: { principal: 'ops' } });
   });
   it('is total: any data gives an entry whose canonical JSON is valid and NUL-free (property)', () => {

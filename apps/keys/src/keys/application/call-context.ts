@@ -3,7 +3,7 @@
  * (@ekm/auth, `principalOf(ctx)`); with EKM_AUTH=disabled (development/tests) it is `anonymous`, or
  * the unauthenticated `Ekm-Principal` claim.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, createHmac, randomUUID } from 'node:crypto';
 import type { CommandMeta } from '../domain';
 
 export const PRINCIPAL_HEADER = 'Ekm-Principal';
@@ -31,9 +31,13 @@ export function commandMeta(ctx: CallContext, operation: string): CommandMeta {
   };
 }
 
-/** A UUID-shaped id derived from the request id, so a retried CreateKey names the same key (and is a duplicate). */
-export function deterministicId(purpose: string, requestId: string): string {
-  const h = createHash('sha256').update(`ekm/${purpose}/`).update(requestId).digest('hex');
+/**
+ * A UUID-shaped id derived from the request id, so a retried CreateKey names the same key (and is a
+ * duplicate). With `key` (ID_DERIVATION_KEY) it is an HMAC: another principal who learns a request id
+ * cannot compute the key id it created. Without (bench seeding) a plain SHA-256.
+ */
+export function deterministicId(purpose: string, requestId: string, key?: Uint8Array): string {
+  const h = (key ? createHmac('sha256', key) : createHash('sha256')).update(`ekm/${purpose}/`).update(requestId).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 

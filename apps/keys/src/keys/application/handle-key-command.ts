@@ -45,6 +45,17 @@ export class StaleExpectedVersionError extends Error {
   }
 }
 
+/**
+ * The command id (operation + `Ekm-Request-Id`) is already in the key's stream, but from another principal
+ * (or, for CreateKey, for another tenant): not a retry. Refused without a word about the recorded command.
+ */
+export class RequestIdReusedError extends Error {
+  override readonly name = 'RequestIdReusedError';
+  constructor(readonly requestId: string) {
+    super(`Ekm-Request-Id ${requestId} was already used by another caller; send a fresh request id`);
+  }
+}
+
 /** Thrown when a command adds a version but no material was given: a bug in the caller. */
 export class MissingMaterialError extends Error {
   override readonly name = 'MissingMaterialError';
@@ -67,7 +78,7 @@ export class HandleKeyCommand implements KeyCommandHandler {
       const recorded = await this.store.readStream(streamId);
       const state = foldKeyEvents(recorded.map(toKeyEvent));
       const commandId = cmd.meta.commandId;
-      if (commandId !== undefined && recorded.some((e) => e.meta.commandId === commandId)) return done(state, recorded.length);
+      if (commandId !== undefined && recorded.some((e) => e.meta.commandId === commandId)) return done(assertSameCaller(cmd, recorded, state), recorded.length);
       if (opts.expectedVersion !== undefined && opts.expectedVersion !== recorded.length) throw new StaleExpectedVersionError(keyId, opts.expectedVersion, recorded.length);
       const decision = decide(cmd, state, this.limits);
       if (!decision.ok) return decision;
@@ -80,7 +91,10 @@ export class HandleKeyCommand implements KeyCommandHandler {
           alsoInTransaction: (tx) => this.writeMaterial(tx, keyId, decision.events, opts),
         });
         this.reader.invalidate(keyId);
-        if (result.duplicate) return done(foldKeyEvents((await this.store.readStream(streamId)).map(toKeyEvent)), result.nextExpectedVersion);
+        if (result.duplicate) {
+          const now = await this.store.readStream(streamId);
+          return done(assertSameCaller(cmd, now, foldKeyEvents(now.map(toKeyEvent))), result.nextExpectedVersion);
+        }
         return done(foldKeyEvents(decision.events, state), result.nextExpectedVersion);
       } catch (err) {
         if (!(err instanceof ConcurrencyConflictError) || attempt >= MAX_ATTEMPTS) throw err;
@@ -111,6 +125,19 @@ export class HandleKeyCommand implements KeyCommandHandler {
     }
     await opts.alsoInTransaction?.(tx, events);
   }
+}
+
+/**
+ * A repeated command id answers with the key's state only to the caller who sent it first: the request id
+ * is chosen by callers, so another principal could present someone else's (the attack: CreateKey with
+ * A's request id returned A's KeyInfo). For CreateKey the tenant must match too.
+ */
+function assertSameCaller(cmd: KeyCommand, recorded: readonly { readonly meta: { readonly commandId?: string; readonly actor: string } }[], state: KeyState): KeyState {
+  const first = recorded.find((e) => e.meta.commandId === cmd.meta.commandId);
+  const requestId = cmd.meta.correlationId ?? cmd.meta.commandId ?? '';
+  if (first !== undefined && first.meta.actor !== cmd.meta.actor) throw new RequestIdReusedError(requestId);
+  if (cmd.type === 'CreateKey' && isExistingKey(state) && state.tenant !== cmd.data.tenant) throw new RequestIdReusedError(requestId);
+  return state;
 }
 
 function done(state: KeyState, streamVersion: number): CommandOutcome {

@@ -15,7 +15,7 @@ import { PgImportTokenStore } from '../adapters/postgres/import-token.store';
 import { commandMeta, deterministicId, type CallContext } from './call-context';
 import { HandleKeyCommand, KEY_LIMITS } from './handle-key-command';
 import { keyStreamId, toKeyEvent } from './key-stream';
-import { KEY_COMMAND_HANDLER, ROOT_OF_TRUST, type CommandOutcome, type RootOfTrust } from './ports';
+import { ID_DERIVATION_KEY, KEY_COMMAND_HANDLER, ROOT_OF_TRUST, type CommandOutcome, type RootOfTrust } from './ports';
 
 export interface CreateKeyInput {
   readonly tenant: string; readonly spec: KeySpec; readonly usage: KeyUsage; readonly origin: KeyOrigin;
@@ -37,10 +37,13 @@ export class KeyAdminUseCases {
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(KEY_LIMITS) private readonly limits: KeyLifecycleLimits,
     private readonly tokens: PgImportTokenStore,
+    @Inject(ID_DERIVATION_KEY) private readonly idKey: Buffer,
   ) {}
 
   async createKey(input: CreateKeyInput, ctx: CallContext): Promise<CommandOutcome> {
-    const keyId = asKeyId(deterministicId('key-id', ctx.requestId));
+    // From the request id only (not the caller): a second caller reusing it lands on the same stream and
+    // is refused there (RequestIdReusedError) rather than quietly creating another key.
+    const keyId = asKeyId(deterministicId('key-id', ctx.requestId, this.idKey));
     const meta = commandMeta(ctx, 'CreateKey');
     if (input.origin === 'EXTERNAL') return this.handler.handle({ type: 'CreateKey', data: { keyId, ...input }, meta });
     const { fingerprint, wrapped } = await this.newKek();
@@ -69,7 +72,7 @@ export class KeyAdminUseCases {
   }
 
   async issueImportParameters(keyId: string, wrappingAlgorithm: WrappingAlgorithm, wrappingKeySpec: WrappingKeySpec, ctx: CallContext): Promise<ImportParametersResult> {
-    const tokenId = deterministicId(`import-token/${keyId}`, ctx.requestId);
+    const tokenId = deterministicId(`import-token/${keyId}`, ctx.requestId, this.idKey);
     const meta = commandMeta(ctx, 'IssueImportParameters');
     const cmd = { type: 'IssueImportParameters' as const, data: { keyId: asKeyId(keyId), tokenId, wrappingAlgorithm, wrappingKeySpec }, meta };
     const state = foldKeyEvents((await this.store.readStream(keyStreamId(keyId))).map(toKeyEvent));

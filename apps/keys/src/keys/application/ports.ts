@@ -68,3 +68,10 @@ export type { KeyMaterial };
 
 /** The group-committed, fail-closed usage recorder (./usage-recorder.ts); one per process. */
 export const USAGE_RECORDER = Symbol('USAGE_RECORDER');
+
+/**
+ * Secret key (32 bytes) under which identifiers are derived from request ids (CreateKey's key id, import
+ * token ids): a retried request names the same key, but nobody without the key can compute the id of a
+ * key from its request id. Derived from EKM_AUTH_SECRET, so every replica derives the same ids.
+ */
+export const ID_DERIVATION_KEY = Symbol('ID_DERIVATION_KEY');

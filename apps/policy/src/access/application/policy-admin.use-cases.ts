@@ -13,7 +13,8 @@ export interface PolicyInfo {
   readonly document: PolicyDocument;
 }
 
-export type PolicyAdminFailure = { kind: 'FORBIDDEN'; reason: string } | { kind: 'NOT_FOUND'; what: string } | { kind: 'REJECTED'; rejection: PolicyRejection };
+/** NOT_FOUND `foreignTenant`: the policy exists in a tenant the caller may not administer (replied as not found, audited as denied). */
+export type PolicyAdminFailure = { kind: 'FORBIDDEN'; reason: string } | { kind: 'NOT_FOUND'; what: string; foreignTenant?: string } | { kind: 'REJECTED'; rejection: PolicyRejection };
 export type PolicyAdminResult<T> = { ok: true; value: T } | { ok: false; failure: PolicyAdminFailure };
 
 /** Stored policies, read from the projection (admin reads, not the decision path). */
@@ -41,7 +42,8 @@ export class PolicyAdmin {
 
   async get(caller: AdminScope, policyId: string): Promise<PolicyAdminResult<PolicyInfo>> {
     const p = await this.reader.get(policyId);
-    if (p === null || !canAdminister(caller, p.tenant)) return { ok: false, failure: { kind: 'NOT_FOUND', what: `policy ${policyId}` } };
+    if (p === null) return { ok: false, failure: { kind: 'NOT_FOUND', what: `policy ${policyId}` } };
+    if (!canAdminister(caller, p.tenant)) return { ok: false, failure: { kind: 'NOT_FOUND', what: `policy ${policyId}`, foreignTenant: p.tenant } };
     return { ok: true, value: p };
   }
 
@@ -52,7 +54,8 @@ export class PolicyAdmin {
 
   async delete(caller: AdminScope, policyId: string, meta: CommandMeta): Promise<PolicyAdminResult<{ policyId: string; version: number }>> {
     const p = await this.reader.get(policyId);
-    if (p === null || !canAdminister(caller, p.tenant)) return { ok: false, failure: { kind: 'NOT_FOUND', what: `policy ${policyId}` } };
+    if (p === null) return { ok: false, failure: { kind: 'NOT_FOUND', what: `policy ${policyId}` } };
+    if (!canAdminister(caller, p.tenant)) return { ok: false, failure: { kind: 'NOT_FOUND', what: `policy ${policyId}`, foreignTenant: p.tenant } };
     const r = await this.run({ type: 'DeletePolicy', data: { policyId, tenant: p.tenant }, meta });
     if (!r.ok) return r;
     return { ok: true, value: { policyId, version: r.state.status === 'Absent' ? 0 : r.state.version } };

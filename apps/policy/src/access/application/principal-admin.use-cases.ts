@@ -13,7 +13,8 @@ import { principalStreamId, runStreamCommand } from './access-streams';
 
 export type AdminFailure =
   | { kind: 'FORBIDDEN'; reason: string }
-  | { kind: 'NOT_FOUND'; what: string }
+  /** `foreignTenant`: it exists, in a tenant the caller may not administer (replied as not found, audited as denied). */
+  | { kind: 'NOT_FOUND'; what: string; foreignTenant?: string }
   | { kind: 'DUPLICATE_REQUEST'; what: string }
   | { kind: 'REJECTED'; rejection: PrincipalRejection };
 
@@ -45,9 +46,13 @@ export interface CreatePrincipalInput {
   readonly name: string;
 }
 
-/** A UUID-shaped principal id derived from the request id, so a retried create names the same principal. */
-export function principalIdFor(requestId: string): string {
-  const h = createHash('sha256').update('ekm/principal/').update(requestId).digest('hex');
+/**
+ * A UUID-shaped principal id derived from the creating caller and its request id, so a retried create
+ * names the same principal, while another caller presenting the same request id names another one (it
+ * never lands on, or learns the id of, someone else's principal).
+ */
+export function principalIdFor(creator: string, requestId: string): string {
+  const h = createHash('sha256').update('ekm/principal/').update(creator).update('\n').update(requestId).digest('hex');
   return `p-${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
 }
 
@@ -71,7 +76,7 @@ export class PrincipalAdmin {
 
   async create(caller: AdminScope, input: CreatePrincipalInput, meta: CommandMeta): Promise<AdminResult<{ principal: PrincipalInfo; credential: IssuedCredentialFile }>> {
     if (!canAdminister(caller, input.tenant)) return forbidden(caller, `create principals in tenant ${input.tenant}`);
-    const principalId = principalIdFor(meta.commandId ?? meta.correlationId ?? `${meta.now}/${Math.random()}`);
+    const principalId = principalIdFor(caller.principalId, meta.commandId ?? meta.correlationId ?? `${meta.now}/${Math.random()}`);
     const credential = this.issuer.issue();
     const cmd: PrincipalCommand = { type: 'CreatePrincipal', data: { principalId, tenant: input.tenant, roles: [...input.roles], kind: input.kind, name: input.name, credential: { credentialId: credential.credentialId, publicKey: credential.publicKey } }, meta };
     const r = await this.run(cmd);
@@ -91,7 +96,8 @@ export class PrincipalAdmin {
   get(caller: AdminScope, principalId: string): AdminResult<PrincipalInfo> {
     const p = this.directory.current().principals.get(principalId);
     // Another tenant's principal is "not found": its existence is not revealed.
-    if (p === undefined || !canAdminister(caller, p.tenant)) return { ok: false, failure: { kind: 'NOT_FOUND', what: `principal ${principalId}` } };
+    if (p === undefined) return { ok: false, failure: { kind: 'NOT_FOUND', what: `principal ${principalId}` } };
+    if (!canAdminister(caller, p.tenant)) return { ok: false, failure: { kind: 'NOT_FOUND', what: `principal ${principalId}`, foreignTenant: p.tenant } };
     return { ok: true, value: toPrincipalInfo(p) };
   }
 
@@ -112,7 +118,8 @@ export class PrincipalAdmin {
 
   private async onExisting(caller: AdminScope, principalId: string, cmd: PrincipalCommand, refuseDuplicate = false): Promise<AdminResult<PrincipalInfo>> {
     const state = foldPrincipal((await this.store.readStream(principalStreamId(principalId))).map((e) => e as unknown as PrincipalEvent));
-    if (state.status === 'Absent' || !canAdminister(caller, state.tenant)) return { ok: false, failure: { kind: 'NOT_FOUND', what: `principal ${principalId}` } };
+    if (state.status === 'Absent') return { ok: false, failure: { kind: 'NOT_FOUND', what: `principal ${principalId}` } };
+    if (!canAdminister(caller, state.tenant)) return { ok: false, failure: { kind: 'NOT_FOUND', what: `principal ${principalId}`, foreignTenant: state.tenant } };
     const r = await this.run(cmd);
     if (!r.ok) return r;
     if (r.duplicate && refuseDuplicate) return { ok: false, failure: { kind: 'DUPLICATE_REQUEST', what: 'this request id already rotated the credential; the new credential was shown once' } };

@@ -1,10 +1,18 @@
-/** `ekm.v1.audit.query|verify|report`: translate, call the trail reader / verifier, map the result. */
+/**
+ * `ekm.v1.audit.query|verify|report`: translate, call the trail reader / verifier, map the result.
+ * Tenant isolation: a tenant principal reads only its own tenant's entries and usage (naming another
+ * tenant, or a key whose entries belong to another tenant, is EKM_FORBIDDEN and an AccessDenied entry);
+ * operator scope reads everything. `verify` is operator only: it recomputes the whole chain, every
+ * tenant's entries included (a full-trail CPU job), and a per-tenant verdict would need inclusion proofs
+ * the trail does not offer.
+ */
 import { readFileSync } from 'node:fs';
 import { Controller, Inject } from '@nestjs/common';
-import { Ctx, MessagePattern, Payload, type NatsContext } from '@nestjs/microservices';
+import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import { jetstream } from '@nats-io/jetstream';
-import { BusErrorCode, fail, ok, parseRequest, subject, type Reply } from '@ekm/contracts';
-import { EkmRequestContext } from '@ekm/service-kit';
+import { confineToTenant, isOperatorScope } from '@ekm/auth';
+import { BusErrorCode, fail, ok, parseRequest, subject, type FailReply, type Reply } from '@ekm/contracts';
+import { ACCESS_REFUSALS, EkmRequestContext, principalOf, tenantNamedBy, type AccessRefusals } from '@ekm/service-kit';
 import type { CheckpointRow, TrailSource, VerifyResult } from '../../application/verify-trail';
 import { verifyTrail } from '../../application/verify-trail';
 import { signReport, type SignedUsageReport } from '../../application/usage-report';
@@ -25,17 +33,19 @@ export interface AuditVerifyReply extends VerifyResult {
 
 @Controller()
 export class AuditController {
-  constructor(@Inject(TRAIL_RUNTIME) private readonly rt: TrailRuntime) {}
+  constructor(@Inject(TRAIL_RUNTIME) private readonly rt: TrailRuntime, @Inject(ACCESS_REFUSALS) private readonly refusals: AccessRefusals) {}
 
   @MessagePattern(subject('audit', 'query'))
-  async query(@Payload() body: unknown): Promise<Reply<TrailPage>> {
+  async query(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<TrailPage>> {
     const r = parseRequest(QueryRequest, body);
-    if (!r.ok) return r;
+    if (!r.ok) return this.refusals.deny(ctx, 'AuditQuery', tenantNamedBy(body), r);
     const q = r.data;
+    const scope = await this.confine(ctx, 'AuditQuery', q.tenant, q.keyId);
+    if (!scope.ok) return scope.reply;
     return ok(await this.rt.reader.query({
       ...(q.keyId !== undefined ? { keyId: q.keyId } : {}),
       ...(q.principal !== undefined ? { principal: q.principal } : {}),
-      ...(q.tenant !== undefined ? { tenant: q.tenant } : {}),
+      ...(scope.tenant !== undefined ? { tenant: scope.tenant } : {}),
       ...(q.action !== undefined ? { action: q.action } : {}),
       ...(q.outcome !== undefined ? { outcome: q.outcome } : {}),
       ...(q.category !== undefined ? { category: q.category } : {}),
@@ -48,9 +58,14 @@ export class AuditController {
   }
 
   @MessagePattern(subject('audit', 'verify'))
-  async verify(@Payload() body: unknown, @Ctx() ctx?: NatsContext): Promise<Reply<AuditVerifyReply>> {
+  async verify(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<AuditVerifyReply>> {
     const r = parseRequest(VerifyRequest, body);
-    if (!r.ok) return r;
+    if (!r.ok) return this.refusals.deny(ctx, 'AuditVerify', undefined, r);
+    const caller = principalOf(ctx);
+    if (!isOperatorScope(caller)) {
+      return this.refusals.deny(ctx, 'AuditVerify', undefined,
+        fail(BusErrorCode.Forbidden, `${caller.principalId} may not verify the trail: it covers every tenant's entries, so verify is for operator scope only`));
+    }
     const progress = r.data.progressSubject;
     if (progress !== undefined && !isCallersInbox(progress, ctx)) {
       return fail(BusErrorCode.Validation, 'progressSubject: must be under the inbox prefix of this request\'s reply subject', { issues: [{ path: 'progressSubject', rule: 'must be under the inbox prefix of the reply subject' }] });
@@ -89,14 +104,32 @@ export class AuditController {
   }
 
   @MessagePattern(subject('audit', 'report'))
-  async report(@Payload() body: unknown): Promise<Reply<SignedUsageReport>> {
+  async report(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<SignedUsageReport>> {
     const r = parseRequest(ReportRequest, body);
-    if (!r.ok) return r;
-    const { from, to, tenant, keyId } = r.data;
+    if (!r.ok) return this.refusals.deny(ctx, 'AuditReport', tenantNamedBy(body), r);
+    const { from, to, keyId } = r.data;
+    const scope = await this.confine(ctx, 'AuditReport', r.data.tenant, keyId);
+    if (!scope.ok) return scope.reply;
+    const tenant = scope.tenant;
     const filter = { ...(tenant !== undefined ? { tenant } : {}), ...(keyId !== undefined ? { keyId } : {}) };
     const trail = await this.rt.reader.headWithHash();
     const rows = await this.rt.reader.usage(Date.parse(from), Date.parse(to), filter);
     return ok(signReport({ v: 1, from: new Date(from).toISOString(), to: new Date(to).toISOString(), filter, generatedAt: new Date().toISOString(), trail, rows }, this.rt.signer));
+  }
+
+  /** The caller's tenant scope for a read naming `tenant` and/or `keyId`, or the recorded refusal. */
+  private async confine(ctx: NatsContext, operation: string, tenant: string | undefined, keyId: string | undefined):
+  Promise<{ ok: true; tenant: string | undefined } | { ok: false; reply: FailReply }> {
+    const caller = principalOf(ctx);
+    const scope = confineToTenant(caller, tenant);
+    if (!scope.ok) return { ok: false, reply: this.refusals.deny(ctx, operation, tenant, fail(BusErrorCode.Forbidden, scope.message)) };
+    if (keyId !== undefined && scope.tenant !== undefined && !isOperatorScope(caller)) {
+      const owner = await this.rt.reader.tenantOfKey(keyId);
+      if (owner !== null && owner !== scope.tenant) {
+        return { ok: false, reply: this.refusals.deny(ctx, operation, owner, fail(BusErrorCode.Forbidden, `${caller.principalId} is confined to tenant ${caller.tenant}; key ${keyId} is not in it`)) };
+      }
+    }
+    return { ok: true, tenant: scope.tenant };
   }
 
   /**

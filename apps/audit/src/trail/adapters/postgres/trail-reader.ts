@@ -90,6 +90,12 @@ export class TrailReader implements TrailSource {
     };
   }
 
+  /** The tenant the trail's entries put `keyId` in (its lifecycle and usage entries), or null when none names one. */
+  async tenantOfKey(keyId: string): Promise<string | null> {
+    const { rows } = await this.pool.query<{ tenant: string }>(`SELECT tenant FROM ${this.s}.trail WHERE key_id = $1 AND tenant IS NOT NULL ORDER BY leaf_index LIMIT 1`, [keyId]);
+    return rows[0]?.tenant ?? null;
+  }
+
   /** Successful key uses in [fromMs, toMs), grouped by key, version and data asset (context fields). */
   async usage(fromMs: number, toMs: number, filter: { tenant?: string; keyId?: string }): Promise<UsageRow[]> {
     const ctx = (k: string): string => `(entry::jsonb -> 'encryptionContext' ->> '${k}')`;

@@ -85,8 +85,9 @@ export class PolicyAuthorizer implements Authorizer {
       ...(req.encryptionContext !== undefined ? { encryptionContext: req.encryptionContext } : {}),
     }));
     const h = natsHeaders();
-    h.set(REQUEST_ID_HEADER, `authz-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`);
-    if (this.opts.signer) for (const [k, v] of Object.entries(await this.opts.signer.sign(DECIDE_SUBJECT, body))) h.set(k, v as string);
+    const requestId = `authz-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    h.set(REQUEST_ID_HEADER, requestId);
+    if (this.opts.signer) for (const [k, v] of Object.entries(await this.opts.signer.sign(DECIDE_SUBJECT, body, requestId))) h.set(k, v as string);
     let reply: unknown;
     try {
       reply = (await this.nc.request(DECIDE_SUBJECT, body, { timeout: this.opts.timeoutMs ?? 2000, headers: h })).json();

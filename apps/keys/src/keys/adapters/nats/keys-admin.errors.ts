@@ -11,7 +11,7 @@ import { AliasTakenError } from '../postgres/key-projection';
 import { ImportTokenRaceError } from '../postgres/import-token.store';
 import { InvalidCursorError } from '../postgres/key-list.query';
 import { AuditUnavailableError } from '../../application/usage-recorder';
-import { StaleExpectedVersionError } from '../../application/handle-key-command';
+import { RequestIdReusedError, StaleExpectedVersionError } from '../../application/handle-key-command';
 import { DependencyUnavailableError } from '../../application/crypto/usage-run';
 import { isDatabaseUnavailable } from '../../application/database-unavailable';
 import { REJECTION_TO_BUS } from '../../application/rejection-codes';
@@ -31,6 +31,8 @@ export function errorReply(err: unknown): FailReply | null {
   if (err instanceof ConcurrencyConflictError) return fail(BusErrorCode.Conflict, 'the key changed concurrently too often; retry');
   if (err instanceof AuditUnavailableError) return fail(BusErrorCode.AuditUnavailable, err.message);
   if (err instanceof StaleExpectedVersionError) return fail(BusErrorCode.Conflict, err.message);
+  // Someone else's request id: a refusal (recorded DENIED) that says nothing about what it created.
+  if (err instanceof RequestIdReusedError) return fail(BusErrorCode.Forbidden, err.message);
   // The authorizer (EKM_AUTHZ=policy: the policy service) could not decide; nothing was run.
   if (err instanceof DependencyUnavailableError) return fail(BusErrorCode.Unavailable, `${err.message}; nothing was changed, retry`);
   // A timed-out COMMIT may still have committed: the caller retries with the same request id (idempotent).

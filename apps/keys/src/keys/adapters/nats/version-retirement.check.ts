@@ -32,7 +32,7 @@ export class VersionRetirementCheck {
     try {
       const op = subject('rotation', 'check-version-retirement');
       const body = new TextEncoder().encode(JSON.stringify({ keyId, version }));
-      if (this.signer) for (const [k, v] of Object.entries(await this.signer.sign(op, body))) h.set(k, v as string);
+      if (this.signer) for (const [k, v] of Object.entries(await this.signer.sign(op, body, requestId))) h.set(k, v as string);
       const m = await this.nc.request(op, body, { timeout: 5_000, headers: h });
       r = m.json<Reply<RetirementCheck>>();
     } catch {

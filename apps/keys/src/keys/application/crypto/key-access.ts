@@ -1,7 +1,9 @@
 /**
- * The checks every data-plane call makes before touching material, in this order (issue 3, ARCHITECTURE §5):
- * resolve id/alias → state → usage for the spec → version choice (encrypt: the primary; decrypt: the
- * blob's version) → purpose binding (requiredContext) → authorizer.
+ * The checks every data-plane call makes before touching material, in this order (ARCHITECTURE §5, §8
+ * "authorization first"): resolve id/alias → the key exists → authorizer (on the key's tenant and tags
+ * and the caller's context) → usage for the spec → version choice (encrypt: the primary; decrypt: the
+ * blob's version) → purpose binding (requiredContext). Nothing about the key's state is looked at for a
+ * caller the authorizer refuses. (That a key id or alias exists is not hidden: key ids are random.)
  */
 import { asKeyId, checkDecryptAllowed, checkPurposeBinding, checkUsage, selectEncryptVersion, type CryptoOperation, type ExistingKeyState } from '../../domain';
 import type { Authorizer, KeyStateReader } from '../ports';
@@ -45,6 +47,17 @@ export class KeyAccess {
     const state = await this.reader.load(keyId);
     if (state === null) return { ok: false, failure: req.fromBlob ? { kind: 'INVALID_CIPHERTEXT' } : { kind: 'KEY_NOT_FOUND', keyRef: keyId }, keyId };
     const id = asKeyId(keyId);
+    // Authorization first: a caller who may not use the key learns nothing of its state, usage, versions
+    // or required context (those refusals would otherwise tell tenant B that A's key is disabled, or
+    // which collection it is bound to). The decision sees the caller's context, never the key's.
+    const action = req.action ?? `keys:${req.operation}`;
+    const decision = await this.authorizer.authorize({
+      principal: req.principal,
+      action,
+      resource: { keyId, tenant: state.tenant, tags: state.tags },
+      encryptionContext: req.context,
+    });
+    if (!decision.allowed) return { ok: false, failure: { kind: 'FORBIDDEN', keyId, action, reason: decision.reason }, keyId };
     const usage = checkUsage(state.spec, req.operation, id);
     if (!usage.ok) return { ok: false, failure: rejected(usage.rejection), keyId };
     const choice = req.version === undefined
@@ -57,14 +70,6 @@ export class KeyAccess {
     }
     const binding = checkPurposeBinding(state.requiredContext, req.context, id);
     if (!binding.ok) return { ok: false, failure: rejected(binding.rejection), keyId, version: choice.version };
-    const action = req.action ?? `keys:${req.operation}`;
-    const decision = await this.authorizer.authorize({
-      principal: req.principal,
-      action,
-      resource: { keyId, tenant: state.tenant, tags: state.tags },
-      encryptionContext: req.context,
-    });
-    if (!decision.allowed) return { ok: false, failure: { kind: 'FORBIDDEN', keyId, action, reason: decision.reason }, keyId, version: choice.version };
     return { ok: true, grant: { keyId, version: choice.version, state } };
   }
 

@@ -12,16 +12,25 @@
  * taken before the directory lookup, so that a refusal reveals nothing about whether they exist (made-up
  * ids cost a bucket in a bounded LRU map, never a verify). A refusal is EKM_RATE_LIMITED with
  * `details.retryAfterMs`, as everywhere.
+ *
+ * Every refused login (bad body, unknown principal, bad proof, skew, replay) is an AuthenticationFailed
+ * trail entry, rate-limited per claimed principal (ACCESS_REFUSALS) so a flood cannot fill the trail. The
+ * proof's nonce is claimed in the shared nonce table (NONCE_STORE) after the in-memory cache, so a login
+ * replayed to another policy replica, or after a restart, is refused too.
  */
 import { Controller, Inject } from '@nestjs/common';
-import { MessagePattern, Payload } from '@nestjs/microservices';
-import { AuthFailureReason, LoginRequestSchema, NonceCache, resolveAuthSecret, SessionSealer, verifyLoginProof, type LoginReply } from '@ekm/auth';
+import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
+import {
+  AuthFailureReason, LoginRequestSchema, MAX_CLOCK_SKEW_MS, NonceCache, resolveAuthSecret, SessionSealer, verifyLoginProof, type LoginReply, type SharedNonceStore,
+} from '@ekm/auth';
 import type { ServiceConfig } from '@ekm/config';
 import { BusErrorCode, fail, ok, parseRequest, subject, type Reply } from '@ekm/contracts';
-import { KeyedBuckets, LOGGER, SERVICE_CONFIG, unauthenticated } from '@ekm/service-kit';
+import { ACCESS_REFUSALS, KeyedBuckets, LOGGER, NONCE_STORE, SERVICE_CONFIG, unauthenticated, type AccessRefusals } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
 import { isCredentialValid } from '../../domain';
 import { ACCESS_DIRECTORY, type AccessDirectory } from '../../application/access.ports';
+
+const LOGIN = subject('policy', 'login');
 
 @Controller()
 export class LoginController {
@@ -33,15 +42,25 @@ export class LoginController {
     @Inject(ACCESS_DIRECTORY) private readonly directory: AccessDirectory,
     @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig<'policy'>,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(ACCESS_REFUSALS) private readonly refusals: AccessRefusals,
+    @Inject(NONCE_STORE) private readonly sharedNonces: SharedNonceStore,
   ) {
     const limits = config.loginRateLimit;
     this.logins = limits ? new KeyedBuckets(limits) : null;
   }
 
   @MessagePattern(subject('policy', 'login'))
-  login(@Payload() body: unknown): Reply<LoginReply> {
+  async login(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<LoginReply>> {
     const req = parseRequest(LoginRequestSchema, body);
-    if (!req.ok) return req;
+    if (!req.ok) {
+      const claimed = typeof body === 'object' && body !== null ? (body as { principalId?: unknown }).principalId : undefined;
+      this.refusals.loginFailed(ctx, LOGIN, AuthFailureReason.MalformedCredentials, typeof claimed === 'string' && claimed.length <= 200 ? claimed : undefined);
+      return req;
+    }
+    const refuse = (reason: AuthFailureReason): Reply<never> => {
+      this.refusals.loginFailed(ctx, LOGIN, reason, req.data.principalId);
+      return unauthenticated(reason);
+    };
     // Before the lookup, keyed by the CLAIMED ids: a refusal then says nothing about whether they exist.
     const limited = this.takeLoginToken(req.data.credentialId, req.data.principalId);
     if (limited) return limited;
@@ -49,13 +68,16 @@ export class LoginController {
     const p = this.directory.current().principals.get(req.data.principalId);
     const credential = p?.credentials.find((c) => c.credentialId === req.data.credentialId);
     if (p === undefined || p.status !== 'Active' || credential === undefined || !isCredentialValid(credential, new Date(now).toISOString())) {
-      return unauthenticated(AuthFailureReason.PrincipalUnknown);
+      return refuse(AuthFailureReason.PrincipalUnknown);
     }
     const proof = verifyLoginProof(req.data, credential.publicKey, now);
-    if (!proof.ok) return unauthenticated(proof.reason);
+    if (!proof.ok) return refuse(proof.reason);
     const claim = this.nonces.claim(credential.credentialId, req.data.nonce, now);
-    if (claim === 'replayed') return unauthenticated(AuthFailureReason.Replayed);
-    if (claim === 'full') return unauthenticated(AuthFailureReason.ReplayCacheFull);
+    if (claim === 'replayed') return refuse(AuthFailureReason.Replayed);
+    if (claim === 'full') return refuse(AuthFailureReason.ReplayCacheFull);
+    const shared = await this.sharedNonces.claim({ scope: `login:${credential.credentialId}`, nonce: req.data.nonce, expiresAt: req.data.timestamp + MAX_CLOCK_SKEW_MS });
+    if (shared === 'replayed') return refuse(AuthFailureReason.Replayed);
+    if (shared === 'unavailable') return refuse(AuthFailureReason.ReplayStoreUnavailable);
     const s = this.sealerNow().issue({ principalId: p.principalId, credentialId: credential.credentialId, tenant: p.tenant, roles: p.roles, ttlMs: this.config.sessionTtlMs, now });
     return ok({
       sessionToken: s.token, sessionKey: s.sessionKey.toString('base64url'), sessionId: s.claims.sessionId,

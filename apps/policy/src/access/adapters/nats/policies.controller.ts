@@ -2,12 +2,13 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload, type NatsContext } from '@nestjs/microservices';
 import { BusErrorCode, fail, ok, parseRequest, subject, type Reply } from '@ekm/contracts';
+import { ACCESS_REFUSALS, tenantNamedBy, type AccessRefusals } from '@ekm/service-kit';
 import { OPERATOR_SCOPE, type Decision, type TracedDecision } from '@ekm/policy-engine';
 import { canAdminister } from '../../domain';
 import { ACCESS_DIRECTORY, type AccessDirectory } from '../../application/access.ports';
 import { Decisions } from '../../application/decisions';
 import { PolicyAdmin, type PolicyInfo } from '../../application/policy-admin.use-cases';
-import { failureReply } from './access.errors';
+import { adminFailure } from './refusals';
 import { DecideRequest, ListPoliciesRequest, PolicyRefRequest, PutPolicyRequest, SimulateRequest } from './access.schemas';
 import { callOf } from './caller';
 
@@ -17,41 +18,42 @@ export class PoliciesController {
     private readonly admin: PolicyAdmin,
     private readonly decisions: Decisions,
     @Inject(ACCESS_DIRECTORY) private readonly directory: AccessDirectory,
+    @Inject(ACCESS_REFUSALS) private readonly refusals: AccessRefusals,
   ) {}
 
   /** Validates the document (EKM_VALIDATION names the path, nothing appended) and appends a new version. */
   @MessagePattern(subject('policy', 'put-policy'))
   async put(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<PolicyInfo>> {
     const req = parseRequest(PutPolicyRequest, body);
-    if (!req.ok) return req;
+    if (!req.ok) return this.refusals.deny(ctx, 'PutPolicy', tenantNamedBy(body), req);
     const call = callOf(ctx, this.directory);
     const r = await this.admin.put(call.caller, req.data, call.meta('PutPolicy'));
-    return r.ok ? ok(r.value) : failureReply(r.failure);
+    return r.ok ? ok(r.value) : adminFailure(this.refusals, ctx, 'PutPolicy', req.data.tenant, r.failure);
   }
 
   @MessagePattern(subject('policy', 'get-policy'))
   async get(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<PolicyInfo>> {
     const req = parseRequest(PolicyRefRequest, body);
-    if (!req.ok) return req;
+    if (!req.ok) return this.refusals.deny(ctx, 'GetPolicy', tenantNamedBy(body), req);
     const r = await this.admin.get(callOf(ctx, this.directory).caller, req.data.policyId);
-    return r.ok ? ok(r.value) : failureReply(r.failure);
+    return r.ok ? ok(r.value) : adminFailure(this.refusals, ctx, 'GetPolicy', undefined, r.failure);
   }
 
   @MessagePattern(subject('policy', 'list-policies'))
   async list(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<{ policies: PolicyInfo[] }>> {
     const req = parseRequest(ListPoliciesRequest, body);
-    if (!req.ok) return req;
+    if (!req.ok) return this.refusals.deny(ctx, 'ListPolicies', tenantNamedBy(body), req);
     const r = await this.admin.list(callOf(ctx, this.directory).caller, req.data.tenant);
-    return r.ok ? ok({ policies: r.value }) : failureReply(r.failure);
+    return r.ok ? ok({ policies: r.value }) : adminFailure(this.refusals, ctx, 'ListPolicies', req.data.tenant, r.failure);
   }
 
   @MessagePattern(subject('policy', 'delete-policy'))
   async delete(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<{ policyId: string; version: number }>> {
     const req = parseRequest(PolicyRefRequest, body);
-    if (!req.ok) return req;
+    if (!req.ok) return this.refusals.deny(ctx, 'DeletePolicy', tenantNamedBy(body), req);
     const call = callOf(ctx, this.directory);
     const r = await this.admin.delete(call.caller, req.data.policyId, call.meta('DeletePolicy'));
-    return r.ok ? ok(r.value) : failureReply(r.failure);
+    return r.ok ? ok(r.value) : adminFailure(this.refusals, ctx, 'DeletePolicy', undefined, r.failure);
   }
 
   /**
@@ -61,10 +63,11 @@ export class PoliciesController {
   @MessagePattern(subject('policy', 'decide'))
   decide(@Payload() body: unknown, @Ctx() ctx: NatsContext): Reply<Decision> {
     const req = parseRequest(DecideRequest, body);
-    if (!req.ok) return req;
+    if (!req.ok) return this.refusals.deny(ctx, 'Decide', tenantNamedBy(body), req);
     const { caller } = callOf(ctx, this.directory);
     if (caller.tenant !== OPERATOR_SCOPE && caller.principalId !== req.data.principalId) {
-      return fail(BusErrorCode.Forbidden, `${caller.principalId} may ask decisions only about itself; services with operator scope ask for others`);
+      return this.refusals.deny(ctx, 'Decide', req.data.resource.tenant,
+        fail(BusErrorCode.Forbidden, `${caller.principalId} may ask decisions only about itself; services with operator scope ask for others`));
     }
     return ok(this.decisions.decide(req.data));
   }
@@ -73,10 +76,13 @@ export class PoliciesController {
   @MessagePattern(subject('policy', 'simulate'))
   simulate(@Payload() body: unknown, @Ctx() ctx: NatsContext): Reply<TracedDecision> {
     const req = parseRequest(SimulateRequest, body);
-    if (!req.ok) return req;
+    if (!req.ok) return this.refusals.deny(ctx, 'Simulate', tenantNamedBy(body), req);
     const { caller } = callOf(ctx, this.directory);
     const target = this.directory.current().principals.get(req.data.principalId);
-    if (!canAdminister(caller, target?.tenant ?? OPERATOR_SCOPE)) return fail(BusErrorCode.Forbidden, `${caller.principalId} may not simulate decisions of ${req.data.principalId}: needs role admin in its tenant (or operator scope)`);
+    if (!canAdminister(caller, target?.tenant ?? OPERATOR_SCOPE)) {
+      return this.refusals.deny(ctx, 'Simulate', target?.tenant,
+        fail(BusErrorCode.Forbidden, `${caller.principalId} may not simulate decisions of ${req.data.principalId}: needs role admin in its tenant (or operator scope)`));
+    }
     return ok(this.decisions.simulate(req.data));
   }
 }

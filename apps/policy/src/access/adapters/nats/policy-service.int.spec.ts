@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { statSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,12 +56,16 @@ describe('policy service over the bus', () => {
     [{ statements: [{ sid: 's', effect: 'permit', roles: ['app'], actions: ['keys:*'], resources: ['*'] }] }, 'document.statements[0].effect'],
     [{ statements: [{ sid: 's', effect: 'allow', roles: ['app'], actions: ['keys:*'], resources: ['*'], conditions: [{ op: 'in', key: 'c', values: [] }] }] }, 'document.statements[0].conditions[0].values'],
     [{ statements: [{ sid: 's', effect: 'allow', actions: ['keys:*'], resources: ['*'] }] }, 'document.statements[0].principals'],
-  ])('put-policy with an invalid document → EKM_VALIDATION naming %#, nothing appended', async (document, path) => {
+  ])('put-policy with an invalid document → EKM_VALIDATION naming %#, nothing appended, an AccessDenied record', async (document, path) => {
     const before = await h.events();
-    const r = await h.call('put-policy', { policyId: 'bad', tenant: 'acme', document }, { principal: acmeAdmin });
+    const requestId = randomUUID();
+    const r = await h.call('put-policy', { policyId: 'bad', tenant: 'acme', document }, { principal: acmeAdmin, requestId });
     expect(r).toMatchObject({ ok: false, error: { code: 'EKM_VALIDATION' } });
     if (!r.ok) expect(r.error.message).toContain(path);
     expect(await h.events()).toBe(before);
+    expect((await h.refusals()).filter((d) => d.requestId === requestId)).toEqual([
+      expect.objectContaining({ principal: acmeAdmin, tenant: 'acme', operation: 'PutPolicy', errorCode: 'EKM_VALIDATION', service: 'policy' }),
+    ]);
   });
 
   it('decide and simulate over the bus: default deny, allow by statement, deny wins, tenant isolation', async () => {

@@ -7,7 +7,7 @@ import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { Client } from 'pg';
 import { loadConfig } from '@ekm/config';
 import { subject, type Operation, type Reply } from '@ekm/contracts';
-import { startServiceApp, type ServiceApp } from '@ekm/service-kit';
+import { ACCESS_REFUSALS, startServiceApp, type AccessRefusals, type ServiceApp } from '@ekm/service-kit';
 import { createLogger } from '@ekm/telemetry';
 import { createTestDatabase, urlFor } from '../../../../../../test/support/pg';
 import { startNats, stopServer, type ServerHandle } from '../../../../../../test/support/servers';
@@ -20,8 +20,10 @@ export interface PolicyHarness {
   readonly natsUrl: string;
   readonly dbUrl: string;
   call<T = unknown>(op: Operation<'policy'>, body: unknown, opts?: { requestId?: string; principal?: string }): Promise<Reply<T>>;
-  /** Rows in the policy event log (principal and policy streams). */
+  /** Rows in the policy event log (principal and policy streams; refusal records not counted). */
   events(): Promise<number>;
+  /** The AccessDenied / AuthenticationFailed records committed so far (pending ones flushed first). */
+  refusals(type?: 'AccessDenied' | 'AuthenticationFailed'): Promise<Record<string, unknown>[]>;
   close(): Promise<void>;
 }
 
@@ -50,6 +52,7 @@ export async function startPolicyHarness(opts: { natsUrl?: string; env?: Record<
   }
   const conn = nc;
   const client = db;
+  const app = svc;
   return {
     svc, nc: conn, db: client, natsUrl, dbUrl: database.url,
     async call<T>(op: Operation<'policy'>, body: unknown, o: { requestId?: string; principal?: string } = {}): Promise<Reply<T>> {
@@ -60,8 +63,13 @@ export async function startPolicyHarness(opts: { natsUrl?: string; env?: Record<
       return m.json<Reply<T>>();
     },
     async events(): Promise<number> {
-      const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ekm_policy.events`);
+      const { rows } = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ekm_policy.events WHERE event_type NOT IN ('AccessDenied', 'AuthenticationFailed')`);
       return Number(rows[0].n);
+    },
+    async refusals(type: 'AccessDenied' | 'AuthenticationFailed' = 'AccessDenied'): Promise<Record<string, unknown>[]> {
+      await app.app.get<symbol, AccessRefusals>(ACCESS_REFUSALS, { strict: false }).flush();
+      const { rows } = await client.query<{ data: Record<string, unknown> }>(`SELECT data FROM ekm_policy.events WHERE event_type = $1 ORDER BY global_position`, [type]);
+      return rows.map((r) => r.data);
     },
     close: stop,
   };

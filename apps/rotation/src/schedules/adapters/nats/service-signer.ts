@@ -17,6 +17,7 @@ export function serviceSigner(config: Pick<BaseConfig, 'auth' | 'authSecret' | '
 export async function signedHeaders(signer: SessionSigner | undefined, subject: string, body: Uint8Array, base: Record<string, string>): Promise<MsgHdrs> {
   const h = headers();
   for (const [k, v] of Object.entries(base)) h.set(k, v);
-  if (signer) for (const [k, v] of Object.entries(await signer.sign(subject, body))) h.set(k, v as string);
+  // The request id (when `base` has one) is signed with the request: it is the command's idempotency key.
+  if (signer) for (const [k, v] of Object.entries(await signer.sign(subject, body, base['Ekm-Request-Id']))) h.set(k, v as string);
   return h;
 }

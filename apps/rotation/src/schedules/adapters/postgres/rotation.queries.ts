@@ -25,31 +25,35 @@ const iso = (v: unknown): string => new Date(v as string).toISOString();
 export class RotationQueries {
   constructor(private readonly pool: Pool, private readonly schema: string) {}
 
-  async status(limit: number): Promise<ScheduleStatus> {
+  /** `tenant`: only that tenant's keys (a tenant principal's view); undefined = every tenant (operator scope). */
+  async status(limit: number, tenant?: string): Promise<ScheduleStatus> {
     const s = this.schema;
-    const q = <R>(sql: string, p: unknown[] = []) => this.pool.query(sql, p).then((r) => r.rows as R[]);
+    // $1 = limit, $2 = tenant or null; every row is filtered through its key's tenant.
+    const p = [limit, tenant ?? null];
+    const q = <R>(sql: string) => this.pool.query(sql, p).then((r) => r.rows as R[]);
+    const mine = (col = 'key_id'): string => `($2::text IS NULL OR ${col} IN (SELECT key_id FROM ${s}.schedule_keys WHERE tenant = $2))`;
     const [[clock], [tracked], next, overdue, failures, deletions, tokens, budget, behind] = await Promise.all([
-      q<{ now: Date }>(`SELECT ${s}.clock_now() AS now`),
-      q<{ n: string }>(`SELECT count(*) AS n FROM ${s}.schedule_keys WHERE destroyed_at IS NULL`),
+      q<{ now: Date }>(`SELECT ${s}.clock_now() AS now, $1::int AS l, $2::text AS t`),
+      q<{ n: string }>(`SELECT count(*) AS n, $1::int AS l FROM ${s}.schedule_keys WHERE destroyed_at IS NULL AND ($2::text IS NULL OR tenant = $2)`),
       q<{ key_id: string; at: Date; p: number }>(`SELECT key_id, next_rotation_at AS at, rotation_period_days AS p FROM ${s}.schedule_keys
-        WHERE next_rotation_at > ${s}.clock_now() AND destroyed_at IS NULL ORDER BY next_rotation_at LIMIT $1`, [limit]),
+        WHERE next_rotation_at > ${s}.clock_now() AND destroyed_at IS NULL AND ($2::text IS NULL OR tenant = $2) ORDER BY next_rotation_at LIMIT $1`),
       q<{ kind: string; key_id: string; at: Date }>(`
-        SELECT 'ROTATE' AS kind, key_id, next_rotation_at AS at FROM ${s}.schedule_keys WHERE next_rotation_at <= ${s}.clock_now() AND destroyed_at IS NULL AND deletion_due_at IS NULL
-        UNION ALL SELECT 'DESTROY', key_id, deletion_due_at FROM ${s}.schedule_keys WHERE deletion_due_at <= ${s}.clock_now() AND destroyed_at IS NULL
-        UNION ALL SELECT 'EXPIRE_TOKEN', key_id, expires_at FROM ${s}.import_tokens WHERE state = 'Issued' AND expires_at <= ${s}.clock_now()
-        ORDER BY at LIMIT $1`, [limit]),
+        SELECT 'ROTATE' AS kind, key_id, next_rotation_at AS at FROM ${s}.schedule_keys WHERE next_rotation_at <= ${s}.clock_now() AND destroyed_at IS NULL AND deletion_due_at IS NULL AND ($2::text IS NULL OR tenant = $2)
+        UNION ALL SELECT 'DESTROY', key_id, deletion_due_at FROM ${s}.schedule_keys WHERE deletion_due_at <= ${s}.clock_now() AND destroyed_at IS NULL AND ($2::text IS NULL OR tenant = $2)
+        UNION ALL SELECT 'EXPIRE_TOKEN', key_id, expires_at FROM ${s}.import_tokens WHERE state = 'Issued' AND expires_at <= ${s}.clock_now() AND ${mine()}
+        ORDER BY at LIMIT $1`),
       q<{ kind: string; key_id: string; ref: string; attempts: number; err: string; retry: Date | null }>(`
-        SELECT 'ROTATE' AS kind, key_id, '' AS ref, rotate_attempts AS attempts, rotate_error AS err, rotate_retry_at AS retry FROM ${s}.schedule_keys WHERE rotate_attempts > 0
-        UNION ALL SELECT 'DESTROY', key_id, '', destroy_attempts, destroy_error, destroy_retry_at FROM ${s}.schedule_keys WHERE destroy_attempts > 0
-        UNION ALL SELECT 'EXPIRE_TOKEN', key_id, token_id, attempts, last_error, retry_at FROM ${s}.import_tokens WHERE attempts > 0
-        ORDER BY attempts DESC LIMIT $1`, [limit]),
+        SELECT 'ROTATE' AS kind, key_id, '' AS ref, rotate_attempts AS attempts, rotate_error AS err, rotate_retry_at AS retry FROM ${s}.schedule_keys WHERE rotate_attempts > 0 AND ($2::text IS NULL OR tenant = $2)
+        UNION ALL SELECT 'DESTROY', key_id, '', destroy_attempts, destroy_error, destroy_retry_at FROM ${s}.schedule_keys WHERE destroy_attempts > 0 AND ($2::text IS NULL OR tenant = $2)
+        UNION ALL SELECT 'EXPIRE_TOKEN', key_id, token_id, attempts, last_error, retry_at FROM ${s}.import_tokens WHERE attempts > 0 AND ${mine()}
+        ORDER BY attempts DESC LIMIT $1`),
       q<{ key_id: string; at: Date; live: string }>(`SELECT k.key_id, k.deletion_due_at AS at, (SELECT count(*) FROM ${s}.assets a WHERE a.key_id = k.key_id) AS live
-        FROM ${s}.schedule_keys k WHERE k.deletion_due_at IS NOT NULL AND k.destroyed_at IS NULL ORDER BY k.deletion_due_at LIMIT $1`, [limit]),
-      q<{ key_id: string; token_id: string; at: Date }>(`SELECT key_id, token_id, expires_at AS at FROM ${s}.import_tokens WHERE state = 'Issued' ORDER BY expires_at LIMIT $1`, [limit]),
-      q<{ key_id: string; n: string; at: Date }>(`SELECT key_id, count(*) AS n, max(rotated_at) AS at FROM ${s}.key_rotations WHERE reason = 'BUDGET'
-        GROUP BY key_id ORDER BY max(rotated_at) DESC LIMIT $1`, [limit]),
+        FROM ${s}.schedule_keys k WHERE k.deletion_due_at IS NOT NULL AND k.destroyed_at IS NULL AND ($2::text IS NULL OR k.tenant = $2) ORDER BY k.deletion_due_at LIMIT $1`),
+      q<{ key_id: string; token_id: string; at: Date }>(`SELECT key_id, token_id, expires_at AS at FROM ${s}.import_tokens WHERE state = 'Issued' AND ${mine()} ORDER BY expires_at LIMIT $1`),
+      q<{ key_id: string; n: string; at: Date }>(`SELECT key_id, count(*) AS n, max(rotated_at) AS at FROM ${s}.key_rotations WHERE reason = 'BUDGET' AND ${mine()}
+        GROUP BY key_id ORDER BY max(rotated_at) DESC LIMIT $1`),
       q<{ key_id: string }>(`SELECT DISTINCT a.key_id FROM ${s}.assets a JOIN ${s}.schedule_keys k ON k.key_id = a.key_id
-        WHERE k.primary_version IS NOT NULL AND a.key_version <> k.primary_version AND k.destroyed_at IS NULL LIMIT $1`, [limit]),
+        WHERE k.primary_version IS NOT NULL AND a.key_version <> k.primary_version AND k.destroyed_at IS NULL AND ($2::text IS NULL OR k.tenant = $2) LIMIT $1`),
     ]);
     return {
       now: iso(clock!.now),
@@ -77,8 +81,13 @@ export class RotationQueries {
 
   /** Whether the key is known (any event of it applied). */
   async knows(keyId: string): Promise<boolean> {
-    const { rows } = await this.pool.query(`SELECT 1 FROM ${this.schema}.schedule_keys WHERE key_id = $1`, [keyId]);
-    return rows.length > 0;
+    return (await this.tenantOf(keyId)) !== undefined;
+  }
+
+  /** The key's tenant (null when its events carried none); undefined when the key is unknown. */
+  async tenantOf(keyId: string): Promise<string | null | undefined> {
+    const { rows } = await this.pool.query<{ tenant: string | null }>(`SELECT tenant FROM ${this.schema}.schedule_keys WHERE key_id = $1`, [keyId]);
+    return rows.length === 0 ? undefined : rows[0]!.tenant;
   }
 
   /** Assets whose data key was last wrapped under `version` of `keyId` (oldest first). */
