@@ -78,12 +78,15 @@ export class EpochKeyring {
     }
   }
 
-  /** Runs a wrap-and-store once more under the new epoch when the fence moved in between. */
+  /**
+   * Runs a wrap-and-store once more under the new epoch when the fence moved in between (EpochMovedError
+   * at the store), or when the cached epoch was already destroyed by a roll (EpochKeyDestroyedError at the wrap).
+   */
   async retryOnEpochMove<T>(fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (e) {
-      if (!(e instanceof EpochMovedError)) throw e;
+      if (!(e instanceof EpochMovedError) && !(e instanceof EpochKeyDestroyedError)) throw e;
       this.refresh();
       return fn();
     }
