@@ -52,6 +52,8 @@ export const KEYS_OPERATIONS = [
   'disable-key-version',
   'enable-key-version',
   'destroy-key-version',
+  // One version's material is exposed: it stops for good (decrypt only with keys:DecryptCompromised; ReEncrypt moves its data).
+  'mark-key-version-compromised',
 ] as const;
 
 /**
