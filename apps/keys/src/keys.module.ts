@@ -5,7 +5,8 @@
  */
 import { Module } from '@nestjs/common';
 import type { KeysConfig } from '@ekm/config';
-import { toInline } from '@ekm/event-store';
+import { EVENT_STORE, toInline, type EventStore } from '@ekm/event-store';
+import { LogEpochEvents } from './keys/adapters/postgres/epoch-events';
 import { EventLogModule, SERVICE_CONFIG } from '@ekm/service-kit';
 import { DEFAULT_KEY_LIMITS, type KeyLifecycleLimits } from './keys/domain';
 import { HandleKeyCommand, KEY_INLINE_PROJECTIONS, KEY_LIMITS } from './keys/application/handle-key-command';
@@ -72,9 +73,9 @@ const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchem
     },
     {
       provide: EpochRoller,
-      inject: [ROOT_OF_TRUST, EPOCH_STATE_STORE, FORWARD_LEDGER, EPOCH_KEYRING, SERVICE_CONFIG, LOGGER],
-      useFactory: (root: RootOfTrust, state: EpochStateStore, ledger: ForwardLedger, keyring: EpochKeyring, config: KeysConfig, logger: Logger) =>
-        new EpochRoller(root, state, ledger, keyring, logger.child({ component: 'epoch-roller' }), { intervalMs: config.epochs.rollIntervalMs, batch: config.epochs.rewrapBatch }),
+      inject: [ROOT_OF_TRUST, EPOCH_STATE_STORE, FORWARD_LEDGER, EPOCH_KEYRING, SERVICE_CONFIG, LOGGER, EVENT_STORE],
+      useFactory: (root: RootOfTrust, state: EpochStateStore, ledger: ForwardLedger, keyring: EpochKeyring, config: KeysConfig, logger: Logger, store: EventStore) =>
+        new EpochRoller(root, state, ledger, keyring, logger.child({ component: 'epoch-roller' }), { intervalMs: config.epochs.rollIntervalMs, batch: config.epochs.rewrapBatch }, new LogEpochEvents(store)),
     },
     EpochRollerLifecycle,
   ],

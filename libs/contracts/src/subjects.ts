@@ -90,7 +90,7 @@ export const ROTATION_OPERATIONS = ['status', 'rewrap-status', 'check-version-re
  * outcome, time; cursor pagination), `verify` (recompute the hash chain and checkpoint signatures),
  * `report` (signed key-usage report over a window).
  */
-export const AUDIT_OPERATIONS = ['status', 'query', 'verify', 'report'] as const;
+export const AUDIT_OPERATIONS = ['status', 'query', 'verify', 'report', 'destruction-receipt'] as const;
 
 /** Operations per service, as a typed table. */
 export const OPERATIONS = {

@@ -1,10 +1,11 @@
-/** `ekm key create|describe|list|versions|rotate|enable|disable|revoke|compromise-version|schedule-deletion|cancel-deletion|destroy`. */
+/** `ekm key create|describe|list|versions|rotate|enable|disable|revoke|compromise-version|schedule-deletion|cancel-deletion|destroy|receipt`. */
 import { Command, Option } from 'commander';
 import type { KeyInfo, KeySpec, KeyOrigin, KeyStatus, ListKeysInput } from '@ekm/client';
 import { collect, parseIntBetween, parseKeyValue, toStringMap } from '../args';
 import type { CliContext, EkmApi } from '../cli-context';
 import { withExamples } from '../help';
 import { keyListTable, keyTable, versionsTable } from '../output';
+import { keyReceiptCommand } from './receipt.commands';
 
 const KEY_STATUSES: KeyStatus[] = ['PendingImport', 'Enabled', 'Disabled', 'PendingDeletion', 'Destroyed', 'Compromised'];
 
@@ -108,5 +109,6 @@ export function keyCommand(ctx: CliContext): Command {
     .option('--days <n>', 'waiting period in whole days (7-30, default 30)', (v) => parseIntBetween('--days', v, 1, 3650)));
   key.addCommand(lifecycle(ctx, 'cancel-deletion', 'cancel a scheduled deletion (the key becomes Disabled)', 'ekm key cancel-deletion alias/acme-docs', (api, id) => api.keys.cancelKeyDeletion(id)));
   key.addCommand(lifecycle(ctx, 'destroy', 'crypto-shred a key whose deletion date has passed', 'ekm key destroy 3f2504e0-4f89-41d3-9a0c-0305e82c3301', (api, id) => api.keys.destroyKey(id)));
+  key.addCommand(keyReceiptCommand(ctx));
   return key;
 }

@@ -2,14 +2,15 @@
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
 import { JetStreamApiError } from '@nats-io/jetstream';
-import { ok, parseRequest, subject, type Reply } from '@ekm/contracts';
+import { fail, ok, parseRequest, subject, BusErrorCode, type Reply } from '@ekm/contracts';
 import type { CheckpointRow, TrailSource, VerifyResult } from '../../application/verify-trail';
 import { verifyTrail } from '../../application/verify-trail';
 import { signReport, type SignedUsageReport } from '../../application/usage-report';
 import type { TrailPage } from '../postgres/trail-reader';
 import { TRAIL_RUNTIME, type TrailRuntime } from '../trail-runtime';
 import { AUDIT_STREAM, CHECKPOINT_SUBJECT } from './siem-relay';
-import { QueryRequest, ReportRequest, VerifyRequest } from './audit.schemas';
+import { QueryRequest, ReceiptRequest, ReportRequest, VerifyRequest } from './audit.schemas';
+import { buildReceipt, signReceipt, type SignedDestructionReceipt } from '../../application/destruction-receipt';
 
 @Controller()
 export class AuditController {
@@ -61,6 +62,21 @@ export class AuditController {
     const trail = await this.rt.reader.headWithHash();
     const rows = await this.rt.reader.usage(Date.parse(from), Date.parse(to), filter);
     return ok(signReport({ v: 1, from: new Date(from).toISOString(), to: new Date(to).toISOString(), filter, generatedAt: new Date().toISOString(), trail, rows }, this.rt.signer));
+  }
+
+  /**
+   * The signed destruction receipt of a key, built from the trail. EKM_NOT_FOUND while the key is not
+   * destroyed; EKM_UNAVAILABLE (retriable) while the epoch roll that follows the destroy is not in the trail yet.
+   */
+  @MessagePattern(subject('audit', 'destruction-receipt'))
+  async destructionReceipt(@Payload() body: unknown): Promise<Reply<SignedDestructionReceipt>> {
+    const r = parseRequest(ReceiptRequest, body);
+    if (!r.ok) return r;
+    const { keyRows, epochRows } = await this.rt.reader.receiptRows(r.data.keyId);
+    const receipt = buildReceipt(r.data.keyId, keyRows, epochRows);
+    if (receipt === 'NOT_DESTROYED') return fail(BusErrorCode.NotFound, `the audit trail holds no KeyDestroyed for key ${r.data.keyId}`);
+    if (receipt === 'EPOCH_PENDING') return fail(BusErrorCode.Unavailable, `key ${r.data.keyId} is destroyed but the epoch roll that destroys its root-of-trust epoch key is not in the audit trail yet; retry shortly`);
+    return ok(signReceipt(receipt, this.rt.signer));
   }
 
   /**

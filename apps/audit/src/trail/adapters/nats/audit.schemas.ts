@@ -25,6 +25,9 @@ export const VerifyRequest = z.strictObject({
   progressSubject: z.string().regex(/^_INBOX[A-Za-z0-9_.-]*$|^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, 'must be a plain subject').max(256).optional(),
 });
 
+/** `destruction-receipt`: the signed receipt of a destroyed key. */
+export const ReceiptRequest = z.strictObject({ keyId: text });
+
 export const ReportRequest = z.strictObject({
   from: iso,
   to: iso,

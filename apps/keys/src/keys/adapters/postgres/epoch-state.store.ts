@@ -47,8 +47,10 @@ export class PgEpochStateStore implements EpochStateStore {
     return rows[0]?.id == null ? null : Number(rows[0].id);
   }
 
-  async closeRequests(upTo: number): Promise<void> {
-    await this.pool.query(`UPDATE ${this.s}.epoch_roll_requests SET closed_at = now() WHERE closed_at IS NULL AND id <= $1`, [upTo]);
+  async closeRequests(upTo: number): Promise<string[]> {
+    const { rows } = await this.pool.query<{ key_id: string }>(
+      `UPDATE ${this.s}.epoch_roll_requests SET closed_at = now() WHERE closed_at IS NULL AND id <= $1 RETURNING key_id`, [upTo]);
+    return [...new Set(rows.map((r) => r.key_id))].sort();
   }
 
   async rowsOutside(epoch: string, limit: number, after?: { keyId: string; version: number }): Promise<StoredKek[]> {

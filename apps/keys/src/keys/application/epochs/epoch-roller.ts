@@ -16,7 +16,7 @@
 import { EpochKeyDestroyedError, type RootOfTrust } from '@ekm/crypto';
 import type { Logger } from '@ekm/telemetry';
 import type { EpochKeyring } from './epoch-keyring';
-import { LEGACY_EPOCH, MaterialEpochDestroyedError, type EpochStateStore, type ForwardLedger, type StoredKek, type WrappedKek } from './epoch.ports';
+import { LEGACY_EPOCH, MaterialEpochDestroyedError, type EpochEvents, type EpochStateStore, type ForwardLedger, type StoredKek, type WrappedKek } from './epoch.ports';
 
 export interface EpochRollerOptions {
   /** EKM_EPOCH_ROLL_INTERVAL_MS: the longest an epoch lives; 0 = only destroys end epochs. */
@@ -49,6 +49,7 @@ export class EpochRoller {
     private readonly keyring: EpochKeyring,
     private readonly logger: Logger,
     private readonly opts: EpochRollerOptions,
+    private readonly events?: EpochEvents,
   ) {
     this.now = opts.now ?? Date.now;
   }
@@ -93,8 +94,12 @@ export class EpochRoller {
         await this.root.epochs.destroy(old.id);
         destroyedEpochs.push(old.id);
       }
-      if (request !== null) await this.state.closeRequests(request);
-      if (destroyedEpochs.length > 0) this.logger.info({ epoch, destroyedEpochs }, 'old epoch keys destroyed in the root of trust');
+      const destroyedFor = request !== null ? await this.state.closeRequests(request) : [];
+      if (destroyedEpochs.length > 0) {
+        this.logger.info({ epoch, destroyedEpochs }, 'old epoch keys destroyed in the root of trust');
+        // After the fact: a crash before this line leaves the epochs destroyed and no event (logged above).
+        await this.events?.epochEnded({ epoch, destroyedEpochs, reason: reason ?? 'CATCH_UP', destroyedFor, endedAt: new Date(this.now()).toISOString() });
+      }
     } else {
       this.logger.warn({ epoch, stale }, 'rows still under older epochs; their keys stay until the next pass');
     }

@@ -50,7 +50,8 @@ export interface EpochStateStore {
   requestRoll(tx: TransactionContext, reason: string, keyId: string): Promise<void>;
   /** Highest open request id, or null when none is open. */
   openRequest(): Promise<number | null>;
-  closeRequests(upTo: number): Promise<void>;
+  /** Closes every open request up to `upTo`; returns the key ids they were written for. */
+  closeRequests(upTo: number): Promise<string[]>;
   /** Rows not under `epoch`, ordered by (key_id, version), after the given row. */
   rowsOutside(epoch: string, limit: number, after?: { keyId: string; version: number }): Promise<StoredKek[]>;
   /** Rows under `epoch`, in pages (for the forward ledger). */
@@ -69,6 +70,23 @@ export interface EpochStateStore {
  * its live keys here, and only those (a key destroyed before the roll is not in it).
  */
 export const FORWARD_LEDGER = Symbol('FORWARD_LEDGER');
+
+/**
+ * `EpochEnded`, appended to the keys log's `root-epochs` stream once old epoch keys are destroyed, so
+ * the audit trail holds the fact (destruction receipts cite it). Ids and key ids only.
+ */
+export interface EpochEnded {
+  readonly epoch: string;
+  readonly destroyedEpochs: readonly string[];
+  readonly reason: string;
+  /** Keys whose destroy asked for this roll. */
+  readonly destroyedFor: readonly string[];
+  readonly endedAt: string;
+}
+export const EPOCH_EVENTS = Symbol('EPOCH_EVENTS');
+export interface EpochEvents {
+  epochEnded(e: EpochEnded): Promise<void>;
+}
 export interface ForwardLedger {
   write(epoch: string, entries: readonly StoredKek[]): Promise<void>;
   lookup(keyId: string, version: number, materialRef: string): Promise<WrappedKek | null>;
