@@ -15,7 +15,8 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Client } from 'pg';
 import type { KeyMaterial } from '@ekm/crypto';
 import { asKeyId } from '../../apps/keys/src/keys/domain';
-import { KEY_COMMAND_HANDLER, ROOT_OF_TRUST, type KeyCommandHandler, type RootOfTrust } from '../../apps/keys/src/keys/application/ports';
+import { KEY_COMMAND_HANDLER, type KeyCommandHandler } from '../../apps/keys/src/keys/application/ports';
+import { EPOCH_KEYRING, type EpochKeyring } from '../../apps/keys/src/keys/application/epochs/epoch-keyring';
 import { DataPlane } from '../../apps/keys/src/keys/application/crypto/data-plane';
 import { KeyEventInvalidator } from '../../apps/keys/src/keys/adapters/cache/key-event-invalidator';
 import { createTestDatabase } from '../support/pg';
@@ -123,12 +124,12 @@ describe('keys replicas (e2e)', () => {
     await okData(nc, 'decrypt', { ciphertextBlob: enc.ciphertextBlob, encryptionContext: ctx });
     await okData(nc, 're-encrypt', { ciphertextBlob: enc.ciphertextBlob, sourceEncryptionContext: ctx, destinationEncryptionContext: ctx });
 
-    // The KEKs themselves (unwrapped from key_material through the root of trust) are secrets too.
-    const root = a.svc.app.get<symbol, RootOfTrust>(ROOT_OF_TRUST, { strict: false });
-    const wrapped = await pg.query<{ wrapped: Buffer }>(`SELECT wrapped FROM ekm_keys.key_material`);
+    // The KEKs themselves (unwrapped from key_material under their root-of-trust epoch) are secrets too.
+    const keyring = a.svc.app.get<symbol, EpochKeyring>(EPOCH_KEYRING, { strict: false });
+    const wrapped = await pg.query<{ key_id: string; version: number; material_ref: string; epoch: string; wrapped: Buffer }>(`SELECT key_id, version, material_ref, epoch, wrapped FROM ekm_keys.key_material`);
     const keks: Buffer[] = [];
     for (const row of wrapped.rows) {
-      const m: KeyMaterial = await root.unwrapKey(row.wrapped);
+      const m: KeyMaterial = await keyring.unwrap({ keyId: row.key_id, version: row.version, materialRef: row.material_ref, epoch: row.epoch, wrapped: row.wrapped });
       keks.push(m.use((x) => Buffer.from(x)));
       m.dispose();
     }

@@ -7,7 +7,8 @@ import { Module } from '@nestjs/common';
 import { createHmac } from 'node:crypto';
 import { resolveAuthSecret } from '@ekm/auth';
 import type { KeysConfig } from '@ekm/config';
-import { toInline } from '@ekm/event-store';
+import { EVENT_STORE, toInline, type EventStore } from '@ekm/event-store';
+import { LogEpochEvents } from './keys/adapters/postgres/epoch-events';
 import { EventLogModule, SERVICE_CONFIG } from '@ekm/service-kit';
 import { DEFAULT_KEY_LIMITS, type KeyLifecycleLimits } from './keys/domain';
 import { HandleKeyCommand, KEY_INLINE_PROJECTIONS, KEY_LIMITS } from './keys/application/handle-key-command';
@@ -33,15 +34,26 @@ import { PgKeyStateReader } from './keys/adapters/postgres/key-state.reader';
 import { KeysSchemaMigration } from './keys/adapters/postgres/keys-schema.migration';
 import { RootOfTrustLifecycle, rootOfTrustProvider } from './keys/adapters/root-of-trust/root-of-trust.provider';
 import { StatusController } from './system/status.controller';
+import { EPOCH_KEYRING, EpochKeyring } from './keys/application/epochs/epoch-keyring';
+import { EpochRoller } from './keys/application/epochs/epoch-roller';
+import { EPOCH_STATE_STORE, FORWARD_LEDGER, type EpochStateStore, type ForwardLedger } from './keys/application/epochs/epoch.ports';
+import { EpochRollerLifecycle } from './keys/adapters/epochs/epoch-roller.lifecycle';
+import { FileForwardLedger } from './keys/adapters/epochs/file-forward-ledger';
+import { EpochsMigration } from './keys/adapters/postgres/epochs.migration';
+import { PgEpochStateStore } from './keys/adapters/postgres/epoch-state.store';
+import type { RootOfTrust } from '@ekm/crypto';
+import { LOGGER } from '@ekm/service-kit';
+import type { Logger } from '@ekm/telemetry';
 
 /** EKM_DELETION_MIN_DAYS lowers the shortest deletion window (0 in tests: destroy right after scheduling). */
 export const keyLimitsFor = (config: KeysConfig): KeyLifecycleLimits => ({ ...DEFAULT_KEY_LIMITS, minPendingWindowDays: config.deletionMinDays });
 
-const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchemaMigration, GcmBudgetMigration, KeysClockMigration] });
+const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchemaMigration, GcmBudgetMigration, KeysClockMigration, EpochsMigration] });
 
 /**
  * The control plane's ports, in their own module so the data plane (CryptoModule) can import them:
- * ROOT_OF_TRUST, AUTHORIZER, KEY_STATE_READER, KEY_MATERIAL_STORE, KEY_COMMAND_HANDLER, KEY_LIMITS.
+ * ROOT_OF_TRUST, AUTHORIZER, KEY_STATE_READER, KEY_MATERIAL_STORE, KEY_COMMAND_HANDLER, KEY_LIMITS,
+ * EPOCH_KEYRING (wraps new KEK versions under the current root-of-trust epoch, opens stored ones).
  */
 @Module({
   imports: [eventLog],
@@ -54,8 +66,22 @@ const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchem
     { provide: KEY_MATERIAL_STORE, useClass: PgKeyMaterialStore },
     { provide: KEY_STATE_READER, useClass: PgKeyStateReader },
     { provide: KEY_COMMAND_HANDLER, useClass: HandleKeyCommand },
+    { provide: EPOCH_STATE_STORE, useClass: PgEpochStateStore },
+    { provide: FORWARD_LEDGER, inject: [SERVICE_CONFIG], useFactory: (config: KeysConfig) => new FileForwardLedger(config.dataDir) },
+    {
+      provide: EPOCH_KEYRING,
+      inject: [ROOT_OF_TRUST, EPOCH_STATE_STORE, FORWARD_LEDGER],
+      useFactory: (root: RootOfTrust, state: EpochStateStore, ledger: ForwardLedger) => new EpochKeyring(root, state, ledger),
+    },
+    {
+      provide: EpochRoller,
+      inject: [ROOT_OF_TRUST, EPOCH_STATE_STORE, FORWARD_LEDGER, EPOCH_KEYRING, SERVICE_CONFIG, LOGGER, EVENT_STORE],
+      useFactory: (root: RootOfTrust, state: EpochStateStore, ledger: ForwardLedger, keyring: EpochKeyring, config: KeysConfig, logger: Logger, store: EventStore) =>
+        new EpochRoller(root, state, ledger, keyring, logger.child({ component: 'epoch-roller' }), { intervalMs: config.epochs.rollIntervalMs, batch: config.epochs.rewrapBatch }, new LogEpochEvents(store)),
+    },
+    EpochRollerLifecycle,
   ],
-  exports: [ROOT_OF_TRUST, AUTHORIZER, KEY_LIMITS, KEY_MATERIAL_STORE, KEY_STATE_READER, KEY_COMMAND_HANDLER],
+  exports: [ROOT_OF_TRUST, AUTHORIZER, KEY_LIMITS, KEY_MATERIAL_STORE, KEY_STATE_READER, KEY_COMMAND_HANDLER, EPOCH_KEYRING, EpochRollerLifecycle],
 })
 export class KeysControlModule {}
 

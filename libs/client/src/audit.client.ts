@@ -5,6 +5,7 @@
  */
 import type { CallOptions } from './ekm-client';
 import type { Caller } from './keys.client';
+import type { SignedDestructionReceipt } from './destruction-receipt';
 
 /** One normalized trail entry (docs/siem.md has the full schema). `hash` is hex h_i. */
 export interface AuditEntry {
@@ -111,6 +112,14 @@ export class AuditClient {
    */
   verify(input: { progressSubject?: string } = {}, opts?: CallOptions): Promise<AuditVerifyResult> {
     return this.caller.call('audit', 'verify', input, { maxAttempts: 1, ...opts });
+  }
+
+  /**
+   * The signed destruction receipt of a destroyed key (check it offline with verifyDestructionReceipt).
+   * Errors: `EKM_NOT_FOUND` (not destroyed), `EKM_UNAVAILABLE` (the epoch roll after the destroy is not in the trail yet; retried).
+   */
+  destructionReceipt(keyId: string, opts?: CallOptions): Promise<SignedDestructionReceipt> {
+    return this.caller.call('audit', 'destruction-receipt', { keyId }, opts);
   }
 
   /** Signed report of which keys/versions protected which data assets in [from, to). */

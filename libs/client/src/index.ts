@@ -44,5 +44,6 @@ export {
 export { rewrapEnvelope, rewrapEnvelopes, type RewrapInput, type RewrapResult, type Rewrapped } from './vector/rewrap-envelope';
 export { AuditClient, type AuditEntry, type AuditPage, type AuditQueryInput, type AuditVerifyResult, type SignedUsageReport, type UsageReportRow } from './audit.client';
 export { toCef } from './audit-cef';
+export { verifyDestructionReceipt, type DestructionReceipt, type ReceiptCheck, type SignedDestructionReceipt } from './destruction-receipt';
 export { PolicyClient, type AccessKeyInfo, type IssuedAccessKey, type CreatePrincipalInput, type DecideInput, type DecisionResult, type IssuedCredential, type PolicyCondition, type PolicyDocument, type PolicyInfo, type PrincipalInfo, type SimulationResult } from './policy.client';
 export { RotationClient, type RewrapProgress, type RewrapStatus, type RotationScheduleStatus, type RotationStatus, type TrackedAsset } from './rotation.client';

@@ -57,6 +57,16 @@ export class KeysClient {
     return this.call('disable-key-version', { keyId, version, force: opts?.force ?? false }, opts);
   }
 
+  /**
+   * Marks one non-primary version Compromised: it never encrypts or returns to use, decrypts only for
+   * principals with the explicit permission `keys:DecryptCompromised`, and its data can be moved to the
+   * primary with ReEncrypt. Rotate first when the primary is the exposed one. Idempotent.
+   * Errors: `EKM_KEY_NOT_FOUND`, `EKM_VERSION_NOT_FOUND`, `EKM_PRIMARY_VERSION_LOCKED`, `EKM_KEY_NOT_ACTIVE` (destroyed).
+   */
+  markKeyVersionCompromised(keyId: string, version: number, opts?: KeysCallOptions & { reason?: string }): Promise<KeyInfo> {
+    return this.call('mark-key-version-compromised', { keyId, version, reason: opts?.reason ?? '' }, opts);
+  }
+
   /** Re-enables a disabled version for decryption. Errors: `EKM_KEY_NOT_FOUND`, `EKM_VERSION_NOT_FOUND`, `EKM_KEY_NOT_ACTIVE` (destroyed). */
   enableKeyVersion(keyId: string, version: number, opts?: KeysCallOptions): Promise<KeyInfo> {
     return this.call('enable-key-version', { keyId, version }, opts);

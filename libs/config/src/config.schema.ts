@@ -63,6 +63,8 @@ export interface KeysConfig extends BaseConfig {
   readonly kekCacheMax: number;
   readonly gcmBudget: number;
   readonly deletionMinDays: number;
+  /** EKM_EPOCH_ROLL_INTERVAL_MS / _TICK_MS / EKM_EPOCH_REWRAP_BATCH: the epoch roller. */
+  readonly epochs: { readonly rollIntervalMs: number; readonly tickMs: number; readonly rewrapBatch: number };
   readonly authz: (typeof AUTHZ_MODES)[number];
 }
 
@@ -197,6 +199,7 @@ function toKeys(r: Raw): KeysConfig {
     kekCacheMax: r.EKM_KEK_CACHE_MAX as number,
     gcmBudget: r.EKM_GCM_BUDGET as number,
     deletionMinDays: r.EKM_DELETION_MIN_DAYS as number,
+    epochs: { rollIntervalMs: r.EKM_EPOCH_ROLL_INTERVAL_MS as number, tickMs: r.EKM_EPOCH_TICK_MS as number, rewrapBatch: r.EKM_EPOCH_REWRAP_BATCH as number },
     authz: (r.EKM_AUTHZ ?? (r.EKM_ENV === 'production' ? 'policy' : 'allow-all')) as KeysConfig['authz'],
   };
 }

@@ -94,6 +94,9 @@ export const KEYS_ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'EKM_KEK_CACHE_MAX', schema: int(0, 1_000_000), default: '1000', description: 'most KEK versions cached at once' },
   { name: 'EKM_GCM_BUDGET', schema: int(1, 2 ** 32), default: String(2 ** 30), description: 'AES-GCM encryptions per key version before a forced rotation (NIST limit 2^32)' },
   { name: 'EKM_DELETION_MIN_DAYS', schema: int(0, 30), default: '7', description: 'shortest deletion waiting period, days (production needs >= 7)' },
+  { name: 'EKM_EPOCH_ROLL_INTERVAL_MS', schema: int(0, 30 * 86_400_000), default: '86400000', description: 'longest life of a root-of-trust epoch key before a scheduled roll (0 = only destroys end epochs); bounds how long a database backup can open destroyed keys' },
+  { name: 'EKM_EPOCH_TICK_MS', schema: int(50, 600_000), default: '2000', description: 'how often each replica checks whether an epoch roll is due (a destroy asks for one)' },
+  { name: 'EKM_EPOCH_REWRAP_BATCH', schema: int(1, 10_000), default: '500', description: 'KEK versions re-wrapped per transaction during an epoch roll' },
   { name: 'EKM_AUTHZ', schema: oneOf(AUTHZ_MODES), description: 'allow-all (refused in production) or policy; default allow-all in development, policy in production' },
 ];
 

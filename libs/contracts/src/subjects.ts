@@ -53,6 +53,8 @@ export const KEYS_OPERATIONS = [
   'disable-key-version',
   'enable-key-version',
   'destroy-key-version',
+  // One version's material is exposed: it stops for good (decrypt only with keys:DecryptCompromised; ReEncrypt moves its data).
+  'mark-key-version-compromised',
 ] as const;
 
 /**
@@ -95,7 +97,7 @@ export const ROTATION_OPERATIONS = ['status', 'rewrap-status', 'check-version-re
  * outcome, time; cursor pagination), `verify` (recompute the hash chain and checkpoint signatures),
  * `report` (signed key-usage report over a window).
  */
-export const AUDIT_OPERATIONS = ['status', 'query', 'verify', 'report'] as const;
+export const AUDIT_OPERATIONS = ['status', 'query', 'verify', 'report', 'destruction-receipt'] as const;
 
 /** Operations per service, as a typed table. */
 export const OPERATIONS = {

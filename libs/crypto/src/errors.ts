@@ -14,6 +14,7 @@ export const CryptoErrorCode = {
   ImportMaterialInvalid: 'IMPORT_MATERIAL_INVALID',
   InvalidKeyLength: 'INVALID_KEY_LENGTH',
   KeyMaterialDisposed: 'KEY_MATERIAL_DISPOSED',
+  EpochKeyDestroyed: 'EPOCH_KEY_DESTROYED',
 } as const;
 export type CryptoErrorCode = (typeof CryptoErrorCode)[keyof typeof CryptoErrorCode];
 
@@ -120,5 +121,18 @@ export class KeyMaterialDisposedError extends CryptoError {
   readonly retriable = false;
   constructor() {
     super('key material was used after dispose()');
+  }
+}
+
+/**
+ * The epoch key is not in the root of trust: destroyed by an epoch roll (or never created here).
+ * Material wrapped only under it cannot be opened any more; that is the point of crypto-shredding.
+ */
+export class EpochKeyDestroyedError extends CryptoError {
+  override readonly name = 'EpochKeyDestroyedError';
+  readonly code = CryptoErrorCode.EpochKeyDestroyed;
+  readonly retriable = false;
+  constructor(readonly epochId: string) {
+    super(`epoch key ${epochId} is not in the root of trust (destroyed by an epoch roll); material wrapped only under it cannot be unwrapped`);
   }
 }

@@ -5,6 +5,7 @@ export {
   CryptoError,
   CryptoErrorCode,
   EncryptionContextInvalidError,
+  EpochKeyDestroyedError,
   ImportMaterialInvalidError,
   InvalidCiphertextError,
   InvalidKeyLengthError,
@@ -17,8 +18,10 @@ export {
   type EncryptionContextProblem,
 } from './errors';
 export { KeyMaterial, keyFingerprint } from './key-material';
+export { EPOCH_ID_PATTERN, epochCreatedAt, type EpochKeyInfo, type EpochKeyStore } from './epochs/epoch-keys.port';
 export { KEK_LENGTH, type RootOfTrust, type RootOfTrustDescription } from './root-of-trust.port';
 export { SoftwareRootOfTrust, SEALED_ROOT_FILE, DEV_SECRET_FILE, type SoftwareRootOptions } from './software/software-root-of-trust';
+export { EPOCH_DIR, SoftwareEpochKeys, writeDurably } from './software/software-epoch-keys';
 export { DEFAULT_SCRYPT, type ScryptParams } from './software/sealed-root-file';
 export { Pkcs11RootOfTrust, type Pkcs11RootOptions } from './pkcs11/pkcs11-root-of-trust';
 export { aesGcmDecrypt, aesGcmEncrypt, GCM_IV_LENGTH, GCM_TAG_LENGTH, type GcmSealed } from './envelope/aes-gcm';

@@ -1,3 +1,4 @@
+import type { EpochKeyStore } from './epochs/epoch-keys.port';
 import type { KeyMaterial } from './key-material';
 
 /** What a root of trust says about itself: safe to log, nothing secret. */
@@ -19,6 +20,8 @@ export interface RootOfTrust {
   unwrapKey(wrapped: Buffer): Promise<KeyMaterial>;
   /** A new 32-byte AES KEK, generated inside the root of trust where it can, with its wrapped form. */
   generateKek(): Promise<{ material: KeyMaterial; wrapped: Buffer }>;
+  /** The epoch keys kept in this root of trust (they wrap KEK versions; see EpochKeyStore). */
+  readonly epochs: EpochKeyStore;
   /** Resolves when the root key is usable; throws RootKeyUnavailableError otherwise. */
   health(): Promise<void>;
   describe(): RootOfTrustDescription;

@@ -1,10 +1,11 @@
-/** `ekm key create|describe|list|versions|rotate|enable|disable|revoke|schedule-deletion|cancel-deletion|destroy`. */
+/** `ekm key create|describe|list|versions|rotate|enable|disable|revoke|compromise-version|schedule-deletion|cancel-deletion|destroy|receipt`. */
 import { Command, Option } from 'commander';
 import type { KeyInfo, KeySpec, KeyOrigin, KeyStatus, ListKeysInput } from '@ekm/client';
 import { collect, parseIntBetween, parseKeyValue, toStringMap } from '../args';
 import type { CliContext, EkmApi } from '../cli-context';
 import { withExamples } from '../help';
 import { keyListTable, keyTable, versionsTable } from '../output';
+import { keyReceiptCommand } from './receipt.commands';
 
 const KEY_STATUSES: KeyStatus[] = ['PendingImport', 'Enabled', 'Disabled', 'PendingDeletion', 'Destroyed', 'Compromised'];
 
@@ -94,10 +95,20 @@ export function keyCommand(ctx: CliContext): Command {
   key.addCommand(lifecycle(ctx, 'disable', 'disable a key: every replica refuses it within 1 s', 'ekm key disable alias/acme-docs', (api, id) => api.keys.disableKey(id)));
   key.addCommand(lifecycle(ctx, 'revoke', 'mark a key Compromised: it never encrypts again (irreversible)', 'ekm key revoke alias/acme-docs --reason "leaked in incident 42"',
     (api, id, o) => api.keys.revokeKey(id, o.reason as string)).requiredOption('--reason <text>', 'why (kept in the audit trail)'));
+  withExamples(
+    key.command('compromise-version').description('mark one non-primary version Compromised: it never encrypts again and decrypts only with keys:DecryptCompromised (irreversible; save its data with re-encrypt)')
+      .argument('<key>', 'key id or alias/NAME').argument('<version>', 'version number', (v) => parseIntBetween('<version>', v, 1, 2 ** 31 - 1))
+      .option('--reason <text>', 'why (kept in the audit trail)', ''),
+    'ekm key compromise-version alias/acme-docs 1 --reason "v1 material found in a log"',
+  ).action(async (id: string, version: number, o: { reason: string }, self: Command) => {
+    const info = await (await ctx.api(self)).keys.markKeyVersionCompromised(id, version, { reason: o.reason });
+    ctx.print(self, info, () => keyTable(info));
+  });
   key.addCommand(lifecycle(ctx, 'schedule-deletion', 'schedule destruction after a waiting period', 'ekm key schedule-deletion alias/acme-docs --days 7',
     (api, id, o) => api.keys.scheduleKeyDeletion(id, o.days as number | undefined))
     .option('--days <n>', 'waiting period in whole days (7-30, default 30)', (v) => parseIntBetween('--days', v, 1, 3650)));
   key.addCommand(lifecycle(ctx, 'cancel-deletion', 'cancel a scheduled deletion (the key becomes Disabled)', 'ekm key cancel-deletion alias/acme-docs', (api, id) => api.keys.cancelKeyDeletion(id)));
   key.addCommand(lifecycle(ctx, 'destroy', 'crypto-shred a key whose deletion date has passed', 'ekm key destroy 3f2504e0-4f89-41d3-9a0c-0305e82c3301', (api, id) => api.keys.destroyKey(id)));
+  key.addCommand(keyReceiptCommand(ctx));
   return key;
 }

@@ -1,10 +1,11 @@
 import * as pkcs11js from 'pkcs11js';
-import { CryptoError, RootConfigInvalidError, RootKeyUnavailableError, RootOperationFailedError, UnwrapFailedError } from '../errors';
+import { CryptoError, EpochKeyDestroyedError, RootConfigInvalidError, RootKeyUnavailableError, RootOperationFailedError, UnwrapFailedError } from '../errors';
 import { KeyMaterial } from '../key-material';
 import { KEK_LENGTH, type RootOfTrust, type RootOfTrustDescription } from '../root-of-trust.port';
 import { libraryGate, type LibraryGate } from './library-gate';
 import { ckrName, isSessionLost, loadPkcs11 } from './pkcs11-library';
 import { findOrCreateRootKey } from './root-key';
+import { Pkcs11EpochKeys } from './pkcs11-epoch-keys';
 import { SessionPool, type Lease } from './session-pool';
 
 type Handle = pkcs11js.Handle;
@@ -94,11 +95,15 @@ export function unframePayload(payload: Buffer): Buffer {
  * tried once more; the rebuild then finds the existing root key and never creates one.
  */
 export class Pkcs11RootOfTrust implements RootOfTrust {
+  readonly epochs: Pkcs11EpochKeys;
+
   private constructor(
     private readonly gate: LibraryGate,
     private readonly pool: SessionPool,
     private readonly options: Required<Pkcs11RootOptions>,
-  ) {}
+  ) {
+    this.epochs = new Pkcs11EpochKeys(this, `${options.keyLabel}:epoch`);
+  }
 
   static async open(options: Pkcs11RootOptions): Promise<Pkcs11RootOfTrust> {
     const opts: Required<Pkcs11RootOptions> = { keyId: options.keyLabel, sessions: 4, createIfMissing: true, reinitializeIntervalMs: 1000, ...options };
@@ -114,12 +119,27 @@ export class Pkcs11RootOfTrust implements RootOfTrust {
   }
 
   async wrapKey(material: KeyMaterial): Promise<Buffer> {
+    return this.wrapUnder(material, (lease) => lease.rootKey);
+  }
+
+  async unwrapKey(wrapped: Buffer): Promise<KeyMaterial> {
+    return this.unwrapUnder(wrapped, (lease) => lease.rootKey);
+  }
+
+  /** The KEK comes from the token's RNG (C_GenerateKey); it is read once, then wrapped framed like any material. */
+  async generateKek(): Promise<{ material: KeyMaterial; wrapped: Buffer }> {
+    return this.generateUnder((lease) => lease.rootKey);
+  }
+
+  /** Wraps under the token key `wrappingKey` picks in the leased session (the root key, or an epoch key). */
+  async wrapUnder(material: KeyMaterial, wrappingKey: (lease: Lease) => Handle): Promise<Buffer> {
     const payload = material.use(framePayload);
     try {
-      return await this.run('wrap', async ({ session, rootKey }) => {
+      return await this.run('wrap', async (lease) => {
+        const { session } = lease;
         const key = this.lib.C_CreateObject(session, [...GENERIC_SECRET, { type: pkcs11js.CKA_VALUE, value: payload }]);
         try {
-          return await this.lib.C_WrapKeyAsync(session, KWP, rootKey, key, Buffer.alloc(payload.length + 16));
+          return await this.lib.C_WrapKeyAsync(session, KWP, wrappingKey(lease), key, Buffer.alloc(payload.length + 16));
         } finally {
           this.destroy(session, key);
         }
@@ -129,11 +149,12 @@ export class Pkcs11RootOfTrust implements RootOfTrust {
     }
   }
 
-  async unwrapKey(wrapped: Buffer): Promise<KeyMaterial> {
+  async unwrapUnder(wrapped: Buffer, wrappingKey: (lease: Lease) => Handle): Promise<KeyMaterial> {
     let payload: Buffer | undefined;
     try {
-      payload = await this.run('unwrap', async ({ session, rootKey }) => {
-        const key = await this.lib.C_UnwrapKeyAsync(session, KWP, rootKey, wrapped, GENERIC_SECRET);
+      payload = await this.run('unwrap', async (lease) => {
+        const { session } = lease;
+        const key = await this.lib.C_UnwrapKeyAsync(session, KWP, wrappingKey(lease), wrapped, GENERIC_SECRET);
         try {
           return this.readValue(session, key);
         } finally {
@@ -142,15 +163,14 @@ export class Pkcs11RootOfTrust implements RootOfTrust {
       });
       return KeyMaterial.adopt(unframePayload(payload));
     } catch (e) {
-      if (e instanceof RootKeyUnavailableError) throw e;
+      if (e instanceof RootKeyUnavailableError || e instanceof EpochKeyDestroyedError) throw e;
       throw new UnwrapFailedError();
     } finally {
       payload?.fill(0);
     }
   }
 
-  /** The KEK comes from the token's RNG (C_GenerateKey); it is read once, then wrapped framed like any material. */
-  async generateKek(): Promise<{ material: KeyMaterial; wrapped: Buffer }> {
+  async generateUnder(wrappingKey: (lease: Lease) => Handle): Promise<{ material: KeyMaterial; wrapped: Buffer }> {
     const value = await this.run('generate', async ({ session }) => {
       const template = [...EPHEMERAL_SECRET, { type: pkcs11js.CKA_KEY_TYPE, value: pkcs11js.CKK_AES }, { type: pkcs11js.CKA_VALUE_LEN, value: KEK_LENGTH }];
       const key = await this.lib.C_GenerateKeyAsync(session, { mechanism: pkcs11js.CKM_AES_KEY_GEN }, template);
@@ -163,7 +183,7 @@ export class Pkcs11RootOfTrust implements RootOfTrust {
     if (value.length !== KEK_LENGTH) throw new RootOperationFailedError('generate', `token returned ${value.length} bytes`);
     const material = KeyMaterial.adopt(value);
     try {
-      return { material, wrapped: await this.wrapKey(material) };
+      return { material, wrapped: await this.wrapUnder(material, wrappingKey) };
     } catch (e) {
       material.dispose();
       throw e;
@@ -190,7 +210,8 @@ export class Pkcs11RootOfTrust implements RootOfTrust {
     this.pool.close();
   }
 
-  private get lib(): pkcs11js.PKCS11 {
+  /** The loaded module; for Pkcs11EpochKeys' short synchronous calls inside `run`. */
+  get lib(): pkcs11js.PKCS11 {
     return this.gate.lib;
   }
 
@@ -199,7 +220,7 @@ export class Pkcs11RootOfTrust implements RootOfTrust {
    * the library (rate-limited) and tries once more. The retry is safe: every op is a fresh
    * generate/wrap/unwrap whose session objects die with their session.
    */
-  private async run<T>(operation: string, op: (lease: Lease) => Promise<T> | T): Promise<T> {
+  async run<T>(operation: string, op: (lease: Lease) => Promise<T> | T): Promise<T> {
     try {
       return await this.gate.guard(() => this.attempt(operation, op));
     } catch (e) {
@@ -216,7 +237,7 @@ export class Pkcs11RootOfTrust implements RootOfTrust {
       try {
         return await op(lease);
       } catch (e) {
-        if (e instanceof RootKeyUnavailableError) throw e;
+        if (e instanceof RootKeyUnavailableError || e instanceof EpochKeyDestroyedError) throw e;
         if (!isSessionLost(e)) {
           if (e instanceof CryptoError) throw e;
           throw new RootOperationFailedError(operation, ckrName(e));

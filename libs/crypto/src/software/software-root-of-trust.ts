@@ -5,6 +5,7 @@ import { RootConfigInvalidError, RootKeyUnavailableError } from '../errors';
 import { kwpUnwrap, kwpWrap } from '../envelope/aes-kwp';
 import { KeyMaterial } from '../key-material';
 import { KEK_LENGTH, type RootOfTrust, type RootOfTrustDescription } from '../root-of-trust.port';
+import { SoftwareEpochKeys } from './software-epoch-keys';
 import { DEFAULT_SCRYPT, sealRootKey, unsealRootKey, type ScryptParams } from './sealed-root-file';
 
 export type SoftwareRootOptions = {
@@ -32,9 +33,11 @@ const MIN_SECRET_LENGTH = 16;
  */
 export class SoftwareRootOfTrust implements RootOfTrust {
   #rootKey: Buffer | null;
+  readonly epochs: SoftwareEpochKeys;
 
-  private constructor(rootKey: Buffer, private readonly rootKeyId: string, private readonly sealedFile: string) {
+  private constructor(rootKey: Buffer, private readonly rootKeyId: string, private readonly sealedFile: string, dataDir: string) {
     this.#rootKey = rootKey;
+    this.epochs = new SoftwareEpochKeys(dataDir, () => this.root());
   }
 
   static open(options: SoftwareRootOptions): SoftwareRootOfTrust {
@@ -52,7 +55,7 @@ export class SoftwareRootOfTrust implements RootOfTrust {
       }
     }
     const { rootKey, rootKeyId } = unsealRootKey(readPrivateFile(path), secret, path);
-    return new SoftwareRootOfTrust(rootKey, rootKeyId, path);
+    return new SoftwareRootOfTrust(rootKey, rootKeyId, path, dataDir);
   }
 
   async wrapKey(material: KeyMaterial): Promise<Buffer> {
@@ -78,6 +81,7 @@ export class SoftwareRootOfTrust implements RootOfTrust {
   }
 
   async close(): Promise<void> {
+    this.epochs.close();
     this.#rootKey?.fill(0);
     this.#rootKey = null;
   }

@@ -11,6 +11,7 @@ import {
 import {
   decide, foldKeyEvents, isExistingKey, type KeyCommand, type KeyEvent, type KeyLifecycleLimits, type KeyState,
 } from '../domain';
+import type { WrappedKek } from './epochs/epoch.ports';
 import { keyStreamId, toKeyEvent } from './key-stream';
 import {
   KEY_MATERIAL_STORE, KEY_STATE_READER, type CommandOutcome, type KeyCommandHandler, type KeyMaterialStore, type KeyStateReader,
@@ -24,10 +25,10 @@ const MAX_ATTEMPTS = 5;
 
 export interface HandleOptions {
   /**
-   * Root-wrapped material of the version the command adds. Written under the version number the
+   * Epoch-wrapped material of the version the command adds. Written under the version number the
    * decision assigns (after a conflict retry it may differ from `version`) and the event's materialRef.
    */
-  readonly material?: { readonly version: number; readonly wrapped: Buffer };
+  readonly material?: { readonly version: number; readonly wrapped: WrappedKek };
   /** Further writes that must commit with the events (import tokens); gets the appended events. */
   readonly alsoInTransaction?: (tx: TransactionContext, events: readonly KeyEvent[]) => Promise<void>;
   /**
@@ -116,7 +117,7 @@ export class HandleKeyCommand implements KeyCommandHandler {
           await this.material.deleteVersion(tx, keyId, e.data.version);
           break;
         case 'KeyDestroyed':
-          // Crypto-shredding: the material goes in the transaction that records KeyDestroyed.
+          // Crypto-shredding: the material goes in the transaction that records KeyDestroyed (which also ends the epoch).
           await this.material.deleteAll(tx, keyId);
           break;
         default:

@@ -14,6 +14,9 @@ import { EVENT_STORE, type EventStore } from '@ekm/event-store';
 import { PgImportTokenStore } from '../adapters/postgres/import-token.store';
 import { commandMeta, deterministicId, type CallContext } from './call-context';
 import { HandleKeyCommand, KEY_LIMITS } from './handle-key-command';
+import { EPOCH_KEYRING } from './epochs/epoch-keyring';
+import type { EpochKeyring } from './epochs/epoch-keyring';
+import type { WrappedKek } from './epochs/epoch.ports';
 import { keyStreamId, toKeyEvent } from './key-stream';
 import { ID_DERIVATION_KEY, KEY_COMMAND_HANDLER, ROOT_OF_TRUST, type CommandOutcome, type RootOfTrust } from './ports';
 
@@ -38,6 +41,7 @@ export class KeyAdminUseCases {
     @Inject(KEY_LIMITS) private readonly limits: KeyLifecycleLimits,
     private readonly tokens: PgImportTokenStore,
     @Inject(ID_DERIVATION_KEY) private readonly idKey: Buffer,
+    @Inject(EPOCH_KEYRING) private readonly keyring: EpochKeyring,
   ) {}
 
   async createKey(input: CreateKeyInput, ctx: CallContext): Promise<CommandOutcome> {
@@ -46,11 +50,14 @@ export class KeyAdminUseCases {
     const keyId = asKeyId(deterministicId('key-id', ctx.requestId, this.idKey));
     const meta = commandMeta(ctx, 'CreateKey');
     if (input.origin === 'EXTERNAL') return this.handler.handle({ type: 'CreateKey', data: { keyId, ...input }, meta });
-    const { fingerprint, wrapped } = await this.newKek();
-    return this.handler.handle(
-      { type: 'CreateKey', data: { keyId, ...input, initialVersion: { materialRef: randomUUID(), fingerprint } }, meta },
-      { material: { version: 1, wrapped } },
-    );
+    const materialRef = randomUUID();
+    return this.keyring.retryOnEpochMove(async () => {
+      const { fingerprint, wrapped } = await this.newKek();
+      return this.handler.handle(
+        { type: 'CreateKey', data: { keyId, ...input, initialVersion: { materialRef, fingerprint } }, meta },
+        { material: { version: 1, wrapped } },
+      );
+    });
   }
 
   /** `opts.reason` SCHEDULED comes from the rotation scheduler, with the stream version it saw (`expectedVersion`). */
@@ -63,12 +70,15 @@ export class KeyAdminUseCases {
     // Decide first with a placeholder, so a refused rotation costs no root-of-trust call.
     const probe = decide(placeholder, state, this.limits);
     if (!probe.ok) return probe;
-    const { fingerprint, wrapped } = await this.newKek();
     const next = state.status === 'Absent' ? 1 : state.highestVersion + 1;
-    return this.handler.handle(
-      { ...placeholder, data: { ...placeholder.data, materialRef: randomUUID(), fingerprint } },
-      { material: { version: next, wrapped }, ...expected },
-    );
+    const materialRef = randomUUID();
+    return this.keyring.retryOnEpochMove(async () => {
+      const { fingerprint, wrapped } = await this.newKek();
+      return this.handler.handle(
+        { ...placeholder, data: { ...placeholder.data, materialRef, fingerprint } },
+        { material: { version: next, wrapped }, ...expected },
+      );
+    });
   }
 
   async issueImportParameters(keyId: string, wrappingAlgorithm: WrappingAlgorithm, wrappingKeySpec: WrappingKeySpec, ctx: CallContext): Promise<ImportParametersResult> {
@@ -123,19 +133,17 @@ export class KeyAdminUseCases {
     } finally {
       privateKey.dispose();
     }
-    let wrapped: Buffer;
-    let fingerprint: string;
+    const next = state.status === 'Absent' ? 1 : state.highestVersion + 1;
+    const materialRef = randomUUID();
     try {
-      fingerprint = keyFingerprint(material);
-      wrapped = await this.root.wrapKey(material);
+      const fingerprint = keyFingerprint(material);
+      return await this.keyring.retryOnEpochMove(async () => this.handler.handle(build(materialRef, fingerprint), {
+        material: { version: next, wrapped: await this.keyring.wrap(material) },
+        alsoInTransaction: (tx) => this.tokens.consume(tx, tokenId),
+      }));
     } finally {
       material.dispose();
     }
-    const next = state.status === 'Absent' ? 1 : state.highestVersion + 1;
-    return this.handler.handle(build(randomUUID(), fingerprint), {
-      material: { version: next, wrapped },
-      alsoInTransaction: (tx) => this.tokens.consume(tx, tokenId),
-    });
   }
 
   private async load(keyId: string, commandId: string | undefined): Promise<{ state: KeyState; seen: boolean }> {
@@ -143,8 +151,8 @@ export class KeyAdminUseCases {
     return { state: foldKeyEvents(recorded.map(toKeyEvent)), seen: commandId !== undefined && recorded.some((e) => e.meta.commandId === commandId) };
   }
 
-  private async newKek(): Promise<{ fingerprint: string; wrapped: Buffer }> {
-    const { material, wrapped } = await this.root.generateKek();
+  private async newKek(): Promise<{ fingerprint: string; wrapped: WrappedKek }> {
+    const { material, wrapped } = await this.keyring.generateKek();
     try {
       return { fingerprint: keyFingerprint(material), wrapped };
     } finally {

@@ -6,23 +6,25 @@
 import type { KeyMaterial, RootOfTrust } from '@ekm/crypto';
 import type { TransactionContext } from '@ekm/event-store';
 import type { Decision, ExistingKeyState, KeyCommand, KeyRejection } from '../domain';
+import type { StoredKek, WrappedKek } from './epochs/epoch.ports';
 
 export const ROOT_OF_TRUST = Symbol('ROOT_OF_TRUST');
 export type { RootOfTrust };
 
-/** Wrapped KEK versions, outside the event log (ARCHITECTURE §3): deletable for crypto-shredding. */
+/** Epoch-wrapped KEK versions, outside the event log (ARCHITECTURE §3): deletable for crypto-shredding. */
 export const KEY_MATERIAL_STORE = Symbol('KEY_MATERIAL_STORE');
 export interface KeyMaterialStore {
   /**
-   * Stores the root-wrapped material of one version, inside the append transaction. `materialRef` is the
-   * event's `materialRef` (default `<keyId>/<version>`), unique per row.
+   * Stores the epoch-wrapped material of one version, inside the append transaction. `materialRef` is the
+   * event's `materialRef` (default `<keyId>/<version>`), unique per row. Throws EpochMovedError when
+   * `wrapped.epoch` is no longer the current epoch (wrap again and retry).
    */
-  put(tx: TransactionContext, keyId: string, version: number, wrapped: Buffer, materialRef?: string): Promise<void>;
-  /** The wrapped material, or null when absent (destroyed, or never stored). */
-  get(keyId: string, version: number): Promise<Buffer | null>;
-  /** Deletes one version's material (DestroyKeyVersion), in the append transaction. */
+  put(tx: TransactionContext, keyId: string, version: number, wrapped: WrappedKek, materialRef?: string): Promise<void>;
+  /** The wrapped material and its epoch, or null when absent (destroyed, or never stored). */
+  get(keyId: string, version: number): Promise<StoredKek | null>;
+  /** Deletes one version's material (DestroyKeyVersion) and asks for the epoch to end, in the append transaction. */
   deleteVersion(tx: TransactionContext, keyId: string, version: number): Promise<void>;
-  /** Deletes every version's material (DestroyKey), in the transaction that appends KeyDestroyed. */
+  /** Deletes every version's material (DestroyKey) and asks for the epoch to end, in the transaction that appends KeyDestroyed. */
   deleteAll(tx: TransactionContext, keyId: string): Promise<number>;
 }
 
@@ -43,7 +45,7 @@ export type CommandOutcome = { ok: true; state: ExistingKeyState; streamVersion:
 /** load stream -> decide -> append (with inline projection and material writes), bounded conflict retries. */
 export const KEY_COMMAND_HANDLER = Symbol('KEY_COMMAND_HANDLER');
 export interface KeyCommandHandler {
-  handle(cmd: KeyCommand, opts?: { material?: { version: number; wrapped: Buffer }; expectedVersion?: number }): Promise<CommandOutcome>;
+  handle(cmd: KeyCommand, opts?: { material?: { version: number; wrapped: WrappedKek }; expectedVersion?: number }): Promise<CommandOutcome>;
 }
 export type { Decision };
 

@@ -31,4 +31,6 @@ export const REJECTION_TO_BUS: Readonly<Record<KeyRejectionCode, BusErrorCode>> 
   IMPORT_TOKEN_EXPIRED: BusErrorCode.ImportTokenInvalid,
   IMPORT_TOKEN_USED: BusErrorCode.ImportTokenInvalid,
   CONTEXT_MISMATCH: BusErrorCode.ContextMismatch,
+  VERSION_COMPROMISED: BusErrorCode.KeyNotActive,
+  PRIMARY_VERSION_CANNOT_BE_COMPROMISED: BusErrorCode.PrimaryVersionLocked,
 };

@@ -13,7 +13,7 @@ export type {
   Command, KeyCommand, KeyCommandType, CreateKey, RotateKey, SetPrimaryVersion, EnableKey, DisableKey, RevokeKey,
   ScheduleKeyDeletion, CancelKeyDeletion, DestroyKey, DisableKeyVersion, EnableKeyVersion, DestroyKeyVersion,
   CreateAlias, DeleteAlias, TagKey, UntagKey, UpdateDescription, EnableKeyRotation, DisableKeyRotation,
-  IssueImportParameters, ImportKeyMaterial, ExpireImportToken,
+  IssueImportParameters, ImportKeyMaterial, ExpireImportToken, MarkKeyVersionCompromised,
 } from './key.commands';
 export type { KeyState, ExistingKeyState, VersionState, ImportTokenState, RotationState } from './key.state';
 export { initialState, isExistingKey } from './key.state';

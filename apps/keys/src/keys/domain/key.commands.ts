@@ -27,6 +27,8 @@ export type DestroyKey = Command<'DestroyKey', { keyId: KeyId }>;
 export type DisableKeyVersion = Command<'DisableKeyVersion', { keyId: KeyId; version: number }>;
 export type EnableKeyVersion = Command<'EnableKeyVersion', { keyId: KeyId; version: number }>;
 export type DestroyKeyVersion = Command<'DestroyKeyVersion', { keyId: KeyId; version: number }>;
+/** One version's material is known or suspected exposed; `reason` is free text for the trail (no secrets). */
+export type MarkKeyVersionCompromised = Command<'MarkKeyVersionCompromised', { keyId: KeyId; version: number; reason: string }>;
 export type CreateAlias = Command<'CreateAlias', { keyId: KeyId; alias: string }>;
 export type DeleteAlias = Command<'DeleteAlias', { keyId: KeyId; alias: string }>;
 export type TagKey = Command<'TagKey', { keyId: KeyId; tags: StringMap }>;
@@ -49,7 +51,7 @@ export type ExpireImportToken = Command<'ExpireImportToken', { keyId: KeyId; tok
 export type KeyCommand =
   | CreateKey | RotateKey | SetPrimaryVersion | EnableKey | DisableKey | RevokeKey
   | ScheduleKeyDeletion | CancelKeyDeletion | DestroyKey
-  | DisableKeyVersion | EnableKeyVersion | DestroyKeyVersion
+  | DisableKeyVersion | EnableKeyVersion | DestroyKeyVersion | MarkKeyVersionCompromised
   | CreateAlias | DeleteAlias | TagKey | UntagKey | UpdateDescription
   | EnableKeyRotation | DisableKeyRotation
   | IssueImportParameters | ImportKeyMaterial | ExpireImportToken;

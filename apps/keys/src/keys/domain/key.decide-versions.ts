@@ -1,6 +1,6 @@
 import type {
-  DestroyKeyVersion, DisableKeyRotation, DisableKeyVersion, EnableKeyRotation, EnableKeyVersion, RotateKey,
-  SetPrimaryVersion,
+  DestroyKeyVersion, DisableKeyRotation, DisableKeyVersion, EnableKeyRotation, EnableKeyVersion, MarkKeyVersionCompromised,
+  RotateKey, SetPrimaryVersion,
 } from './key.commands';
 import type { KeyLifecycleLimits } from './key.limits';
 import { accept, reject, type Decision } from './key.rejections';
@@ -40,7 +40,7 @@ export const setPrimaryVersion = (cmd: SetPrimaryVersion, s: KeyState): Decision
   if (isRejection(key)) return reject(key);
   const v = key.versions.get(version);
   if (v === undefined) return reject({ code: 'VERSION_NOT_FOUND', keyId, version });
-  if (v.status !== 'Enabled') return reject({ code: v.status === 'Destroyed' ? 'VERSION_DESTROYED' : 'VERSION_DISABLED', keyId, version });
+  if (v.status !== 'Enabled') return reject({ code: VERSION_REFUSAL[v.status], keyId, version });
   const from = primaryOf(key);
   if (from === version) return accept();
   return accept({ type: 'PrimaryVersionChanged', data: { keyId, from, to: version }, meta: cmd.meta });
@@ -51,6 +51,8 @@ export const disableKeyVersion = (cmd: DisableKeyVersion, s: KeyState): Decision
   const found = loadVersion(s, keyId, version, 'DisableKeyVersion');
   if ('ok' in found) return found;
   if (found.status === 'Destroyed') return reject({ code: 'VERSION_DESTROYED', keyId, version });
+  // Disabling would drop the mark, and a disabled version can be enabled again.
+  if (found.status === 'Compromised') return reject({ code: 'VERSION_COMPROMISED', keyId, version });
   if (version === found.primary) // Tink: "cannot disable the primary key"
     return reject({ code: 'PRIMARY_VERSION_CANNOT_BE_DISABLED', keyId, version });
   if (found.status === 'Disabled') return accept();
@@ -62,6 +64,7 @@ export const enableKeyVersion = (cmd: EnableKeyVersion, s: KeyState): Decision =
   const found = loadVersion(s, keyId, version, 'EnableKeyVersion');
   if ('ok' in found) return found;
   if (found.status === 'Destroyed') return reject({ code: 'VERSION_DESTROYED', keyId, version });
+  if (found.status === 'Compromised') return reject({ code: 'VERSION_COMPROMISED', keyId, version });
   if (found.status === 'Enabled') return accept();
   return accept({ type: 'KeyVersionEnabled', data: { keyId, version }, meta: cmd.meta });
 };
@@ -77,6 +80,20 @@ export const destroyKeyVersion = (cmd: DestroyKeyVersion, s: KeyState): Decision
   if (found.status === 'Enabled') return reject({ code: 'VERSION_NOT_DISABLED', keyId, version });
   return accept({ type: 'KeyVersionDestroyed', data: { keyId, version, destroyedAt: cmd.meta.now }, meta: cmd.meta });
 };
+
+// A compromised version can still be destroyed (like a disabled one), once its data was re-encrypted.
+export const markKeyVersionCompromised = (cmd: MarkKeyVersionCompromised, s: KeyState): Decision => {
+  const { keyId, version, reason } = cmd.data;
+  const found = loadVersion(s, keyId, version, 'MarkKeyVersionCompromised');
+  if ('ok' in found) return found;
+  if (typeof reason !== 'string' || reason.length > 512) return reject({ code: 'INVALID_ARGUMENT', keyId, field: 'reason', problem: 'must be a string of at most 512 characters' });
+  if (found.status === 'Destroyed') return reject({ code: 'VERSION_DESTROYED', keyId, version });
+  if (found.status === 'Compromised') return accept();
+  if (version === found.primary) return reject({ code: 'PRIMARY_VERSION_CANNOT_BE_COMPROMISED', keyId, version });
+  return accept({ type: 'KeyVersionCompromised', data: { keyId, version, reason, compromisedAt: cmd.meta.now }, meta: cmd.meta });
+};
+
+const VERSION_REFUSAL = { Disabled: 'VERSION_DISABLED', Destroyed: 'VERSION_DESTROYED', Compromised: 'VERSION_COMPROMISED' } as const;
 
 export const enableKeyRotation = (cmd: EnableKeyRotation, s: KeyState, limits: KeyLifecycleLimits): Decision => {
   const { keyId } = cmd.data;

@@ -6,8 +6,8 @@ import {
 import { createAlias, deleteAlias, tagKey, untagKey, updateDescription } from './key.decide-attributes';
 import { expireImportToken, importKeyMaterial, issueImportParameters } from './key.decide-import';
 import {
-  destroyKeyVersion, disableKeyRotation, disableKeyVersion, enableKeyRotation, enableKeyVersion, rotateKey,
-  setPrimaryVersion,
+  destroyKeyVersion, disableKeyRotation, disableKeyVersion, enableKeyRotation, enableKeyVersion, markKeyVersionCompromised,
+  rotateKey, setPrimaryVersion,
 } from './key.decide-versions';
 import { DEFAULT_KEY_LIMITS, type KeyLifecycleLimits } from './key.limits';
 import { reject, type Decision } from './key.rejections';
@@ -37,6 +37,7 @@ export const decide = (cmd: KeyCommand, state: KeyState, limits: KeyLifecycleLim
     case 'DisableKeyVersion': return disableKeyVersion(cmd, state);
     case 'EnableKeyVersion': return enableKeyVersion(cmd, state);
     case 'DestroyKeyVersion': return destroyKeyVersion(cmd, state);
+    case 'MarkKeyVersionCompromised': return markKeyVersionCompromised(cmd, state);
     case 'CreateAlias': return createAlias(cmd, state);
     case 'DeleteAlias': return deleteAlias(cmd, state);
     case 'TagKey': return tagKey(cmd, state);

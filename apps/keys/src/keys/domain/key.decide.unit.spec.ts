@@ -169,6 +169,24 @@ describe('key versions', () => {
     given(...gone).when(cmd('DisableKeyVersion', { version: 1 })).thenRejects('VERSION_DESTROYED');
     given(...gone).when(cmd('DestroyKeyVersion', { version: 1 })).then();
   });
+  it('marks a non-primary version compromised, once; it never returns to use but can be destroyed', () => {
+    const w = given(...twoVersions).when(cmd('MarkKeyVersionCompromised', { version: 1, reason: 'laptop stolen' }));
+    w.then(ev('KeyVersionCompromised', { version: 1, reason: 'laptop stolen', compromisedAt: T0 }));
+    expect(w.state()).toMatchObject({ status: 'Enabled', primary: 2 });
+    const bad = [...twoVersions, ev('KeyVersionCompromised', { version: 1, reason: 'x', compromisedAt: T0 })];
+    given(...bad).when(cmd('MarkKeyVersionCompromised', { version: 1, reason: 'again' })).then();
+    given(...bad).when(cmd('EnableKeyVersion', { version: 1 })).thenRejects('VERSION_COMPROMISED', { version: 1 });
+    given(...bad).when(cmd('DisableKeyVersion', { version: 1 })).thenRejects('VERSION_COMPROMISED', { version: 1 });
+    given(...bad).when(cmd('SetPrimaryVersion', { version: 1 })).thenRejects('VERSION_COMPROMISED', { version: 1 });
+    given(...bad).when(cmd('DestroyKeyVersion', { version: 1 })).then(ev('KeyVersionDestroyed', { version: 1, destroyedAt: T0 }));
+  });
+  it('refuses to mark the primary, a destroyed version or a bad reason', () => {
+    given(...twoVersions).when(cmd('MarkKeyVersionCompromised', { version: 2, reason: '' })).thenRejects('PRIMARY_VERSION_CANNOT_BE_COMPROMISED', { version: 2 });
+    const gone = [...twoVersions, ev('KeyVersionDisabled', { version: 1 }), ev('KeyVersionDestroyed', { version: 1, destroyedAt: T0 })];
+    given(...gone).when(cmd('MarkKeyVersionCompromised', { version: 1, reason: '' })).thenRejects('VERSION_DESTROYED');
+    given(...twoVersions).when(cmd('MarkKeyVersionCompromised', { version: 1, reason: 'r'.repeat(513) })).thenRejects('INVALID_ARGUMENT', { field: 'reason' });
+    given(...twoVersions).when(cmd('MarkKeyVersionCompromised', { version: 9, reason: '' })).thenRejects('VERSION_NOT_FOUND');
+  });
   it('refuses unknown versions and keys pending deletion', () => {
     given(...twoVersions).when(cmd('DisableKeyVersion', { version: 3 })).thenRejects('VERSION_NOT_FOUND');
     given(...pendingDeletion).when(cmd('EnableKeyVersion', { version: 1 })).thenRejects('INVALID_KEY_STATE');
@@ -269,6 +287,7 @@ describe('coverage of this suite', () => {
     ScheduleKeyDeletion: true, CancelKeyDeletion: true, DestroyKey: true, DisableKeyVersion: true, EnableKeyVersion: true,
     DestroyKeyVersion: true, CreateAlias: true, DeleteAlias: true, TagKey: true, UntagKey: true, UpdateDescription: true,
     EnableKeyRotation: true, DisableKeyRotation: true, IssueImportParameters: true, ImportKeyMaterial: true, ExpireImportToken: true,
+    MarkKeyVersionCompromised: true,
   };
   it('exercised every command and every command rejection code', () => {
     expect([...seenCommands].sort()).toEqual(Object.keys(ALL_COMMANDS).sort());

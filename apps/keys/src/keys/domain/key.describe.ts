@@ -37,6 +37,10 @@ export const describeRejection = (r: KeyRejection): string => {
     case 'VERSION_NOT_DISABLED': return `version ${r.version} of key ${r.keyId} is enabled; disable the version before destroying it`;
     case 'PRIMARY_VERSION_CANNOT_BE_DISABLED':
       return `version ${r.version} is the primary of key ${r.keyId}; rotate or promote another version first`;
+    case 'VERSION_COMPROMISED':
+      return `version ${r.version} of key ${r.keyId} is compromised: it never encrypts, never returns to use, and decrypts only with the keys:DecryptCompromised permission; re-encrypt its data to the primary (ReEncrypt)`;
+    case 'PRIMARY_VERSION_CANNOT_BE_COMPROMISED':
+      return `version ${r.version} is the primary of key ${r.keyId}; rotate the key first (the new primary encrypts), then mark version ${r.version} compromised`;
     case 'PRIMARY_VERSION_CANNOT_BE_DESTROYED':
       return `version ${r.version} is the primary of key ${r.keyId}; rotate or promote another version before destroying it`;
     case 'DELETION_WINDOW_OUT_OF_RANGE':

@@ -31,6 +31,8 @@ export type KeyEvent =
   | Event<'KeyVersionEnabled', { keyId: KeyId; version: number }>
   /** The application deletes the version's wrapped material in the transaction that appends this. */
   | Event<'KeyVersionDestroyed', { keyId: KeyId; version: number; destroyedAt: string }>
+  /** Terminal for the version's use: it never encrypts, and decrypts only under an explicit permission. */
+  | Event<'KeyVersionCompromised', { keyId: KeyId; version: number; reason: string; compromisedAt: string }>
   | Event<'KeyEnabled', { keyId: KeyId }>
   | Event<'KeyDisabled', { keyId: KeyId }>
   | Event<'KeyRevoked', { keyId: KeyId; reason: string; revokedAt: string }>
@@ -71,7 +73,7 @@ export const KEY_EVENT_TYPES = [
   'KeyVersionDestroyed', 'KeyEnabled', 'KeyDisabled', 'KeyRevoked', 'KeyDeletionScheduled',
   'KeyDeletionCancelled', 'KeyDestroyed', 'AliasCreated', 'AliasDeleted', 'KeyTagged', 'KeyUntagged',
   'KeyDescriptionUpdated', 'KeyRotationEnabled', 'KeyRotationDisabled', 'KeyRotated',
-  'ImportParametersIssued', 'KeyMaterialImported', 'ImportTokenExpired',
+  'ImportParametersIssued', 'KeyMaterialImported', 'ImportTokenExpired', 'KeyVersionCompromised',
 ] as const satisfies readonly KeyEventType[];
 // Fails to compile when an event type is added to the union but not to the list.
 type MissingEventType = Exclude<KeyEventType, (typeof KEY_EVENT_TYPES)[number]>;

@@ -43,6 +43,8 @@ const evolveExisting = (s: ExistingKeyState, e: Exclude<KeyEvent, { type: 'KeyCr
       return setVersionStatus(s, e.data.version, 'Enabled');
     case 'KeyVersionDestroyed':
       return setVersionStatus(s, e.data.version, 'Destroyed');
+    case 'KeyVersionCompromised':
+      return setVersionStatus(s, e.data.version, 'Compromised');
     case 'KeyEnabled':
       return { ...s, status: 'Enabled' };
     case 'KeyDisabled':

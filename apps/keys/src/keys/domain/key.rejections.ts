@@ -12,8 +12,8 @@ export type KeyRejection =
   | { code: 'INVALID_KEY_STATE'; keyId: KeyId; status: KeyStatus; operation: string }
   /** A field broke a structural rule; `problem` says which, without echoing secret values. */
   | { code: 'INVALID_ARGUMENT'; keyId: KeyId; field: string; problem: string }
-  | ({ code: 'VERSION_NOT_FOUND' | 'VERSION_DISABLED' | 'VERSION_DESTROYED' | 'VERSION_NOT_DISABLED' } & Versioned)
-  | ({ code: 'PRIMARY_VERSION_CANNOT_BE_DISABLED' | 'PRIMARY_VERSION_CANNOT_BE_DESTROYED' } & Versioned)
+  | ({ code: 'VERSION_NOT_FOUND' | 'VERSION_DISABLED' | 'VERSION_DESTROYED' | 'VERSION_NOT_DISABLED' | 'VERSION_COMPROMISED' } & Versioned)
+  | ({ code: 'PRIMARY_VERSION_CANNOT_BE_DISABLED' | 'PRIMARY_VERSION_CANNOT_BE_DESTROYED' | 'PRIMARY_VERSION_CANNOT_BE_COMPROMISED' } & Versioned)
   | { code: 'DELETION_WINDOW_OUT_OF_RANGE'; keyId: KeyId; pendingWindowDays: number; min: number; max: number }
   | { code: 'DELETION_WINDOW_NOT_ELAPSED'; keyId: KeyId; deletionDate: string; now: string }
   | { code: 'INVALID_ALIAS'; keyId: KeyId; alias: string; problem: string }
@@ -38,7 +38,7 @@ export const KEY_REJECTION_CODES = [
   'PRIMARY_VERSION_CANNOT_BE_DESTROYED', 'DELETION_WINDOW_OUT_OF_RANGE', 'DELETION_WINDOW_NOT_ELAPSED',
   'INVALID_ALIAS', 'ALIAS_ALREADY_EXISTS', 'ALIAS_NOT_FOUND', 'INVALID_TAG', 'ROTATION_PERIOD_OUT_OF_RANGE',
   'UNSUPPORTED_FOR_SPEC', 'ORIGIN_MISMATCH', 'IMPORT_TOKEN_INVALID', 'IMPORT_TOKEN_EXPIRED', 'IMPORT_TOKEN_USED',
-  'CONTEXT_MISMATCH',
+  'CONTEXT_MISMATCH', 'VERSION_COMPROMISED', 'PRIMARY_VERSION_CANNOT_BE_COMPROMISED',
 ] as const satisfies readonly KeyRejectionCode[];
 // Fails to compile when a code is added to the union but not to the list.
 type MissingCode = Exclude<KeyRejectionCode, (typeof KEY_REJECTION_CODES)[number]>;

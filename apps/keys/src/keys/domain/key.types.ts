@@ -24,7 +24,8 @@ export type KeyOrigin = (typeof KEY_ORIGINS)[number];
 export const KEY_STATUSES = ['PendingImport', 'Enabled', 'Disabled', 'PendingDeletion', 'Destroyed', 'Compromised'] as const;
 export type KeyStatus = (typeof KEY_STATUSES)[number];
 
-export const VERSION_STATUSES = ['Enabled', 'Disabled', 'Destroyed'] as const;
+/** `Compromised`: never encrypts, decrypts only under an explicit permission, never returns to Enabled. */
+export const VERSION_STATUSES = ['Enabled', 'Disabled', 'Destroyed', 'Compromised'] as const;
 export type VersionStatus = (typeof VERSION_STATUSES)[number];
 
 export const ROTATION_REASONS = ['ON_DEMAND', 'SCHEDULED', 'BUDGET'] as const;

@@ -27,13 +27,17 @@ export const selectEncryptVersion = (state: KeyState, keyId?: KeyId): VersionCho
 };
 
 export interface DecryptOptions {
-  /** Set only when policy explicitly permits decrypting with a revoked key (ARCHITECTURE §4). */
+  /**
+   * Set only when policy explicitly permits decrypting with a revoked key or a compromised version
+   * (ARCHITECTURE §4), or for the source side of a ReEncrypt (the plaintext never leaves EKM).
+   */
   readonly allowCompromised: boolean;
 }
 
 /**
  * Any enabled version of an Enabled key decrypts (older ones decrypt only). Disabled, PendingImport and
- * PendingDeletion keys refuse; Destroyed keys and destroyed or disabled versions never decrypt.
+ * PendingDeletion keys refuse; Destroyed keys and destroyed or disabled versions never decrypt; a
+ * revoked key or a compromised version decrypts only with `allowCompromised`.
  */
 export const checkDecryptAllowed = (state: KeyState, version: number, options: DecryptOptions, keyId?: KeyId): VersionChoice => {
   if (state.status === 'Absent') return refuse({ code: 'KEY_NOT_FOUND', keyId: keyId ?? ('' as KeyId) });
@@ -43,6 +47,7 @@ export const checkDecryptAllowed = (state: KeyState, version: number, options: D
   if (v === undefined) return refuse({ code: 'VERSION_NOT_FOUND', keyId: state.keyId, version });
   if (v.status === 'Destroyed') return refuse({ code: 'VERSION_DESTROYED', keyId: state.keyId, version });
   if (v.status === 'Disabled') return refuse({ code: 'VERSION_DISABLED', keyId: state.keyId, version });
+  if (v.status === 'Compromised' && !options.allowCompromised) return refuse({ code: 'VERSION_COMPROMISED', keyId: state.keyId, version });
   return { ok: true, version: v.version, materialRef: v.materialRef };
 };
 

@@ -44,6 +44,13 @@ describe('checkDecryptAllowed', () => {
       expect(codeOf(checkDecryptAllowed(foldKeyEvents(events), 1, allow))).toBe('INVALID_KEY_STATE');
     expect(codeOf(checkDecryptAllowed(initialState, 1, allow, KEY))).toBe('KEY_NOT_FOUND');
   });
+  it('decrypts with a compromised version only under explicit permission; it never encrypts', () => {
+    const bad = foldKeyEvents([...active, ...rotated(1, 2), ev('KeyVersionCompromised', { version: 1, reason: 'x', compromisedAt: T0 })]);
+    expect(codeOf(checkDecryptAllowed(bad, 1, deny))).toBe('VERSION_COMPROMISED');
+    expect(checkDecryptAllowed(bad, 1, allow)).toEqual({ ok: true, version: 1, materialRef: 'mat-1' });
+    expect(checkDecryptAllowed(bad, 2, deny).ok).toBe(true);
+    expect(selectEncryptVersion(bad)).toMatchObject({ ok: true, version: 2 });
+  });
   it('decrypts with a revoked key only under explicit permission', () => {
     const revoked = foldKeyEvents([...active, ev('KeyRevoked', { reason: 'x', revokedAt: T0 })]);
     expect(codeOf(checkDecryptAllowed(revoked, 1, deny))).toBe('INVALID_KEY_STATE');
@@ -123,6 +130,8 @@ describe('describeRejection', () => {
     IMPORT_TOKEN_EXPIRED: { code: 'IMPORT_TOKEN_EXPIRED', keyId: KEY, tokenId: 't', expiresAt: T0 },
     IMPORT_TOKEN_USED: { code: 'IMPORT_TOKEN_USED', keyId: KEY, tokenId: 't' },
     CONTEXT_MISMATCH: { code: 'CONTEXT_MISMATCH', keyId: KEY, missing: ['a'], different: [] },
+    VERSION_COMPROMISED: { code: 'VERSION_COMPROMISED', keyId: KEY, version: 4 },
+    PRIMARY_VERSION_CANNOT_BE_COMPROMISED: { code: 'PRIMARY_VERSION_CANNOT_BE_COMPROMISED', keyId: KEY, version: 4 },
   };
   it.each(KEY_REJECTION_CODES)('renders %s with its values', (code) => {
     const message = describeRejection(samples[code]);

@@ -20,7 +20,8 @@ import type { TrailPage } from '../postgres/trail-reader';
 import { TRAIL_RUNTIME, type TrailRuntime } from '../trail-runtime';
 import type { SignedCheckpoint } from '../postgres/chain-guard';
 import { parsePublishedCheckpoint, readPublishedCheckpoints } from './published-checkpoints';
-import { QueryRequest, ReportRequest, VerifyRequest } from './audit.schemas';
+import { QueryRequest, ReceiptRequest, ReportRequest, VerifyRequest } from './audit.schemas';
+import { buildReceipt, signReceipt, type SignedDestructionReceipt } from '../../application/destruction-receipt';
 
 /** What verify reports beyond the chain walk: where its trust came from and the trail's own health. */
 export interface AuditVerifyReply extends VerifyResult {
@@ -115,6 +116,24 @@ export class AuditController {
     const trail = await this.rt.reader.headWithHash();
     const rows = await this.rt.reader.usage(Date.parse(from), Date.parse(to), filter);
     return ok(signReport({ v: 1, from: new Date(from).toISOString(), to: new Date(to).toISOString(), filter, generatedAt: new Date().toISOString(), trail, rows }, this.rt.signer));
+  }
+
+  /**
+   * The signed destruction receipt of a key, built from the trail. EKM_NOT_FOUND while the key is not
+   * destroyed; EKM_UNAVAILABLE (retriable) while the epoch roll that follows the destroy is not in the trail yet.
+   */
+  @MessagePattern(subject('audit', 'destruction-receipt'))
+  async destructionReceipt(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<SignedDestructionReceipt>> {
+    const r = parseRequest(ReceiptRequest, body);
+    if (!r.ok) return this.refusals.deny(ctx, 'DestructionReceipt', tenantNamedBy(body), r);
+    // A tenant principal gets receipts of its own tenant's keys only (the receipt names the tenant).
+    const scope = await this.confine(ctx, 'DestructionReceipt', undefined, r.data.keyId);
+    if (!scope.ok) return scope.reply;
+    const { keyRows, epochRows } = await this.rt.reader.receiptRows(r.data.keyId);
+    const receipt = buildReceipt(r.data.keyId, keyRows, epochRows);
+    if (receipt === 'NOT_DESTROYED') return fail(BusErrorCode.NotFound, `the audit trail holds no KeyDestroyed for key ${r.data.keyId}`);
+    if (receipt === 'EPOCH_PENDING') return fail(BusErrorCode.Unavailable, `key ${r.data.keyId} is destroyed but the epoch roll that destroys its root-of-trust epoch key is not in the audit trail yet; retry shortly`);
+    return ok(signReceipt(receipt, this.rt.signer));
   }
 
   /** The caller's tenant scope for a read naming `tenant` and/or `keyId`, or the recorded refusal. */

@@ -31,6 +31,9 @@ export const VerifyRequest = z.strictObject({
   progressSubject: z.string().max(256).regex(PROGRESS_SUBJECT, 'must be an inbox subject (_INBOX.<token>...)').optional(),
 });
 
+/** `destruction-receipt`: the signed receipt of a destroyed key. */
+export const ReceiptRequest = z.strictObject({ keyId: text });
+
 export const ReportRequest = z.strictObject({
   from: iso,
   to: iso,

@@ -2,6 +2,7 @@
 import type { Pool } from 'pg';
 import type { AuditEntry } from '../../domain/audit-entry';
 import type { CheckpointRow, TrailRow, TrailSource } from '../../application/verify-trail';
+import type { ReceiptTrailRow } from '../../application/destruction-receipt';
 
 export interface TrailQuery {
   readonly keyId?: string;
@@ -61,6 +62,18 @@ export class TrailReader implements TrailSource {
   async headWithHash(): Promise<{ treeSize: number; root: string }> {
     const { rows } = await this.pool.query<{ leaf_index: string; hash: Buffer }>(`SELECT leaf_index, hash FROM ${this.s}.trail ORDER BY leaf_index DESC LIMIT 1`);
     return rows.length === 0 ? { treeSize: 0, root: Buffer.alloc(32).toString('hex') } : { treeSize: Number(rows[0].leaf_index), root: rows[0].hash.toString('hex') };
+  }
+
+  /** What a destruction receipt cites: the key's lifecycle entries, and the EpochEnded entries after `afterIndex`. */
+  async receiptRows(keyId: string): Promise<{ keyRows: ReceiptTrailRow[]; epochRows: ReceiptTrailRow[] }> {
+    const toRow = (r: { leaf_index: string; entry: string; hash: Buffer }): ReceiptTrailRow => ({ leafIndex: Number(r.leaf_index), hash: r.hash.toString('hex'), entry: JSON.parse(r.entry) as ReceiptTrailRow['entry'] });
+    const keyRows = (await this.pool.query<{ leaf_index: string; entry: string; hash: Buffer }>(
+      `SELECT leaf_index, entry, hash FROM ${this.s}.trail WHERE key_id = $1 AND category = 'key_lifecycle' ORDER BY leaf_index LIMIT 10000`, [keyId])).rows.map(toRow);
+    const destroyed = keyRows.find((r) => r.entry.action === 'KeyDestroyed');
+    if (destroyed === undefined) return { keyRows, epochRows: [] };
+    const epochRows = (await this.pool.query<{ leaf_index: string; entry: string; hash: Buffer }>(
+      `SELECT leaf_index, entry, hash FROM ${this.s}.trail WHERE action = 'EpochEnded' AND leaf_index > $1 ORDER BY leaf_index LIMIT 1000`, [destroyed.leafIndex])).rows.map(toRow);
+    return { keyRows, epochRows };
   }
 
   async query(q: TrailQuery): Promise<TrailPage> {

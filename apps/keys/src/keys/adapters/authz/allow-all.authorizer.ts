@@ -11,11 +11,14 @@ import { resolveAuthSecret, serviceSessionSource, SessionSealer, SessionSigner }
 import type { KeysConfig } from '@ekm/config';
 import { LOGGER, NATS_CONNECTION, SERVICE_CONFIG } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
-import { AUTHORIZER, KEY_STATE_READER, type AuthorizationDecision, type Authorizer, type KeyStateReader } from '../../application/ports';
+import { AUTHORIZER, KEY_STATE_READER, type AuthorizationDecision, type AuthorizationRequest, type Authorizer, type KeyStateReader } from '../../application/ports';
+import { DECRYPT_COMPROMISED } from '../../application/crypto/key-access';
 import { PolicyAuthorizer } from './policy.authorizer';
 
 export class AllowAllAuthorizer implements Authorizer {
-  async authorize(): Promise<AuthorizationDecision> {
+  async authorize(req?: AuthorizationRequest): Promise<AuthorizationDecision> {
+    // An explicit permission cannot come from "allow everything": only a policy grants it.
+    if (req?.action === DECRYPT_COMPROMISED) return { allowed: false, reason: `${DECRYPT_COMPROMISED} is never granted by EKM_AUTHZ=allow-all; grant it in a policy` };
     return { allowed: true };
   }
 }

@@ -1,17 +1,24 @@
 /**
  * KEK_SOURCE: unwrapped KEK versions in an UnwrappedKeyCache (TTL EKM_KEK_CACHE_TTL_MS, at most
  * EKM_KEK_CACHE_MAX entries, zeroed on eviction; 0 for either disables caching), loaded on a miss from
- * KEY_MATERIAL_STORE and unwrapped by ROOT_OF_TRUST.
+ * KEY_MATERIAL_STORE and opened by the EpochKeyring under the epoch the row names. A row read just
+ * before an epoch roll moved it, whose old epoch key is already gone, is read once more.
  *
  * Single flight: concurrent misses of one version share one store read and one unwrap. The loaded
  * material is reference-counted until every waiter has run its (synchronous) function; the cache keeps
  * its own copy. A load that overlaps an invalidate() of its key serves its waiters and is not cached,
  * so a Disable/Destroy is never undone by a slow load.
  */
-import { kekCacheKey, KeyMaterial, UnwrappedKeyCache, type RootOfTrust } from '@ekm/crypto';
+import { kekCacheKey, KeyMaterial, UnwrappedKeyCache } from '@ekm/crypto';
 import type { KeyMaterialStore } from '../../application/ports';
+import { MaterialEpochDestroyedError, type StoredKek } from '../../application/epochs/epoch.ports';
 import { MaterialMissingError, type KekSource } from '../../application/crypto/crypto.ports';
 import { DependencyUnavailableError } from '../../application/crypto/usage-run';
+
+/** Opens a stored row under its epoch (the EpochKeyring). */
+export interface KekOpener {
+  unwrap(row: StoredKek): Promise<KeyMaterial>;
+}
 
 interface Flight {
   readonly promise: Promise<KeyMaterial>;
@@ -34,7 +41,7 @@ export class KekCache implements KekSource {
 
   constructor(
     private readonly store: KeyMaterialStore,
-    private readonly root: RootOfTrust,
+    private readonly root: KekOpener,
     options: KekCacheOptions,
   ) {
     this.cache = options.ttlMs > 0 && options.maxEntries > 0
@@ -82,14 +89,16 @@ export class KekCache implements KekSource {
     const generation = this.generations.get(keyId) ?? 0;
     try {
       this.stats.loads++;
-      let wrapped: Buffer | null;
+      const row = await this.read(keyId, version);
+      let material: KeyMaterial;
       try {
-        wrapped = await this.store.get(keyId, version);
-      } catch {
-        throw new DependencyUnavailableError('the key material store');
+        material = await this.root.unwrap(row);
+      } catch (e) {
+        if (!(e instanceof MaterialEpochDestroyedError)) throw e;
+        const again = await this.read(keyId, version);
+        if (again.epoch === row.epoch) throw e;
+        material = await this.root.unwrap(again);
       }
-      if (wrapped === null) throw new MaterialMissingError(keyId, version);
-      const material = await this.root.unwrapKey(wrapped);
       if (this.cache && (this.generations.get(keyId) ?? 0) === generation) {
         this.cache.set(k, material.use((b) => KeyMaterial.copyOf(b)));
       }
@@ -98,5 +107,16 @@ export class KekCache implements KekSource {
       // New callers after this point hit the cache (or start a fresh load after an invalidation).
       this.flights.delete(k);
     }
+  }
+
+  private async read(keyId: string, version: number): Promise<StoredKek> {
+    let row: StoredKek | null;
+    try {
+      row = await this.store.get(keyId, version);
+    } catch {
+      throw new DependencyUnavailableError('the key material store');
+    }
+    if (row === null) throw new MaterialMissingError(keyId, version);
+    return row;
   }
 }

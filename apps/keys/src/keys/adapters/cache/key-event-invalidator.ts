@@ -15,7 +15,7 @@ const KEY_STREAM_PREFIX = 'key-';
 
 /** Events after which no cached KEK of the key may be used again without re-reading state. */
 export const KEK_DROPPING_EVENTS: ReadonlySet<string> = new Set([
-  'KeyDisabled', 'KeyRevoked', 'KeyDestroyed', 'KeyVersionDisabled', 'KeyVersionDestroyed', 'KeyDeletionScheduled',
+  'KeyDisabled', 'KeyRevoked', 'KeyDestroyed', 'KeyVersionDisabled', 'KeyVersionDestroyed', 'KeyVersionCompromised', 'KeyDeletionScheduled',
 ]);
 
 export interface InvalidatorLogger {

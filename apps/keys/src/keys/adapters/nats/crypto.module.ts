@@ -5,7 +5,7 @@
  *
  * `imports` must export, between them: EVENT_STORE and PG_POOL (EventLogModule.forService('keys'), pass
  * the SAME object the root module imports so Nest builds one pool), and the control plane's
- * KEY_STATE_READER, KEY_MATERIAL_STORE, KEY_COMMAND_HANDLER, ROOT_OF_TRUST and AUTHORIZER.
+ * KEY_STATE_READER, KEY_MATERIAL_STORE, KEY_COMMAND_HANDLER, EPOCH_KEYRING and AUTHORIZER.
  * The `gcm_budget` table comes from GcmBudgetMigration (add it to the keys service's extraMigrations).
  */
 import { hostname } from 'node:os';
@@ -28,6 +28,7 @@ import { GcmBudget } from '../../application/crypto/gcm-budget';
 import { KeyAccess } from '../../application/crypto/key-access';
 import { KekCache } from '../cache/kek-cache';
 import { KeyEventInvalidator } from '../cache/key-event-invalidator';
+import { EPOCH_KEYRING, type EpochKeyring } from '../../application/epochs/epoch-keyring';
 import { PostgresGcmCounterStore } from '../postgres/gcm-budget.store';
 import { KeysCryptoController } from './keys-crypto.controller';
 
@@ -89,8 +90,8 @@ export class CryptoModule {
         },
         {
           provide: KEK_SOURCE,
-          inject: [KEY_MATERIAL_STORE, ROOT_OF_TRUST, SERVICE_CONFIG],
-          useFactory: (store: KeyMaterialStore, root: RootOfTrust, config: KeysConfig) => new KekCache(store, root, { ttlMs: config.kekCacheTtlMs, maxEntries: config.kekCacheMax }),
+          inject: [KEY_MATERIAL_STORE, EPOCH_KEYRING, SERVICE_CONFIG],
+          useFactory: (store: KeyMaterialStore, keyring: EpochKeyring, config: KeysConfig) => new KekCache(store, keyring, { ttlMs: config.kekCacheTtlMs, maxEntries: config.kekCacheMax }),
         },
         { provide: GCM_COUNTER_STORE, inject: [PG_POOL], useFactory: (pool: Pool) => new PostgresGcmCounterStore(pool) },
         {
@@ -100,9 +101,9 @@ export class CryptoModule {
         },
         {
           provide: BudgetRotation,
-          inject: [KEY_COMMAND_HANDLER, KEY_STATE_READER, ROOT_OF_TRUST, LOGGER],
-          useFactory: (cmds: KeyCommandHandler, reader: KeyStateReader, root: RootOfTrust, logger: Logger) =>
-            new BudgetRotation(cmds, reader, root, logger.child({ component: 'gcm-budget' })),
+          inject: [KEY_COMMAND_HANDLER, KEY_STATE_READER, EPOCH_KEYRING, LOGGER],
+          useFactory: (cmds: KeyCommandHandler, reader: KeyStateReader, keyring: EpochKeyring, logger: Logger) =>
+            new BudgetRotation(cmds, reader, keyring, logger.child({ component: 'gcm-budget' })),
         },
         { provide: KeyAccess, inject: [KEY_STATE_READER, AUTHORIZER], useFactory: (r: KeyStateReader, a: Authorizer) => new KeyAccess(r, a) },
         {

@@ -21,15 +21,23 @@ export interface Harness {
   readonly nc: NatsConnection;
   readonly db: Client;
   readonly dbUrl: string;
+  readonly database: { readonly name: string; readonly url: string };
+  readonly dataDir: string;
   call<T = unknown>(op: Operation<'keys'>, body: unknown, opts?: { requestId?: string; principal?: string }): Promise<Reply<T>>;
   /** Events in key streams (usage records excluded). */
   keyEvents(): Promise<number>;
   close(): Promise<void>;
 }
 
-export async function startKeysHarness(env: Record<string, string> = {}): Promise<Harness> {
-  const [nats, database] = await Promise.all([startNats(), createTestDatabase('ekm_keys_admin')]);
-  const dataDir = mkdtempSync(join(tmpdir(), 'ekm-keys-data-'));
+/** `reuse`: start on an existing database and data dir (a restart, or a restored backup); the caller then owns both. */
+export interface HarnessReuse {
+  readonly database: { readonly name: string; readonly url: string };
+  readonly dataDir: string;
+}
+
+export async function startKeysHarness(env: Record<string, string> = {}, reuse?: HarnessReuse): Promise<Harness> {
+  const [nats, database] = await Promise.all([startNats(), reuse ? Promise.resolve(reuse.database) : createTestDatabase('ekm_keys_admin')]);
+  const dataDir = reuse?.dataDir ?? mkdtempSync(join(tmpdir(), 'ekm-keys-data-'));
   let svc: ServiceApp | undefined;
   let nc: NatsConnection | undefined;
   let db: Client | undefined;
@@ -38,7 +46,7 @@ export async function startKeysHarness(env: Record<string, string> = {}): Promis
     await nc?.close().catch(() => undefined);
     await db?.end().catch(() => undefined);
     await stopServer(nats as ServerHandle);
-    rmSync(dataDir, { recursive: true, force: true });
+    if (!reuse) rmSync(dataDir, { recursive: true, force: true });
   };
   try {
     const config = loadConfig('keys', {
@@ -56,7 +64,7 @@ export async function startKeysHarness(env: Record<string, string> = {}): Promis
   const conn = nc;
   const client = db;
   return {
-    svc, nc: conn, db: client, dbUrl: database.url,
+    svc, nc: conn, db: client, dbUrl: database.url, database, dataDir,
     async call<T>(op: Operation<'keys'>, body: unknown, opts: { requestId?: string; principal?: string } = {}): Promise<Reply<T>> {
       const h = headers();
       h.set('Ekm-Request-Id', opts.requestId ?? randomUUID());

@@ -1,6 +1,6 @@
 /**
  * Version retirement and token expiry (`ekm.v1.keys.*`, added with the rotation service):
- * disable-key-version / destroy-key-version (refused while the version still protects live data assets
+ * mark-key-version-compromised, disable-key-version / destroy-key-version (refused while the version still protects live data assets
  * according to the rotation service's re-wrap tracking, unless `force: true`, which is recorded as the
  * separate operation `...Forced`, so it is authorized and audited on its own), enable-key-version and
  * expire-import-token (sent by the rotation scheduler when a BYOK token's validity ends).
@@ -17,6 +17,7 @@ import { VersionRetirementCheck } from './version-retirement.check';
 const keyRef = z.string().min(1).max(300);
 const VersionRequest = z.strictObject({ keyId: keyRef, version: keyVersion });
 const RetireVersionRequest = z.strictObject({ keyId: keyRef, version: keyVersion, force: z.boolean().default(false) });
+const CompromiseVersionRequest = z.strictObject({ keyId: keyRef, version: keyVersion, reason: z.string().max(512).default('') });
 const ExpireTokenRequest = z.strictObject({ keyId: keyRef, tokenId: z.string().min(1).max(256) });
 
 @Controller()
@@ -42,6 +43,17 @@ export class KeysVersionsController {
     return this.calls.run(body, ctx, {
       operation: 'EnableKeyVersion', schema: VersionRequest, keyRef: (r) => r.keyId,
       run: (r, call) => this.commands.run(call, 'EnableKeyVersion', (keyId, meta) => ({ type: 'EnableKeyVersion', data: { keyId, version: r.version }, meta })),
+    });
+  }
+
+  /** Not guarded by the re-wrap tracking: an exposed version must stop now; its data is saved with ReEncrypt afterwards. */
+  @MessagePattern(subject('keys', 'mark-key-version-compromised'))
+  markKeyVersionCompromised(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+    return this.calls.run(body, ctx, {
+      operation: 'MarkKeyVersionCompromised', schema: CompromiseVersionRequest, keyRef: (r) => r.keyId,
+      run: (r, call) => this.commands.run(call, 'MarkKeyVersionCompromised', (keyId, meta) => ({
+        type: 'MarkKeyVersionCompromised', data: { keyId, version: r.version, reason: r.reason }, meta,
+      })),
     });
   }
 

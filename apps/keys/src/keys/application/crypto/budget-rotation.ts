@@ -5,9 +5,15 @@
  * that lost sees the key already rotated.
  */
 import { randomUUID } from 'node:crypto';
-import { keyFingerprint, type RootOfTrust } from '@ekm/crypto';
+import { keyFingerprint, type KeyMaterial } from '@ekm/crypto';
 import { asKeyId, type RotateKey } from '../../domain';
+import type { WrappedKek } from '../epochs/epoch.ports';
 import type { KeyCommandHandler, KeyStateReader } from '../ports';
+
+/** Where fresh KEKs come from: the EpochKeyring (wrapped under the current epoch). */
+export interface KekGenerator {
+  generateKek(): Promise<{ material: KeyMaterial; wrapped: WrappedKek }>;
+}
 
 export const BUDGET_ACTOR = 'ekm-keys/gcm-budget';
 
@@ -28,7 +34,7 @@ export class BudgetRotation {
   constructor(
     private readonly commands: KeyCommandHandler,
     private readonly reader: KeyStateReader,
-    private readonly root: RootOfTrust,
+    private readonly root: KekGenerator,
     private readonly logger: BudgetRotationLogger,
     private readonly now: () => Date = () => new Date(),
   ) {}

@@ -19,8 +19,11 @@ export type CryptoFailure =
   /** The encryption context is not a flat string map within limits (names the key, never a value). */
   | { readonly kind: 'INVALID_CONTEXT'; readonly field: string; readonly message: string }
   | { readonly kind: 'FORBIDDEN'; readonly keyId: string; readonly action: string; readonly reason: string }
-  /** The version's wrapped material is gone (destroyed between the state check and the load). */
-  | { readonly kind: 'MATERIAL_MISSING'; readonly keyId: string; readonly version: number }
+  /**
+   * The version's wrapped material is gone (destroyed between the state check and the load), or is
+   * wrapped only under `epoch`, an epoch key destroyed since (a database restored from before a destroy).
+   */
+  | { readonly kind: 'MATERIAL_MISSING'; readonly keyId: string; readonly version: number; readonly epoch?: string }
   /** The root of trust is unreachable or refused to unwrap. */
   | { readonly kind: 'ROOT_UNAVAILABLE' }
   /** The version used its whole AES-GCM budget; a forced rotation is under way. */
@@ -62,7 +65,10 @@ export function describeFailure(f: CryptoFailure): string {
     case 'INVALID_CIPHERTEXT': return 'ciphertext is invalid';
     case 'INVALID_CONTEXT': return `${f.field}: ${f.message}`;
     case 'FORBIDDEN': return `${f.action} on key ${f.keyId} is denied: ${f.reason}`;
-    case 'MATERIAL_MISSING': return `the material of version ${f.version} of key ${f.keyId} is gone`;
+    case 'MATERIAL_MISSING':
+      return f.epoch === undefined
+        ? `the material of version ${f.version} of key ${f.keyId} is gone`
+        : `the material of version ${f.version} of key ${f.keyId} is gone: it is wrapped under epoch ${f.epoch}, whose key was destroyed (a backup from before the destroy cannot bring it back)`;
     case 'ROOT_UNAVAILABLE': return 'the root of trust is unavailable; the operation was not performed';
     case 'BUDGET_EXHAUSTED':
       return `version ${f.version} of key ${f.keyId} reached its AES-GCM budget; a rotation is under way, retry shortly`;

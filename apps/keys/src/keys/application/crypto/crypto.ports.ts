@@ -21,7 +21,7 @@ export interface KekSource {
 
 /** The version's wrapped material is absent (destroyed). */
 export class MaterialMissingError extends Error {
-  override readonly name = 'MaterialMissingError';
+  override readonly name: string = 'MaterialMissingError';
   constructor(readonly keyId: string, readonly version: number) {
     super(`no wrapped material for version ${version} of key ${keyId}`);
   }

@@ -1,9 +1,10 @@
 /** Unit tests of the data plane's pure and in-memory parts: GCM blocks, KEK single flight, SecretBytes, error mapping. */
 import fc from 'fast-check';
-import { KeyMaterial, RootKeyUnavailableError, type RootOfTrust } from '@ekm/crypto';
+import { KeyMaterial, RootKeyUnavailableError } from '@ekm/crypto';
+import { MaterialEpochDestroyedError } from '../epochs/epoch.ports';
 import { BUS_ERROR_CODES } from '@ekm/contracts';
 import { KEY_REJECTION_CODES } from '../../domain';
-import { KekCache } from '../../adapters/cache/kek-cache';
+import { KekCache, type KekOpener } from '../../adapters/cache/kek-cache';
 import type { KeyMaterialStore } from '../ports';
 import { REJECTION_TO_BUS, toFailReply } from './crypto-failures';
 import { MaterialMissingError, type GcmCounterStore } from './crypto.ports';
@@ -64,15 +65,15 @@ describe('KekCache', () => {
     let gate: (() => void) | null = null;
     const store: KeyMaterialStore = {
       put: () => Promise.resolve(), deleteVersion: () => Promise.resolve(), deleteAll: () => Promise.resolve(0),
-      get: (_k, v) => Promise.resolve(v === 9 ? null : Buffer.from('wrapped')),
+      get: (k, v) => Promise.resolve(v === 9 ? null : { keyId: k, version: v, materialRef: `${k}/${v}`, epoch: 'e1', wrapped: Buffer.from('wrapped') }),
     };
-    const root = {
-      unwrapKey: async () => {
+    const root: KekOpener = {
+      unwrap: async () => {
         unwraps++;
         if (gate === null) await new Promise<void>((r) => { gate = r; });
         return KeyMaterial.copyOf(kek);
       },
-    } as unknown as RootOfTrust;
+    };
     const cache = new KekCache(store, root, { ttlMs, maxEntries: 10 });
     return { cache, unwraps: () => unwraps, release: () => { const g = gate; gate = () => undefined; g?.(); } };
   };
@@ -104,6 +105,36 @@ describe('KekCache', () => {
     await expect(s.cache.withKek('k', 9, () => 1)).rejects.toBeInstanceOf(MaterialMissingError);
     expect(await s.cache.withKek('k', 1, (m) => m.length)).toBe(32);
     expect(s.cache.size).toBe(0);
+  });
+});
+
+describe('KekCache during an epoch roll', () => {
+  it('a row whose epoch was destroyed after it was read is read once more (the roll moved it)', async () => {
+    let reads = 0;
+    const row = (epoch: string) => ({ keyId: 'k', version: 1, materialRef: 'r', epoch, wrapped: Buffer.from(epoch) });
+    const store: KeyMaterialStore = {
+      put: () => Promise.resolve(), deleteVersion: () => Promise.resolve(), deleteAll: () => Promise.resolve(0),
+      get: () => Promise.resolve(row(++reads === 1 ? 'e-old' : 'e-new')),
+    };
+    const opener: KekOpener = {
+      unwrap: async (r) => {
+        if (r.epoch === 'e-old') throw new MaterialEpochDestroyedError('k', 1, 'e-old');
+        return KeyMaterial.copyOf(Buffer.alloc(32, 1));
+      },
+    };
+    const cache = new KekCache(store, opener, { ttlMs: 0, maxEntries: 0 });
+    expect(await cache.withKek('k', 1, (m) => m.length)).toBe(32);
+    expect(reads).toBe(2);
+  });
+
+  it('a row still under the destroyed epoch after the re-read fails with the epoch named', async () => {
+    const store: KeyMaterialStore = {
+      put: () => Promise.resolve(), deleteVersion: () => Promise.resolve(), deleteAll: () => Promise.resolve(0),
+      get: () => Promise.resolve({ keyId: 'k', version: 1, materialRef: 'r', epoch: 'e-old', wrapped: Buffer.alloc(40) }),
+    };
+    const opener: KekOpener = { unwrap: async () => { throw new MaterialEpochDestroyedError('k', 1, 'e-old'); } };
+    const cache = new KekCache(store, opener, { ttlMs: 0, maxEntries: 0 });
+    await expect(cache.withKek('k', 1, () => 1)).rejects.toThrow(/wrapped under epoch e-old, which was destroyed/);
   });
 });
 

@@ -11,6 +11,9 @@ import { rejected, type CryptoFailure } from './crypto-failures';
 
 export type EncryptionContextMap = Readonly<Record<string, string>>;
 
+/** The permission that lets a caller decrypt under a revoked key or a compromised version. */
+export const DECRYPT_COMPROMISED = 'keys:DecryptCompromised';
+
 /** A key the caller may use now, and the version to use. */
 export interface KeyGrant {
   readonly keyId: string;
@@ -38,6 +41,20 @@ export class KeyAccess {
     private readonly authorizer: Authorizer,
   ) {}
 
+  /**
+   * A revoked key or a compromised version opens only (a) as the source of a ReEncrypt, where the
+   * plaintext never leaves EKM and the data moves to a sound version, or (b) with the explicit
+   * permission `keys:DecryptCompromised` (never implied by allow-all). Asked only for such versions.
+   */
+  private async mayUseCompromised(keyId: string, state: ExistingKeyState, version: number, req: AccessRequest): Promise<boolean> {
+    if (state.status !== 'Compromised' && state.versions.get(version)?.status !== 'Compromised') return false;
+    if (req.operation === 'ReEncrypt') return true;
+    const decision = await this.authorizer.authorize({
+      principal: req.principal, action: DECRYPT_COMPROMISED, resource: { keyId, tenant: state.tenant, tags: state.tags }, encryptionContext: req.context,
+    });
+    return decision.allowed;
+  }
+
   /** `alias/<name>` or a key id → key id, or null. */
   resolve(keyRef: string): Promise<string | null> {
     return this.reader.resolve(keyRef);
@@ -62,7 +79,7 @@ export class KeyAccess {
     if (!usage.ok) return { ok: false, failure: rejected(usage.rejection), keyId };
     const choice = req.version === undefined
       ? selectEncryptVersion(state, id)
-      : checkDecryptAllowed(state, req.version, { allowCompromised: false }, id);
+      : checkDecryptAllowed(state, req.version, { allowCompromised: await this.mayUseCompromised(keyId, state, req.version, req) }, id);
     if (!choice.ok) {
       // A version number that never existed can only come from a forged or damaged blob.
       const failure: CryptoFailure = req.fromBlob && choice.rejection.code === 'VERSION_NOT_FOUND' ? { kind: 'INVALID_CIPHERTEXT' } : rejected(choice.rejection);

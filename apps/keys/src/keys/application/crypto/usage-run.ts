@@ -7,6 +7,7 @@ import { EncryptionContextInvalidError, InvalidCiphertextError, RootKeyUnavailab
 import { isDatabaseUnavailable } from '../database-unavailable';
 import { UsageRecordRefusedError, type UsageRecord } from '../usage-recorder';
 import { busCodeOf, describeFailure, type CryptoFailure } from './crypto-failures';
+import { MaterialEpochDestroyedError } from '../epochs/epoch.ports';
 import { MaterialMissingError } from './crypto.ports';
 import { disposeSecrets } from './secret-bytes';
 
@@ -45,6 +46,7 @@ export class DependencyUnavailableError extends Error {
 /** Known failures thrown below the application layer → CryptoFailure; unknown ones → null (a bug: EKM_INTERNAL). */
 export function classify(err: unknown): CryptoFailure | null {
   if (err instanceof InvalidCiphertextError) return { kind: 'INVALID_CIPHERTEXT' };
+  if (err instanceof MaterialEpochDestroyedError) return { kind: 'MATERIAL_MISSING', keyId: err.keyId, version: err.version, epoch: err.epoch };
   if (err instanceof MaterialMissingError) return { kind: 'MATERIAL_MISSING', keyId: err.keyId, version: err.version };
   if (err instanceof RootKeyUnavailableError || err instanceof UnwrapFailedError || err instanceof RootOperationFailedError) return { kind: 'ROOT_UNAVAILABLE' };
   if (err instanceof EncryptionContextInvalidError) return { kind: 'INVALID_CONTEXT', field: 'encryptionContext', message: err.message };
