@@ -64,6 +64,8 @@ function bases(keyId: string, blob: string): Record<string, Record<string, unkno
     'keys.disable-key-version': { keyId, version: 1 },
     'keys.enable-key-version': { keyId, version: 1 },
     'keys.destroy-key-version': { keyId, version: 1, force: false },
+    'keys.update-key-description': { keyId, description: 'd' },
+    'keys.mark-key-version-compromised': { keyId, version: 1, reason: 'r' },
     'policy.login': { principalId, credentialId: 'c', timestamp: 1, nonce: 'AAAAAAAAAAAAAAAA', signature: 'A'.repeat(86) },
     'policy.decide': { principalId, action: 'keys:Encrypt', resource: { keyId, tenant: 'acme' } },
     'policy.simulate': { principalId, action: 'keys:Encrypt', resource: { keyId, tenant: 'acme' }, now: '2026-01-01T00:00:00Z' },
@@ -77,11 +79,16 @@ function bases(keyId: string, blob: string): Record<string, Record<string, unkno
     'policy.get-policy': { policyId: 'fuzz' },
     'policy.list-policies': { tenant: 'acme' },
     'policy.delete-policy': { policyId: 'fuzz' },
+    'policy.create-access-key': { principalId },
+    'policy.list-access-keys': { principalId },
+    'policy.delete-access-key': { accessKeyId: 'AKIAAAAAAAAAAAAAAAAA', reason: 'r' },
+    'policy.access-key-login': { accessKeyId: 'AKIAAAAAAAAAAAAAAAAA', date: '20260101', region: 'us-east-1', service: 'kms', stringToSign: 's', signature: '0'.repeat(64) },
     'rotation.rewrap-status': { keyId, version: 1, limit: 10 },
     'rotation.check-version-retirement': { keyId, version: 1 },
     'audit.query': { keyId, tenant: 'acme', limit: 10 },
     'audit.verify': { progressSubject: '_INBOX.fuzz' },
     'audit.report': { from: '2026-01-01T00:00:00Z', to: '2026-02-01T00:00:00Z', tenant: 'acme' },
+    'audit.destruction-receipt': { keyId },
   };
 }
 
