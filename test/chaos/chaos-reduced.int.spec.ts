@@ -8,8 +8,9 @@ import { ChaosStack } from './chaos-stack';
 import { checkHistory } from './history-checker';
 import { ChaosClient, History } from './history';
 import { runScenario, SCENARIOS } from './scenarios';
+import { scaled } from '../support/wait-for';
 
-jest.setTimeout(120_000);
+jest.setTimeout(scaled(120_000)); // scaled with the load (test/support/wait-for.ts)
 
 const opts = { ops: 250, concurrency: 4, maxMs: 20_000, injectAfterMs: 1000, tailMs: 1500 };
 
