@@ -7,7 +7,7 @@ import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/t
 import { BusErrorCode, REQUEST_ID_HEADER, isReply, subject, type Operation, type ServiceName } from '@ekm/contracts';
 import { EkmError, retryDelayMs } from './ekm-error';
 import { signerFor, type ClientCredentials } from './session-login';
-import type { SessionSigner } from '@ekm/auth';
+import type { SessionSigner } from '@ekm/auth/client';
 
 /** Options of {@link EkmClient.connect}. */
 export interface EkmClientOptions {
