@@ -15,9 +15,9 @@ import { KeyCommandReplies } from './key-command.reply';
 import { VersionRetirementCheck } from './version-retirement.check';
 
 const keyRef = z.string().min(1).max(300);
-const VersionRequest = z.strictObject({ keyId: keyRef, version: z.number().int('must be an integer').min(1) });
-const RetireVersionRequest = z.strictObject({ keyId: keyRef, version: z.number().int('must be an integer').min(1), force: z.boolean().default(false) });
-const ExpireTokenRequest = z.strictObject({ keyId: keyRef, tokenId: z.string().min(1).max(256) });
+export const VersionRequest = z.strictObject({ keyId: keyRef, version: z.number().int('must be an integer').min(1) });
+export const RetireVersionRequest = z.strictObject({ keyId: keyRef, version: z.number().int('must be an integer').min(1), force: z.boolean().default(false) });
+export const ExpireTokenRequest = z.strictObject({ keyId: keyRef, tokenId: z.string().min(1).max(256) });
 
 @Controller()
 export class KeysVersionsController {
