@@ -5,7 +5,7 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { Ekm, type CryptoClient, type KeysClient } from '@ekm/client';
+import { Ekm, type AuditClient, type CryptoClient, type EkmClient, type KeysClient, type PolicyClient, type RotationClient } from '@ekm/client';
 import { unreachable, usageError } from './cli-error';
 import { resolveNatsUrl } from './nats-url';
 import { jsonDocument, type CliIo } from './output';
@@ -14,6 +14,11 @@ import { jsonDocument, type CliIo } from './output';
 export interface EkmApi {
   readonly keys: Pick<KeysClient, keyof KeysClient>;
   readonly crypto: Pick<CryptoClient, keyof CryptoClient>;
+  readonly policy: Pick<PolicyClient, keyof PolicyClient>;
+  readonly rotation: Pick<RotationClient, keyof RotationClient>;
+  readonly audit: Pick<AuditClient, keyof AuditClient>;
+  /** The raw `call()` (every service's `status`). */
+  readonly client: Pick<EkmClient, 'call'>;
   close(): Promise<void>;
 }
 

@@ -17,3 +17,4 @@ export * from './session-signer';
 export { RevocationListener, policyEventSubject } from './revocation-listener';
 export { AuthFailureRecorder, AUTHENTICATION_FAILED, type AuthenticationFailedData } from './auth-failure-recorder';
 export { resolveAuthSecret, DEV_AUTH_SECRET_FILE } from './auth-secret';
+export { serviceSigner, type ServiceAuthSettings } from './service-signer';

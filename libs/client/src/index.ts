@@ -44,4 +44,4 @@ export { rewrapEnvelope, rewrapEnvelopes, type RewrapInput, type RewrapResult, t
 export { AuditClient, type AuditEntry, type AuditPage, type AuditQueryInput, type AuditVerifyResult, type SignedUsageReport, type UsageReportRow } from './audit.client';
 export { toCef } from './audit-cef';
 export { PolicyClient, type CreatePrincipalInput, type DecideInput, type DecisionResult, type IssuedCredential, type PolicyCondition, type PolicyDocument, type PolicyInfo, type PrincipalInfo, type SimulationResult } from './policy.client';
-export { RotationClient, type RewrapProgress, type RewrapStatus, type RotationScheduleStatus, type RotationStatus, type TrackedAsset } from './rotation.client';
+export { RotationClient, type VersionRetirementCheck, type RewrapProgress, type RewrapStatus, type RotationScheduleStatus, type RotationStatus, type TrackedAsset } from './rotation.client';

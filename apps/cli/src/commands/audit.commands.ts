@@ -4,7 +4,7 @@ import { SingleBar, Presets } from 'cli-progress';
 import Table from 'cli-table3';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
-import { AuditClient, toCef, type AuditEntry, type Ekm } from '@ekm/client';
+import { toCef, type AuditEntry } from '@ekm/client';
 import { parseIntBetween } from '../args';
 import type { CliContext, EkmApi } from '../cli-context';
 import { usageError } from '../cli-error';
@@ -17,11 +17,9 @@ const iso = (option: string, v: string): string => {
   return new Date(t).toISOString();
 };
 
-/** The audit client on the CLI's connection (the SDK facade exposes its low-level client). */
-function auditOf(api: EkmApi): AuditClient {
-  const withAudit = api as EkmApi & { audit?: AuditClient };
-  if (withAudit.audit) return withAudit.audit;
-  return new AuditClient((api as unknown as Ekm).client);
+/** The audit client on the CLI's connection (a typed client of the SDK facade). */
+function auditOf(api: EkmApi): EkmApi['audit'] {
+  return api.audit;
 }
 
 export function entryTable(entries: readonly AuditEntry[]): string {

@@ -5,8 +5,7 @@
 import { Command } from 'commander';
 import Table from 'cli-table3';
 import { BusErrorCode, SERVICES } from '@ekm/contracts';
-import type { Ekm } from '@ekm/client';
-import type { CliContext } from '../cli-context';
+import type { CliContext, EkmApi } from '../cli-context';
 import { ExitCode } from '../exit-codes';
 import { withExamples } from '../help';
 import { findStackFile } from '../stack-file';
@@ -53,10 +52,10 @@ export function healthCommand(ctx: CliContext): Command {
     .action(async (_o: unknown, self: Command) => {
       const stack = findStackFile(ctx.deps.cwd);
       const timeoutMs = Math.min(ctx.globals(self).timeout ?? 3000, 10_000);
-      let api: Ekm | undefined;
+      let api: EkmApi | undefined;
       let busDown: string | undefined;
       try {
-        api = (await ctx.api(self)) as unknown as Ekm;
+        api = await ctx.api(self);
       } catch (e) {
         busDown = e instanceof Error ? e.message : String(e);
       }

@@ -1,18 +1,16 @@
 /** `ekm principal create|list|get|revoke|rotate-credential|revoke-credential`: principals and their credentials. */
 import { Command, Option } from 'commander';
 import Table from 'cli-table3';
-import { PolicyClient, type Ekm, type IssuedCredential, type PrincipalInfo } from '@ekm/client';
+import type { IssuedCredential, PrincipalInfo } from '@ekm/client';
 import { collect, parseIntBetween } from '../args';
 import type { CliContext, EkmApi } from '../cli-context';
 import { usageError } from '../cli-error';
 import { withExamples } from '../help';
 import { fieldLines } from '../output';
 
-/** The policy client on the CLI's connection (the SDK facade exposes its low-level client). */
-export function policyOf(api: EkmApi): PolicyClient {
-  const withPolicy = api as EkmApi & { policy?: PolicyClient };
-  if (withPolicy.policy) return withPolicy.policy;
-  return new PolicyClient((api as unknown as Ekm).client);
+/** The policy client on the CLI's connection (a typed client of the SDK facade). */
+export function policyOf(api: EkmApi): EkmApi['policy'] {
+  return api.policy;
 }
 
 export function principalTable(p: PrincipalInfo): string {

@@ -1,14 +1,13 @@
 /** `ekm rotation status [--json]` and `ekm rotation rewrap --key K [--version N]`: the scheduler and re-wrap progress from a shell. */
 import { Command } from 'commander';
 import Table from 'cli-table3';
-import { RotationClient, type Ekm, type RewrapProgress, type RotationStatus } from '@ekm/client';
+import type { RewrapProgress, RotationStatus } from '@ekm/client';
 import { parseIntBetween } from '../args';
 import type { CliContext, EkmApi } from '../cli-context';
 import { withExamples } from '../help';
 
-function rotationOf(api: EkmApi): RotationClient {
-  const withRotation = api as EkmApi & { rotation?: RotationClient };
-  return withRotation.rotation ?? new RotationClient((api as unknown as Ekm).client);
+function rotationOf(api: EkmApi): EkmApi['rotation'] {
+  return api.rotation;
 }
 
 const pct = (p: RewrapProgress): string => `${p.onPrimary}/${p.totalAssets} (${Math.round(p.rewrappedShare * 100)}%)`;

@@ -11,7 +11,7 @@
 import { kekCacheKey, KeyMaterial, UnwrappedKeyCache, type RootOfTrust } from '@ekm/crypto';
 import type { KeyMaterialStore } from '../../application/ports';
 import { MaterialMissingError, type KekSource } from '../../application/crypto/crypto.ports';
-import { DependencyUnavailableError } from '../../application/crypto/usage-run';
+import { DependencyUnavailableError } from '../../application/dependency-unavailable';
 
 interface Flight {
   readonly promise: Promise<KeyMaterial>;

@@ -9,6 +9,7 @@ import type { UsageRecord } from '../usage-recorder';
 import { busCodeOf, describeFailure, type CryptoFailure } from './crypto-failures';
 import { MaterialMissingError } from './crypto.ports';
 import { disposeSecrets } from './secret-bytes';
+import { DependencyUnavailableError } from '../dependency-unavailable';
 
 /** Who asks, and how to find the request later. */
 export interface CallMeta {
@@ -32,13 +33,7 @@ export type Attempt<T> =
 
 export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly failure: CryptoFailure };
 
-/** Thrown by a dependency the call cannot do without (Postgres, authorizer): nothing happened. */
-export class DependencyUnavailableError extends Error {
-  override readonly name = 'DependencyUnavailableError';
-  constructor(readonly what: string) {
-    super(`${what} is unavailable`);
-  }
-}
+export { DependencyUnavailableError };
 
 /** Known failures thrown below the application layer → CryptoFailure; unknown ones → null (a bug: EKM_INTERNAL). */
 export function classify(err: unknown): CryptoFailure | null {
