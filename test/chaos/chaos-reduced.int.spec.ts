@@ -1,5 +1,5 @@
 /**
- * The reduced chaos set `npm test` runs (issue 9): one private stack (own Postgres, NATS, the keys and
+ * The reduced chaos set `npm test` runs: one private stack (own Postgres, NATS, the keys and
  * audit services as child processes), SIGKILL of the keys service and Postgres refusing writes under a
  * mixed load, each judged by the history checker; and the checker itself shown to fail on a lost
  * acknowledgement. The full set is `npm run chaos` (docs/reliability.md).

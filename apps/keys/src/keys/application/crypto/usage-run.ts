@@ -1,6 +1,6 @@
 /**
  * Runs one data-plane call and commits its usage record BEFORE the caller sees any result
- * (fail closed, issue 3 §8): allowed, denied and failed calls all get a record; when the record cannot
+ * (fail closed, ARCHITECTURE §6): allowed, denied and failed calls all get a record; when the record cannot
  * be committed the result is replaced by AUDIT_UNAVAILABLE and every secret it held is zeroed.
  */
 import { EncryptionContextInvalidError, InvalidCiphertextError, RootKeyUnavailableError, RootOperationFailedError, UnwrapFailedError } from '@ekm/crypto';
