@@ -23,8 +23,8 @@ const common = {
   roots: ['<rootDir>/apps', '<rootDir>/libs', '<rootDir>/test', '<rootDir>/examples'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/test/bench/', '/test/chaos/full/'],
   transform: { '^.+\\.(t|j)s$': ['@swc/jest', { ...swcrc, swcrc: false, sourceMaps: 'inline' }] },
-  // NestJS 12 is ESM-only; jest's own module loader cannot require() ESM on Node 20, so swc compiles it.
-  transformIgnorePatterns: ['/node_modules/(?!(@nestjs)/)'],
+  // NestJS 12 and uuid are ESM-only; jest's own module loader cannot require() ESM on Node 20, so swc compiles them.
+  transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uuid)/)'],
   moduleNameMapper,
 };
 // Integration and e2e specs share one private Postgres and nats-server: jest runs a globalSetup module
