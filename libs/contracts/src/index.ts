@@ -7,3 +7,4 @@ export * from './reply';
 export * from './error-codes';
 export * from './headers';
 export * from './validation';
+export * from './backoff';
