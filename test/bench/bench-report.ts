@@ -1,4 +1,4 @@
-/** Rows, ratios to the echo baseline, the targets of issue 8, and the markdown table (pure). */
+/** Rows, ratios to the echo baseline, the performance targets, and the markdown table (pure). */
 import { itemsPerRequest, type BenchOp } from './load-scenarios';
 import type { AesResult, RunResult } from './load-worker';
 

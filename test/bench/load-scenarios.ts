@@ -11,7 +11,7 @@ export type BenchOp = (typeof BENCH_OPS)[number];
 /** Items per batch request (the limit is 100; vector ingest batches are usually small). */
 export const BATCH_ITEMS = 10;
 
-/** The mixed load of issue 8: operation and weight in percent. */
+/** The mixed load of docs/performance.md: operation and weight in percent. */
 export const MIXED_WEIGHTS = [
   ['generate-data-key', 40], ['decrypt', 40], ['encrypt', 10], ['re-encrypt', 5], ['rotate-key', 3], ['describe-key', 2],
 ] as const;

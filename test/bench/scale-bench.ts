@@ -1,5 +1,5 @@
 /**
- * `npm run bench:scale`: the size targets of issue 8 that the hot-path harness does not cover.
+ * `npm run bench:scale`: the size targets (docs/performance.md) that the hot-path harness does not cover.
  *   keys     100 keys vs 100,000 keys: keys-service start-up to ready, GenerateDataKey and Decrypt at 64
  *            in flight spread over all keys (private stack of bench-stack, load worker of the main bench).
  *   rebuild  1,000,000 events of a realistic key-stream mix: rebuildProjection with KeyProjection, and the

@@ -1,5 +1,5 @@
 /**
- * The reduced chaos set `npm test` runs (issue 9): one private stack (own Postgres, NATS, the keys and
+ * The reduced chaos set `npm test` runs: one private stack (own Postgres, NATS, the keys and
  * audit services as child processes), SIGKILL of the keys service and Postgres refusing writes under a
  * mixed load, each judged by the history checker; and the checker itself shown to fail on a lost
  * acknowledgement. The full set is `npm run chaos` (docs/reliability.md).
@@ -8,8 +8,9 @@ import { ChaosStack } from './chaos-stack';
 import { checkHistory } from './history-checker';
 import { ChaosClient, History } from './history';
 import { runScenario, SCENARIOS } from './scenarios';
+import { scaled } from '../support/wait-for';
 
-jest.setTimeout(120_000);
+jest.setTimeout(scaled(120_000)); // scaled with the load (test/support/wait-for.ts)
 
 const opts = { ops: 250, concurrency: 4, maxMs: 20_000, injectAfterMs: 1000, tailMs: 1500 };
 

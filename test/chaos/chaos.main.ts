@@ -1,5 +1,5 @@
 /**
- * `npm run chaos [-- scenario ...]`: every scenario of issue 9 (or the named ones) on private stacks,
+ * `npm run chaos [-- scenario ...]`: every chaos scenario (or the named ones) on private stacks,
  * one stack per root-of-trust kind, a table on stdout and the full results as JSON
  * (EKM_CHAOS_OUT, default .ekm/chaos-results.json). Exit code 1 when any scenario fails.
  */

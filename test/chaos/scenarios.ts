@@ -1,5 +1,5 @@
 /**
- * The chaos scenarios of issue 9: each injects one fault into a running stack while a mixed load
+ * The chaos scenarios (docs/reliability.md): each injects one fault into a running stack while a mixed load
  * runs, heals it, and lets the history checker judge. `runScenario` owns the common frame:
  * seed keys → load with the fault injected after `injectAfterMs` → wait for service to come back →
  * checker → key projection rebuilt from the log equals the live one → keys service restarted.

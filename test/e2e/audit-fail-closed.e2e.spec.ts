@@ -11,8 +11,9 @@ import type { ServiceApp } from '@ekm/service-kit';
 import { startNats, startPostgres, stopServer, type ServerHandle } from '../support/servers';
 import { startKeysApp } from './keys-crypto.support';
 import { auditEnv, startAuditApp, waitFor } from './audit.support';
+import { scaled } from '../support/wait-for';
 
-jest.setTimeout(90_000);
+jest.setTimeout(scaled(90_000)); // scaled with the load (test/support/wait-for.ts)
 
 describe('fail closed with the audit trail', () => {
   let nats: ServerHandle;

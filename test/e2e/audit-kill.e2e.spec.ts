@@ -15,8 +15,9 @@ import { ExpectedVersion, migrateServiceSchema, OutboxRelay, OutboxRelayMigratio
 import { createTestDatabase } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
 import { auditEnv, auditMessages, sourceIds, trailIds, waitFor, waitForTrail } from './audit.support';
+import { scaled } from '../support/wait-for';
 
-jest.setTimeout(60_000);
+jest.setTimeout(scaled(60_000)); // scaled with the load (test/support/wait-for.ts)
 
 function spawnAudit(env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(process.execPath, [join(__dirname, '../../dist/apps/audit/src/main.js')], { env: { ...process.env, ...env, EKM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });

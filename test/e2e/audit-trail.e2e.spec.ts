@@ -17,8 +17,9 @@ import { call, createKey, okData, startKeysApp } from './keys-crypto.support';
 import { auditEnv, auditMessages, startAuditApp, sourceIds, trailIds, waitFor, waitForTrail } from './audit.support';
 import type { TrailRuntime } from '../../apps/audit/src/trail/adapters/trail-runtime';
 import { runCli } from '../../apps/cli/src/program';
+import { scaled } from '../support/wait-for';
 
-jest.setTimeout(60_000);
+jest.setTimeout(scaled(60_000)); // scaled with the load (test/support/wait-for.ts)
 
 describe('audit trail end to end', () => {
   let nats: ServerHandle;

@@ -11,6 +11,7 @@ import { createLogger } from '@ekm/telemetry';
 import { AuditModule } from '../../apps/audit/src/audit.module';
 import { TRAIL_RUNTIME, type TrailRuntime } from '../../apps/audit/src/trail/adapters/trail-runtime';
 import { urlFor } from '../support/pg';
+import { waitFor as sharedWaitFor } from '../support/wait-for';
 
 export const AUDIT_ROOT_SECRET = 'audit-e2e-root-secret-0123';
 
@@ -37,14 +38,9 @@ export async function startAuditApp(env: Record<string, string>): Promise<{ svc:
   return { svc, runtime: svc.app.get<TrailRuntime>(TRAIL_RUNTIME) };
 }
 
-export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Polls `fn` until it holds; the deadline scales with the load (test/support/wait-for.ts). */
+export function waitFor<T>(what: string, fn: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  return sharedWaitFor(fn, { what, timeoutMs, intervalMs: 100 });
 }
 
 /** Source event ids of ekm_<service>.events, and of the trail (with multiplicity). */

@@ -13,10 +13,11 @@ import { PolicyAuthorizer } from '../../apps/keys/src/keys/adapters/authz/policy
 import { dataOf, startPolicyHarness, type PolicyHarness } from '../../apps/policy/src/access/adapters/nats/policy.test-harness';
 import { createTestDatabase } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
+import { scaled } from '../support/wait-for';
 import { call, sleep, startKeysApp, type KeysApp } from './keys-crypto.support';
 
 /** Well under the decision cache's 30 s TTL: reaching it proves invalidation is pushed, not timed out. */
-const PUSH_BOUND_MS = 10_000;
+const PUSH_BOUND_MS = scaled(10_000); // a deadline, scaled with the load, not a latency target
 
 interface DataKey { keyId: string; ciphertextBlob: string; plaintext: string }
 

@@ -13,9 +13,11 @@ import { subject, type Operation, type Reply } from '@ekm/contracts';
 import { createTestDatabase } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
 import { startKeysApp, type KeysApp } from './keys-crypto.support';
-import { scheduledRotations, setClockOffset, sleep, spawnRotation, stopReplica, waitFor, type Replica } from './rotation.support';
+import { quietPeriod, scaled, sleep } from '../support/wait-for';
+import { scheduledRotations, setClockOffset, spawnRotation, stopReplica, waitFor, type Replica } from './rotation.support';
 
-jest.setTimeout(60_000);
+// Three child processes start per test under whatever load the machine has: the budget scales with it.
+jest.setTimeout(scaled(90_000));
 const DAY = 86_400_000;
 const LEASE_MS = 1500;
 
@@ -48,6 +50,12 @@ describe('rotation replicas (e2e)', () => {
     const { rows } = await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ekm_rotation.schedule_keys WHERE key_id = ANY($1) AND ${column} IS NOT NULL`, [ids]);
     return Number(rows[0]!.n) === ids.length;
   };
+  // No key is due any more on the injected clock: the projection has advanced every slot that was
+  // served, so no replica (resumed, restarted, or a redelivery) can rotate it again.
+  const noneDue = async (): Promise<boolean> => {
+    const { rows } = await pg.query<{ ok: boolean }>(`SELECT bool_and(next_rotation_at > ekm_rotation.clock_now()) AS ok FROM ekm_rotation.schedule_keys WHERE key_id = ANY($1)`, [keyIds]);
+    return rows[0]!.ok === true;
+  };
 
   beforeAll(async () => {
     [nats, db] = await Promise.all([startNats(), createTestDatabase('ekm_rot')]);
@@ -72,23 +80,25 @@ describe('rotation replicas (e2e)', () => {
   });
 
   it('nothing rotates before it is due', async () => {
-    await sleep(600);
+    await quietPeriod(600); // several 200 ms ticks of every replica
     expect([...(await scheduledRotations(pg, keyIds)).values()].every((n) => n === 0)).toBe(true);
   });
 
   it('every due key rotates exactly once with 3 replicas, one SIGKILLed and one SIGSTOPped for twice its lease', async () => {
     await setClockOffset(pg, DAY + 3_600_000);
     const [killed, paused] = replicas;
-    await sleep(150);
+    // Kill and pause while the replicas are at work: once the first rotation is in the keys log.
+    await waitFor('the first scheduled rotation', async () => [...(await scheduledRotations(pg, keyIds)).values()].some((n) => n >= 1), 30_000);
     killed!.proc.kill('SIGKILL');
     paused!.proc.kill('SIGSTOP');
-    await sleep(2 * LEASE_MS);
+    await sleep(2 * LEASE_MS); // the scenario itself: paused for longer than its lease, not a wait for a condition
     paused!.proc.kill('SIGCONT');
     const counts = await waitFor('one scheduled rotation per key', async () => {
       const m = await scheduledRotations(pg, keyIds);
       return [...m.values()].every((n) => n >= 1) ? m : null;
     }, 30_000);
-    await sleep(1_500); // a late duplicate (the resumed replica, a redelivery) would show up by now
+    await waitFor('every served slot advanced', noneDue, 30_000);
+    await quietPeriod(1_000); // a late duplicate (the resumed replica, a redelivery) would show up by now
     const after = await scheduledRotations(pg, keyIds);
     expect([...after.values()]).toEqual(keyIds.map(() => 1));
     expect(after).toEqual(counts);
@@ -110,7 +120,9 @@ describe('rotation replicas (e2e)', () => {
     await setClockOffset(pg, 11 * DAY + 7_200_000);
     await startReplicas(3);
     await waitFor('catch-up rotations', async () => [...(await scheduledRotations(pg, keyIds)).values()].every((n) => n >= 2), 30_000);
-    await sleep(1_500);
+    // The next slot comes from the KeyRotated event through the projection: wait for it, not the clock.
+    await waitFor('every next rotation in the future', noneDue, 30_000);
+    await quietPeriod(1_000); // a second catch-up rotation per key would show up by now
     expect([...(await scheduledRotations(pg, keyIds)).values()]).toEqual(keyIds.map(() => 2));
     const { rows } = await pg.query<{ min: Date }>(`SELECT min(next_rotation_at) AS min FROM ekm_rotation.schedule_keys WHERE key_id = ANY($1)`, [keyIds]);
     const { rows: now } = await pg.query<{ now: Date }>(`SELECT ekm_rotation.clock_now() AS now`);
@@ -130,11 +142,11 @@ describe('rotation replicas (e2e)', () => {
       return rows.length === 1;
     });
     await setClockOffset(pg, 11 * DAY + 7_200_000 + 23 * 3_600_000); // 23 h into a 24 h window
-    await sleep(1_000);
+    await quietPeriod(1_000); // several ticks: a premature destroy would show up by now
     expect((await call<{ status: string }>('describe-key', { keyId: doomed })).status).toBe('PendingDeletion');
     await setClockOffset(pg, 12 * DAY + 3 * 3_600_000); // window passed
     await waitFor('destroyed', async () => (await call<{ status: string }>('describe-key', { keyId: doomed })).status === 'Destroyed');
-    await sleep(1_000);
+    await quietPeriod(1_000); // the same ticks would have destroyed the cancelled one too
     expect((await call<{ status: string }>('describe-key', { keyId: spared })).status).toBe('Disabled');
     const { rows } = await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ekm_keys.events WHERE event_type = 'KeyDestroyed' AND stream_id = ANY($1)`, [[`key-${doomed}`, `key-${spared}`]]);
     expect(Number(rows[0]!.n)).toBe(1);
@@ -145,12 +157,12 @@ describe('rotation replicas (e2e)', () => {
     await setClockOffset(pg, 0);
     await call('get-parameters-for-import', { keyId, wrappingKeySpec: 'RSA_3072' });
     await waitFor('token tracked', async () => (await pg.query(`SELECT 1 FROM ekm_rotation.import_tokens WHERE key_id = $1 AND state = 'Issued'`, [keyId])).rows.length === 1);
-    await sleep(600);
+    await quietPeriod(600); // several ticks: a premature expiry would show up by now
     const expired = async () => Number((await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ekm_keys.events WHERE stream_id = $1 AND event_type = 'ImportTokenExpired'`, [`key-${keyId}`])).rows[0]!.n);
     expect(await expired()).toBe(0); // valid for 24 h: not yet
     await setClockOffset(pg, 25 * 3_600_000);
     await waitFor('token expired', async () => (await expired()) === 1);
-    await sleep(800);
+    await quietPeriod(800); // a second expiry (another replica, a redelivery) would show up by now
     expect(await expired()).toBe(1);
   });
 });

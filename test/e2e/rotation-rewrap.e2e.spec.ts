@@ -21,8 +21,9 @@ import { createTestDatabase, urlFor } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
 import { startKeysApp, type KeysApp } from './keys-crypto.support';
 import { waitFor } from './rotation.support';
+import { scaled } from '../support/wait-for';
 
-jest.setTimeout(60_000);
+jest.setTimeout(scaled(60_000)); // scaled with the load (test/support/wait-for.ts)
 
 describe('re-wrap tracking (e2e)', () => {
   let nats: ServerHandle;

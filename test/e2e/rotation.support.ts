@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import type { Client } from 'pg';
 import { urlFor } from '../support/pg';
+import { waitFor as sharedWaitFor } from '../support/wait-for';
 
 export interface Replica {
   readonly proc: ChildProcess;
@@ -51,16 +52,9 @@ export async function setClockOffset(pg: Client, offsetMs: number): Promise<void
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-export async function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== null && v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
+/** Polls `probe` until it holds; the deadline scales with the load (test/support/wait-for.ts). */
+export function waitFor<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  return sharedWaitFor(probe, { what, timeoutMs, intervalMs: 100 });
 }
 
 /** Scheduled rotations per key, counted in the keys service's own log (the truth, not the scheduler's ledger). */

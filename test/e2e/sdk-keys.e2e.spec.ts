@@ -9,8 +9,9 @@ import { connect } from '@nats-io/transport-node';
 import { BusErrorCode } from '@ekm/contracts';
 import { Ekm, EkmError, wrapKeyMaterial } from '@ekm/client';
 import { startSdkStack, type SdkStack } from './sdk.support';
+import { scaled } from '../support/wait-for';
 
-jest.setTimeout(60_000);
+jest.setTimeout(scaled(60_000)); // scaled with the load (test/support/wait-for.ts)
 
 let stack: SdkStack;
 let ekm: Ekm;

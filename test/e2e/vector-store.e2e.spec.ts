@@ -18,8 +18,9 @@ import { migrateVectorStore } from '../../examples/vector-store/src/vector-store
 import { parseAssets, run } from '../../examples/vector-store/src/main';
 import { createTestDatabase } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
+import { waitFor } from '../support/wait-for';
 import { auditEnv, startAuditApp } from './audit.support';
-import { sleep, startKeysApp, type KeysApp } from './keys-crypto.support';
+import { startKeysApp, type KeysApp } from './keys-crypto.support';
 
 const DATA = join(__dirname, '..', '..', 'examples', 'vector-store', 'data');
 const suffix = randomBytes(4).toString('hex');
@@ -147,15 +148,11 @@ describe('vector-store example (e2e)', () => {
 
     // The audit trail (consumed from the keys service's events) shows the same, normalized.
     type Entry = { action: string; outcome: string; errorCode?: string; keyId?: string; tenant?: string };
-    let entries: Entry[] = [];
-    const deadline = Date.now() + 20_000;
-    while (Date.now() < deadline) {
+    const entries = await waitFor(async () => {
       const m = await ekm.client.connection.request(subject('audit', 'query'), JSON.stringify({ keyId: keyA, limit: 1000 }), { timeout: 10_000 });
-      const reply = m.json<{ ok: boolean; data?: { entries: Entry[] } }>();
-      entries = reply.data?.entries ?? [];
-      if (entries.some((e) => e.action === 'KeyDestroyed') && entries.some((e) => e.action === 'Decrypt' && e.outcome !== 'success')) break;
-      await sleep(250);
-    }
+      const got = m.json<{ ok: boolean; data?: { entries: Entry[] } }>().data?.entries ?? [];
+      return got.some((e) => e.action === 'KeyDestroyed') && got.some((e) => e.action === 'Decrypt' && e.outcome !== 'success') ? got : null;
+    }, { what: 'the destroy and the refused decrypt in the audit trail', timeoutMs: 20_000, intervalMs: 250 });
     expect(entries).toEqual(expect.arrayContaining([
       expect.objectContaining({ action: 'KeyDestroyed' }),
       expect.objectContaining({ action: 'Decrypt', outcome: 'failure', errorCode: 'EKM_KEY_NOT_ACTIVE' }),

@@ -1,5 +1,5 @@
 /**
- * infra/nats/accounts.conf on a private nats-server: the permission matrix of issue 4 part 5.
+ * infra/nats/accounts.conf on a private nats-server: the permission matrix (each service and caller only its own subjects).
  * Anonymous and wrong passwords are refused; a caller publishes only request subjects and reads only
  * its own inbox; a service subscribes only to its own subjects; allowed request/reply works; and a
  * real service app (service-kit, JetStream event log) runs under its least-privilege user.

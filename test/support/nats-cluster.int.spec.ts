@@ -7,8 +7,10 @@ import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { ensureStreams, eventStreamSpec } from '@ekm/event-store';
 import { startNatsCluster, type NatsCluster } from './nats-cluster';
+import { scaled, waitFor } from './wait-for';
 
-jest.setTimeout(90_000);
+// Three nats-servers, a leader election and a catch-up: the budget scales with the machine's load.
+jest.setTimeout(scaled(90_000));
 
 describe('startNatsCluster', () => {
   let cluster: NatsCluster;
@@ -35,21 +37,20 @@ describe('startNatsCluster', () => {
     expect(before.leader).toBeDefined();
 
     await cluster.killNode(before.leader!);
-    // A new leader is elected among the two survivors; publishing works again once it is.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await js.publish('ekm.events.clustertest.After', 'b', { timeout: 2000 });
-        break;
-      } catch (err) {
-        if (attempt >= 20) throw err;
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
-    const during = await cluster.streamState(spec.name);
+    // A new leader is elected among the two survivors; publishing works again once it is. Until then a
+    // publish times out or finds no responders: retry it (same msgID, so a late first ack cannot duplicate).
+    await waitFor(() => js.publish('ekm.events.clustertest.After', 'b', { timeout: scaled(2000), msgID: 'after-leader-loss' }),
+      { what: 'a publish to the new stream leader', timeoutMs: 60_000, intervalMs: 250, retryOnError: true });
+    const during = await waitFor(async () => {
+      const st = await cluster.streamState(spec.name);
+      return st.leader !== undefined ? st : null;
+    }, { what: 'the new leader in the stream info', timeoutMs: 30_000, retryOnError: true });
     expect(during.leader).not.toBe(before.leader);
     expect((await jsm.streams.info(spec.name)).state.messages).toBe(2);
 
     await cluster.restartNode(before.leader!);
     expect(cluster.urls).toHaveLength(3);
+    // The restarted node rejoins and catches up: all three replicas current again.
+    await waitFor(async () => (await cluster.streamState(spec.name)).current === 3, { what: 'the restarted node to catch up', timeoutMs: 30_000, intervalMs: 250, retryOnError: true });
   });
 });

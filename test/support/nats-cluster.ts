@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { freePort, startNats, stopServer, type ServerHandle } from './servers';
+import { scaled, waitFor } from './wait-for';
 
 export interface NatsClusterNode {
   readonly name: string;
@@ -75,8 +76,7 @@ export class NatsCluster {
     const pid = n.handle.pid;
     try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
     const alive = (): boolean => { try { process.kill(pid, 0); return true; } catch { return false; } };
-    const deadline = Date.now() + 10_000;
-    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => !alive(), { what: `node ${name} (pid ${pid}) to exit`, timeoutMs: 10_000, intervalMs: 20 });
     n.handle = null;
   }
 
@@ -94,9 +94,9 @@ export class NatsCluster {
 
   /** Leader, configured replicas and how many replicas are current (leader included) of `stream`. */
   async streamState(stream: string): Promise<{ leader?: string; replicas: number; current: number }> {
-    const nc = await connect({ servers: this.nodes.filter((n) => n.handle).map((n) => `nats://127.0.0.1:${n.port}`), timeout: 5000 });
+    const nc = await connect({ servers: this.nodes.filter((n) => n.handle).map((n) => `nats://127.0.0.1:${n.port}`), timeout: scaled(5000) });
     try {
-      const info = await (await jetstreamManager(nc, { timeout: 5000 })).streams.info(stream);
+      const info = await (await jetstreamManager(nc, { timeout: scaled(5000) })).streams.info(stream);
       const current = (info.cluster?.leader ? 1 : 0) + (info.cluster?.replicas ?? []).filter((r) => r.current && !r.offline).length;
       return { ...(info.cluster?.leader ? { leader: info.cluster.leader } : {}), replicas: info.config.num_replicas, current };
     } finally {
@@ -117,18 +117,11 @@ export class NatsCluster {
   }
 
   private async waitForJetStream(timeoutMs = 30_000): Promise<void> {
-    const nc = await connect({ servers: this.urls, timeout: 5000 });
-    const deadline = Date.now() + timeoutMs;
+    const nc = await connect({ servers: this.urls, timeout: scaled(5000) });
     try {
-      for (;;) {
-        try {
-          await (await jetstreamManager(nc, { timeout: 2000 })).getAccountInfo();
-          return;
-        } catch (err) {
-          if (Date.now() > deadline) throw new Error(`JetStream cluster not ready within ${timeoutMs} ms: ${(err as Error).message}`);
-          await new Promise((r) => setTimeout(r, 250));
-        }
-      }
+      // Until a meta leader is elected JetStream answers with an error: that is "not yet".
+      await waitFor(async () => { await (await jetstreamManager(nc, { timeout: scaled(2000) })).getAccountInfo(); return true; },
+        { what: 'the JetStream cluster (a meta leader)', timeoutMs, intervalMs: 250, retryOnError: true });
     } finally {
       await nc.close();
     }

@@ -6,7 +6,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { connect as natsConnect, type NatsConnection } from '@nats-io/transport-node';
 import type { CredentialFile } from '@ekm/auth';
-import { Ekm, type CryptoClient, type KeysClient } from '@ekm/client';
+import { Ekm, type AuditClient, type CryptoClient, type EkmClient, type KeysClient, type PolicyClient, type RotationClient } from '@ekm/client';
 import { unreachable, usageError } from './cli-error';
 import { resolveConnection, type ConnectionSettings } from './cli-connection';
 import { ExitCode } from './exit-codes';
@@ -20,6 +20,11 @@ export { credentialsFile } from './cli-connection';
 export interface EkmApi {
   readonly keys: Pick<KeysClient, keyof KeysClient>;
   readonly crypto: Pick<CryptoClient, keyof CryptoClient>;
+  readonly policy: Pick<PolicyClient, keyof PolicyClient>;
+  readonly rotation: Pick<RotationClient, keyof RotationClient>;
+  readonly audit: Pick<AuditClient, keyof AuditClient>;
+  /** The raw `call()` (every service's `status`). */
+  readonly client: Pick<EkmClient, 'call'>;
   close(): Promise<void>;
 }
 

@@ -18,7 +18,10 @@ function fakeApi(calls: Calls, overrides: Record<string, (...args: unknown[]) =>
     return sampleKey();
   };
   const proxy = new Proxy({}, { get: (_t, name: string) => handler(name) });
-  return { keys: proxy as EkmApi['keys'], crypto: proxy as EkmApi['crypto'], close: async () => undefined };
+  return {
+    keys: proxy as EkmApi['keys'], crypto: proxy as EkmApi['crypto'], policy: proxy as EkmApi['policy'], rotation: proxy as EkmApi['rotation'],
+    audit: proxy as EkmApi['audit'], client: proxy as EkmApi['client'], close: async () => undefined,
+  };
 }
 
 async function run(argv: string[], overrides: Record<string, (...args: unknown[]) => unknown> = {}, env: NodeJS.ProcessEnv = { EKM_NATS_URL: 'nats://test:4222' }) {

@@ -14,7 +14,7 @@ import { DEFAULT_KEY_LIMITS, type KeyLifecycleLimits } from './keys/domain';
 import { HandleKeyCommand, KEY_INLINE_PROJECTIONS, KEY_LIMITS } from './keys/application/handle-key-command';
 import { KeyAdminUseCases } from './keys/application/key-admin.use-cases';
 import { AUTHORIZER, ID_DERIVATION_KEY, KEY_COMMAND_HANDLER, KEY_MATERIAL_STORE, KEY_STATE_READER, ROOT_OF_TRUST } from './keys/application/ports';
-import { authorizerProvider } from './keys/adapters/authz/allow-all.authorizer';
+import { authorizerProvider } from './keys/adapters/authz/authorizer.provider';
 import { CryptoModule } from './keys/adapters/nats/crypto.module';
 import { AdminCallRunner } from './keys/adapters/nats/admin-call.runner';
 import { KeyCommandReplies } from './keys/adapters/nats/key-command.reply';

@@ -4,9 +4,10 @@
  * concurrent starts agree) and the others read it, as `npm run up` gives them one data dir. Production
  * requires the variable (enforced by @ekm/config).
  */
-import { randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { createExclusive } from '@ekm/config';
 
 /** File name of the development secret inside EKM_DATA_DIR. */
 export const DEV_AUTH_SECRET_FILE = 'auth-secret';
@@ -30,24 +31,5 @@ function exists(path: string): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw e;
-  }
-}
-
-/** temp file (0600) + fsync + link(): atomic, and never overwrites a file another process created first. */
-function createExclusive(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(tmp, path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  } finally {
-    unlinkSync(tmp);
   }
 }

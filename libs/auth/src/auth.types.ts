@@ -71,6 +71,11 @@ export const TIMESTAMP_HEADER = 'Ekm-Timestamp';
 export const NONCE_HEADER = 'Ekm-Nonce';
 /** Header carrying base64url(HMAC-SHA256(sessionKey, canonical request)). */
 export const SIGNATURE_HEADER = 'Ekm-Signature';
+/**
+ * Development-only header naming the principal in `disabled` mode (an unauthenticated claim; tests of
+ * services that do not care about auth use it). Ignored in `required` mode.
+ */
+export const DEV_PRINCIPAL_HEADER = 'Ekm-Principal';
 
 /**
  * Header carrying the caller's request id (idempotency key of a mutation, correlation id of the trail).

@@ -21,3 +21,4 @@ export {
 } from './auth-failure-recorder';
 export { resolveAuthSecret, DEV_AUTH_SECRET_FILE } from './auth-secret';
 export * from './tenant-scope';
+export { serviceSigner, type ServiceAuthSettings } from './service-signer';

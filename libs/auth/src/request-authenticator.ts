@@ -6,7 +6,7 @@
  * the session key can fill the replay cache.
  */
 import {
-  ANONYMOUS_PRINCIPAL, AuthFailureReason, LOGIN_SUBJECT, MAX_CLOCK_SKEW_MS, SIGV4_LOGIN_SUBJECT, NONCE_HEADER, NONCE_PATTERN, REQUEST_ID_SIGNED_HEADER,
+  ANONYMOUS_PRINCIPAL, AuthFailureReason, DEV_PRINCIPAL_HEADER, LOGIN_SUBJECT, MAX_CLOCK_SKEW_MS, SIGV4_LOGIN_SUBJECT, NONCE_HEADER, NONCE_PATTERN, REQUEST_ID_SIGNED_HEADER,
   REQUEST_ID_SYNTAX, SESSION_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, type AuthenticatedPrincipal, type AuthMode,
 } from './auth.types';
 import { NonceCache } from './nonce-cache';
@@ -43,11 +43,6 @@ export type AuthResult =
   | { readonly ok: true; readonly principal: AuthenticatedPrincipal | null; readonly nonce?: NonceUse }
   | { readonly ok: false; readonly reason: AuthFailureReason; readonly principalClaimed?: string; readonly tenantClaimed?: string };
 
-/**
- * Development-only header naming the principal in `disabled` mode (an unauthenticated claim; tests of
- * services that do not care about auth use it). Ignored in `required` mode.
- */
-export const DEV_PRINCIPAL_HEADER = 'Ekm-Principal';
 const DEV_PRINCIPAL = /^[A-Za-z0-9._:@/-]{1,200}$/;
 const TIMESTAMP = /^\d{1,16}$/;
 const SIGNATURE = /^[A-Za-z0-9_-]{43}$/;

@@ -3,11 +3,11 @@
  * an idempotency key per call and W3C trace headers. Typed per-operation methods build on `call()`.
  */
 import { randomUUID } from 'node:crypto';
-import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, NoRespondersError, RequestError, TimeoutError, type NatsConnection } from '@nats-io/transport-node';
 import { BusErrorCode, REQUEST_ID_HEADER, isReply, subject, type Operation, type ServiceName } from '@ekm/contracts';
 import { EkmError, retryDelayMs } from './ekm-error';
 import { signerFor, type ClientCredentials } from './session-login';
-import type { SessionSigner } from '@ekm/auth';
+import { DEV_PRINCIPAL_HEADER, type SessionSigner } from '@ekm/auth/client';
 
 /** Options of {@link EkmClient.connect}. */
 export interface EkmClientOptions {
@@ -38,6 +38,16 @@ export interface EkmClientOptions {
   readonly pass?: string;
 }
 
+/** Options of {@link EkmClient.fromConnection}: a service calling another over its own connection. */
+export interface ConnectionClientOptions extends Pick<EkmClientOptions, 'timeoutMs' | 'maxAttempts' | 'credentials'> {
+  /**
+   * The development principal claim sent as `Ekm-Principal` (e.g. `service:rotation`): honoured only
+   * by services running with EKM_AUTH=disabled, where nothing is signed; with a signer the session
+   * names the principal and the responder ignores the claim.
+   */
+  readonly principalClaim?: string;
+}
+
 /** Per-call options. */
 export interface CallOptions {
   readonly timeoutMs?: number;
@@ -57,6 +67,7 @@ export class EkmClient {
     private readonly options: Required<Pick<EkmClientOptions, 'timeoutMs' | 'maxAttempts'>>,
     private readonly ownsConnection: boolean,
     private readonly signer?: SessionSigner,
+    private readonly principalClaim?: string,
   ) {}
 
   /** Connects to the bus. Close with {@link EkmClient.close}. */
@@ -79,9 +90,13 @@ export class EkmClient {
     return new EkmClient(nc, { timeoutMs: options.timeoutMs ?? 5000, maxAttempts: options.maxAttempts ?? 3 }, true, signer);
   }
 
-  /** Wraps an existing connection (the caller keeps ownership). */
-  static fromConnection(nc: NatsConnection, options: Pick<EkmClientOptions, 'timeoutMs' | 'maxAttempts' | 'credentials'> = {}): EkmClient {
-    return new EkmClient(nc, { timeoutMs: options.timeoutMs ?? 5000, maxAttempts: options.maxAttempts ?? 3 }, false, signerFor(nc, options.credentials, options.timeoutMs));
+  /**
+   * Wraps an existing connection (the caller keeps ownership). Services call each other this way, with
+   * their `SessionSigner` (`serviceSigner` of @ekm/auth) as `credentials`, so every signed request on the
+   * bus is built here and nowhere else.
+   */
+  static fromConnection(nc: NatsConnection, options: ConnectionClientOptions = {}): EkmClient {
+    return new EkmClient(nc, { timeoutMs: options.timeoutMs ?? 5000, maxAttempts: options.maxAttempts ?? 3 }, false, signerFor(nc, options.credentials, options.timeoutMs), options.principalClaim);
   }
 
   /**
@@ -112,6 +127,7 @@ export class EkmClient {
   private async once<T>(subj: string, body: unknown, requestId: string, timeoutMs: number, renewed = false): Promise<T> {
     const h = natsHeaders();
     h.set(REQUEST_ID_HEADER, requestId);
+    if (this.principalClaim !== undefined) h.set(DEV_PRINCIPAL_HEADER, this.principalClaim);
     // The signed bytes must be exactly the sent bytes; each attempt gets a fresh nonce and timestamp.
     const bytes = new TextEncoder().encode(JSON.stringify(body ?? {}));
     if (this.signer) for (const [k, v] of Object.entries(await this.signer.sign(subj, bytes, requestId))) h.set(k, v);
@@ -145,13 +161,14 @@ export class EkmClient {
   }
 }
 
-function toTransportError(err: unknown, subj: string, timeoutMs: number): EkmError {
-  const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
-  if (/no responders|503/i.test(text)) {
+/** Classifies a failed request by the NATS client's own error classes (never by its message text). */
+export function toTransportError(err: unknown, subj: string, timeoutMs: number): EkmError {
+  if (err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders())) {
     return new EkmError({ code: BusErrorCode.Unavailable, message: `no service answers ${subj}` });
   }
-  if (/timeout/i.test(text)) {
+  if (err instanceof TimeoutError) {
     return new EkmError({ code: BusErrorCode.Timeout, message: `no reply on ${subj} within ${timeoutMs} ms` });
   }
+  const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
   return new EkmError({ code: BusErrorCode.Unavailable, message: `bus error on ${subj}: ${text}` });
 }

@@ -1,4 +1,4 @@
-import { RETRIABLE, type BusErrorCode, type ReplyError } from '@ekm/contracts';
+import { backoffDelay, RETRIABLE, type BusErrorCode, type ReplyError } from '@ekm/contracts';
 
 /**
  * A typed failure returned by an EKM service (or raised by the client itself for timeouts and an
@@ -42,7 +42,7 @@ export const MAX_RETRY_AFTER_MS = 10_000;
  * retry (the hint is over {@link MAX_RETRY_AFTER_MS}).
  */
 export function retryDelayMs(err: EkmError, attempt: number, random: () => number = Math.random): number | undefined {
-  const backoff = Math.min(1000, 50 * 2 ** attempt);
+  const backoff = backoffDelay(attempt, { initialMs: 100, maxMs: 1000 });
   const hint = err.retryAfterMs;
   if (hint === undefined) return backoff;
   if (hint > MAX_RETRY_AFTER_MS) return undefined;

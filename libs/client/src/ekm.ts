@@ -1,10 +1,13 @@
 /**
- * `Ekm`: one connection and the typed clients of every service on it. Later services (policy,
- * rotation, audit) add their client here, so callers keep one entry point.
+ * `Ekm`: one connection and the typed clients of every service on it, so callers (applications, the
+ * CLI, services calling each other) keep one entry point and never reach for the raw client to build one.
  */
+import { AuditClient } from './audit.client';
 import { CryptoClient } from './crypto.client';
 import { EkmClient, type EkmClientOptions } from './ekm-client';
 import { KeysClient } from './keys.client';
+import { PolicyClient } from './policy.client';
+import { RotationClient } from './rotation.client';
 
 /** The SDK facade: `const ekm = await Ekm.connect(); await ekm.crypto.generateDataKey({...}); await ekm.close();` */
 export class Ekm {
@@ -12,6 +15,12 @@ export class Ekm {
   readonly keys: KeysClient;
   /** Data plane (data keys, encrypt, decrypt, re-encrypt, MACs). */
   readonly crypto: CryptoClient;
+  /** Decisions, policies and principals. */
+  readonly policy: PolicyClient;
+  /** Rotation schedules, status and re-wrap progress. */
+  readonly rotation: RotationClient;
+  /** The audit trail: query, verify, usage reports. */
+  readonly audit: AuditClient;
 
   private constructor(
     /** The low-level bus client (raw `call()`, the NATS connection). */
@@ -19,6 +28,9 @@ export class Ekm {
   ) {
     this.keys = new KeysClient(client);
     this.crypto = new CryptoClient(client);
+    this.policy = new PolicyClient(client);
+    this.rotation = new RotationClient(client);
+    this.audit = new AuditClient(client);
   }
 
   /**

@@ -46,4 +46,4 @@ export { AuditClient, type AuditEntry, type AuditPage, type AuditQueryInput, typ
 export { toCef } from './audit-cef';
 export { verifyDestructionReceipt, type DestructionReceipt, type ReceiptCheck, type SignedDestructionReceipt } from './destruction-receipt';
 export { PolicyClient, type AccessKeyInfo, type IssuedAccessKey, type CreatePrincipalInput, type DecideInput, type DecisionResult, type IssuedCredential, type PolicyCondition, type PolicyDocument, type PolicyInfo, type PrincipalInfo, type SimulationResult } from './policy.client';
-export { RotationClient, type RewrapProgress, type RewrapStatus, type RotationScheduleStatus, type RotationStatus, type TrackedAsset } from './rotation.client';
+export { RotationClient, type VersionRetirementCheck, type RewrapProgress, type RewrapStatus, type RotationScheduleStatus, type RotationStatus, type TrackedAsset } from './rotation.client';

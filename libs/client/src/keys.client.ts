@@ -106,9 +106,15 @@ export class KeysClient {
     return this.call('update-key-description', { keyId, description }, opts);
   }
 
-  /** Adds a new primary version now; older versions stay decrypt-only. Errors: `EKM_KEY_NOT_FOUND`, `EKM_KEY_NOT_ACTIVE`, `EKM_UNSUPPORTED` (EXTERNAL keys). */
-  rotateKey(keyId: string, opts?: KeysCallOptions): Promise<KeyInfo> {
-    return this.call('rotate-key', { keyId }, opts);
+  /**
+   * Adds a new primary version now; older versions stay decrypt-only. `reason` (default `ON_DEMAND`) is
+   * recorded; `expectedVersion` (the key's stream version) makes the rotation conditional, as the
+   * scheduler sends it. Errors: `EKM_KEY_NOT_FOUND`, `EKM_KEY_NOT_ACTIVE`, `EKM_UNSUPPORTED` (EXTERNAL keys), `EKM_CONFLICT`.
+   */
+  rotateKey(keyId: string, opts?: KeysCallOptions & { reason?: 'ON_DEMAND' | 'SCHEDULED'; expectedVersion?: number }): Promise<KeyInfo> {
+    return this.call('rotate-key', {
+      keyId, ...(opts?.reason !== undefined ? { reason: opts.reason } : {}), ...(opts?.expectedVersion !== undefined ? { expectedVersion: opts.expectedVersion } : {}),
+    }, opts);
   }
 
   /** Turns on automatic rotation every `periodDays` whole days (1–2560; default 365). Errors: `EKM_KEY_NOT_FOUND`, `EKM_KEY_NOT_ACTIVE`, `EKM_VALIDATION`. */
@@ -152,8 +158,13 @@ export class KeysClient {
   }
 
   /** Crypto-shreds the key once its deletion date passed: its blobs become undecryptable forever. Errors: `EKM_KEY_NOT_FOUND`, `EKM_KEY_NOT_ACTIVE`. */
-  destroyKey(keyId: string, opts?: KeysCallOptions): Promise<KeyInfo> {
-    return this.call('destroy-key', { keyId }, opts);
+  destroyKey(keyId: string, opts?: KeysCallOptions & { expectedVersion?: number }): Promise<KeyInfo> {
+    return this.call('destroy-key', { keyId, ...(opts?.expectedVersion !== undefined ? { expectedVersion: opts.expectedVersion } : {}) }, opts);
+  }
+
+  /** Expires an import token whose validity passed (sent by the rotation scheduler; idempotent). Errors: `EKM_KEY_NOT_FOUND`. */
+  expireImportToken(keyId: string, tokenId: string, opts?: KeysCallOptions): Promise<KeyInfo> {
+    return this.call('expire-import-token', { keyId, tokenId }, opts);
   }
 
   /**

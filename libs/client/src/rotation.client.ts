@@ -52,6 +52,13 @@ export interface RotationStatus {
   readonly schedule: RotationScheduleStatus;
 }
 
+/** The rotation service's answer to {@link RotationClient.checkVersionRetirement}. */
+export interface VersionRetirementCheck {
+  readonly allowed: boolean;
+  readonly liveAssets: number;
+  readonly sample: readonly { readonly tenant: string; readonly collection: string; readonly asset: string }[];
+}
+
 /** Client of the rotation service (`ekm.v1.rotation.*`): status and re-wrap tracking. Errors: `EkmError` (`EKM_VALIDATION`, `EKM_KEY_NOT_FOUND`, `EKM_UNAVAILABLE`, `EKM_TIMEOUT`). */
 export class RotationClient {
   constructor(private readonly caller: Caller) {}
@@ -67,5 +74,14 @@ export class RotationClient {
    */
   rewrapStatus(input: { keyId: string; version?: number; limit?: number }, opts?: CallOptions): Promise<RewrapStatus> {
     return this.caller.call('rotation', 'rewrap-status', input, opts);
+  }
+
+  /**
+   * Whether `version` of `keyId` may be retired: `allowed` is false while tracked assets still hold data
+   * keys under it (`liveAssets`, first few in `sample`). Asked by the keys service before it disables or
+   * destroys a version. Errors: `EKM_VALIDATION`.
+   */
+  checkVersionRetirement(input: { keyId: string; version?: number }, opts?: CallOptions): Promise<VersionRetirementCheck> {
+    return this.caller.call('rotation', 'check-version-retirement', input, opts);
   }
 }

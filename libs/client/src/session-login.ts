@@ -5,7 +5,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
   LOGIN_SUBJECT, readCredentialFile, sessionOfLoginReply, SessionSigner, signLoginRequest, type CredentialFile, type LoginReply, type SessionSource,
-} from '@ekm/auth';
+} from '@ekm/auth/client';
 import { isReply } from '@ekm/contracts';
 import { EkmError } from './ekm-error';
 

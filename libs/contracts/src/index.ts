@@ -8,3 +8,4 @@ export * from './error-codes';
 export * from './headers';
 export * from './validation';
 export * from './fields';
+export * from './backoff';

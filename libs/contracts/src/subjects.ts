@@ -1,6 +1,6 @@
 /**
  * Request subjects on the bus: `ekm.v1.<service>.<operation>` (docs/development.md, "Shared names").
- * The operation tables below are the single list of what each service answers; a later issue that
+ * The operation tables below are the single list of what each service answers; a change that
  * adds an operation adds it here first, so clients and responders cannot drift apart.
  */
 
@@ -11,7 +11,7 @@ export const SERVICES = ['keys', 'policy', 'rotation', 'audit'] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 /**
- * Operations answered by the keys service (the Key service issue), kebab-case. `status` is answered by
+ * Operations answered by the keys service, kebab-case. `status` is answered by
  * every service.
  */
 export const KEYS_OPERATIONS = [
@@ -47,7 +47,7 @@ export const KEYS_OPERATIONS = [
   'destroy-key',
   'get-parameters-for-import',
   'import-key-material',
-  // Added by the rotation issue: expiry of BYOK tokens (sent by the scheduler) and version retirement
+  // Sent by the rotation service: expiry of BYOK tokens (sent by the scheduler) and version retirement
   // (checked against the rotation service's re-wrap tracking unless `force`).
   'expire-import-token',
   'disable-key-version',

@@ -24,6 +24,7 @@ export { SoftwareRootOfTrust, SEALED_ROOT_FILE, DEV_SECRET_FILE, type SoftwareRo
 export { EPOCH_DIR, SoftwareEpochKeys, writeDurably } from './software/software-epoch-keys';
 export { DEFAULT_SCRYPT, type ScryptParams } from './software/sealed-root-file';
 export { Pkcs11RootOfTrust, type Pkcs11RootOptions } from './pkcs11/pkcs11-root-of-trust';
+export { openRootOfTrust, type RootOfTrustSettings } from './open-root-of-trust';
 export { aesGcmDecrypt, aesGcmEncrypt, GCM_IV_LENGTH, GCM_TAG_LENGTH, type GcmSealed } from './envelope/aes-gcm';
 export { kwpUnwrap, kwpWrap } from './envelope/aes-kwp';
 export { hmacSha256, verifyHmacSha256, HMAC_SHA256_LENGTH } from './envelope/hmac';

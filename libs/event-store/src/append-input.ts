@@ -2,7 +2,8 @@
  * Validation and normalisation shared by both adapters, so they accept and store exactly the same
  * things: a bad append is rejected before any I/O and leaves nothing behind.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
+import { v5 } from 'uuid';
 import { InvalidAppendError, InvalidReadError } from './errors';
 import type { AppendOptions, Checkpoint, EventMeta, NewEvent } from './event-store.port';
 
@@ -24,12 +25,8 @@ export interface PreparedEvent {
 
 /** UUID v5 (SHA-1, RFC 9562) of `name` in `namespace` (16 bytes; default EKM's event-id namespace). */
 export function uuidV5(name: string, namespace: Buffer = EVENT_ID_NAMESPACE): string {
-  const hash = createHash('sha1').update(namespace).update(name, 'utf8').digest();
-  const b = Buffer.from(hash.subarray(0, 16));
-  b[6] = (b[6] & 0x0f) | 0x50;
-  b[8] = (b[8] & 0x3f) | 0x80;
-  const h = b.toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  // Bytes, not the string: uuid would encode it with encodeURIComponent, which throws on a lone surrogate.
+  return v5(new Uint8Array(Buffer.from(name, 'utf8')), new Uint8Array(namespace));
 }
 
 /** Deterministic id of the `index`-th event appended to `streamId` by command `commandId`. */

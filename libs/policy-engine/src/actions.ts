@@ -12,8 +12,8 @@ import { globMatch } from './glob';
 
 const pascal = (kebab: string): string => kebab.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
 
-/** Keys-service actions that are not a subject: the two halves of ReEncrypt, BYOK parameter issue, forced retirement. */
-const KEYS_EXTRA_ACTIONS = ['ReEncryptFrom', 'ReEncryptTo', 'IssueImportParameters', 'DisableKeyVersionForced', 'DestroyKeyVersionForced'] as const;
+/** Keys-service actions that are not a subject: the two halves of ReEncrypt, BYOK parameter issue, forced retirement, decrypt under a compromised version (an explicit grant), description updates. */
+const KEYS_EXTRA_ACTIONS = ['ReEncryptFrom', 'ReEncryptTo', 'IssueImportParameters', 'DisableKeyVersionForced', 'DestroyKeyVersionForced', 'DecryptCompromised', 'UpdateDescription'] as const;
 
 /** Every action some service authorizes, per service prefix (`keys:` today). */
 export const POLICY_ACTIONS: Readonly<Record<string, readonly string[]>> = {

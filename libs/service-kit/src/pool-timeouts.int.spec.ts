@@ -4,11 +4,15 @@ import { createTestDatabase } from '../../../test/support/pg';
 import { TcpProxy } from '../../../test/chaos/tcp-proxy';
 import { isDatabaseUnavailable } from '../../../apps/keys/src/keys/application/database-unavailable';
 import { poolTimeouts } from './event-log.module';
+import { scaled } from '../../../test/support/wait-for';
 
 // A Postgres partition (TCP black hole, bytes held both ways) between a pool with poolTimeouts and
 // the test server: every call fails within about one bound, with an error the keys service maps to
 // EKM_UNAVAILABLE, and the pool serves again after the heal. Without the bounds each call hangs.
 const BOUND_MS = 400;
+// Scheduler slack over the bound: 300 ms on a quiet machine, more in proportion to the load (the
+// timers themselves fire late on a busy 2-core runner; the bound is what the code sets).
+const SLACK_MS = scaled(300);
 let proxy: TcpProxy;
 let pool: Pool;
 
@@ -41,19 +45,19 @@ it('under a black hole: pool.query, withTransaction and a new connection fail wi
   proxy.blackhole();
   try {
     const q = await timed(pool.query('SELECT 1'));
-    expect(q.ms).toBeLessThan(BOUND_MS + 300);
+    expect(q.ms).toBeLessThan(BOUND_MS + SLACK_MS);
     expect(isDatabaseUnavailable(q.err)).toBe(true);
 
     // BEGIN stalls: one bound, not two (no ROLLBACK queued behind the stalled query), client destroyed
     const tx = await timed(withTransaction(pool, (c) => c.query('INSERT INTO t VALUES (1)')));
-    expect(tx.ms).toBeLessThan(BOUND_MS + 300);
+    expect(tx.ms).toBeLessThan(BOUND_MS + SLACK_MS);
     expect(isDatabaseUnavailable(tx.err)).toBe(true);
 
     // both pool slots may hold dead clients: more calls still fail in bounded time, never hang
     const many = await Promise.all(Array.from({ length: 5 }, () => timed(pool.query('SELECT 1'))));
     for (const r of many) {
       expect(isDatabaseUnavailable(r.err)).toBe(true);
-      expect(r.ms).toBeLessThan(2 * BOUND_MS + 300); // waiting for a slot, then connecting: each bounded
+      expect(r.ms).toBeLessThan(2 * BOUND_MS + SLACK_MS); // waiting for a slot, then connecting: each bounded
     }
   } finally {
     proxy.heal();
@@ -73,14 +77,14 @@ it('a partition inside a transaction: one bound (no ROLLBACK behind the stalled 
   proxy.heal();
   proxy.reset();
   expect(isDatabaseUnavailable(tx.err)).toBe(true);
-  expect(tx.ms).toBeLessThan(BOUND_MS + 300);
+  expect(tx.ms).toBeLessThan(BOUND_MS + SLACK_MS);
   const { rows } = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM t WHERE id IN (3, 4)');
   expect(rows[0].n).toBe('0');
 });
 
 it('statement_timeout: a slow statement is cancelled by the server (57014), mapped as unavailable', async () => {
   const r = await timed(pool.query('SELECT pg_sleep(5)'));
-  expect(r.ms).toBeLessThan(BOUND_MS + 300);
+  expect(r.ms).toBeLessThan(BOUND_MS + SLACK_MS);
   expect(isDatabaseUnavailable(r.err)).toBe(true);
   await expect(pool.query('SELECT 1')).resolves.toBeDefined();
 });

@@ -63,9 +63,14 @@ const MESSAGES: Readonly<Record<AuthFailureReason, string>> = {
   ACCESS_KEY_REVOKED: 'the access key was deleted or its principal revoked',
 };
 
-/** Builds the `EKM_UNAUTHENTICATED` reply of a refusal. */
+/**
+ * Builds the reply of a refusal: `EKM_UNAUTHENTICATED`, except when the service itself cannot check for
+ * replays (nonce store down, cache full): that is the service's fault, not the caller's, so it is the
+ * retriable `EKM_UNAVAILABLE` (still refused: fail closed), and an SDK retries rather than logging in again.
+ */
 export function unauthenticated(reason: AuthFailureReason): FailReply {
-  return fail(BusErrorCode.Unauthenticated, MESSAGES[reason], { reason });
+  const code = reason === 'REPLAY_STORE_UNAVAILABLE' || reason === 'REPLAY_CACHE_FULL' ? BusErrorCode.Unavailable : BusErrorCode.Unauthenticated;
+  return fail(code, MESSAGES[reason], { reason });
 }
 
 /** Per-process authentication state: authenticator, revocation feed, failure recorder. */

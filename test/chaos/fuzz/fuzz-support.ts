@@ -1,5 +1,5 @@
 /**
- * Hostile-input fuzzing (issue 9 item 5): every input goes through one parser; the parser must return
+ * Hostile-input fuzzing: every input goes through one parser; the parser must return
  * or throw one of its typed errors (never a TypeError/RangeError or any other untyped escape). Each
  * parser's slowest input (fastest of 3 runs for an input over the bound, so machine noise is not
  * blamed on the parser) is collected and printed. The 100 ms bound is ENFORCED only when

@@ -1,5 +1,5 @@
 /**
- * Garbage on every keys subject (issue 9 item 5, "no database change on rejection"): random bytes,
+ * Garbage on every keys subject ("no database change on rejection"): random bytes,
  * arbitrary JSON and wrong-typed fields, sent over the bus to the real keys service (in-process,
  * EKM_AUTH=disabled, private nats-server). Every reply is a typed error (never EKM_INTERNAL, never a
  * hang) and no row of the service's state changes. Usage records (FAILED) are the only writes.

@@ -9,7 +9,6 @@
 import { Command, Option } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { SERVICES, type ServiceName } from '@ekm/contracts';
-import type { Ekm } from '@ekm/client';
 import type { CliContext } from '../cli-context';
 import { CliError, configError } from '../cli-error';
 import { ExitCode } from '../exit-codes';
@@ -83,7 +82,7 @@ export function adminCommand(ctx: CliContext): Command {
     .addOption(new Option('--service <name>', 'only this service').choices([...SERVICES])),
   'ekm admin relay status', 'ekm admin relay status --service keys --json')
     .action(async (o: { service?: ServiceName }, self: Command) => {
-      const api = (await ctx.api(self)) as unknown as Ekm;
+      const api = await ctx.api(self);
       const services = o.service ? [o.service] : [...SERVICES];
       const rows: RelayRow[] = await Promise.all(services.map(async (service): Promise<RelayRow> => {
         try {

@@ -18,11 +18,9 @@ const iso = (option: string, v: string): string => {
   return new Date(t).toISOString();
 };
 
-/** The audit client on the CLI's connection (the SDK facade exposes its low-level client). */
-function auditOf(api: EkmApi): AuditClient {
-  const withAudit = api as EkmApi & { audit?: AuditClient };
-  if (withAudit.audit) return withAudit.audit;
-  return new AuditClient((api as unknown as Ekm).client);
+/** The audit client on the CLI's connection (a typed client of the SDK facade). */
+function auditOf(api: EkmApi): EkmApi['audit'] {
+  return api.audit;
 }
 
 export function auditCommand(ctx: CliContext): Command {

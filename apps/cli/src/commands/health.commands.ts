@@ -4,8 +4,7 @@
  */
 import { Command } from 'commander';
 import { BusErrorCode, SERVICES } from '@ekm/contracts';
-import type { Ekm } from '@ekm/client';
-import type { CliContext } from '../cli-context';
+import type { CliContext, EkmApi } from '../cli-context';
 import { ExitCode } from '../exit-codes';
 import { withExamples } from '../help';
 import { findStackFile } from '../stack-file';
@@ -70,10 +69,10 @@ export function healthCommand(ctx: CliContext): Command {
     .action(async (_o: unknown, self: Command) => {
       const stack = findStackFile(ctx.deps.cwd);
       const timeoutMs = Math.min(ctx.globals(self).timeout ?? 3000, 10_000);
-      let api: Ekm | undefined;
+      let api: EkmApi | undefined;
       let busDown: string | undefined;
       try {
-        api = (await ctx.api(self)) as unknown as Ekm;
+        api = await ctx.api(self);
       } catch (e) {
         // A configuration error (no NATS URL, bad credential file) keeps its own code: retrying will not help.
         busDown = `${(e as { code?: string }).code ?? BusErrorCode.Unavailable}: ${e instanceof Error ? e.message : String(e)}`;

@@ -10,11 +10,9 @@ import { accessKeyCommand } from './access-key.commands';
 import { renderTable } from '../table';
 import type { TerminalView } from '../terminal';
 
-/** The policy client on the CLI's connection (the SDK facade exposes its low-level client). */
-export function policyOf(api: EkmApi): PolicyClient {
-  const withPolicy = api as EkmApi & { policy?: PolicyClient };
-  if (withPolicy.policy) return withPolicy.policy;
-  return new PolicyClient((api as unknown as Ekm).client);
+/** The policy client on the CLI's connection (a typed client of the SDK facade). */
+export function policyOf(api: EkmApi): EkmApi['policy'] {
+  return api.policy;
 }
 
 export function principalTable(p: PrincipalInfo): string {

@@ -7,9 +7,8 @@ import { withExamples } from '../help';
 import { renderTable } from '../table';
 import type { TerminalView } from '../terminal';
 
-function rotationOf(api: EkmApi): RotationClient {
-  const withRotation = api as EkmApi & { rotation?: RotationClient };
-  return withRotation.rotation ?? new RotationClient((api as unknown as Ekm).client);
+function rotationOf(api: EkmApi): EkmApi['rotation'] {
+  return api.rotation;
 }
 
 const pct = (p: RewrapProgress): string => `${p.onPrimary}/${p.totalAssets} (${Math.round(p.rewrappedShare * 100)}%)`;

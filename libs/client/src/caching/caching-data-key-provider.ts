@@ -178,7 +178,7 @@ export class CachingDataKeyProvider {
     }
   }
 
-  private evict<E>(store: LruStore<E> | null, cacheKey: string): void {
+  private evict<E extends object>(store: LruStore<E> | null, cacheKey: string): void {
     if (!store) return;
     const before = store.size;
     store.delete(cacheKey);

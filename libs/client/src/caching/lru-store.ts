@@ -1,14 +1,16 @@
 /**
- * A Map in recency order with a size bound. Every way an entry leaves (eviction, replacement, delete,
- * clear) goes through `onEvict`, so the data-key caches zero plaintext keys in exactly one place.
+ * The data-key caches' store: `lru-cache` bounds it (least recently used out first), and its dispose
+ * hook sends every way an entry leaves (eviction, replacement by another entry, delete, clear) through
+ * `onEvict`, so the data-key caches zero plaintext keys in exactly one place.
  */
-export class LruStore<E> {
-  private readonly entries = new Map<string, E>(); // insertion order = recency order
+import { LRUCache } from 'lru-cache';
 
-  constructor(
-    private readonly maxEntries: number,
-    private readonly onEvict: (entry: E) => void,
-  ) {}
+export class LruStore<E extends object> {
+  private readonly entries: LRUCache<string, E>;
+
+  constructor(maxEntries: number, onEvict: (entry: E) => void) {
+    this.entries = new LRUCache<string, E>({ max: maxEntries, dispose: (entry) => onEvict(entry) });
+  }
 
   get size(): number {
     return this.entries.size;
@@ -16,40 +18,24 @@ export class LruStore<E> {
 
   /** The entry, marked most recently used. */
   get(key: string): E | undefined {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    return entry;
+    return this.entries.get(key);
   }
 
+  /** Stores `entry`; a different entry it replaces and the least recently used one beyond the bound are evicted. */
   set(key: string, entry: E): void {
-    const old = this.entries.get(key);
-    if (old !== undefined) {
-      this.entries.delete(key);
-      if (old !== entry) this.onEvict(old);
-    }
     this.entries.set(key, entry);
-    while (this.entries.size > this.maxEntries) {
-      const [lruKey, lru] = this.entries.entries().next().value as [string, E];
-      this.entries.delete(lruKey);
-      this.onEvict(lru);
-    }
   }
 
   delete(key: string): void {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return;
     this.entries.delete(key);
-    this.onEvict(entry);
   }
 
   /** Deletes every entry `drop` selects. */
   deleteWhere(drop: (entry: E) => boolean): number {
     let n = 0;
-    for (const [key, entry] of [...this.entries]) {
+    for (const [key, entry] of [...this.entries.entries()]) {
       if (drop(entry)) {
-        this.delete(key);
+        this.entries.delete(key);
         n++;
       }
     }
@@ -57,6 +43,6 @@ export class LruStore<E> {
   }
 
   clear(): void {
-    for (const key of [...this.entries.keys()]) this.delete(key);
+    this.entries.clear();
   }
 }

@@ -7,7 +7,7 @@ import { loadPkcs11 } from './pkcs11-library';
 import { Pkcs11RootOfTrust } from './pkcs11-root-of-trust';
 import { createSoftHsmToken, type SoftHsmToken } from './testing/softhsm-token';
 
-// The HSM going away and coming back (issue 9): SoftHSM2 holds a token whose directory vanished as
+// The HSM going away and coming back: SoftHSM2 holds a token whose directory vanished as
 // invalid until the library is re-initialized, so these tests fail without LibraryGate.reinitialize.
 let token: SoftHsmToken;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

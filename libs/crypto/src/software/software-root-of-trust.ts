@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { createExclusive } from '@ekm/config';
 import { RootConfigInvalidError, RootKeyUnavailableError } from '../errors';
 import { kwpUnwrap, kwpWrap } from '../envelope/aes-kwp';
 import { KeyMaterial } from '../key-material';
@@ -115,23 +116,4 @@ function readPrivateFile(path: string): string {
     throw new RootConfigInvalidError(`${path} has mode 0${mode.toString(8)}; it must be 0600 (run: chmod 600 ${path})`);
   }
   return readFileSync(path, 'utf8');
-}
-
-/** Write a temp file (0600), fsync, then link() it into place: atomic, and never overwrites a file that won a race. */
-function createExclusive(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
-  const fd = openSync(tmp, 'wx', 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  try {
-    linkSync(tmp, path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-  } finally {
-    unlinkSync(tmp);
-  }
 }

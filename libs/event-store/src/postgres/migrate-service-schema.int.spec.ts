@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Client, Pool, type Notification } from 'pg';
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { createTestDatabase } from '../../../../test/support/pg';
+import { quietPeriod, waitFor } from '../../../../test/support/wait-for';
 import { InvalidServiceNameError } from '../errors';
 import { ExpectedVersion } from '../event-store.port';
 import { migrateServiceSchema } from './migrate-service-schema';
@@ -101,8 +102,8 @@ describe('migrateServiceSchema', () => {
     listener.on('notification', (n) => got.push(n));
     await listener.query(`LISTEN ekm_events_${service}`);
     await appStore().appendToStream(`n-${randomUUID()}`, [1, 2, 3].map((n) => ({ type: 'A', data: { n }, meta: { actor: 't' } })), { expectedVersion: ExpectedVersion.noStream });
-    for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-    await new Promise((r) => setTimeout(r, 50));
+    await waitFor(() => got.length > 0, { what: 'the NOTIFY of the append' });
+    await quietPeriod(50); // a second notification for the same transaction would arrive by now
     await listener.end();
     expect(got.map((n) => n.channel)).toEqual([`ekm_events_${service}`]);
   });

@@ -4,6 +4,7 @@ import { Pool } from 'pg';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { createTestDatabase } from '../../../../test/support/pg';
+import { waitFor as sharedWaitFor } from '../../../../test/support/wait-for';
 import { migrateServiceSchema } from '../postgres/migrate-service-schema';
 import { PostgresEventStore } from '../postgres/postgres-event-store';
 import { OutboxRelayMigration } from '../postgres/migrations/outbox-relay.migration';
@@ -89,9 +90,5 @@ export async function committedEventIds(pool: Pool, schema: string): Promise<str
 }
 
 export async function waitFor(cond: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  await sharedWaitFor(cond, { what, timeoutMs });
 }

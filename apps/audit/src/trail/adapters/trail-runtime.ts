@@ -8,7 +8,7 @@ import { jetstream, jetstreamManager, type JetStreamManager } from '@nats-io/jet
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from 'pg';
 import type { AuditConfig } from '@ekm/config';
-import { Pkcs11RootOfTrust, SoftwareRootOfTrust, type RootOfTrust } from '@ekm/crypto';
+import { openRootOfTrust } from '@ekm/crypto';
 import { ensureStreams } from '@ekm/event-store';
 import { LOGGER, METRICS, NATS_CONNECTION, PG_POOL, READINESS, SERVICE_CONFIG, type ReadinessRegistry, type RequestMetrics } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
@@ -24,12 +24,6 @@ import { TrailReader } from './postgres/trail-reader';
 import { AuditSigner } from './signing/audit-signer';
 
 export const TRAIL_RUNTIME = Symbol('EKM_AUDIT_TRAIL_RUNTIME');
-
-export async function openAuditRoot(config: AuditConfig): Promise<RootOfTrust> {
-  const r = config.rootOfTrust;
-  if (r.kind === 'pkcs11') return Pkcs11RootOfTrust.open({ library: r.library, tokenLabel: r.tokenLabel, pin: r.pin, keyLabel: r.keyLabel });
-  return SoftwareRootOfTrust.open({ dataDir: config.dataDir, env: config.env, ...(r.secret !== undefined ? { secret: r.secret } : {}) });
-}
 
 export class TrailRuntime {
   readonly appender: TrailAppender;
@@ -121,7 +115,7 @@ export const trailRuntimeProvider = {
   provide: TRAIL_RUNTIME,
   inject: [SERVICE_CONFIG, PG_POOL, NATS_CONNECTION, LOGGER],
   useFactory: async (config: AuditConfig, pool: Pool, nc: NatsConnection, logger: Logger): Promise<TrailRuntime> => {
-    const root = await openAuditRoot(config);
+    const root = await openRootOfTrust(config);
     const rootKind = root.describe().kind;
     let signer: AuditSigner;
     try {

@@ -50,8 +50,8 @@ export interface KeyCommandHandler {
 export type { Decision };
 
 /**
- * The authorization seam (ARCHITECTURE §5). Until the policy service lands, `AllowAllAuthorizer`
- * (development only; refused when EKM_ENV=production) stands in.
+ * The authorization seam (ARCHITECTURE §5): the policy service's Decide (`PolicyAuthorizer`, EKM_AUTHZ=policy),
+ * or `AllowAllAuthorizer` in development only (refused when EKM_ENV=production); authorizer.provider.ts selects.
  */
 export const AUTHORIZER = Symbol('AUTHORIZER');
 export interface AuthorizationRequest {

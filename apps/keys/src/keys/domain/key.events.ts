@@ -8,8 +8,8 @@ import type {
  * wrapped blobs: versions are named by `materialRef` (a row of `key_material`) and a one-way fingerprint.
  * Times are ISO-8601 strings taken from the command's `meta.now`.
  *
- * The AES-GCM invocation counter is NOT in the log: it is reserved in blocks in its own table (issue 3
- * §7) because appending an event per encryption would cost a commit per call. The domain only owns the
+ * The AES-GCM invocation counter is NOT in the log: it is reserved in blocks in its own table
+ * (`gcm_budget`) because appending an event per encryption would cost a commit per call. The domain only owns the
  * pure threshold rules (`needsBudgetRotation`, `isBudgetExhausted`); crossing the threshold shows up
  * here as `KeyRotated` with reason `BUDGET`.
  */

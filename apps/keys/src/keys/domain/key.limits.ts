@@ -15,7 +15,7 @@ export interface KeyLifecycleLimits {
   readonly minRotationPeriodDays: number;
   readonly maxRotationPeriodDays: number;
   readonly defaultRotationPeriodDays: number;
-  /** Validity of an import token (issue 3: 24 h). */
+  /** Validity of an import token in hours (24, as AWS KMS: long enough for an offline HSM ceremony, short enough to bound a leaked token). */
   readonly importTokenValidityHours: number;
 }
 

@@ -20,7 +20,7 @@ import type { Logger } from '@ekm/telemetry';
 import { DUE_KINDS, nextDueAfter, retryDelayMs, slotKey, type DueKind } from '../domain/schedule.rules';
 import { DueWorkStore, type DueItem } from '../adapters/postgres/due-work.store';
 import { headerSafeRequestId, KeysCommandSender, type SendResult } from '../adapters/nats/keys-commands.sender';
-import { serviceSigner } from '../adapters/nats/service-signer';
+import { serviceSigner } from '@ekm/auth';
 
 /** Counters of this replica since start (for tests and status). */
 export interface SchedulerStats {

@@ -3,6 +3,7 @@
  * how much of a key's data has been re-wrapped. Times are epoch milliseconds from ONE clock (the
  * database's `clock_now()`); nothing here reads a clock.
  */
+import { backoffDelay } from '@ekm/contracts';
 
 export const DAY_MS = 86_400_000;
 
@@ -26,10 +27,7 @@ export function nextDueAfter(dueMs: number, periodDays: number, nowMs: number): 
 
 /** Backoff of a failed item: 1 s, 2 s, 4 s ... capped at `maxMs` (default 1 h). One key's failures never block others. */
 export function retryDelayMs(attempts: number, opts: { initialMs?: number; maxMs?: number } = {}): number {
-  const initial = opts.initialMs ?? 1_000;
-  const max = opts.maxMs ?? 3_600_000;
-  const n = Math.max(1, Math.floor(attempts));
-  return Math.min(max, initial * 2 ** Math.min(n - 1, 40));
+  return backoffDelay(attempts, { initialMs: opts.initialMs ?? 1_000, maxMs: opts.maxMs ?? 3_600_000 });
 }
 
 /**

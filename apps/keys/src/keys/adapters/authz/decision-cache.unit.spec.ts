@@ -12,12 +12,13 @@ describe('DecisionCache', () => {
   });
 
   it('hits until the TTL, clears on invalidation, and never stores a decision asked before a clear', () => {
-    let now = 0;
+    let now = 1_000;
     const c = new DecisionCache({ ttlMs: 100, clock: () => now });
     const g = c.generation;
     c.set('k', { allowed: true }, g);
-    expect(c.get('k')).toEqual({ allowed: true });
-    now = 100;
+    now = 1_100;
+    expect(c.get('k')).toEqual({ allowed: true }); // still fresh at exactly the TTL (lru-cache: stale once older)
+    now = 1_101;
     expect(c.get('k')).toBeUndefined();
     c.set('k', { allowed: true }, c.generation);
     c.clear();
@@ -26,7 +27,7 @@ describe('DecisionCache', () => {
     expect(c.get('k')).toBeUndefined();
   });
 
-  it('drops the oldest tenth when full', () => {
+  it('drops the least recently used entry when full', () => {
     const c = new DecisionCache({ maxEntries: 10 });
     for (let i = 0; i < 11; i++) c.set(`k${i}`, { allowed: false, reason: 'r' }, c.generation);
     expect(c.size).toBe(10);

@@ -6,16 +6,17 @@
  * The key's aliases are added to the resource from the (cached) key state so `alias/...` statements
  * match. The policy service unreachable → DependencyUnavailableError (EKM_UNAVAILABLE), never an allow.
  */
-import { headers as natsHeaders, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { SessionSigner } from '@ekm/auth';
-import { BusErrorCode, isReply, REQUEST_ID_HEADER, subject } from '@ekm/contracts';
-import { DependencyUnavailableError } from '../../application/crypto/usage-run';
+import type { NatsConnection, Subscription } from '@nats-io/transport-node';
+import type { SessionSigner } from '@ekm/auth';
+import { EkmClient, EkmError, PolicyClient } from '@ekm/client';
+import { BusErrorCode } from '@ekm/contracts';
+import { DependencyUnavailableError } from '../../application/dependency-unavailable';
 import type { AuthorizationDecision, AuthorizationRequest, Authorizer, KeyStateReader } from '../../application/ports';
 import { DecisionCache, decisionKey, type DecisionCacheOptions } from './decision-cache';
 import { isBuiltInServiceGrant } from './service-grants';
 
 export const POLICY_EVENTS_SUBJECT = 'ekm.events.policy.>';
-const DECIDE_SUBJECT = subject('policy', 'decide');
+/** Decide refused the facts themselves (e.g. a context value longer than its rule): no retry can change that. */
 const DECIDE_INPUT_REFUSALS: ReadonlySet<string> = new Set([BusErrorCode.Validation, BusErrorCode.MalformedRequest, BusErrorCode.PayloadTooLarge]);
 
 export interface PolicyAuthorizerOptions extends DecisionCacheOptions {
@@ -25,12 +26,13 @@ export interface PolicyAuthorizerOptions extends DecisionCacheOptions {
   readonly logger?: { warn(obj: object, msg?: string): void };
 }
 
-interface DecideReply { allowed: boolean; policyId?: string; statementId?: string; reason: string }
-
 export class PolicyAuthorizer implements Authorizer {
   readonly cache: DecisionCache;
   private sub: Subscription | null = null;
   private readonly inFlight = new Map<string, Promise<AuthorizationDecision>>();
+  // The SDK's client on the service's own connection: it signs, sets the request id and classifies
+  // transport failures. One attempt: an unanswered Decide fails this call closed, the caller retries.
+  private readonly policy: PolicyClient;
 
   constructor(
     private readonly nc: NatsConnection,
@@ -38,6 +40,9 @@ export class PolicyAuthorizer implements Authorizer {
     private readonly opts: PolicyAuthorizerOptions = {},
   ) {
     this.cache = new DecisionCache(opts);
+    this.policy = new PolicyClient(EkmClient.fromConnection(nc, {
+      timeoutMs: opts.timeoutMs ?? 2000, maxAttempts: 1, ...(opts.signer ? { credentials: opts.signer } : {}),
+    }));
   }
 
   /** Subscribes to policy events and flushes, so changes committed after this resolves are seen. */
@@ -79,32 +84,24 @@ export class PolicyAuthorizer implements Authorizer {
   }
 
   private async ask(req: AuthorizationRequest, aliases: string[]): Promise<AuthorizationDecision> {
-    const body = new TextEncoder().encode(JSON.stringify({
-      principalId: req.principal, action: req.action,
-      resource: { ...req.resource, ...(aliases.length > 0 ? { aliases } : {}) },
-      ...(req.encryptionContext !== undefined ? { encryptionContext: req.encryptionContext } : {}),
-    }));
-    const h = natsHeaders();
-    const requestId = `authz-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-    h.set(REQUEST_ID_HEADER, requestId);
-    if (this.opts.signer) for (const [k, v] of Object.entries(await this.opts.signer.sign(DECIDE_SUBJECT, body, requestId))) h.set(k, v as string);
-    let reply: unknown;
+    let d;
     try {
-      reply = (await this.nc.request(DECIDE_SUBJECT, body, { timeout: this.opts.timeoutMs ?? 2000, headers: h })).json();
+      d = await this.policy.decide({
+        principalId: req.principal, action: req.action,
+        resource: { ...req.resource, ...(aliases.length > 0 ? { aliases } : {}) },
+        ...(req.encryptionContext !== undefined ? { encryptionContext: { ...req.encryptionContext } } : {}),
+      });
     } catch (err) {
-      this.opts.logger?.warn({ err: err instanceof Error ? err.message : String(err) }, 'policy decide failed');
+      if (err instanceof EkmError) {
+        this.opts.logger?.warn({ code: err.code, err: err.message }, 'policy decide failed');
+        // Invalid facts are a deny (default deny, audited), not "policy unavailable".
+        if (DECIDE_INPUT_REFUSALS.has(err.code)) return { allowed: false, reason: `the policy service cannot decide on this request: ${err.message}` };
+        if (err.code === BusErrorCode.Unauthenticated) this.opts.signer?.invalidate();
+      } else {
+        this.opts.logger?.warn({ err: err instanceof Error ? err.message : String(err) }, 'policy decide failed');
+      }
       throw new DependencyUnavailableError('policy service');
     }
-    if (!isReply(reply)) throw new DependencyUnavailableError('policy service');
-    if (!reply.ok) {
-      this.opts.logger?.warn({ code: reply.error.code }, 'policy decide refused');
-      // The facts themselves are invalid for Decide (e.g. a context value longer than its rule): no
-      // retry can change that, so it is a deny (default deny, audited), not "policy unavailable".
-      if (DECIDE_INPUT_REFUSALS.has(reply.error.code)) return { allowed: false, reason: `the policy service cannot decide on this request: ${reply.error.message}` };
-      if (reply.error.code === 'EKM_UNAUTHENTICATED') this.opts.signer?.invalidate();
-      throw new DependencyUnavailableError('policy service');
-    }
-    const d = reply.data as DecideReply;
     if (d.allowed === true) return { allowed: true };
     return { allowed: false, reason: typeof d.reason === 'string' ? d.reason : 'denied by policy' };
   }

@@ -13,7 +13,7 @@ import { kekCacheKey, KeyMaterial, UnwrappedKeyCache } from '@ekm/crypto';
 import type { KeyMaterialStore } from '../../application/ports';
 import { MaterialEpochDestroyedError, type StoredKek } from '../../application/epochs/epoch.ports';
 import { MaterialMissingError, type KekSource } from '../../application/crypto/crypto.ports';
-import { DependencyUnavailableError } from '../../application/crypto/usage-run';
+import { DependencyUnavailableError } from '../../application/dependency-unavailable';
 
 /** Opens a stored row under its epoch (the EpochKeyring). */
 export interface KekOpener {

@@ -1,5 +1,5 @@
 /**
- * Cross-replica invalidation (issue 3 §6): every replica listens on core NATS to `ekm.events.keys.>`,
+ * Cross-replica invalidation (a replica must not serve a key state or KEK another replica changed): every replica listens on core NATS to `ekm.events.keys.>`,
  * where the outbox relay publishes each committed key event (header `Ekm-Stream-Id` = `key-<id>`).
  * Any event of a key drops its cached state; events that take material out of use also drop its cached
  * KEKs (zeroed). Core NATS rather than a durable consumer: only what is cached NOW matters, and a lost

@@ -12,7 +12,7 @@ import { ImportTokenRaceError } from '../postgres/import-token.store';
 import { InvalidCursorError } from '../postgres/key-list.query';
 import { AuditUnavailableError } from '../../application/usage-recorder';
 import { RequestIdReusedError, StaleExpectedVersionError } from '../../application/handle-key-command';
-import { DependencyUnavailableError } from '../../application/crypto/usage-run';
+import { DependencyUnavailableError } from '../../application/dependency-unavailable';
 import { isDatabaseUnavailable } from '../../application/database-unavailable';
 import { REJECTION_TO_BUS } from '../../application/rejection-codes';
 

@@ -8,6 +8,7 @@ import { Client } from 'pg';
 import type { Reply } from '@ekm/contracts';
 import type { KeyInfo } from '../../domain';
 import { dataOf, startKeysHarness, type Harness } from './keys-admin.test-harness';
+import { waitFor } from '../../../../../../test/support/wait-for';
 
 let h: Harness;
 beforeAll(async () => {
@@ -138,7 +139,9 @@ describe('deletion', () => {
       await locker.query('BEGIN');
       await locker.query('SELECT * FROM ekm_keys.key_material WHERE key_id = $1 FOR UPDATE', [key.keyId]);
       const pending = h.call<KeyInfo>('destroy-key', { keyId: key.keyId });
-      await new Promise((r) => setTimeout(r, 400));
+      // The destroy transaction is blocked on the row lock (not merely not started yet).
+      await waitFor(async () => (await h.db.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)).rowCount! > 0,
+        { what: 'the destroy transaction to wait on the material row lock', timeoutMs: 10_000 });
       const early = await h.db.query(`SELECT 1 FROM ekm_keys.events WHERE stream_id = $1 AND event_type = 'KeyDestroyed'`, [`key-${key.keyId}`]);
       expect(early.rowCount).toBe(0);
       await locker.query('COMMIT');

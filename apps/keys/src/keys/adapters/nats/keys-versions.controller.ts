@@ -15,10 +15,10 @@ import { KeyCommandReplies } from './key-command.reply';
 import { VersionRetirementCheck } from './version-retirement.check';
 
 const keyRef = z.string().min(1).max(300);
-const VersionRequest = z.strictObject({ keyId: keyRef, version: keyVersion });
-const RetireVersionRequest = z.strictObject({ keyId: keyRef, version: keyVersion, force: z.boolean().default(false) });
-const CompromiseVersionRequest = z.strictObject({ keyId: keyRef, version: keyVersion, reason: z.string().max(512).default('') });
-const ExpireTokenRequest = z.strictObject({ keyId: keyRef, tokenId: z.string().min(1).max(256) });
+export const VersionRequest = z.strictObject({ keyId: keyRef, version: keyVersion });
+export const RetireVersionRequest = z.strictObject({ keyId: keyRef, version: keyVersion, force: z.boolean().default(false) });
+export const CompromiseVersionRequest = z.strictObject({ keyId: keyRef, version: keyVersion, reason: z.string().max(512).default('') });
+export const ExpireTokenRequest = z.strictObject({ keyId: keyRef, tokenId: z.string().min(1).max(256) });
 
 @Controller()
 export class KeysVersionsController {

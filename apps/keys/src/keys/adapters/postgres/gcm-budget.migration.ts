@@ -1,5 +1,5 @@
 /**
- * `gcm_budget`: AES-GCM invocations reserved per KEK version (issue 3 §7). Outside the event log on
+ * `gcm_budget`: AES-GCM invocations reserved per KEK version (the 2^32 random-IV budget, NIST SP 800-38D). Outside the event log on
  * purpose: one row update per block of encryptions, not an event per call. Rows only grow; a crash
  * skips the rest of a reserved block and never hands a number out twice.
  */

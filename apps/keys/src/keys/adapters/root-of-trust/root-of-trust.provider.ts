@@ -4,16 +4,10 @@
  */
 import { Inject, Injectable, type FactoryProvider, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { KeysConfig } from '@ekm/config';
-import { Pkcs11RootOfTrust, SoftwareRootOfTrust, type RootOfTrust } from '@ekm/crypto';
+import { openRootOfTrust, type RootOfTrust } from '@ekm/crypto';
 import { LOGGER, READINESS, SERVICE_CONFIG, type ReadinessRegistry } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
 import { ROOT_OF_TRUST } from '../../application/ports';
-
-export async function openRootOfTrust(config: KeysConfig): Promise<RootOfTrust> {
-  const r = config.rootOfTrust;
-  if (r.kind === 'pkcs11') return Pkcs11RootOfTrust.open({ library: r.library, tokenLabel: r.tokenLabel, pin: r.pin, keyLabel: r.keyLabel });
-  return SoftwareRootOfTrust.open({ dataDir: config.dataDir, env: config.env, ...(r.secret !== undefined ? { secret: r.secret } : {}) });
-}
 
 export const rootOfTrustProvider: FactoryProvider<Promise<RootOfTrust>> = {
   provide: ROOT_OF_TRUST,

@@ -1,6 +1,6 @@
 /**
  * Runs one data-plane call and commits its usage record BEFORE the caller sees any result
- * (fail closed, issue 3 §8): allowed, denied and failed calls all get a record; when the record cannot
+ * (fail closed, ARCHITECTURE §6): allowed, denied and failed calls all get a record; when the record cannot
  * be committed the result is replaced by AUDIT_UNAVAILABLE and every secret it held is zeroed.
  */
 import { EncryptionContextInvalidError, InvalidCiphertextError, RootKeyUnavailableError, RootOperationFailedError, UnwrapFailedError } from '@ekm/crypto';
@@ -10,6 +10,7 @@ import { busCodeOf, describeFailure, type CryptoFailure } from './crypto-failure
 import { MaterialEpochDestroyedError } from '../epochs/epoch.ports';
 import { MaterialMissingError } from './crypto.ports';
 import { disposeSecrets } from './secret-bytes';
+import { DependencyUnavailableError } from '../dependency-unavailable';
 
 /** Who asks, and how to find the request later. */
 export interface CallMeta {
@@ -35,13 +36,7 @@ export type Attempt<T> =
 
 export type Outcome<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly failure: CryptoFailure };
 
-/** Thrown by a dependency the call cannot do without (Postgres, authorizer): nothing happened. */
-export class DependencyUnavailableError extends Error {
-  override readonly name = 'DependencyUnavailableError';
-  constructor(readonly what: string) {
-    super(`${what} is unavailable`);
-  }
-}
+export { DependencyUnavailableError };
 
 /** Known failures thrown below the application layer → CryptoFailure; unknown ones → null (a bug: EKM_INTERNAL). */
 export function classify(err: unknown): CryptoFailure | null {

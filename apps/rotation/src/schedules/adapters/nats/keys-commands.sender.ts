@@ -7,9 +7,9 @@
 import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SessionSigner } from '@ekm/auth';
-import { BusErrorCode, REQUEST_ID_HEADER, subject, type Reply } from '@ekm/contracts';
+import { EkmClient, EkmError, KeysClient } from '@ekm/client';
+import { BusErrorCode } from '@ekm/contracts';
 import type { DueItem } from '../postgres/due-work.store';
-import { signedHeaders } from './service-signer';
 
 /** The principal the rotation service acts as (recorded in usage records and the audit trail). */
 export const ROTATION_PRINCIPAL = 'service:rotation';
@@ -22,24 +22,25 @@ export function headerSafeRequestId(key: string): string {
 }
 
 export class KeysCommandSender {
-  constructor(private readonly nc: NatsConnection, private readonly timeoutMs: number, private readonly signer?: SessionSigner) {}
+  // The SDK's client on the scheduler's connection (signing as `service:rotation` with a signer). One
+  // attempt per send: the scheduler owns the retry policy (attempts, backoff, the failure ledger).
+  private readonly keys: KeysClient;
+
+  constructor(nc: NatsConnection, timeoutMs: number, private readonly signer?: SessionSigner) {
+    this.keys = new KeysClient(EkmClient.fromConnection(nc, { timeoutMs, maxAttempts: 1, principalClaim: ROTATION_PRINCIPAL, ...(signer ? { credentials: signer } : {}) }));
+  }
 
   async send(item: DueItem, requestId: string): Promise<SendResult> {
-    const [op, body] =
-      item.kind === 'ROTATE' ? [subject('keys', 'rotate-key'), { keyId: item.keyId, reason: 'SCHEDULED', expectedVersion: item.streamVersion }]
-        : item.kind === 'DESTROY' ? [subject('keys', 'destroy-key'), { keyId: item.keyId, expectedVersion: item.streamVersion }]
-          : [subject('keys', 'expire-import-token'), { keyId: item.keyId, tokenId: item.ref }];
+    const opts = { requestId };
     try {
-      const bytes = new TextEncoder().encode(JSON.stringify(body));
-      const h = await signedHeaders(this.signer, op, bytes, { [REQUEST_ID_HEADER]: requestId, 'Ekm-Principal': ROTATION_PRINCIPAL });
-      const m = await this.nc.request(op, bytes, { timeout: this.timeoutMs, headers: h });
-      const r = m.json<Reply<unknown>>();
-      if (!r.ok && r.error.code === BusErrorCode.Unauthenticated) this.signer?.invalidate();
-      return r.ok ? { ok: true } : { ok: false, code: r.error.code, message: r.error.message };
+      if (item.kind === 'ROTATE') await this.keys.rotateKey(item.keyId, { ...opts, reason: 'SCHEDULED', expectedVersion: item.streamVersion });
+      else if (item.kind === 'DESTROY') await this.keys.destroyKey(item.keyId, { ...opts, expectedVersion: item.streamVersion });
+      else await this.keys.expireImportToken(item.keyId, item.ref, opts);
+      return { ok: true };
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      const code = /no responders/i.test(message) ? BusErrorCode.Unavailable : BusErrorCode.Timeout;
-      return { ok: false, code, message: `${op}: ${message}` };
+      if (!(err instanceof EkmError)) return { ok: false, code: BusErrorCode.Internal, message: err instanceof Error ? err.message : String(err) };
+      if (err.code === BusErrorCode.Unauthenticated) this.signer?.invalidate();
+      return { ok: false, code: err.code, message: err.message };
     }
   }
 }

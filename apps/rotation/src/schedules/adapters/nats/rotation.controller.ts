@@ -17,9 +17,9 @@ import type { RewrapProgress } from '../../domain/schedule.rules';
 import { RotationQueries, type AssetRow, type ScheduleStatus } from '../postgres/rotation.queries';
 
 const keyId = z.string().min(1).max(300);
-const StatusRequest = z.strictObject({ limit: z.number().int().min(1).max(1000).default(50) });
-const RewrapStatusRequest = z.strictObject({ keyId, version: keyVersion.optional(), limit: z.number().int().min(1).max(1000).default(100) });
-const RetirementRequest = z.strictObject({ keyId, version: keyVersion.optional() });
+export const StatusRequest = z.strictObject({ limit: z.number().int().min(1).max(1000).default(50) });
+export const RewrapStatusRequest = z.strictObject({ keyId, version: keyVersion.optional(), limit: z.number().int().min(1).max(1000).default(100) });
+export const RetirementRequest = z.strictObject({ keyId, version: keyVersion.optional() });
 
 export interface RotationStatus extends ServiceStatus {
   readonly schedule: ScheduleStatus;

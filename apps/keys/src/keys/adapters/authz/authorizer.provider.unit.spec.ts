@@ -1,6 +1,7 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { KeyStateReader } from '../../application/ports';
-import { AllowAllAuthorizer, AuthorizerConfigError, selectAuthorizer } from './allow-all.authorizer';
+import { AllowAllAuthorizer } from './allow-all.authorizer';
+import { AuthorizerConfigError, selectAuthorizer } from './authorizer.provider';
 import { PolicyAuthorizer } from './policy.authorizer';
 
 describe('selectAuthorizer', () => {

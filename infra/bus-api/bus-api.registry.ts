@@ -1,0 +1,105 @@
+/**
+ * The request schema (zod) each subject's responder parses its body with, per subject of
+ * `OPERATIONS` in @ekm/contracts. `satisfies` makes the table complete at compile time: an operation
+ * added to the subjects table without a schema here fails `npm run typecheck`. The schemas still live
+ * beside their controllers; when they move into libs/contracts (one contract per operation), this
+ * table becomes an import from there.
+ */
+import { z } from 'zod';
+import type { OPERATIONS, ServiceName } from '@ekm/contracts';
+import { LoginRequestSchema } from '@ekm/auth';
+import {
+  AliasRequest, CreateKeyRequest, DestroyKeyRequest, EnableRotationRequest, ImportKeyMaterialRequest, ImportParametersRequest, KeyRefRequest,
+  ListKeysRequest, RevokeKeyRequest, RotateKeyRequest, ScheduleDeletionRequest, TagKeyRequest, UntagKeyRequest, UpdateDescriptionRequest,
+} from '../../apps/keys/src/keys/adapters/nats/keys-admin.schemas';
+import { CompromiseVersionRequest, ExpireTokenRequest, RetireVersionRequest, VersionRequest } from '../../apps/keys/src/keys/adapters/nats/keys-versions.controller';
+import {
+  DecryptBatchRequest, DecryptRequest, EncryptRequest, GenerateDataKeyBatchRequest, GenerateDataKeyRequest, GenerateMacRequest, ReEncryptBatchRequest,
+  ReEncryptRequest, VerifyMacRequest,
+} from '../../apps/keys/src/keys/application/crypto/crypto.requests';
+import {
+  CreatePrincipalRequest, DecideRequest, ListPoliciesRequest, ListPrincipalsRequest, PolicyRefRequest, PrincipalRefRequest, PutPolicyRequest,
+  RevokeCredentialRequest, RevokePrincipalRequest, RotateCredentialRequest, SimulateRequest,
+} from '../../apps/policy/src/access/adapters/nats/access.schemas';
+import { CreateAccessKeyRequest, DeleteAccessKeyRequest, ListAccessKeysRequest, SigV4LoginRequest } from '../../apps/policy/src/access-keys/adapters/nats/access-keys.controller';
+import { QueryRequest, ReceiptRequest, ReportRequest, VerifyRequest } from '../../apps/audit/src/trail/adapters/nats/audit.schemas';
+import { RetirementRequest, RewrapStatusRequest, StatusRequest as RotationStatusRequest } from '../../apps/rotation/src/schedules/adapters/nats/rotation.controller';
+
+/** `status` of keys, policy and audit reads no body: any JSON object is accepted and ignored. */
+const AnyBody = z.object({});
+
+type SchemaTable = { readonly [S in ServiceName]: { readonly [O in (typeof OPERATIONS)[S][number]]: z.ZodType } };
+
+export const REQUEST_SCHEMAS = {
+  keys: {
+    'status': AnyBody,
+    'create-key': CreateKeyRequest,
+    'describe-key': KeyRefRequest,
+    'list-keys': ListKeysRequest,
+    'list-key-versions': KeyRefRequest,
+    'create-alias': AliasRequest,
+    'delete-alias': AliasRequest,
+    'tag-key': TagKeyRequest,
+    'untag-key': UntagKeyRequest,
+    'generate-data-key': GenerateDataKeyRequest,
+    'generate-data-key-without-plaintext': GenerateDataKeyRequest,
+    'encrypt': EncryptRequest,
+    'decrypt': DecryptRequest,
+    're-encrypt': ReEncryptRequest,
+    'generate-data-key-batch': GenerateDataKeyBatchRequest,
+    'decrypt-batch': DecryptBatchRequest,
+    're-encrypt-batch': ReEncryptBatchRequest,
+    'generate-mac': GenerateMacRequest,
+    'verify-mac': VerifyMacRequest,
+    'rotate-key': RotateKeyRequest,
+    'enable-key-rotation': EnableRotationRequest,
+    'disable-key-rotation': KeyRefRequest,
+    'get-key-rotation-status': KeyRefRequest,
+    'enable-key': KeyRefRequest,
+    'disable-key': KeyRefRequest,
+    'revoke-key': RevokeKeyRequest,
+    'schedule-key-deletion': ScheduleDeletionRequest,
+    'cancel-key-deletion': KeyRefRequest,
+    'destroy-key': DestroyKeyRequest,
+    'get-parameters-for-import': ImportParametersRequest,
+    'import-key-material': ImportKeyMaterialRequest,
+    'expire-import-token': ExpireTokenRequest,
+    'disable-key-version': RetireVersionRequest,
+    'enable-key-version': VersionRequest,
+    'destroy-key-version': RetireVersionRequest,
+    'update-key-description': UpdateDescriptionRequest,
+    'mark-key-version-compromised': CompromiseVersionRequest,
+  },
+  policy: {
+    'status': AnyBody,
+    'login': LoginRequestSchema,
+    'decide': DecideRequest,
+    'simulate': SimulateRequest,
+    'create-principal': CreatePrincipalRequest,
+    'list-principals': ListPrincipalsRequest,
+    'get-principal': PrincipalRefRequest,
+    'revoke-principal': RevokePrincipalRequest,
+    'rotate-credential': RotateCredentialRequest,
+    'revoke-credential': RevokeCredentialRequest,
+    'put-policy': PutPolicyRequest,
+    'get-policy': PolicyRefRequest,
+    'list-policies': ListPoliciesRequest,
+    'delete-policy': PolicyRefRequest,
+    'create-access-key': CreateAccessKeyRequest,
+    'list-access-keys': ListAccessKeysRequest,
+    'delete-access-key': DeleteAccessKeyRequest,
+    'access-key-login': SigV4LoginRequest,
+  },
+  rotation: {
+    'status': RotationStatusRequest,
+    'rewrap-status': RewrapStatusRequest,
+    'check-version-retirement': RetirementRequest,
+  },
+  audit: {
+    'status': AnyBody,
+    'query': QueryRequest,
+    'verify': VerifyRequest,
+    'report': ReportRequest,
+    'destruction-receipt': ReceiptRequest,
+  },
+} as const satisfies SchemaTable;
