@@ -6,7 +6,7 @@
 import { Module } from '@nestjs/common';
 import type { KeysConfig } from '@ekm/config';
 import { toInline } from '@ekm/event-store';
-import { EventLogModule, SERVICE_CONFIG } from '@ekm/service-kit';
+import { EventLogModule, RootBindingMigration, SERVICE_CONFIG } from '@ekm/service-kit';
 import { DEFAULT_KEY_LIMITS, type KeyLifecycleLimits } from './keys/domain';
 import { HandleKeyCommand, KEY_INLINE_PROJECTIONS, KEY_LIMITS } from './keys/application/handle-key-command';
 import { KeyAdminUseCases } from './keys/application/key-admin.use-cases';
@@ -35,7 +35,7 @@ import { StatusController } from './system/status.controller';
 /** EKM_DELETION_MIN_DAYS lowers the shortest deletion window (0 in tests: destroy right after scheduling). */
 export const keyLimitsFor = (config: KeysConfig): KeyLifecycleLimits => ({ ...DEFAULT_KEY_LIMITS, minPendingWindowDays: config.deletionMinDays });
 
-const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchemaMigration, GcmBudgetMigration, KeysClockMigration] });
+const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchemaMigration, GcmBudgetMigration, KeysClockMigration, RootBindingMigration] });
 
 /**
  * The control plane's ports, in their own module so the data plane (CryptoModule) can import them:

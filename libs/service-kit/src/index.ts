@@ -18,3 +18,5 @@ export { NatsConnectionState } from './nats-health';
 export { NestPinoLogger } from './nest-logger';
 export { RethrowRpcFilter } from './rethrow-rpc.filter';
 export { LOGGER, METRICS, NATS_CONNECTION, OUTBOX_RELAY, PG_POOL, READINESS, SERVICE_CONFIG } from './tokens';
+export { RootBindingMigration } from './root-binding/root-binding.migration';
+export { bindRootOfTrust, databaseNameOf, RootBindingMismatchError, type RootBinding } from './root-binding/root-binding';
