@@ -13,10 +13,15 @@
 #   EKM_ROOT_SECRET                   passphrase of the software root (default: generated .ekm/root-secret)
 #   EKM_<SERVICE>_HTTP_PORT           HTTP port of one service (default keys 7101 ... audit 7104)
 #   EKM_UP_TIMEOUT                    seconds to wait for /health/ready (default 90)
+# Settings persist in $EKM_HOME/config.env (the environment of one run wins and is saved there); a
+# running service whose settings changed is restarted, the others are left alone.
 set -euo pipefail
 # shellcheck source=lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/stack.sh
+source "$ROOT/infra/scripts/lib/stack.sh"
 cd "$ROOT"
+load_config
 
 PG_PORT="${EKM_PG_PORT:-5432}"
 NATS_PORT="${EKM_NATS_PORT:-4222}"
@@ -35,8 +40,23 @@ chmod 711 "$EKM_HOME"
 # inherit (and hold) the lock.
 exec 9>"$RUN_DIR/lock"
 flock -w 600 9 || die "another 'npm run up/down' holds $RUN_DIR/lock"
+refuse_orphans
 
 ensure_node_modules
+# Built first: the settings are checked against @ekm/config before anything starts.
+step "Building (npm run build)"
+npm run --silent build
+step "Settings"
+save_config
+# Default HTTP ports from @ekm/config itself, so up and the services never disagree.
+while read -r svc port; do DEFAULT_PORT[$svc]="$port"; done < <(node -e '
+  const { DEFAULT_HTTP_PORTS } = require(process.argv[1]);
+  for (const [s, p] of Object.entries(DEFAULT_HTTP_PORTS)) console.log(s, p);' "$ROOT/dist/libs/config/src/index.js")
+
+# A NATS that another stack uses stops this up before it starts Postgres (the claim itself comes below).
+if ! pid_alive "$(read_pid nats)" nats-server && node_helper probe.js nats "nats://127.0.0.1:$NATS_PORT" 2>/dev/null; then
+  claim_or_die check-nats "nats://127.0.0.1:$NATS_PORT"
+fi
 
 # ---------------------------------------------------------------- PostgreSQL
 # Runs postgres (or pg_ctl) as the postgres OS user when we are root: postgres refuses to run as root.
@@ -54,7 +74,7 @@ pg_home() {
     if ! runuser -u postgres -- test -w "$home"; then
       rmdir "$home"
       local alt
-      alt="/var/lib/ekm/pg-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)"
+      alt="/var/lib/ekm/pg-$(printf '%s' "$EKM_HOME" | cksum | cut -d' ' -f1)"
       mkdir -p "$alt"
       chown postgres:postgres "$alt"
       ln -s "$alt" "$home"
@@ -78,7 +98,7 @@ start_own_postgres() {
       || { tail -n 20 "$LOG_DIR/initdb.log" >&2; die "initdb failed (log: $LOG_DIR/initdb.log)"; }
   fi
   # No Unix socket (its path could exceed 107 bytes under a deep checkout): TCP on 127.0.0.1 only.
-  as_pg_user setsid "$bindir/pg_ctl" -D "$home/data" -l "$home/postgres.log" -w -t 60 \
+  as_pg_user env "$STACK_MARKER" setsid "$bindir/pg_ctl" -D "$home/data" -l "$home/postgres.log" -w -t 60 \
     -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start >/dev/null 9>&- \
     || { tail -n 20 "$home/postgres.log" >&2; die "postgres did not start on port $port (log: $home/postgres.log)"; }
   ln -sf "$home/postgres.log" "$LOG_DIR/postgres.log"
@@ -118,6 +138,7 @@ else
   fi
 fi
 if [ -z "${EKM_DATABASE_ADMIN_URL:-}" ]; then ADMIN_URL="postgres://postgres@127.0.0.1:$PG_PORT/$PG_DB"; fi
+claim_or_die pg "$ADMIN_URL" "$PG_OWNED"
 
 # ---------------------------------------------------------------- NATS JetStream
 start_own_nats() {
@@ -125,7 +146,7 @@ start_own_nats() {
   ensure_nats_installed
   bin="$(nats_bin)"
   mkdir -p "$EKM_HOME/nats"
-  setsid "$bin" -a 127.0.0.1 -p "$port" -js -sd "$EKM_HOME/nats" -l "$LOG_DIR/nats.log" </dev/null >/dev/null 2>&1 9>&- &
+  setsid env "$STACK_MARKER" "$bin" -a 127.0.0.1 -p "$port" -js -sd "$EKM_HOME/nats" -l "$LOG_DIR/nats.log" </dev/null >/dev/null 2>&1 9>&- &
   pid=$!
   echo "$pid" >"$RUN_DIR/nats.pid"
   echo "$port" >"$RUN_DIR/nats.port"
@@ -165,18 +186,13 @@ else
   fi
 fi
 NATS_URL="nats://127.0.0.1:$NATS_PORT"
+claim_or_die nats "$NATS_URL" "$NATS_OWNED"
 
 # ---------------------------------------------------------------- SoftHSM2, build, migrations, secrets
 step "SoftHSM2 (PKCS#11 root of trust option)"
 ensure_softhsm_installed
 info "$(softhsm_lib)"
 
-step "Building (npm run build)"
-npm run --silent build
-# Default HTTP ports from @ekm/config itself, so up and the services never disagree.
-while read -r svc port; do DEFAULT_PORT[$svc]="$port"; done < <(node -e '
-  const { DEFAULT_HTTP_PORTS } = require(process.argv[1]);
-  for (const [s, p] of Object.entries(DEFAULT_HTTP_PORTS)) console.log(s, p);' "$ROOT/dist/libs/config/src/index.js")
 
 step "Migrating service schemas in database $PG_DB"
 EKM_DATABASE_ADMIN_URL="$ADMIN_URL" node infra/scripts/migrate.js | sed 's/^/    /'
