@@ -188,6 +188,13 @@ fi
 NATS_URL="nats://127.0.0.1:$NATS_PORT"
 claim_or_die nats "$NATS_URL" "$NATS_OWNED"
 
+# restore.sh: the servers only, so the backup is loaded before any service creates fresh data.
+if [ "${EKM_UP_SERVERS_ONLY:-}" = 1 ]; then
+  echo "$ADMIN_URL" >"$RUN_DIR/servers-only.url"
+  step "Servers up (EKM_UP_SERVERS_ONLY=1): no migration, no service started"
+  exit 0
+fi
+
 # ---------------------------------------------------------------- SoftHSM2, build, migrations, secrets
 step "SoftHSM2 (PKCS#11 root of trust option)"
 ensure_softhsm_installed
