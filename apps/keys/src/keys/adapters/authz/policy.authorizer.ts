@@ -9,6 +9,7 @@
 import { headers as natsHeaders, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { SessionSigner } from '@ekm/auth';
 import { isReply, REQUEST_ID_HEADER, subject } from '@ekm/contracts';
+import { withClientSpan } from '@ekm/telemetry';
 import { DependencyUnavailableError } from '../../application/crypto/usage-run';
 import type { AuthorizationDecision, AuthorizationRequest, Authorizer, KeyStateReader } from '../../application/ports';
 import { DecisionCache, decisionKey, type DecisionCacheOptions } from './decision-cache';
@@ -83,12 +84,14 @@ export class PolicyAuthorizer implements Authorizer {
       resource: { ...req.resource, ...(aliases.length > 0 ? { aliases } : {}) },
       ...(req.encryptionContext !== undefined ? { encryptionContext: req.encryptionContext } : {}),
     }));
-    const h = natsHeaders();
-    h.set(REQUEST_ID_HEADER, `authz-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`);
-    if (this.opts.signer) for (const [k, v] of Object.entries(await this.opts.signer.sign(DECIDE_SUBJECT, body))) h.set(k, v as string);
     let reply: unknown;
     try {
-      reply = (await this.nc.request(DECIDE_SUBJECT, body, { timeout: this.opts.timeoutMs ?? 2000, headers: h })).json();
+      // A CLIENT span whose traceparent goes in the headers: the decision joins the caller's trace.
+      reply = await withClientSpan(DECIDE_SUBJECT, async (h) => {
+        h.set(REQUEST_ID_HEADER, `authz-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`);
+        if (this.opts.signer) for (const [k, v] of Object.entries(await this.opts.signer.sign(DECIDE_SUBJECT, body))) h.set(k, v as string);
+        return (await this.nc.request(DECIDE_SUBJECT, body, { timeout: this.opts.timeoutMs ?? 2000, headers: h })).json();
+      });
     } catch (err) {
       this.opts.logger?.warn({ err: err instanceof Error ? err.message : String(err) }, 'policy decide failed');
       throw new DependencyUnavailableError('policy service');

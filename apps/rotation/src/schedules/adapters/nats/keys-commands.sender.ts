@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SessionSigner } from '@ekm/auth';
 import { BusErrorCode, REQUEST_ID_HEADER, subject, type Reply } from '@ekm/contracts';
+import { withClientSpan } from '@ekm/telemetry';
 import type { DueItem } from '../postgres/due-work.store';
 import { signedHeaders } from './service-signer';
 
@@ -31,9 +32,12 @@ export class KeysCommandSender {
           : [subject('keys', 'expire-import-token'), { keyId: item.keyId, tokenId: item.ref }];
     try {
       const bytes = new TextEncoder().encode(JSON.stringify(body));
-      const h = await signedHeaders(this.signer, op, bytes, { [REQUEST_ID_HEADER]: requestId, 'Ekm-Principal': ROTATION_PRINCIPAL });
-      const m = await this.nc.request(op, bytes, { timeout: this.timeoutMs, headers: h });
-      const r = m.json<Reply<unknown>>();
+      // One trace per due item: this CLIENT span is the parent of the keys service's SERVER span.
+      const r = await withClientSpan(op, async (trace) => {
+        const h = await signedHeaders(this.signer, op, bytes, { [REQUEST_ID_HEADER]: requestId, 'Ekm-Principal': ROTATION_PRINCIPAL });
+        for (const [k, v] of trace) h.set(k, v.join(','));
+        return (await this.nc.request(op, bytes, { timeout: this.timeoutMs, headers: h })).json<Reply<unknown>>();
+      }, { 'ekm.rotation.kind': item.kind });
       if (!r.ok && r.error.code === BusErrorCode.Unauthenticated) this.signer?.invalidate();
       return r.ok ? { ok: true } : { ok: false, code: r.error.code, message: r.error.message };
     } catch (err) {
