@@ -2,7 +2,7 @@
  * npm run up / down / reset / backup / restore as a user runs them, each stack on private servers and
  * ports with an EKM_HOME of its own. Slow (several starts of the whole stack): one flow per test.
  */
-import { existsSync, readFileSync, rmSync, writeFileSync, copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -124,7 +124,7 @@ describe('npm run up / down on private servers', () => {
     rmSync(secretKeptApart, { force: true });
     for (const dk of dks) expect((await ekm(a, ['decrypt', '--blob', dk.ciphertextBlob])).plaintext).toBe(dk.plaintext);
     expect(await ekm(a, ['audit', 'verify'])).toMatchObject({ ok: true, firstBadIndex: null });
-    writeFileSync(join(backup, 'x'), ''); // the backup dir stays the caller's
     ok(await script('reset', a.env, ['--yes']));
+    rmSync(join(backup, '..'), { recursive: true, force: true });
   });
 });

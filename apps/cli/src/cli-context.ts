@@ -18,7 +18,15 @@ export interface EkmApi {
 }
 
 /** Opens the SDK; the default connects to NATS. */
-export type Connect = (options: { url: string; timeoutMs: number; credentials?: string }) => Promise<EkmApi>;
+export type Connect = (options: { url: string; timeoutMs: number; credentials?: string; natsUser?: NatsUser }) => Promise<EkmApi>;
+
+/** A NATS user of infra/nats/accounts.conf (EKM_NATS_USER / EKM_NATS_PASSWORD); replies come on `_INBOX_<user>`. */
+export interface NatsUser { readonly user: string; readonly pass: string }
+
+/** The NATS user from the environment, as the services read it (unset: connect without NATS auth). */
+export function natsUserOf(env: NodeJS.ProcessEnv): NatsUser | undefined {
+  return env.EKM_NATS_USER ? { user: env.EKM_NATS_USER, pass: env.EKM_NATS_PASSWORD ?? '' } : undefined;
+}
 
 /** Injected dependencies of one CLI run. */
 export interface CliDeps {
@@ -38,9 +46,12 @@ export interface GlobalOptions {
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 
-const connectNats: Connect = async ({ url, timeoutMs, credentials }) => {
+const connectNats: Connect = async ({ url, timeoutMs, credentials, natsUser }) => {
   try {
-    return await Ekm.connect({ servers: url, timeoutMs, connectTimeoutMs: timeoutMs, name: 'ekm-cli', ...(credentials !== undefined ? { credentials } : {}) });
+    return await Ekm.connect({
+      servers: url, timeoutMs, connectTimeoutMs: timeoutMs, name: 'ekm-cli', ...(credentials !== undefined ? { credentials } : {}),
+      ...(natsUser ? { user: natsUser.user, pass: natsUser.pass, inboxPrefix: `_INBOX_${natsUser.user}` } : {}),
+    });
   } catch (e) {
     throw unreachable(url, e instanceof Error ? e.message : String(e));
   }
@@ -76,7 +87,8 @@ export class CliContext {
       const g = this.globals(cmd);
       const { url } = resolveNatsUrl(g.nats, this.deps.env, this.deps.cwd);
       const credentials = credentialsFile(g.credentials, this.deps.env, this.deps.cwd);
-      this.ekm = (this.deps.connect ?? connectNats)({ url, timeoutMs: g.timeout ?? DEFAULT_TIMEOUT_MS, ...(credentials !== undefined ? { credentials } : {}) });
+      const natsUser = natsUserOf(this.deps.env);
+      this.ekm = (this.deps.connect ?? connectNats)({ url, timeoutMs: g.timeout ?? DEFAULT_TIMEOUT_MS, ...(credentials !== undefined ? { credentials } : {}), ...(natsUser ? { natsUser } : {}) });
     }
     return this.ekm;
   }
