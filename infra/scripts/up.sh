@@ -9,10 +9,12 @@
 #                                     JetStream) (default 55432 / 54222)
 #   EKM_DATABASE_ADMIN_URL            use this Postgres (admin URL of the EKM database) instead
 #   EKM_PG_DATABASE                   database name (default ekm)
-#   EKM_ROOT_OF_TRUST=pkcs11          keys service on a SoftHSM2 token in .ekm/softhsm/ (default software)
+#   EKM_ROOT_OF_TRUST=pkcs11          keys and audit on a SoftHSM2 token in .ekm/softhsm/ (default software)
 #   EKM_ROOT_SECRET                   passphrase of the software root (default: generated .ekm/root-secret)
 #   EKM_<SERVICE>_HTTP_PORT           HTTP port of one service (default keys 7101 ... audit 7104)
 #   EKM_UP_TIMEOUT                    seconds to wait for /health/ready (default 90)
+#   EKM_HOME                          the stack directory (default .ekm in the checkout)
+#   EKM_UP_SERVERS_ONLY=1             start (or reuse) Postgres and NATS only (restore.sh uses it)
 # Settings persist in $EKM_HOME/config.env (the environment of one run wins and is saved there); a
 # running service whose settings changed is restarted, the others are left alone.
 set -euo pipefail
