@@ -11,13 +11,8 @@ CONFIG_FILE="$EKM_HOME/config.env"
 
 # Processes whose environment carries our marker (readable: ours, or any when root), one pid a line.
 marked_pids() {
-  local f pid
-  for f in /proc/[0-9]*/environ; do
-    pid="${f#/proc/}"
-    pid="${pid%/environ}"
-    [ "$pid" = "$$" ] && continue
-    if tr '\0' '\n' 2>/dev/null <"$f" | grep -qxF -- "$STACK_MARKER"; then echo "$pid"; fi
-  done
+  # one grep over every environ file (-z: NUL-separated entries, -x: the whole entry)
+  grep -lzxF -- "$STACK_MARKER" /proc/[0-9]*/environ 2>/dev/null | sed 's|^/proc/||; s|/environ$||' | grep -vx "$$" || true
 }
 
 # marked_leaders: "kind pid" for the processes to signal (a postgres postmaster, not its backends).
@@ -29,7 +24,7 @@ marked_leaders() {
     case "$cmd" in
       *dist/apps/*/src/main.js*) echo "service $pid" ;;
       *nats-server*) echo "nats $pid" ;;
-      *postgres*) if [ -n "$ppid" ] && ! tr '\0' '\n' 2>/dev/null <"/proc/$ppid/environ" | grep -qxF -- "$STACK_MARKER"; then echo "postgres $pid"; fi ;;
+      *postgres*) if [ -n "$ppid" ] && ! grep -qzxF -- "$STACK_MARKER" "/proc/$ppid/environ" 2>/dev/null; then echo "postgres $pid"; fi ;;
     esac
   done
 }
