@@ -37,7 +37,7 @@ rm -f "$RUN_DIR/keys.root-of-trust"
 step "Stopping servers that up started"
 if [ -f "$RUN_DIR/nats.pid" ]; then
   stop_pid nats-server "$(read_pid nats)" nats-server TERM "$GRACE" || failed=1
-  rm -f "$RUN_DIR/nats.pid" "$RUN_DIR/nats.port"
+  rm -f "$RUN_DIR/nats.pid" "$RUN_DIR/nats.port" "$RUN_DIR/nats.requested-port"
 else
   info "nats: none started by up"
 fi
@@ -45,7 +45,7 @@ if [ -f "$RUN_DIR/postgres.pid" ]; then
   # SIGINT is Postgres' "fast" shutdown: it ends sessions and checkpoints. (SIGTERM, the "smart" mode,
   # would wait for every client to disconnect first.)
   stop_pid postgres "$(read_pid postgres)" postgres INT "$GRACE" || failed=1
-  rm -f "$RUN_DIR/postgres.pid" "$RUN_DIR/postgres.port"
+  rm -f "$RUN_DIR/postgres.pid" "$RUN_DIR/postgres.port" "$RUN_DIR/postgres.requested-port"
 else
   info "postgres: none started by up"
 fi

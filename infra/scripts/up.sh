@@ -27,6 +27,16 @@ load_config
 
 PG_PORT="${EKM_PG_PORT:-5432}"
 NATS_PORT="${EKM_NATS_PORT:-4222}"
+REQUESTED_PG_PORT="$PG_PORT"
+REQUESTED_NATS_PORT="$NATS_PORT"
+# A server up started keeps its port until `npm run down`: a changed port setting is reported, not ignored.
+warn_unapplied_port() {
+  local name="$1" var="$2" want="$3" was
+  was="$(cat "$RUN_DIR/$name.requested-port" 2>/dev/null || true)"
+  if [ -n "$was" ] && [ "$was" != "$want" ]; then
+    warn "$var=$want not applied: our $name keeps running on the port it started with ($var=$was); run 'npm run down' and 'npm run up' to move it"
+  fi
+}
 PG_DB="${EKM_PG_DATABASE:-ekm}"
 ROOT_OF_TRUST="${EKM_ROOT_OF_TRUST:-software}"
 UP_TIMEOUT="${EKM_UP_TIMEOUT:-90}"
@@ -106,6 +116,7 @@ start_own_postgres() {
   ln -sf "$home/postgres.log" "$LOG_DIR/postgres.log"
   head -n1 "$home/data/postmaster.pid" >"$RUN_DIR/postgres.pid"
   echo "$port" >"$RUN_DIR/postgres.port"
+  echo "$REQUESTED_PG_PORT" >"$RUN_DIR/postgres.requested-port"
   info "started postgres on 127.0.0.1:$port (pid $(read_pid postgres), data $home/data)"
 }
 
@@ -119,6 +130,7 @@ elif pid_alive "$(read_pid postgres)" postgres; then
   PG_PORT="$(cat "$RUN_DIR/postgres.port")"
   PG_OWNED=1
   info "already running: our postgres on 127.0.0.1:$PG_PORT (pid $(read_pid postgres))"
+  warn_unapplied_port postgres EKM_PG_PORT "$REQUESTED_PG_PORT"
 else
   rm -f "$RUN_DIR/postgres.pid" "$RUN_DIR/postgres.port"
   probe_pg() { rc=0; node_helper probe.js pg "postgres://postgres@127.0.0.1:$PG_PORT/postgres" 2>/dev/null || rc=$?; }
@@ -152,6 +164,7 @@ start_own_nats() {
   pid=$!
   echo "$pid" >"$RUN_DIR/nats.pid"
   echo "$port" >"$RUN_DIR/nats.port"
+  echo "$REQUESTED_NATS_PORT" >"$RUN_DIR/nats.requested-port"
   for ((i = 0; i < 100; i++)); do
     node_helper probe.js nats "nats://127.0.0.1:$port" 2>/dev/null && { info "started nats-server -js on 127.0.0.1:$port (pid $pid)"; return; }
     pid_alive "$pid" || break
@@ -167,6 +180,7 @@ if pid_alive "$(read_pid nats)" nats-server; then
   NATS_PORT="$(cat "$RUN_DIR/nats.port")"
   NATS_OWNED=1
   info "already running: our nats-server on 127.0.0.1:$NATS_PORT (pid $(read_pid nats))"
+  warn_unapplied_port nats EKM_NATS_PORT "$REQUESTED_NATS_PORT"
 else
   rm -f "$RUN_DIR/nats.pid" "$RUN_DIR/nats.port"
   probe_nats() { rc=0; node_helper probe.js nats "nats://127.0.0.1:$NATS_PORT" 2>/dev/null || rc=$?; }

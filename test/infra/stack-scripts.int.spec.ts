@@ -6,7 +6,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import { alive, ekm, markedPids, pidOf, privateStack, script, type Run } from './stack-scripts.support';
+import { alive, ekm, freePort, markedPids, pidOf, privateStack, script, type Run } from './stack-scripts.support';
 
 jest.setTimeout(1_200_000);
 
@@ -63,6 +63,11 @@ describe('npm run up / down on private servers', () => {
     ok(again);
     expect(again.out).not.toMatch(/restarting/);
     expect(pidOf(a.home, 'keys')).toBe(keysPid);
+    // a server setting cannot move a running server: said, not ignored
+    const moved = await script('up', { ...a.env, EKM_NATS_PORT: String(await freePort()) });
+    ok(moved);
+    expect(moved.out).toMatch(/EKM_NATS_PORT=\d+ not applied: our nats keeps running on the port it started with/);
+    expect(moved.out).not.toMatch(/restarting/);
     // a bad value is refused before anything changes
     const bad = await script('up', { ...a.env, EKM_DELETION_MIN_DAYS: '99' });
     expect(bad.code).not.toBe(0);
