@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_METADATA, loadConfig } from '@ekm/config';
 import { SERVICES, type ServiceName } from '@ekm/contracts';
+import { checkComposeDay2 } from './compose-day2-check';
 
 type Doc = Record<string, unknown>;
 const isObj = (v: unknown): v is Doc => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -79,6 +80,7 @@ export function checkCompose(compose: Doc, root: string): string[] {
   }
   for (const s of SERVICES) if (!found.has(s)) problems.push(`no compose service runs ${s} (node dist/apps/${s}/src/main.js)`);
   checkBackingServices(services, [...found.values()].map((n) => environmentOf(services[n] as Doc)), root, problems);
+  problems.push(...checkComposeDay2(compose, root));
   return problems;
 }
 

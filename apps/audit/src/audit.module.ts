@@ -4,14 +4,14 @@
  * The trail's providers sit here, beside EventLogModule, because they need its PG_POOL.
  */
 import { Module } from '@nestjs/common';
-import { EventLogModule } from '@ekm/service-kit';
+import { EventLogModule, RootBindingMigration } from '@ekm/service-kit';
 import { StatusController } from './system/status.controller';
 import { AuditController } from './trail/adapters/nats/audit.controller';
 import { AuditTrailMigration } from './trail/adapters/postgres/audit-schema.migration';
 import { TrailLifecycle, trailRuntimeProvider } from './trail/adapters/trail-runtime';
 
 @Module({
-  imports: [EventLogModule.forService('audit', { extraMigrations: [AuditTrailMigration] })],
+  imports: [EventLogModule.forService('audit', { extraMigrations: [AuditTrailMigration, RootBindingMigration] })],
   providers: [trailRuntimeProvider, TrailLifecycle],
   controllers: [StatusController, AuditController],
 })

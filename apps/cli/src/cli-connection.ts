@@ -87,6 +87,7 @@ function stackLogin(creds: StackNatsCredentials, stackFile: string): NatsLogin {
 
 /**
  * Resolves the connection. The NATS login comes from `--nats-creds FILE` / `EKM_NATS_CREDS`, else from
+ * `EKM_NATS_USER` / `EKM_NATS_PASSWORD` (compose's users), else from
  * the stack.json the URL came from (never from a stack the URL did not come from). The inbox prefix is
  * `--inbox-prefix` / `EKM_NATS_INBOX_PREFIX`, else the login's, else `_INBOX_<user>` (the permission
  * layout of docs/auth.md gives each user only its own inbox).
@@ -98,6 +99,8 @@ export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv
   const loginFile = flags.natsCreds ?? (env.EKM_NATS_CREDS || undefined);
   let login: NatsLogin | undefined;
   if (loginFile !== undefined) login = readNatsLoginFile(loginFile);
+  // A NATS user of infra/nats/accounts.conf (compose), as the services read it.
+  else if (env.EKM_NATS_USER) login = { user: env.EKM_NATS_USER, pass: env.EKM_NATS_PASSWORD ?? '' };
   else if (source === 'stack.json' && stackFile) {
     const stackCreds = findStackFile(dirname(dirname(stackFile)))?.natsCredentials;
     if (stackCreds !== undefined) login = stackLogin(stackCreds, stackFile);

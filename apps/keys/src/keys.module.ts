@@ -9,7 +9,7 @@ import { resolveAuthSecret } from '@ekm/auth';
 import type { KeysConfig } from '@ekm/config';
 import { EVENT_STORE, toInline, type EventStore } from '@ekm/event-store';
 import { LogEpochEvents } from './keys/adapters/postgres/epoch-events';
-import { EventLogModule, SERVICE_CONFIG } from '@ekm/service-kit';
+import { EventLogModule, RootBindingMigration, SERVICE_CONFIG } from '@ekm/service-kit';
 import { DEFAULT_KEY_LIMITS, type KeyLifecycleLimits } from './keys/domain';
 import { HandleKeyCommand, KEY_INLINE_PROJECTIONS, KEY_LIMITS } from './keys/application/handle-key-command';
 import { KeyAdminUseCases } from './keys/application/key-admin.use-cases';
@@ -48,7 +48,7 @@ import type { Logger } from '@ekm/telemetry';
 /** EKM_DELETION_MIN_DAYS lowers the shortest deletion window (0 in tests: destroy right after scheduling). */
 export const keyLimitsFor = (config: KeysConfig): KeyLifecycleLimits => ({ ...DEFAULT_KEY_LIMITS, minPendingWindowDays: config.deletionMinDays });
 
-const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchemaMigration, GcmBudgetMigration, KeysClockMigration, EpochsMigration] });
+const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchemaMigration, GcmBudgetMigration, KeysClockMigration, EpochsMigration, RootBindingMigration] });
 
 /**
  * The control plane's ports, in their own module so the data plane (CryptoModule) can import them:

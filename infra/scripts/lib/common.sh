@@ -3,6 +3,7 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 EKM_HOME="${EKM_HOME:-$ROOT/.ekm}"
+case "$EKM_HOME" in /*) ;; *) EKM_HOME="$PWD/$EKM_HOME" ;; esac # absolute: it is also the stack marker
 RUN_DIR="$EKM_HOME/run"
 LOG_DIR="$EKM_HOME/logs"
 SERVICES=(keys policy rotation audit)

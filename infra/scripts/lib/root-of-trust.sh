@@ -1,4 +1,4 @@
-# Root of trust for the keys service started by up.sh. Sourced; sets KEYS_ENV (NAME=value entries).
+# Root of trust for the keys and audit services started by up.sh. Sourced; sets KEYS_ENV (NAME=value entries).
 #   software (default): the root key is sealed in EKM_DATA_DIR with EKM_ROOT_SECRET; without one, up
 #     generates a development secret once in .ekm/data/root-secret (0600) and reuses it on every start.
 #     That is the file (@ekm/crypto DEV_SECRET_FILE, same format) the keys service itself reads in
@@ -35,6 +35,7 @@ prepare_root_of_trust() {
     info "PKCS#11 module $EKM_PKCS11_LIBRARY, token ${EKM_PKCS11_TOKEN_LABEL:-ekm} (your own EKM_PKCS11_* settings)"
     KEYS_ENV+=("EKM_PKCS11_LIBRARY=$EKM_PKCS11_LIBRARY" "EKM_PKCS11_TOKEN_LABEL=${EKM_PKCS11_TOKEN_LABEL:-ekm}" "EKM_PKCS11_PIN=$EKM_PKCS11_PIN")
     [ -n "${SOFTHSM2_CONF:-}" ] && KEYS_ENV+=("SOFTHSM2_CONF=$SOFTHSM2_CONF")
+    provision_pkcs11_root
     return
   fi
   local dir="$EKM_HOME/softhsm" label="${EKM_PKCS11_TOKEN_LABEL:-ekm}" lib
@@ -55,4 +56,17 @@ prepare_root_of_trust() {
     info "SoftHSM2 token '$label' in $dir/tokens (PIN in $dir/pin)"
   fi
   KEYS_ENV+=("SOFTHSM2_CONF=$dir/softhsm2.conf" "EKM_PKCS11_LIBRARY=$lib" "EKM_PKCS11_TOKEN_LABEL=$label" "EKM_PKCS11_PIN=$(cat "$dir/pin")")
+  provision_pkcs11_root
+}
+
+# keys and audit both open the token root key and create it when it is missing: on a first start they
+# could each create one. up opens it once first, so both find the same key.
+provision_pkcs11_root() {
+  env "${KEYS_ENV[@]}" node -e '
+    const { Pkcs11RootOfTrust } = require(process.argv[1]);
+    const e = process.env;
+    Pkcs11RootOfTrust.open({ library: e.EKM_PKCS11_LIBRARY, tokenLabel: e.EKM_PKCS11_TOKEN_LABEL, pin: e.EKM_PKCS11_PIN, keyLabel: e.EKM_PKCS11_KEY_LABEL || "ekm-root", sessions: 1 })
+      .then((r) => r.close(), (err) => { console.error(err.message); process.exit(1); });' "$ROOT/dist/libs/crypto/src/index.js" \
+    || die "the PKCS#11 root key could not be opened or created on token ${EKM_PKCS11_TOKEN_LABEL:-ekm} (above)"
+  info "root key ${EKM_PKCS11_KEY_LABEL:-ekm-root} on the token: ready (used by keys and audit)"
 }

@@ -1,4 +1,4 @@
-# The four EKM services, for up.sh. Sourced. Needs: NATS_URL, ADMIN_URL, ROOT_OF_TRUST, KEYS_ENV,
+# The four EKM services, for up.sh. Sourced. Needs: NATS_URL, ADMIN_URL, ROOT_OF_TRUST, KEYS_ENV, STACK_MARKER,
 # DEFAULT_PORT, UP_TIMEOUT, PG_OWNED, NATS_OWNED from up.sh.
 
 service_port() { local var="EKM_${1^^}_HTTP_PORT"; echo "${!var:-${DEFAULT_PORT[$1]}}"; }
@@ -10,6 +10,44 @@ service_db_url() {
     "$ADMIN_URL" "ekm_$1" "${EKM_DB_ROLE_PASSWORD:-}"
 }
 
+# service_envs SERVICE: fills SVC_ENVS with what up gives SERVICE (NAME=value), on top of the environment.
+service_envs() {
+  local s="$1"
+  SVC_ENVS=(
+    "$STACK_MARKER"
+    "EKM_ENV=${EKM_ENV:-development}"
+    "EKM_NATS_URL=$NATS_URL"
+    "EKM_DATABASE_URL=$(service_db_url "$s")"
+    # migrate.js ran the shared migrations; with the admin URL a service also migrates its own tables.
+    "EKM_DATABASE_ADMIN_URL=$ADMIN_URL"
+    "EKM_HTTP_PORT=$(service_port "$s")"
+    "EKM_DATA_DIR=$EKM_HOME/data"
+    "EKM_LOG_LEVEL=${EKM_LOG_LEVEL:-info}"
+  )
+  # keys, audit and policy seal under the root of trust (KEKs; the audit signing key; access-key secrets).
+  case "$s" in keys | audit | policy) SVC_ENVS+=("${KEYS_ENV[@]}") ;; esac
+  [ "$s" = keys ] && SVC_ENVS+=("EKM_AUTHZ=${EKM_AUTHZ:-policy}")
+  # First start (no principals yet): the policy service creates the operator admin and writes its
+  # credential here (0600); the CLI reads it by default.
+  [ "$s" = policy ] && SVC_ENVS+=("EKM_BOOTSTRAP_CREDENTIALS_FILE=$EKM_HOME/admin.credentials")
+  return 0
+}
+
+# settings_digest SERVICE: "NAME sha256(value)" lines of every setting SERVICE gets (up's own, then the
+# EKM_* it reads from the environment or config.env). Salted hashes only: the file holds no secret and
+# no unsalted hash of a passphrase.
+settings_digest() {
+  local s="$1" n
+  {
+    printf '%s\n' "${SVC_ENVS[@]}"
+    for n in $(node_helper config-env.js vars "$ROOT/dist/libs/config/src/index.js" "$s"); do
+      if [ -n "${!n+x}" ] && [ -n "${!n}" ]; then printf '%s=%s\n' "$n" "${!n}"; fi
+    done
+  } | awk -F= '!seen[$1]++' | sort | while IFS= read -r line; do
+    printf '%s %s\n' "${line%%=*}" "$(printf '%s\n%s' "$SETTINGS_SALT" "${line#*=}" | sha256sum | cut -c1-16)"
+  done
+}
+
 start_service() {
   local s="$1" port pid
   port="$(service_port "$s")"
@@ -17,42 +55,38 @@ start_service() {
   if node_helper probe.js port "$port"; then
     die "$s: port $port is in use by another process; free it or set EKM_${s^^}_HTTP_PORT"
   fi
-  local -a envs=(
-    "EKM_ENV=${EKM_ENV:-development}"
-    "EKM_NATS_URL=$NATS_URL"
-    "EKM_DATABASE_URL=$(service_db_url "$s")"
-    # migrate.js ran the shared migrations; with the admin URL a service also migrates its own tables.
-    "EKM_DATABASE_ADMIN_URL=$ADMIN_URL"
-    "EKM_HTTP_PORT=$port"
-    "EKM_DATA_DIR=$EKM_HOME/data"
-    "EKM_LOG_LEVEL=${EKM_LOG_LEVEL:-info}"
-  )
-  [ "$s" = keys ] && envs+=("${KEYS_ENV[@]}" "EKM_AUTHZ=${EKM_AUTHZ:-policy}")
-  # The policy service wraps access-key secrets under the same root of trust.
-  [ "$s" = policy ] && envs+=("${KEYS_ENV[@]}")
-  # First start (no principals yet): the policy service creates the operator admin and writes its
-  # credential here (0600); the CLI reads it by default.
-  [ "$s" = policy ] && envs+=("EKM_BOOTSTRAP_CREDENTIALS_FILE=$EKM_HOME/admin.credentials")
+  service_envs "$s"
   printf '\n--- %s started by npm run up\n' "$(date -u +%FT%TZ)" >>"$LOG_DIR/$s.log"
   # setsid: the service outlives this shell and a Ctrl-C here. Without job control the background child
   # is no group leader, so setsid and env exec in place and $! is the node process itself.
-  setsid env "${envs[@]}" node "$(service_entry "$s")" >>"$LOG_DIR/$s.log" 2>&1 </dev/null 9>&- &
+  setsid env "${SVC_ENVS[@]}" node "$(service_entry "$s")" >>"$LOG_DIR/$s.log" 2>&1 </dev/null 9>&- &
   pid=$!
   echo "$pid" >"$RUN_DIR/$s.pid"
   [ "$s" = keys ] && echo "$ROOT_OF_TRUST" >"$RUN_DIR/keys.root-of-trust"
-  info "$s: started (pid $pid, port $port, log .ekm/logs/$s.log)"
+  (umask 077 && settings_digest "$s" >"$RUN_DIR/$s.settings")
+  info "$s: started (pid $pid, port $port, log $LOG_DIR/$s.log)"
 }
 
+# A running service is restarted when a setting it reads changed since up started it, and only then.
 start_services() {
-  local s pid
+  local s pid changed
+  [ -s "$RUN_DIR/settings.salt" ] || (umask 077 && random_secret 16 >"$RUN_DIR/settings.salt")
+  SETTINGS_SALT="$(cat "$RUN_DIR/settings.salt")"
   for s in "${SERVICES[@]}"; do
     pid="$(read_pid "$s")"
     if pid_alive "$pid" "$(service_entry "$s")"; then
-      info "$s: already running (pid $pid), left alone"
-      if [ "$s" = keys ] && [ "$(cat "$RUN_DIR/keys.root-of-trust" 2>/dev/null)" != "$ROOT_OF_TRUST" ]; then
-        warn "keys runs with root of trust '$(cat "$RUN_DIR/keys.root-of-trust" 2>/dev/null)'; run 'npm run down' first to switch to '$ROOT_OF_TRUST'"
+      service_envs "$s"
+      if [ ! -f "$RUN_DIR/$s.settings" ]; then
+        changed="(no record of the settings it was started with)"
+      else
+        changed="$(settings_digest "$s" | diff - "$RUN_DIR/$s.settings" | awk '/^[<>]/ { print $2 }' | sort -u | tr '\n' ' ' || true)"
       fi
-      continue
+      if [ -z "$changed" ]; then
+        info "$s: already running (pid $pid), settings unchanged, left alone"
+        continue
+      fi
+      info "$s: settings changed: ${changed% }: restarting it"
+      stop_pid "$s" "$pid" "$(service_entry "$s")" TERM "${EKM_DOWN_GRACE:-15}" >/dev/null || die "$s (pid $pid) did not stop; nothing else was restarted"
     fi
     rm -f "$RUN_DIR/$s.pid"
     start_service "$s"
@@ -78,7 +112,7 @@ start_kms_api() {
   for p in "$KMS_PORT" "$KMS_HTTP_PORT"; do
     if node_helper probe.js port "$p"; then die "kms-api: port $p is in use by another process; free it or set EKM_KMS_PORT / EKM_KMS_HTTP_PORT"; fi
   done
-  local -a envs=("EKM_NATS_URL=$NATS_URL" "EKM_KMS_PORT=$KMS_PORT" "EKM_KMS_HTTP_PORT=$KMS_HTTP_PORT" "EKM_LOG_LEVEL=${EKM_LOG_LEVEL:-info}")
+  local -a envs=("$STACK_MARKER" "EKM_NATS_URL=$NATS_URL" "EKM_KMS_PORT=$KMS_PORT" "EKM_KMS_HTTP_PORT=$KMS_HTTP_PORT" "EKM_LOG_LEVEL=${EKM_LOG_LEVEL:-info}")
   if [ "$(kms_scheme)" = https ]; then
     # shellcheck source=tls.sh
     source "$ROOT/infra/scripts/lib/tls.sh"

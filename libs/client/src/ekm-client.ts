@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { connect, headers as natsHeaders, NoRespondersError, RequestError, TimeoutError, type NatsConnection } from '@nats-io/transport-node';
+import { context, propagation, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { BusErrorCode, REQUEST_ID_HEADER, isReply, subject, type Operation, type ServiceName } from '@ekm/contracts';
 import { EkmError, retryDelayMs } from './ekm-error';
 import { signerFor, type ClientCredentials } from './session-login';
@@ -61,6 +62,9 @@ export interface CallOptions {
 }
 
 /** The low-level bus client: `call(service, operation, body)` with per-attempt timeouts, retries of retriable codes under one `requestId`, and request signing. Most callers use the `Ekm` facade instead. */
+/** The SDK's tracer, resolved per call so a provider registered after import is used. */
+const clientTracer = (): Tracer => trace.getTracer('@ekm/client');
+
 export class EkmClient {
   private constructor(
     private readonly nc: NatsConnection,
@@ -124,8 +128,27 @@ export class EkmClient {
     throw last ?? new EkmError({ code: BusErrorCode.Internal, message: 'unreachable' });
   }
 
-  private async once<T>(subj: string, body: unknown, requestId: string, timeoutMs: number, renewed = false): Promise<T> {
+  /**
+   * One attempt as a CLIENT span (a no-op without an OpenTelemetry SDK in the process) whose W3C
+   * `traceparent` travels in the request headers, so the services' spans join the caller's trace.
+   */
+  private once<T>(subj: string, body: unknown, requestId: string, timeoutMs: number, renewed = false): Promise<T> {
+    const span = clientTracer().startSpan(subj, { kind: SpanKind.CLIENT, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subj, 'messaging.operation.type': 'send' } });
+    const ctx = trace.setSpan(context.active(), span);
+    return context.with(ctx, () => this.attempt<T>(subj, body, requestId, timeoutMs, renewed)).then(
+      (v) => { span.end(); return v; },
+      (err: unknown) => {
+        // the error's code only: messages may echo input
+        span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof EkmError ? err.code : 'error' });
+        span.end();
+        throw err;
+      },
+    );
+  }
+
+  private async attempt<T>(subj: string, body: unknown, requestId: string, timeoutMs: number, renewed: boolean): Promise<T> {
     const h = natsHeaders();
+    propagation.inject(context.active(), h, { set: (carrier, key, value) => carrier.set(key, value) });
     h.set(REQUEST_ID_HEADER, requestId);
     if (this.principalClaim !== undefined) h.set(DEV_PRINCIPAL_HEADER, this.principalClaim);
     // The signed bytes must be exactly the sent bytes; each attempt gets a fresh nonce and timestamp.

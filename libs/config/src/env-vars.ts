@@ -129,6 +129,7 @@ export const POLICY_ENV_VARS: readonly EnvVarSpec[] = [
   ...KEYS_ENV_VARS.filter((v) => ROOT_OF_TRUST_VAR_NAMES.includes(v.name)),
   { name: 'EKM_LOGIN_RATE_LIMIT_RPS', schema: int(0, 1_000_000), default: '5', description: 'logins per second per credential on one replica, checked before the Ed25519 proof is verified (token bucket; 0 = not limited); a session lasts EKM_SESSION_TTL_MS, so clients log in rarely' },
   { name: 'EKM_LOGIN_RATE_LIMIT_BURST', schema: int(0, 10_000_000), default: '50', description: 'login bucket capacity per credential' },
+  { name: 'EKM_BOOTSTRAP_CREDENTIALS_FILE', schema: z.string().min(1), description: 'first start (no principal yet): create the operator admin and write its credential here (0600); unset = no bootstrap admin' },
 ];
 
 /** All variables `service` reads, base first. */

@@ -62,3 +62,4 @@ export {
   type UnwrapImportedMaterialInput,
 } from './import/import-crypto';
 export { kekCacheKey, UnwrappedKeyCache, type UnwrappedKeyCacheOptions } from './cache/unwrapped-key-cache';
+export { rootFingerprint, ROOT_FINGERPRINT_SCHEME } from './binding/root-fingerprint';

@@ -21,3 +21,5 @@ export { AccessRefusals, tenantNamedBy } from './access-refusals';
 export { ACCESS_REFUSALS, LOGGER, METRICS, NATS_CONNECTION, NONCE_STORE, OUTBOX_RELAY, PG_POOL, READINESS, SERVICE_CONFIG } from './tokens';
 export { PostgresNonceStore, requestNoncesSql, type PostgresNonceStoreOptions } from './postgres-nonce-store';
 export { RequestNoncesMigration } from './request-nonces.migration';
+export { RootBindingMigration } from './root-binding/root-binding.migration';
+export { bindRootOfTrust, databaseNameOf, RootBindingMismatchError, type RootBinding } from './root-binding/root-binding';

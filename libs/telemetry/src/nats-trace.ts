@@ -65,6 +65,20 @@ export function withClientSpan<T>(subject: string, fn: (hdrs: MsgHdrs, span: Spa
   return runInSpan(span, parent, (s) => fn(hdrs, s));
 }
 
+/**
+ * Runs the handling of one JetStream message as a CONSUMER span, child of the producer's span found in
+ * the message headers (the outbox relay copies each event's `traceparent` there), so the audit entry a
+ * request caused is part of the request's trace.
+ */
+export function withConsumerSpan<T>(subject: string, hdrs: MsgHdrs | undefined, fn: (span: Span) => Promise<T>, attributes: Attributes = {}): Promise<T> {
+  const parent = extractTraceContext(hdrs);
+  const span = ekmTracer().startSpan(`${subject} process`, {
+    kind: SpanKind.CONSUMER,
+    attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject, 'messaging.operation.type': 'process', ...attributes },
+  }, parent);
+  return runInSpan(span, parent, fn);
+}
+
 /** The `traceparent` of the active span, for event metadata (`EventMeta.traceparent`); undefined outside a span. */
 export function currentTraceparent(): string | undefined {
   const carrier: Record<string, string> = {};

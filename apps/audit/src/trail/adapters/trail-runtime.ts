@@ -10,7 +10,7 @@ import type { Pool } from 'pg';
 import type { AuditConfig } from '@ekm/config';
 import { openRootOfTrust } from '@ekm/crypto';
 import { ensureStreams } from '@ekm/event-store';
-import { LOGGER, METRICS, NATS_CONNECTION, PG_POOL, READINESS, SERVICE_CONFIG, type ReadinessRegistry, type RequestMetrics } from '@ekm/service-kit';
+import { bindRootOfTrust, LOGGER, METRICS, NATS_CONNECTION, PG_POOL, READINESS, SERVICE_CONFIG, type ReadinessRegistry, type RequestMetrics } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
 import { SourceConsumers } from './nats/source-consumers';
 import { auditStreamSpec, SiemRelay } from './nats/siem-relay';
@@ -119,6 +119,8 @@ export const trailRuntimeProvider = {
     const rootKind = root.describe().kind;
     let signer: AuditSigner;
     try {
+      // The signing key is wrapped under the root: another root is refused by name, not "unwrap failed".
+      await bindRootOfTrust({ pool, service: 'audit', root, databaseUrl: config.databaseUrl });
       signer = await AuditSigner.load(pool, root);
     } finally {
       // The seed is unwrapped once; the root is not needed again in this process.

@@ -7,6 +7,7 @@
 import { JetStreamApiCodes, JetStreamApiError, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import type { Pool } from 'pg';
 import { DurableConsumer, eventStreamName, type EventEnvelope, type RelayLogger } from '@ekm/event-store';
+import { withConsumerSpan } from '@ekm/telemetry';
 import { envelopeToSource } from '../postgres/source-events';
 import type { TrailAppender } from '../postgres/trail-appender';
 
@@ -80,9 +81,9 @@ export class SourceConsumers {
         batch: 64,
         parse: isEnvelope,
         logger: this.o.logger,
-        handle: async (env) => {
+        handle: (env, ctx) => withConsumerSpan(ctx.subject, ctx.headers, async () => {
           await this.o.appender.append(envelopeToSource(service, env));
-        },
+        }, { 'ekm.source': service }),
       });
       await c.start();
       started.push(c);

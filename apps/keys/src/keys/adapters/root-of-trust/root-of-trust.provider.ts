@@ -5,16 +5,24 @@
 import { Inject, Injectable, type FactoryProvider, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { KeysConfig } from '@ekm/config';
 import { openRootOfTrust, type RootOfTrust } from '@ekm/crypto';
-import { LOGGER, READINESS, SERVICE_CONFIG, type ReadinessRegistry } from '@ekm/service-kit';
+import type { Pool } from 'pg';
+import { bindRootOfTrust, LOGGER, PG_POOL, READINESS, SERVICE_CONFIG, type ReadinessRegistry } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
 import { ROOT_OF_TRUST } from '../../application/ports';
 
 export const rootOfTrustProvider: FactoryProvider<Promise<RootOfTrust>> = {
   provide: ROOT_OF_TRUST,
-  inject: [SERVICE_CONFIG, LOGGER],
-  useFactory: async (config: KeysConfig, logger: Logger) => {
+  inject: [SERVICE_CONFIG, LOGGER, PG_POOL],
+  useFactory: async (config: KeysConfig, logger: Logger, pool: Pool) => {
     const root = await openRootOfTrust(config);
-    logger.info({ rootOfTrust: root.describe() }, 'root of trust opened'); // describe() is secret-free
+    try {
+      // Before any KEK is unwrapped: data sealed by another root is refused with both fingerprints.
+      const binding = await bindRootOfTrust({ pool, service: 'keys', root, databaseUrl: config.databaseUrl });
+      logger.info({ rootOfTrust: root.describe(), fingerprint: binding.fingerprint }, 'root of trust opened'); // describe() is secret-free
+    } catch (err) {
+      await root.close();
+      throw err;
+    }
     return root;
   },
 };
