@@ -26,7 +26,7 @@ export interface IncomingRequest {
 
 /** Outcome of {@link RequestAuthenticator.authenticate}. `principalClaimed` is for the failure record only. */
 export type AuthResult =
-  | { readonly ok: true; readonly principal: AuthenticatedPrincipal | null }
+  | { readonly ok: true; readonly principal: AuthenticatedPrincipal | null; /** The session's key (to open and seal bodies); absent without a session. SECRET. */ readonly sessionKey?: Buffer }
   | { readonly ok: false; readonly reason: AuthFailureReason; readonly principalClaimed?: string };
 
 /**
@@ -92,7 +92,7 @@ export class RequestAuthenticator {
     const claim = this.nonces.claim(claims.sessionId, nonce, now);
     if (claim === 'replayed') return fail(AuthFailureReason.Replayed);
     if (claim === 'full') return fail(AuthFailureReason.ReplayCacheFull);
-    return { ok: true, principal: principalOfClaims(claims) };
+    return { ok: true, principal: principalOfClaims(claims), sessionKey };
   }
 
   /** Opens a token once and caches the result (valid or not) per token string. */

@@ -23,7 +23,7 @@ function setup() {
 describe('RequestAuthenticator', () => {
   it('accepts a valid signed request and yields the session principal', () => {
     const { auth, request, signed, session } = setup();
-    expect(auth.authenticate(request(signed()))).toEqual({ ok: true, principal: { principalId: 'svc-a', tenant: 't1', roles: ['user'], sessionId: session.claims.sessionId } });
+    expect(auth.authenticate(request(signed()))).toEqual({ ok: true, principal: { principalId: 'svc-a', tenant: 't1', roles: ['user'], sessionId: session.claims.sessionId }, sessionKey: session.sessionKey });
   });
 
   it.each([

@@ -20,6 +20,7 @@ import { TransportAuth } from './request-auth';
 import { RequestRateLimit } from './request-rate-limit';
 import { ekmVersion } from './status.service';
 import { EVENT_STORE, type EventStore } from '@ekm/event-store';
+import { readNatsCredentials } from '@ekm/auth';
 
 /** Options of {@link startServiceApp}. */
 export interface StartServiceOptions {
@@ -58,9 +59,7 @@ export async function startServiceApp(opts: StartServiceOptions): Promise<Servic
   const service = config.service as ServiceName;
   const logger = opts.logger ?? createLogger(service, { level: config.logLevel });
   const auth = opts.auth ?? TransportAuth.fromConfig(config, logger);
-  // With a NATS user (infra/nats accounts config) replies come to the user's own inbox prefix only.
-  const natsAuth = config.natsUser !== undefined ? { user: config.natsUser, pass: config.natsPassword ?? '', inboxPrefix: `_INBOX_${config.natsUser}` } : {};
-  const nc = await connect({ servers: [...config.natsServers], name: `ekm-${service}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...natsAuth });
+  const nc = await connect({ servers: [...config.natsServers], name: `ekm-${service}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...natsLoginOf(config) });
   const readiness = new ReadinessRegistry();
   const metrics = new RequestMetrics(service);
   const health = new HealthServer(readiness, metrics);
@@ -159,4 +158,18 @@ export async function bootstrapService(opts: BootstrapOptions): Promise<ServiceA
     event: 'ready', version: ekmVersion(), httpPort: svc.httpPort, subjects: [...svc.transport.getHandlers().keys()], pid: process.pid,
   }, 'ready');
   return svc;
+}
+
+/**
+ * The service's NATS identity: its credentials file (EKM_NATS_CREDENTIALS) or EKM_NATS_USER/PASSWORD
+ * (or the URL's userinfo); replies then come to the identity's own inbox prefix only. TLS when a CA is set.
+ */
+export function natsLoginOf(config: ServiceConfig): { user?: string; pass?: string; inboxPrefix?: string; tls?: { caFile: string; certFile?: string; keyFile?: string } } {
+  const tls = config.natsTls ? { tls: { ...config.natsTls } } : {};
+  if (config.natsCredentialsFile !== undefined) {
+    const c = readNatsCredentials(config.natsCredentialsFile);
+    return { user: c.user, pass: c.password, inboxPrefix: c.inboxPrefix, ...tls };
+  }
+  if (config.natsUser !== undefined) return { user: config.natsUser, pass: config.natsPassword ?? '', inboxPrefix: `_INBOX_${config.natsUser}`, ...tls };
+  return tls;
 }

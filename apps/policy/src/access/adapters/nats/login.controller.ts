@@ -1,7 +1,8 @@
 /**
  * `ekm.v1.policy.login` (the one subject without a session; docs/auth.md): verifies the Ed25519 login
- * proof against the credential's stored verifier and answers with a session (token + HMAC key, SECRET,
- * in the reply only). Refused: unknown or revoked principal, unknown, revoked or expired (rotated out)
+ * proof against the credential's stored verifier, completes the X25519 agreement with the client's
+ * ephemeral key (the session key is derived on both sides, never sent; the token carries it wrapped
+ * for the services) and signs the reply with the service identity the client pins. Refused: unknown or revoked principal, unknown, revoked or expired (rotated out)
  * credential, bad proof — all with one message, so a caller cannot probe which principals exist —
  * a clock skew over 30 s, and a replayed proof (nonce per credential). Tenant and roles of the session
  * come from the directory.
@@ -15,17 +16,21 @@
  */
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern, Payload } from '@nestjs/microservices';
-import { AuthFailureReason, LoginRequestSchema, NonceCache, resolveAuthSecret, SessionSealer, verifyLoginProof, type LoginReply } from '@ekm/auth';
+import {
+  agreementKeyPair, AuthFailureReason, deriveSessionKey, LoginRequestSchema, NonceCache, resolveAuthSecret, SessionSealer, type ServiceIdentity, verifyLoginProof, type LoginReply,
+} from '@ekm/auth';
 import type { ServiceConfig } from '@ekm/config';
 import { BusErrorCode, fail, ok, parseRequest, subject, type Reply } from '@ekm/contracts';
 import { KeyedBuckets, LOGGER, SERVICE_CONFIG, unauthenticated } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
 import { isCredentialValid } from '../../domain';
 import { ACCESS_DIRECTORY, type AccessDirectory } from '../../application/access.ports';
+import { serviceIdentityOf } from '../runtime/service-identity';
 
 @Controller()
 export class LoginController {
   private sealer: SessionSealer | null = null;
+  private identity: ServiceIdentity | null = null;
   private readonly nonces = new NonceCache();
   private readonly logins: KeyedBuckets | null;
 
@@ -56,10 +61,19 @@ export class LoginController {
     const claim = this.nonces.claim(credential.credentialId, req.data.nonce, now);
     if (claim === 'replayed') return unauthenticated(AuthFailureReason.Replayed);
     if (claim === 'full') return unauthenticated(AuthFailureReason.ReplayCacheFull);
-    const s = this.sealerNow().issue({ principalId: p.principalId, credentialId: credential.credentialId, tenant: p.tenant, roles: p.roles, ttlMs: this.config.sessionTtlMs, now });
+    const server = agreementKeyPair();
+    let sessionKey: Buffer;
+    try {
+      sessionKey = deriveSessionKey(server.privateKey, req.data.clientKey, req.data.clientKey, server.publicKey);
+    } catch {
+      return fail(BusErrorCode.MalformedRequest, 'clientKey is not a usable X25519 public key');
+    }
+    const s = this.sealerNow().issue({ principalId: p.principalId, credentialId: credential.credentialId, tenant: p.tenant, roles: p.roles, ttlMs: this.config.sessionTtlMs, now, sessionKey });
+    sessionKey.fill(0);
+    const expiresAt = new Date(s.claims.expiresAt).toISOString();
     return ok({
-      sessionToken: s.token, sessionKey: s.sessionKey.toString('base64url'), sessionId: s.claims.sessionId,
-      principalId: p.principalId, tenant: p.tenant, roles: p.roles, expiresAt: new Date(s.claims.expiresAt).toISOString(),
+      sessionToken: s.token, serverKey: server.publicKey, serviceSignature: this.identityNow().signLoginReply(req.data.signature, server.publicKey, s.token, expiresAt),
+      sessionId: s.claims.sessionId, principalId: p.principalId, tenant: p.tenant, roles: p.roles, expiresAt,
     });
   }
 
@@ -75,7 +89,16 @@ export class LoginController {
   }
 
   private sealerNow(): SessionSealer {
-    this.sealer ??= new SessionSealer(resolveAuthSecret({ ...(this.config.authSecret !== undefined ? { secret: this.config.authSecret } : {}), env: this.config.env, dataDir: this.config.dataDir }));
+    this.sealer ??= new SessionSealer(this.secret());
     return this.sealer;
+  }
+
+  private identityNow(): ServiceIdentity {
+    this.identity ??= serviceIdentityOf(this.config);
+    return this.identity;
+  }
+
+  private secret(): string {
+    return resolveAuthSecret({ ...(this.config.authSecret !== undefined ? { secret: this.config.authSecret } : {}), env: this.config.env, dataDir: this.config.dataDir });
   }
 }

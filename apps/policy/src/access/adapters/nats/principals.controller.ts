@@ -2,6 +2,9 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload, type NatsContext } from '@nestjs/microservices';
 import { ok, parseRequest, subject, type Reply } from '@ekm/contracts';
+import type { ServiceConfig } from '@ekm/config';
+import { SERVICE_CONFIG } from '@ekm/service-kit';
+import { withServiceKey } from '../runtime/service-identity';
 import { ACCESS_DIRECTORY, type AccessDirectory } from '../../application/access.ports';
 import { PrincipalAdmin, type IssuedCredentialFile, type PrincipalInfo } from '../../application/principal-admin.use-cases';
 import { failureReply } from './access.errors';
@@ -17,6 +20,7 @@ export class PrincipalsController {
   constructor(
     private readonly admin: PrincipalAdmin,
     @Inject(ACCESS_DIRECTORY) private readonly directory: AccessDirectory,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
   ) {}
 
   /** The reply carries the private key ONCE (the caller's inbox only; never logged, never stored). */
@@ -26,7 +30,7 @@ export class PrincipalsController {
     if (!req.ok) return req;
     const call = callOf(ctx, this.directory);
     const r = await this.admin.create(call.caller, req.data, call.meta('CreatePrincipal'));
-    return r.ok ? ok(r.value) : failureReply(r.failure);
+    return r.ok ? ok(withServiceKey(this.config, r.value)) : failureReply(r.failure);
   }
 
   @MessagePattern(subject('policy', 'list-principals'))
@@ -61,7 +65,7 @@ export class PrincipalsController {
     if (!req.ok) return req;
     const call = callOf(ctx, this.directory);
     const r = await this.admin.rotateCredential(call.caller, req.data.principalId, req.data.graceSeconds, call.meta('RotateCredential'));
-    return r.ok ? ok(r.value) : failureReply(r.failure);
+    return r.ok ? ok(withServiceKey(this.config, r.value)) : failureReply(r.failure);
   }
 
   @MessagePattern(subject('policy', 'revoke-credential'))
