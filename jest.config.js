@@ -21,6 +21,8 @@ module.exports = {
   // NestJS 12 is ESM-only; jest's own module loader cannot require() ESM on Node 20, so swc compiles it.
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs)/)'],
   moduleNameMapper,
+  // The global test nats-server refuses anonymous clients; EKM_TEST_NATS_URL carries the harness user.
+  setupFiles: ['<rootDir>/test/support/nats-url-credentials.js'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   maxWorkers: 2,
