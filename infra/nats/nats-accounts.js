@@ -16,6 +16,8 @@ const { join } = require('node:path');
 const SERVICES = ['keys', 'policy', 'rotation', 'audit'];
 /** Calling identities: one per application (each reads only its own inbox). Add one per application. */
 const CLIENTS = ['cli', 'client'];
+/** Readers of the SIEM stream EKM_AUDIT (a SIEM, `ekm audit tail`): JetStream consumers on it, nothing else. */
+const READERS = ['siem'];
 
 const stream = (s) => `EKM_${s.toUpperCase()}_EVENTS`;
 // JetStream API of a stream this identity consumes: info, consumers (create/info/delete/next), acks.
@@ -50,6 +52,13 @@ function permissionsOf(identity) {
   if (CLIENTS.includes(identity)) {
     return { publish: ['ekm.v1.*.*'], subscribe: [`_INBOX_${identity}.>`], allowResponses: false };
   }
+  if (READERS.includes(identity)) {
+    return {
+      publish: ['$JS.API.INFO', '$JS.API.STREAM.INFO.EKM_AUDIT', '$JS.API.CONSUMER.*.EKM_AUDIT', '$JS.API.CONSUMER.*.EKM_AUDIT.>', '$JS.API.CONSUMER.*.*.EKM_AUDIT.>', '$JS.ACK.EKM_AUDIT.>'],
+      subscribe: [`_INBOX_${identity}.>`],
+      allowResponses: false,
+    };
+  }
   if (!SERVICES.includes(identity)) throw new Error(`unknown NATS identity ${identity}`);
   if (identity === 'audit') {
     // The audit service reads every service's stream (lifecycle, usage and auth-failure events) and is
@@ -67,7 +76,7 @@ function permissionsOf(identity) {
   return { publish, subscribe, allowResponses: true };
 }
 
-const IDENTITIES = [...SERVICES, ...CLIENTS];
+const IDENTITIES = [...SERVICES, ...CLIENTS, ...READERS];
 
 const q = (s) => JSON.stringify(s);
 /** The `accounts` block. `password(identity)` returns the config value (a quoted string or `$VAR`). */
@@ -137,7 +146,7 @@ function renderLocal(dir, opts = {}) {
   return creds;
 }
 
-module.exports = { SERVICES, CLIENTS, IDENTITIES, permissionsOf, renderAccounts, renderCompose, renderLocal };
+module.exports = { SERVICES, CLIENTS, READERS, IDENTITIES, permissionsOf, renderAccounts, renderCompose, renderLocal };
 
 if (require.main === module) {
   const [cmd, dir, ...rest] = process.argv.slice(2);

@@ -10,7 +10,6 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const accounts = require('../../infra/nats/nats-accounts.js') as {
   IDENTITIES: readonly string[];
   renderLocal(dir: string, opts: { port?: number; extraUsers?: { user: string; password: string }[]; tlsCert?: string; tlsKey?: string }): Record<string, NatsIdentity>;
