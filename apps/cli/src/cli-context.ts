@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { Ekm, type CryptoClient, type KeysClient } from '@ekm/client';
 import { unreachable, usageError } from './cli-error';
 import { resolveNatsUrl } from './nats-url';
+import { cliNatsLogin, type CliNatsLogin } from './nats-login';
 import { jsonDocument, type CliIo } from './output';
 
 /** The SDK surface the commands use (unit tests pass a recording fake). */
@@ -18,7 +19,7 @@ export interface EkmApi {
 }
 
 /** Opens the SDK; the default connects to NATS. */
-export type Connect = (options: { url: string; timeoutMs: number; credentials?: string }) => Promise<EkmApi>;
+export type Connect = (options: { url: string; timeoutMs: number; credentials?: string; login?: CliNatsLogin }) => Promise<EkmApi>;
 
 /** Injected dependencies of one CLI run. */
 export interface CliDeps {
@@ -38,9 +39,9 @@ export interface GlobalOptions {
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 
-const connectNats: Connect = async ({ url, timeoutMs, credentials }) => {
+const connectNats: Connect = async ({ url, timeoutMs, credentials, login }) => {
   try {
-    return await Ekm.connect({ servers: url, timeoutMs, connectTimeoutMs: timeoutMs, name: 'ekm-cli', ...(credentials !== undefined ? { credentials } : {}) });
+    return await Ekm.connect({ servers: url, timeoutMs, connectTimeoutMs: timeoutMs, name: 'ekm-cli', ...(credentials !== undefined ? { credentials } : {}), ...login });
   } catch (e) {
     throw unreachable(url, e instanceof Error ? e.message : String(e));
   }
@@ -76,7 +77,8 @@ export class CliContext {
       const g = this.globals(cmd);
       const { url } = resolveNatsUrl(g.nats, this.deps.env, this.deps.cwd);
       const credentials = credentialsFile(g.credentials, this.deps.env, this.deps.cwd);
-      this.ekm = (this.deps.connect ?? connectNats)({ url, timeoutMs: g.timeout ?? DEFAULT_TIMEOUT_MS, ...(credentials !== undefined ? { credentials } : {}) });
+      const login = cliNatsLogin(this.deps.env, this.deps.cwd);
+      this.ekm = (this.deps.connect ?? connectNats)({ url, timeoutMs: g.timeout ?? DEFAULT_TIMEOUT_MS, ...(credentials !== undefined ? { credentials } : {}), login });
     }
     return this.ekm;
   }

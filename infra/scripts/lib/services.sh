@@ -1,5 +1,5 @@
 # The four EKM services, for up.sh. Sourced. Needs: NATS_URL, ADMIN_URL, ROOT_OF_TRUST, KEYS_ENV,
-# DEFAULT_PORT, UP_TIMEOUT, PG_OWNED, NATS_OWNED from up.sh.
+# DEFAULT_PORT, UP_TIMEOUT, PG_OWNED, NATS_OWNED, NATS_CREDS_DIR, NATS_TLS_CA from up.sh.
 
 service_port() { local var="EKM_${1^^}_HTTP_PORT"; echo "${!var:-${DEFAULT_PORT[$1]}}"; }
 service_entry() { echo "dist/apps/$1/src/main.js"; }
@@ -20,6 +20,8 @@ start_service() {
   local -a envs=(
     "EKM_ENV=${EKM_ENV:-development}"
     "EKM_NATS_URL=$NATS_URL"
+    # Each service logs in to NATS as itself (its own subjects only); the file is 0600 and never logged.
+    "EKM_NATS_CREDENTIALS=$NATS_CREDS_DIR/$s.json"
     "EKM_DATABASE_URL=$(service_db_url "$s")"
     # migrate.js ran the shared migrations; with the admin URL a service also migrates its own tables.
     "EKM_DATABASE_ADMIN_URL=$ADMIN_URL"
@@ -27,6 +29,7 @@ start_service() {
     "EKM_DATA_DIR=$EKM_HOME/data"
     "EKM_LOG_LEVEL=${EKM_LOG_LEVEL:-info}"
   )
+  [ -n "$NATS_TLS_CA" ] && envs+=("EKM_NATS_TLS_CA=$NATS_TLS_CA")
   [ "$s" = keys ] && envs+=("${KEYS_ENV[@]}" "EKM_AUTHZ=${EKM_AUTHZ:-policy}")
   # First start (no principals yet): the policy service creates the operator admin and writes its
   # credential here (0600); the CLI reads it by default.
@@ -78,6 +81,8 @@ write_stack_json() {
   local s
   for s in "${SERVICES[@]}"; do specs+=("$s=$(service_port "$s")@$(read_pid "$s")"); done
   NATS_URL="$NATS_URL" PG_URL="$ADMIN_URL" ROOT_OF_TRUST="$ROOT_OF_TRUST" PG_OWNED="$PG_OWNED" NATS_OWNED="$NATS_OWNED" \
+    NATS_CREDENTIALS="$NATS_CREDS_DIR/cli.json" NATS_SIEM_CREDENTIALS="$NATS_CREDS_DIR/siem.json" NATS_TLS_CA="$NATS_TLS_CA" \
+    ADMIN_CREDENTIALS="$EKM_HOME/admin.credentials" \
     PG_PID="$(read_pid postgres)" NATS_PID="$(read_pid nats)" LOG_DIR="$LOG_DIR" \
     node_helper stack-json.js "$EKM_HOME/stack.json" "${specs[@]}"
 }
@@ -85,7 +90,8 @@ write_stack_json() {
 print_summary() {
   local s port
   info "postgres  $(node -e 'const u=new URL(process.argv[1]); u.password=""; console.log(u.toString())' "$ADMIN_URL")  $([ "$PG_OWNED" = 1 ] && echo "(started by up)" || echo "(existing server, not ours)")"
-  info "nats      $NATS_URL  $([ "$NATS_OWNED" = 1 ] && echo "(started by up)" || echo "(existing server, not ours)")"
+  info "nats      $NATS_URL  $([ "$NATS_OWNED" = 1 ] && echo "(started by up)" || echo "(existing server, not ours)")  TLS: $([ -n "$NATS_TLS_CA" ] && echo "on (CA $NATS_TLS_CA)" || echo off)"
+  info "nats identities: ${NATS_CREDS_DIR#"$ROOT"/}/<identity>.json (0600); the CLI and SDK use cli.json (stack.json natsCredentials)"
   for s in "${SERVICES[@]}"; do
     port="$(service_port "$s")"
     info "$(printf '%-9s' "$s") http://127.0.0.1:$port/health/ready  /metrics  pid $(read_pid "$s")"

@@ -4,12 +4,13 @@ import { SingleBar, Presets } from 'cli-progress';
 import Table from 'cli-table3';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect, createInbox, type NatsConnection } from '@nats-io/transport-node';
-import { AuditClient, toCef, type AuditEntry, type Ekm } from '@ekm/client';
+import { AuditClient, natsConnectOptions, toCef, type AuditEntry, type Ekm } from '@ekm/client';
 import { parseIntBetween } from '../args';
 import type { CliContext, EkmApi } from '../cli-context';
 import { usageError } from '../cli-error';
 import { withExamples } from '../help';
 import { resolveNatsUrl } from '../nats-url';
+import { cliNatsLogin } from '../nats-login';
 
 const iso = (option: string, v: string): string => {
   const t = Date.parse(v);
@@ -30,9 +31,10 @@ export function entryTable(entries: readonly AuditEntry[]): string {
   return `${t.toString()}\n`;
 }
 
-async function natsOf(ctx: CliContext, cmd: Command): Promise<NatsConnection> {
+async function natsOf(ctx: CliContext, cmd: Command, identity: 'cli' | 'siem' = 'cli'): Promise<NatsConnection> {
   const { url } = resolveNatsUrl(ctx.globals(cmd).nats, ctx.deps.env, ctx.deps.cwd);
-  return connect({ servers: url.split(','), name: 'ekm-cli-audit' });
+  const login = cliNatsLogin(ctx.deps.env, ctx.deps.cwd, identity);
+  return connect({ name: 'ekm-cli-audit', ...natsConnectOptions({ servers: url, ...login }, {}) });
 }
 
 export function auditCommand(ctx: CliContext): Command {
@@ -105,7 +107,7 @@ export function auditCommand(ctx: CliContext): Command {
     .action(async (o: { lines?: number; follow?: boolean; format?: string }, self: Command) => {
       const format = o.format ?? (ctx.globals(self).json ? 'json' : 'table');
       if (!['json', 'cef', 'table'].includes(format)) throw usageError(`--format ${format}: must be json, cef or table`);
-      const nc = await natsOf(ctx, self);
+      const nc = await natsOf(ctx, self, 'siem');
       try {
         const jsm = await jetstreamManager(nc);
         const info = await jsm.streams.info('EKM_AUDIT');
