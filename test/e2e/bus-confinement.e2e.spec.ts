@@ -22,7 +22,6 @@ import { createTestDatabase } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
 import { startKeysApp, type KeysApp } from './keys-crypto.support';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const gen = require('../../infra/nats/nats-accounts.js') as { permissionsOf(id: string): { subscribe: string[] } };
 
 const SECRET = `bus-e2e-${randomBytes(16).toString('hex')}`;

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const gen = require('../../infra/nats/nats-accounts.js') as {
   SERVICES: string[]; CLIENTS: string[]; READERS: string[]; IDENTITIES: string[];
   permissionsOf(id: string): { publish: string[]; subscribe: string[]; allowResponses: boolean };
