@@ -172,7 +172,7 @@ render_nats_config() {
   local port="$1"
   local -a tls=()
   [ "$TLS_ON" = 1 ] && tls=(--tls-cert "$TLS_DIR/nats.pem" --tls-key "$TLS_DIR/nats-key.pem")
-  node "$ROOT/infra/nats/nats-accounts.js" local "$NATS_CREDS_DIR" --port "$port" "${tls[@]}"
+  node "$ROOT/infra/nats/nats-accounts.js" local "$NATS_CREDS_DIR" --port "$port" --jetstream-dir "$EKM_HOME/nats" "${tls[@]}"
 }
 
 # probe_own_nats PORT: our server answers, with the keys identity (and TLS when on).
@@ -186,7 +186,7 @@ start_own_nats() {
   bin="$(nats_bin)"
   mkdir -p "$EKM_HOME/nats"
   render_nats_config "$port"
-  setsid "$bin" -c "$NATS_CREDS_DIR/nats-server.conf" -a 127.0.0.1 -p "$port" -js -sd "$EKM_HOME/nats" -l "$LOG_DIR/nats.log" </dev/null >/dev/null 2>&1 9>&- &
+  setsid "$bin" -c "$NATS_CREDS_DIR/nats-server.conf" -l "$LOG_DIR/nats.log" </dev/null >/dev/null 2>&1 9>&- &
   pid=$!
   echo "$pid" >"$RUN_DIR/nats.pid"
   echo "$port" >"$RUN_DIR/nats.port"

@@ -13,11 +13,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, headers, type NatsConnection, type Status } from '@nats-io/transport-node';
+import { connect, headers, nkeyAuthenticator, nkeys, type NatsConnection, type Status } from '@nats-io/transport-node';
 import { serviceSessionSource, SessionSealer, SessionSigner } from '@ekm/auth';
 import { Ekm, EkmClient, PolicyClient } from '@ekm/client';
 import { startPolicyHarness, type PolicyHarness } from '../../apps/policy/src/access/adapters/nats/policy.test-harness';
-import { ekmNatsConfig, type EkmNatsConfig } from '../support/nats-auth';
+import { ekmNatsConfig, loginAs, type EkmNatsConfig } from '../support/nats-auth';
 import { createTestDatabase } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
 import { startKeysApp, type KeysApp } from './keys-crypto.support';
@@ -36,8 +36,7 @@ describe('the bus under least-privilege identities', () => {
   const closers: Array<() => Promise<void>> = [];
   const url = (): string => `nats://127.0.0.1:${nats.port}`;
   const as = async (id: string): Promise<NatsConnection> => {
-    const c = ids.identities[id]!;
-    const nc = await connect({ servers: url(), user: c.user, pass: c.password, inboxPrefix: c.inboxPrefix, reconnect: false });
+    const nc = await connect({ servers: url(), ...loginAs(ids.identities[id]!), reconnect: false });
     open.push(nc);
     return nc;
   };
@@ -77,9 +76,11 @@ describe('the bus under least-privilege identities', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  it('refuses anonymous connections and wrong passwords', async () => {
+  it('refuses anonymous connections, a user name without its nkey, and an unknown nkey', async () => {
     await expect(connect({ servers: url(), reconnect: false })).rejects.toThrow(/authorization/i);
     await expect(connect({ servers: url(), user: 'client', pass: 'not-the-password-0123456789', reconnect: false })).rejects.toThrow(/authorization/i);
+    const stranger = new TextDecoder().decode(nkeys.createUser().getSeed());
+    await expect(connect({ servers: url(), authenticator: nkeyAuthenticator(new TextEncoder().encode(stranger)), reconnect: false })).rejects.toThrow(/authorization/i);
   });
 
   it('a client identity cannot read > or another identity\'s inbox', async () => {

@@ -13,7 +13,7 @@ const gen = require('../../infra/nats/nats-accounts.js') as {
   SERVICES: string[]; CLIENTS: string[]; READERS: string[]; IDENTITIES: string[];
   permissionsOf(id: string): { publish: string[]; subscribe: string[]; allowResponses: boolean };
   renderCompose(): string;
-  renderLocal(dir: string, opts?: object): Record<string, { user: string; password: string; inboxPrefix: string }>;
+  renderLocal(dir: string, opts?: object): Record<string, { user: string; nkeySeed: string; nkey: string; inboxPrefix: string }>;
 };
 const ROOT = join(__dirname, '..', '..');
 
@@ -59,12 +59,19 @@ describe('NATS identities (infra/nats/nats-accounts.js)', () => {
     expect(statSync(dir).mode & 0o777).toBe(0o700);
     for (const id of gen.IDENTITIES) {
       expect(statSync(join(dir, `${id}.json`)).mode & 0o777).toBe(0o600);
-      expect(first[id]).toEqual({ user: id, password: expect.stringMatching(/^[A-Za-z0-9_-]{32}$/), inboxPrefix: `_INBOX_${id}` });
+      expect(first[id]).toEqual({ user: id, nkeySeed: expect.stringMatching(/^SU[A-Z2-7]{56}$/), nkey: expect.stringMatching(/^U[A-Z2-7]{55}$/), inboxPrefix: `_INBOX_${id}` });
+      expect(JSON.parse(readFileSync(join(dir, `${id}.json`), 'utf8'))).toEqual({ user: id, nkeySeed: first[id]!.nkeySeed, inboxPrefix: `_INBOX_${id}` });
     }
     expect(statSync(join(dir, 'nats-server.conf')).mode & 0o777).toBe(0o600);
     expect(gen.renderLocal(dir, { port: 4333 })).toEqual(first);
     const conf = readFileSync(join(dir, 'nats-server.conf'), 'utf8');
     expect(conf).toContain('listen: 127.0.0.1:4333');
-    expect(new Set(gen.IDENTITIES.map((id) => first[id].password)).size).toBe(gen.IDENTITIES.length);
+    // The server config holds public keys only: no seed, no password.
+    for (const id of gen.IDENTITIES) {
+      expect(conf).toContain(`nkey: ${first[id]!.nkey}`);
+      expect(conf).not.toContain(first[id]!.nkeySeed);
+    }
+    expect(conf).not.toMatch(/password/);
+    expect(new Set(gen.IDENTITIES.map((id) => first[id]!.nkeySeed)).size).toBe(gen.IDENTITIES.length);
   });
 });

@@ -14,7 +14,7 @@ import { connect } from '@nats-io/transport-node';
 import { EkmClient } from '@ekm/client';
 import { loadConfig } from '@ekm/config';
 import { natsLoginOf } from '../../libs/service-kit/src/bootstrap';
-import { ekmNatsConfig } from '../support/nats-auth';
+import { ekmNatsConfig, loginAs } from '../support/nats-auth';
 import { startNats, startPostgres, stopServer, type ServerHandle } from '../support/servers';
 
 const LIB = join(__dirname, '..', '..', 'infra', 'scripts', 'lib');
@@ -83,8 +83,7 @@ describe('TLS for NATS and Postgres (local CA of npm run up)', () => {
     expect(plain).toContain('"tls_required":true');
     expect(plain).not.toMatch(/PONG|\+OK/);
     // Without the CA, the server certificate does not verify.
-    const cli = ids.identities.cli!;
-    await expect(connect({ servers: url, user: cli.user, pass: cli.password, reconnect: false })).rejects.toThrow(/certificate/i);
+    await expect(connect({ servers: url, ...loginAs(ids.identities.cli!), reconnect: false })).rejects.toThrow(/certificate/i);
     const client = await EkmClient.connect({ servers: url, natsCredentials: ids.credentialsFile('cli'), tls: { caFile: join(tls, 'ca.pem') }, maxAttempts: 1 });
     await client.close();
     const config = loadConfig('keys', { EKM_NATS_URL: url, EKM_NATS_CREDENTIALS: ids.credentialsFile('keys'), EKM_NATS_TLS_CA: join(tls, 'ca.pem'), EKM_AUTH: 'disabled' });

@@ -9,17 +9,24 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nkeyAuthenticator, type Authenticator } from '@nats-io/transport-node';
 
 const accounts = require('../../infra/nats/nats-accounts.js') as {
   IDENTITIES: readonly string[];
   renderLocal(dir: string, opts: { port?: number; extraUsers?: { user: string; password: string }[]; tlsCert?: string; tlsKey?: string }): Record<string, NatsIdentity>;
 };
 
-/** One identity's credentials file contents. */
+/** One identity's credentials file contents (plus its public nkey, which the server config holds). */
 export interface NatsIdentity {
   readonly user: string;
-  readonly password: string;
+  readonly nkeySeed: string;
+  readonly nkey: string;
   readonly inboxPrefix: string;
+}
+
+/** connect() options that log in as `id` (nkey authenticator and its own inbox prefix). */
+export function loginAs(id: NatsIdentity): { authenticator: Authenticator; inboxPrefix: string } {
+  return { authenticator: nkeyAuthenticator(new TextEncoder().encode(id.nkeySeed)), inboxPrefix: id.inboxPrefix };
 }
 
 export interface HarnessNatsConfig {

@@ -33,7 +33,8 @@ async function nats(url) {
   const login = {};
   if (process.env.EKM_NATS_CREDENTIALS) {
     const c = JSON.parse(require('node:fs').readFileSync(process.env.EKM_NATS_CREDENTIALS, 'utf8'));
-    Object.assign(login, { user: c.user, pass: c.password, inboxPrefix: c.inboxPrefix });
+    const auth = c.nkeySeed ? { authenticator: require('@nats-io/transport-node').nkeyAuthenticator(new TextEncoder().encode(c.nkeySeed)) } : { user: c.user, pass: c.password };
+    Object.assign(login, auth, { inboxPrefix: c.inboxPrefix });
   }
   if (process.env.EKM_NATS_TLS_CA) login.tls = { caFile: process.env.EKM_NATS_TLS_CA };
   try {

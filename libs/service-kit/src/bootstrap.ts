@@ -4,7 +4,7 @@
  */
 import { Module, type DynamicModule, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { connect } from '@nats-io/transport-node';
+import { connect, type Authenticator } from '@nats-io/transport-node';
 import type { ServiceName } from '@ekm/contracts';
 import { ConfigError, loadConfig, type ServiceConfig } from '@ekm/config';
 import { createLogger, initTelemetry, type Logger, type Telemetry } from '@ekm/telemetry';
@@ -20,7 +20,7 @@ import { TransportAuth } from './request-auth';
 import { RequestRateLimit } from './request-rate-limit';
 import { ekmVersion } from './status.service';
 import { EVENT_STORE, type EventStore } from '@ekm/event-store';
-import { readNatsCredentials } from '@ekm/auth';
+import { natsLoginOptions, readNatsCredentials } from '@ekm/auth';
 
 /** Options of {@link startServiceApp}. */
 export interface StartServiceOptions {
@@ -164,12 +164,9 @@ export async function bootstrapService(opts: BootstrapOptions): Promise<ServiceA
  * The service's NATS identity: its credentials file (EKM_NATS_CREDENTIALS) or EKM_NATS_USER/PASSWORD
  * (or the URL's userinfo); replies then come to the identity's own inbox prefix only. TLS when a CA is set.
  */
-export function natsLoginOf(config: ServiceConfig): { user?: string; pass?: string; inboxPrefix?: string; tls?: { caFile: string; certFile?: string; keyFile?: string } } {
+export function natsLoginOf(config: ServiceConfig): { user?: string; pass?: string; authenticator?: Authenticator; inboxPrefix?: string; tls?: { caFile: string; certFile?: string; keyFile?: string } } {
   const tls = config.natsTls ? { tls: { ...config.natsTls } } : {};
-  if (config.natsCredentialsFile !== undefined) {
-    const c = readNatsCredentials(config.natsCredentialsFile);
-    return { user: c.user, pass: c.password, inboxPrefix: c.inboxPrefix, ...tls };
-  }
+  if (config.natsCredentialsFile !== undefined) return { ...natsLoginOptions(readNatsCredentials(config.natsCredentialsFile)), ...tls };
   if (config.natsUser !== undefined) return { user: config.natsUser, pass: config.natsPassword ?? '', inboxPrefix: `_INBOX_${config.natsUser}`, ...tls };
   return tls;
 }
