@@ -9,6 +9,7 @@
  *   other than keys (on every subject their permissions let them read), and the harness user on `>`
  *   (what the broker sees), find 0 bytes of key material or caller plaintext (raw, base64, hex).
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -194,5 +195,14 @@ describe('the bus under least-privilege identities', () => {
       const r = (await nc.request(subj, body, { timeout: 5000, headers: h })).json<{ ok: boolean; error?: { code: string } }>();
       expect(r).toMatchObject({ ok: false, error: { code: 'EKM_SEAL_REQUIRED' } });
     }
+  });
+
+  it('examples/raw-nats logs in, pins the service, and makes sealed calls with only the NATS client and node:crypto', () => {
+    const out = execFileSync(process.execPath, [join(__dirname, '..', '..', 'examples', 'raw-nats', 'list-keys.js')], {
+      cwd: dir, encoding: 'utf8',
+      env: { ...process.env, EKM_CREDENTIALS: join(dir, 'admin.credentials'), EKM_NATS_CREDENTIALS: ids.credentialsFile('cli'), EKM_NATS_URL: url(), NODE_PATH: join(__dirname, '..', '..', 'node_modules') },
+    });
+    expect(out).toMatch(/acme Enabled/);
+    expect(out).toMatch(/data key under .*: 32 bytes \(sealed on the bus\)/);
   });
 });

@@ -1,5 +1,8 @@
 /** The worked example of docs/auth.md, byte for byte: if this fails, fix the code or the document. */
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, createPrivateKey, createPublicKey, sign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { openBody, sealBody, sealKeyOf } from './bus-seal';
 import { agreementKeyPair, deriveSessionKey, ServiceIdentity, verifyLoginReply } from './key-agreement';
 import { finishLogin } from './login-client';
@@ -80,5 +83,14 @@ describe('docs/auth.md worked example', () => {
     expect(() => openBody(key, 'reply', 'ekm.v1.keys.encrypt', requestId, sealed)).toThrow(/does not open/);
     expect(() => openBody(key, 'request', 'ekm.v1.keys.decrypt', requestId, sealed)).toThrow(/does not open/);
     expect(() => openBody(key, 'request', 'ekm.v1.keys.encrypt', 'other', sealed)).toThrow(/does not open/);
+  });
+
+  // An independent implementation: the Python block of docs/auth.md (stdlib + `cryptography`).
+  const hasPython = spawnSync('python3', ['-c', 'import cryptography'], { stdio: 'ignore' }).status === 0;
+  (hasPython ? it : it.skip)('the Python check in docs/auth.md passes (python3 with the cryptography package)', () => {
+    const doc = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'auth.md'), 'utf8');
+    const code = /```python\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(code).toBeDefined();
+    expect(execFileSync('python3', ['-c', code!], { encoding: 'utf8' }).trim()).toBe('worked example OK');
   });
 });
