@@ -6,12 +6,14 @@
  *   confinement tests (each service and client connects as itself).
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { nkeyAuthenticator, type Authenticator } from '@nats-io/transport-node';
 
-const accounts = require('../../infra/nats/nats-accounts.js') as {
+// From the source tree (jest) or from dist/test/support (bench, chaos: infra/ is not copied into dist).
+const generator = [join(__dirname, '..', '..', 'infra', 'nats', 'nats-accounts.js'), join(__dirname, '..', '..', '..', 'infra', 'nats', 'nats-accounts.js')].find((p) => existsSync(p))!;
+const accounts = require(generator) as {
   IDENTITIES: readonly string[];
   renderLocal(dir: string, opts: { port?: number; extraUsers?: { user: string; password: string }[]; tlsCert?: string; tlsKey?: string }): Record<string, NatsIdentity>;
 };
