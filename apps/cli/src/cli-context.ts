@@ -77,7 +77,7 @@ export class CliContext {
       const g = this.globals(cmd);
       const { url } = resolveNatsUrl(g.nats, this.deps.env, this.deps.cwd);
       const credentials = credentialsFile(g.credentials, this.deps.env, this.deps.cwd);
-      const login = cliNatsLogin(this.deps.env, this.deps.cwd);
+      const login = cliNatsLogin(this.deps.env, this.deps.cwd, url);
       this.ekm = (this.deps.connect ?? connectNats)({ url, timeoutMs: g.timeout ?? DEFAULT_TIMEOUT_MS, ...(credentials !== undefined ? { credentials } : {}), login });
     }
     return this.ekm;

@@ -33,7 +33,7 @@ export function entryTable(entries: readonly AuditEntry[]): string {
 
 async function natsOf(ctx: CliContext, cmd: Command, identity: 'cli' | 'siem' = 'cli'): Promise<NatsConnection> {
   const { url } = resolveNatsUrl(ctx.globals(cmd).nats, ctx.deps.env, ctx.deps.cwd);
-  const login = cliNatsLogin(ctx.deps.env, ctx.deps.cwd, identity);
+  const login = cliNatsLogin(ctx.deps.env, ctx.deps.cwd, url, identity);
   return connect({ name: 'ekm-cli-audit', ...natsConnectOptions({ servers: url, ...login }, {}) });
 }
 
