@@ -35,7 +35,7 @@ async function main() {
   const signature = b64u(c.sign(null, Buffer.from(proof), key));
   const login = (await nc.request('ekm.v1.policy.login', JSON.stringify({
     principalId: cred.principalId, credentialId: cred.credentialId, timestamp, nonce, clientKey, signature,
-  }))).json();
+  }), { timeout: 10000 })).json();
   if (!login.ok) throw new Error(`${login.error.code}: ${login.error.message}`);
   const { sessionToken, serverKey, serviceSignature, expiresAt } = login.data;
 
@@ -71,7 +71,7 @@ async function main() {
     h.set('Ekm-Signature', b64u(c.createHmac('sha256', sessionKey).update(canonical).digest()));
     h.set('Ekm-Request-Id', requestId);
     h.set('Ekm-Seal', 'v1');
-    const m = await nc.request(subject, sealed, { headers: h, timeout: 5000 });
+    const m = await nc.request(subject, sealed, { headers: h, timeout: 10000 });
     if (m.headers?.get('Ekm-Seal') !== 'v1') {
       const refused = m.json();
       if (refused.ok) throw new Error('unsealed success reply: not from EKM');

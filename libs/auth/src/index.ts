@@ -21,3 +21,4 @@ export { RevocationListener, policyEventSubject } from './revocation-listener';
 export { AuthFailureRecorder, AUTHENTICATION_FAILED, type AuthenticationFailedData } from './auth-failure-recorder';
 export { resolveAuthSecret, DEV_AUTH_SECRET_FILE } from './auth-secret';
 export * from './nats-credentials';
+export * from './sealed-request';
