@@ -9,7 +9,8 @@
  *   other than keys (on every subject their permissions let them read), and the harness user on `>`
  *   (what the broker sees), find 0 bytes of key material or caller plaintext (raw, base64, hex).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -197,8 +198,9 @@ describe('the bus under least-privilege identities', () => {
     }
   });
 
-  it('examples/raw-nats logs in, pins the service, and makes sealed calls with only the NATS client and node:crypto', () => {
-    const out = execFileSync(process.execPath, [join(__dirname, '..', '..', 'examples', 'raw-nats', 'list-keys.js')], {
+  it('examples/raw-nats logs in, pins the service, and makes sealed calls with only the NATS client and node:crypto', async () => {
+    // Asynchronous: the services answering it run in this process.
+    const { stdout: out } = await promisify(execFile)(process.execPath, [join(__dirname, '..', '..', 'examples', 'raw-nats', 'list-keys.js')], {
       cwd: dir, encoding: 'utf8',
       env: { ...process.env, EKM_CREDENTIALS: join(dir, 'admin.credentials'), EKM_NATS_CREDENTIALS: ids.credentialsFile('cli'), EKM_NATS_URL: url(), NODE_PATH: join(__dirname, '..', '..', 'node_modules') },
     });
