@@ -26,6 +26,8 @@ const common = {
   // NestJS 12 and uuid are ESM-only; jest's own module loader cannot require() ESM on Node 20, so swc compiles them.
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uuid)/)'],
   moduleNameMapper,
+  // The global test nats-server refuses anonymous clients; EKM_TEST_NATS_URL carries the harness user.
+  setupFiles: ['<rootDir>/test/support/nats-url-credentials.js'],
 };
 // Integration and e2e specs share one private Postgres and nats-server: jest runs a globalSetup module
 // once per run even when several selected projects name it, and not at all when only `unit` runs.

@@ -6,7 +6,7 @@
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { ActiveSession } from '@ekm/auth';
 import type { Fixture, FixtureBlob, FixtureKey } from './load-scenarios';
-import { callHeaders, sessionFor, type WorkerCaller } from './load-worker';
+import { callRequest, sessionFor, type WorkerCaller } from './load-worker';
 
 export const TENANTS = 5;
 export const KEYS_PER_TENANT = 10;
@@ -15,8 +15,9 @@ export const BLOBS_PER_KEY = 4;
 async function call<T>(nc: NatsConnection, op: string, body: unknown, caller: WorkerCaller, session: ActiveSession | null): Promise<T> {
   const subject = `ekm.v1.keys.${op}`;
   const bytes = Buffer.from(JSON.stringify(body));
-  const m = await nc.request(subject, bytes, { timeout: 30_000, headers: callHeaders(caller, session, subject, bytes) });
-  const r = m.json<{ ok: true; data: T } | { ok: false; error: { code: string; message: string } }>();
+  const c = callRequest(caller, session, subject, bytes);
+  const m = await nc.request(subject, c.body, { timeout: 30_000, headers: c.headers });
+  const r = JSON.parse(Buffer.from(c.open(m.data, m.headers?.has('Ekm-Seal') ? m.headers.get('Ekm-Seal') : undefined)).toString('utf8')) as { ok: true; data: T } | { ok: false; error: { code: string; message: string } };
   if (!r.ok) throw new Error(`${op} failed while preparing the benchmark: ${r.error.code} ${r.error.message}`);
   return r.data;
 }

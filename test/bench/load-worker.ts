@@ -7,7 +7,8 @@
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
-import { readCredentialFile, serviceSessionSource, SessionSealer, signRequest, type ActiveSession } from '@ekm/auth';
+import { randomUUID } from 'node:crypto';
+import { readCredentialFile, SEAL_HEADER, sealedRequest, serviceSessionSource, SessionSealer, type ActiveSession } from '@ekm/auth';
 import { loginSessionSource } from '@ekm/client';
 import { SampleBuffer, summarize, type LatencySummary } from './latency-stats';
 import { requestMaker, type BenchOp, type Fixture } from './load-scenarios';
@@ -24,12 +25,19 @@ export type WorkerTarget = { kind: 'ekm' } | { kind: 'echo'; replyBytes: number 
  */
 export interface WorkerCaller { readonly principal: string; readonly authSecret?: string; readonly credentialsFile?: string }
 
-/** Request headers for one call: the four signature headers (fresh nonce each), or the claimed principal. */
-export function callHeaders(caller: WorkerCaller, session: ActiveSession | null, subject: string, body: Uint8Array): MsgHdrs {
+/**
+ * Headers and body of one call: with a session, signed (fresh nonce each) and sealed as the SDK does,
+ * with `open` for the reply; without, the claimed principal.
+ */
+export function callRequest(caller: WorkerCaller, session: ActiveSession | null, subject: string, body: Uint8Array): { headers: MsgHdrs; body: Uint8Array; open(data: Uint8Array, seal: string | undefined): Uint8Array } {
   const h = headers();
-  if (session) for (const [k, v] of Object.entries(signRequest(session, subject, body))) h.set(k, v);
-  else h.set('Ekm-Principal', caller.principal);
-  return h;
+  if (!session) {
+    h.set('Ekm-Principal', caller.principal);
+    return { headers: h, body, open: (d) => d };
+  }
+  const s = sealedRequest(session, subject, randomUUID(), body);
+  for (const [k, v] of Object.entries(s.headers)) h.set(k, v);
+  return { headers: h, body: s.body, open: (d, seal) => Buffer.from(s.openReply(d, seal)) };
 }
 
 export async function sessionFor(caller: WorkerCaller, natsUrl: string): Promise<ActiveSession | null> {
@@ -116,10 +124,14 @@ async function run(cmd: Extract<WorkerCommand, { type: 'run' }>): Promise<RunRes
       let data: Uint8Array | undefined;
       let failure: string | undefined;
       try {
-        // The signature covers the EKM subject, also on echo runs (same header bytes and caller work).
-        const m = await nc.request(subj, body, { timeout: 10_000, headers: callHeaders(cmd.caller, session, `ekm.v1.keys.${req.op}`, body) });
+        // Signature and seal cover the EKM subject, also on echo runs (same bytes and caller work).
+        const call = callRequest(cmd.caller, session, `ekm.v1.keys.${req.op}`, body);
+        const m = await nc.request(subj, call.body, { timeout: 10_000, headers: call.headers });
         data = m.data;
-        if (!echoSubject && !isOk(m.data)) failure = codeOf(m.data);
+        if (!echoSubject) {
+          const plain = call.open(m.data, m.headers?.has(SEAL_HEADER) ? m.headers.get(SEAL_HEADER) : undefined);
+          if (!isOk(plain)) failure = codeOf(plain);
+        }
       } catch (err) {
         failure = (err as { code?: string }).code ?? (err as Error).name ?? 'REQUEST_FAILED';
       }

@@ -8,7 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
-import { serviceSessionSource, SessionSealer, signRequest, type ActiveSession, type CredentialFile } from '@ekm/auth';
+import { SEAL_HEADER, sealedRequest, serviceSessionSource, SessionSealer, type ActiveSession, type CredentialFile } from '@ekm/auth';
 import { loginSessionSource } from '@ekm/client';
 
 export type OpKind = 'create-key' | 'rotate-key' | 'generate-data-key' | 'decrypt';
@@ -57,13 +57,18 @@ export class ChaosClient {
   /** One attempt (no retries: the history must say what one request did). */
   async call<T>(service: string, op: string, body: unknown, requestId: string = randomUUID(), deadlineMs = this.deadlineMs): Promise<{ outcome: Outcome; data?: T; code?: string }> {
     const subject = `ekm.v1.${service}.${op}`;
-    const bytes = Buffer.from(JSON.stringify(body));
+    let bytes: Buffer = Buffer.from(JSON.stringify(body));
     const h = headers();
     h.set('Ekm-Request-Id', requestId);
-    if (this.session) for (const [k, v] of Object.entries(signRequest(this.session, subject, bytes, { requestId }))) h.set(k, v);
+    // With a session, signed and sealed as the SDK does (services refuse secrets in unsealed bodies).
+    const sealed = this.session ? sealedRequest(this.session, subject, requestId, bytes) : null;
+    if (sealed) {
+      for (const [k, v] of Object.entries(sealed.headers)) h.set(k, v);
+      bytes = sealed.body;
+    }
     try {
       const m = await this.nc.request(subject, bytes, { timeout: deadlineMs, headers: h });
-      const r = m.json<Reply<T>>();
+      const r = (sealed ? JSON.parse(sealed.openReply(m.data, m.headers?.has(SEAL_HEADER) ? m.headers.get(SEAL_HEADER) : undefined)) : m.json()) as Reply<T>;
       return r.ok ? { outcome: 'ok', data: r.data } : { outcome: 'error', code: r.error.code };
     } catch (err) {
       const text = `${(err as Error).name} ${(err as Error).message} ${(err as { code?: string }).code ?? ''}`;

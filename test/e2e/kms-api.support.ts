@@ -14,7 +14,7 @@ import { join, resolve } from 'node:path';
 import { KMS, KMSClient } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Client } from 'pg';
-import { SessionSealer, SessionSigner } from '@ekm/auth';
+import { ServiceIdentity, SessionSealer, SessionSigner } from '@ekm/auth';
 import { EkmClient, PolicyClient, type IssuedAccessKey } from '@ekm/client';
 import { createLogger } from '@ekm/telemetry';
 import { startPolicyHarness, type PolicyHarness } from '../../apps/policy/src/access/adapters/nats/policy.test-harness';
@@ -63,9 +63,11 @@ export async function startKmsStack(): Promise<KmsStack> {
   await auditDb.connect();
   // The local CA and the endpoint certificate, made by the script `npm run up` uses.
   const tlsDir = join(dir, 'tls');
-  execFileSync('bash', ['-c', `source "${resolve(__dirname, '../../infra/scripts/lib/tls.sh')}" && ensure_server_cert kms-api localhost 127.0.0.1`], { env: { ...process.env, EKM_TLS_DIR: tlsDir } });
+  execFileSync('bash', ['-c', `info() { :; }; die() { echo "$*" >&2; exit 1; }; source "${resolve(__dirname, '../../infra/scripts/lib/tls.sh')}" && ensure_server_cert kms-api localhost 127.0.0.1`], { env: { ...process.env, EKM_TLS_DIR: tlsDir } });
   const config = loadKmsApiConfig({
     EKM_NATS_URL: nats.url, EKM_KMS_PORT: '0', EKM_KMS_HTTP_PORT: '0', EKM_LOG_LEVEL: 'silent',
+    // The policy service's identity, derived from the stack's auth secret: SigV4 login replies must carry its signature.
+    EKM_SERVICE_KEY: ServiceIdentity.fromAuthSecret(authSecret).publicKey,
     EKM_KMS_TLS_CERT: join(tlsDir, 'kms-api.pem'), EKM_KMS_TLS_KEY: join(tlsDir, 'kms-api-key.pem'),
   });
   const api: KmsApiApp = await startKmsApi(config, createLogger('kms-api', { level: 'silent' }));

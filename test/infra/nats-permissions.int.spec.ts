@@ -16,7 +16,7 @@ import { createTestDatabase, urlFor } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
 import { authProbeModule } from '../../libs/service-kit/src/request-auth.test-fixture';
 
-const USERS = ['keys', 'policy', 'rotation', 'audit', 'client', 'cli', 'kms_api'] as const;
+const USERS = ['keys', 'policy', 'rotation', 'audit', 'client', 'cli', 'siem', 'kms_api'] as const;
 const PASSWORDS = Object.fromEntries(USERS.map((u) => [u, `${u}-${randomBytes(12).toString('hex')}`])) as Record<(typeof USERS)[number], string>;
 
 describe('NATS least-privilege accounts (infra/nats/accounts.conf)', () => {

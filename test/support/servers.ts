@@ -5,7 +5,7 @@
  * starts its own on free loopback ports, in a temp dir, and stops it by pid.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, chownSync, openSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, chownSync, openSync, writeFileSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -67,7 +67,11 @@ function postgresIds(): { uid: number; gid: number } | Record<string, never> {
   return { uid: Number(execFileSync('id', ['-u', 'postgres']).toString().trim()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString().trim()) };
 }
 
-export async function startPostgres(opts: { port?: number; dir?: string } = {}): Promise<ServerHandle> {
+/**
+ * `tls`: the server's certificate and key (PEM files); the server then accepts TLS connections only
+ * (pg_hba: hostssl trust, everything else rejected), like up's own Postgres.
+ */
+export async function startPostgres(opts: { port?: number; dir?: string; tls?: { cert: string; key: string } } = {}): Promise<ServerHandle> {
   const bin = postgresBinDir();
   const port = opts.port ?? (await freePort());
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'ekm-pg-'));
@@ -91,19 +95,31 @@ export async function startPostgres(opts: { port?: number; dir?: string } = {}):
     '-D', data, '-p', String(port), '-k', dir, '-c', 'listen_addresses=127.0.0.1',
     '-c', 'fsync=off', '-c', 'synchronous_commit=on', '-c', 'full_page_writes=off', '-c', 'max_connections=300',
   ];
+  if (opts.tls) {
+    const ids = postgresIds();
+    for (const [from, to] of [[opts.tls.cert, 'server.pem'], [opts.tls.key, 'server-key.pem']] as const) {
+      copyFileSync(from, join(dir, to));
+      chmodSync(join(dir, to), 0o600);
+      if ('uid' in ids) chownSync(join(dir, to), ids.uid, ids.gid);
+    }
+    writeFileSync(join(data, 'pg_hba.conf'), 'hostssl all all 127.0.0.1/32 trust\nhostnossl all all all reject\nlocal all all trust\n');
+    if ('uid' in ids) chownSync(join(data, 'pg_hba.conf'), ids.uid, ids.gid);
+    args.push('-c', 'ssl=on', '-c', `ssl_cert_file=${join(dir, 'server.pem')}`, '-c', `ssl_key_file=${join(dir, 'server-key.pem')}`);
+  }
   // The pid we hold is the postmaster's own: signals reach it, and stopServer waits for its exit.
   const child = spawn(join(bin, 'postgres'), args, { detached: true, cwd: dir, stdio: ['ignore', log, log], ...postgresIds() });
   child.unref();
   await waitForPort(port);
-  await waitForPostgresReady(port);
+  // Readiness over the Unix socket in `dir` (allowed by the hba above when TLS is on).
+  await waitForPostgresReady(opts.tls ? `postgres://postgres@/postgres?host=${encodeURIComponent(dir)}&port=${port}` : `postgres://postgres@127.0.0.1:${port}/postgres`);
   return { pid: child.pid!, port, dir, url: `postgres://postgres@127.0.0.1:${port}/postgres` };
 }
 
-async function waitForPostgresReady(port: number): Promise<void> {
+async function waitForPostgresReady(url: string): Promise<void> {
   const { Client } = await import('pg');
   const deadline = Date.now() + 20_000;
   for (;;) {
-    const c = new Client({ connectionString: `postgres://postgres@127.0.0.1:${port}/postgres` });
+    const c = new Client({ connectionString: url });
     try {
       await c.connect();
       await c.query('select 1');

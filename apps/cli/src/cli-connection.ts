@@ -10,6 +10,7 @@ import { CredentialFileError, readCredentialFile, type CredentialFile } from '@e
 import { CliError, configError } from './cli-error';
 import { resolveNatsUrl, type NatsUrlSource } from './nats-url';
 import { findStackFile, type StackNatsCredentials } from './stack-file';
+import { cliNatsLogin } from './nats-login';
 
 /** Global options that shape the connection (`--nats`, `--credentials`, `--nats-creds`, `--inbox-prefix`). */
 export interface ConnectionFlags {
@@ -28,6 +29,11 @@ export interface ConnectionSettings {
   readonly user?: string;
   readonly pass?: string;
   readonly inboxPrefix?: string;
+  /** An nkey identity file (`npm run up`'s `.ekm/nats-auth/<id>.json`): the SDK reads and uses it itself. */
+  readonly natsCredentials?: string;
+  /** CA of the stack's NATS TLS, and the service identity to pin (nats-login.ts). */
+  readonly tls?: { readonly caFile: string };
+  readonly serviceKey?: string;
 }
 
 /**
@@ -55,7 +61,7 @@ export function loadCredentials(path: string): CredentialFile {
   }
 }
 
-interface NatsLogin { readonly user: string; readonly pass: string; readonly inboxPrefix?: string }
+interface NatsLogin { readonly user: string; readonly pass: string; readonly inboxPrefix?: string; readonly nkeyFile?: string }
 
 /** Reads a NATS login file: JSON `{"user", "password", "inboxPrefix"?}`, mode 0600 (it holds a password). */
 export function readNatsLoginFile(path: string): NatsLogin {
@@ -68,7 +74,7 @@ export function readNatsLoginFile(path: string): NatsLogin {
     if (e instanceof CliError) throw e;
     throw configError(`cannot read NATS credential file ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
   }
-  let json: { user?: unknown; password?: unknown; inboxPrefix?: unknown };
+  let json: { user?: unknown; password?: unknown; inboxPrefix?: unknown; nkeySeed?: unknown };
   try {
     json = JSON.parse(text) as typeof json;
   } catch {
@@ -77,6 +83,8 @@ export function readNatsLoginFile(path: string): NatsLogin {
   if (typeof json.user !== 'string' || json.user === '' || (json.password !== undefined && typeof json.password !== 'string')) {
     throw configError(`NATS credential file ${path}: expected {"user": "...", "password": "..."}`);
   }
+  // An nkey identity (up's own NATS): the seed stays in the file, the SDK signs the server's nonce with it.
+  if (typeof json.nkeySeed === 'string') return { user: json.user, pass: '', nkeyFile: path, ...(typeof json.inboxPrefix === 'string' ? { inboxPrefix: json.inboxPrefix } : {}) };
   return { user: json.user, pass: (json.password as string | undefined) ?? '', ...(typeof json.inboxPrefix === 'string' ? { inboxPrefix: json.inboxPrefix } : {}) };
 }
 
@@ -105,11 +113,17 @@ export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv
     const stackCreds = findStackFile(dirname(dirname(stackFile)))?.natsCredentials;
     if (stackCreds !== undefined) login = stackLogin(stackCreds, stackFile);
   }
-  const inboxPrefix = flags.inboxPrefix ?? (env.EKM_NATS_INBOX_PREFIX || undefined) ?? login?.inboxPrefix ?? (login ? `_INBOX_${login.user}` : undefined);
+  // EKM_NATS_CREDENTIALS, TLS CA and service key: env, else the stack.json of this very URL (nats-login.ts).
+  const stackLogin_ = cliNatsLogin(env, cwd, url);
+  const nkeyFile = login?.nkeyFile ?? (login === undefined ? stackLogin_.natsCredentials : undefined);
+  const inboxPrefix = flags.inboxPrefix ?? (env.EKM_NATS_INBOX_PREFIX || undefined) ?? login?.inboxPrefix ?? (login && !login.nkeyFile ? `_INBOX_${login.user}` : undefined);
   return {
     url, source,
     ...(credentials ? { credentials, credentialsFile: credPath } : {}),
-    ...(login ? { user: login.user, pass: login.pass } : {}),
+    ...(login && !login.nkeyFile ? { user: login.user, pass: login.pass } : {}),
     ...(inboxPrefix !== undefined ? { inboxPrefix } : {}),
+    ...(nkeyFile !== undefined ? { natsCredentials: nkeyFile } : {}),
+    ...(stackLogin_.tls ? { tls: stackLogin_.tls } : {}),
+    ...(stackLogin_.serviceKey ? { serviceKey: stackLogin_.serviceKey } : {}),
   };
 }

@@ -36,6 +36,10 @@ export interface ConnectOptions {
   readonly user?: string;
   readonly pass?: string;
   readonly inboxPrefix?: string;
+  /** An nkey NATS identity file (up's `.ekm/nats-auth/cli.json`); TLS CA; the service identity to pin. */
+  readonly natsCredentials?: string;
+  readonly tls?: { readonly caFile: string };
+  readonly serviceKey?: string;
 }
 
 /** Opens the SDK; the default connects to NATS. */
@@ -64,11 +68,11 @@ export interface GlobalOptions {
 
 export const DEFAULT_TIMEOUT_MS = 5000;
 
-const connectNats: Connect = async ({ url, timeoutMs, credentials, user, pass, inboxPrefix }) => {
+const connectNats: Connect = async ({ url, timeoutMs, credentials, user, pass, inboxPrefix, natsCredentials, tls, serviceKey }) => {
   try {
     return await Ekm.connect({
       servers: url, timeoutMs, connectTimeoutMs: timeoutMs, name: 'ekm-cli',
-      ...(credentials !== undefined ? { credentials } : {}), ...(user !== undefined ? { user, pass: pass ?? '' } : {}), ...(inboxPrefix ? { inboxPrefix } : {}),
+      ...(credentials !== undefined ? { credentials } : {}), ...(user !== undefined ? { user, pass: pass ?? '' } : {}), ...(inboxPrefix ? { inboxPrefix } : {}), ...(natsCredentials !== undefined ? { natsCredentials } : {}), ...(tls ? { tls } : {}), ...(serviceKey ? { serviceKey } : {}),
     });
   } catch (e) {
     throw unreachable(url, e instanceof Error ? e.message : String(e));
@@ -124,6 +128,7 @@ export class CliContext {
       this.ekm = (this.deps.connect ?? connectNats)({
         url: c.url, timeoutMs: this.timeoutMs(cmd),
         ...(c.credentials ? { credentials: c.credentials } : {}), ...(c.user !== undefined ? { user: c.user, pass: c.pass ?? '' } : {}), ...(c.inboxPrefix ? { inboxPrefix: c.inboxPrefix } : {}),
+        ...(c.natsCredentials ? { natsCredentials: c.natsCredentials } : {}), ...(c.tls ? { tls: c.tls } : {}), ...(c.serviceKey ? { serviceKey: c.serviceKey } : {}),
       });
     }
     return this.ekm;

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { connect } from '@nats-io/transport-node';
+import { natsConnectOptions } from '@ekm/client';
 import { HealthServer, NatsConnectionState, NestPinoLogger, ReadinessRegistry, RequestMetrics } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
 import { SigV4Sessions } from './auth/sigv4-sessions';
@@ -21,8 +22,9 @@ export interface KmsApiApp {
 }
 
 export async function startKmsApi(config: KmsApiConfig, logger: Logger): Promise<KmsApiApp> {
+  // A NATS user/password (compose), else EKM_NATS_CREDENTIALS (up's nkey identity kms_api) and EKM_NATS_TLS_CA.
   const natsAuth = config.natsUser !== undefined ? { user: config.natsUser, pass: config.natsPassword ?? '', inboxPrefix: `_INBOX_${config.natsUser}` } : {};
-  const nc = await connect({ servers: [...config.natsServers], name: 'ekm-kms-api', maxReconnectAttempts: -1, reconnectTimeWait: 500, ...natsAuth });
+  const nc = await connect({ name: 'ekm-kms-api', maxReconnectAttempts: -1, reconnectTimeWait: 500, ...natsConnectOptions({ servers: [...config.natsServers], ...natsAuth }) });
   const readiness = new ReadinessRegistry();
   const metrics = new RequestMetrics('kms-api');
   const health = new HealthServer(readiness, metrics);
@@ -33,7 +35,7 @@ export async function startKmsApi(config: KmsApiConfig, logger: Logger): Promise
   let app: INestApplication | undefined;
   try {
     const httpPort = await health.listen(config.httpPort);
-    const sessions = new SigV4Sessions(nc, config.sessionCacheMax);
+    const sessions = new SigV4Sessions(nc, config.sessionCacheMax, config.serviceKey);
     app = await NestFactory.create(KmsApiModule.register({ config, nc, metrics, logger, sessions }), {
       bodyParser: false, logger: new NestPinoLogger(logger), abortOnError: false,
       ...(config.tls ? { httpsOptions: { cert: config.tls.cert, key: config.tls.key } } : {}),

@@ -9,6 +9,8 @@ export interface KmsApiConfig {
   readonly natsServers: readonly string[];
   readonly natsUser?: string;
   readonly natsPassword?: string;
+  /** EKM_SERVICE_KEY: the policy service identity the SigV4 login replies must be signed by (required). */
+  readonly serviceKey: string;
   /** EKM_KMS_PORT: the AWS KMS endpoint (HTTPS when a certificate is configured). */
   readonly port: number;
   readonly host: string;
@@ -28,6 +30,7 @@ const Env = z.object({
   EKM_NATS_URL: z.string().default('nats://127.0.0.1:4222'),
   EKM_NATS_USER: z.string().min(1).optional(),
   EKM_NATS_PASSWORD: z.string().min(1).optional(),
+  EKM_SERVICE_KEY: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be the service identity key (43 characters base64url) of the stack (stack.json serviceKey)'),
   EKM_KMS_PORT: port.default(7110),
   EKM_KMS_HOST: z.string().min(1).default('127.0.0.1'),
   EKM_KMS_HTTP_PORT: port.default(7105),
@@ -55,6 +58,7 @@ export function loadKmsApiConfig(env: Record<string, string | undefined> = proce
   return {
     natsServers: e.EKM_NATS_URL.split(',').map((s) => s.trim()).filter((s) => s !== ''),
     ...(e.EKM_NATS_USER !== undefined ? { natsUser: e.EKM_NATS_USER, natsPassword: e.EKM_NATS_PASSWORD! } : {}),
+    serviceKey: e.EKM_SERVICE_KEY,
     port: e.EKM_KMS_PORT, host: e.EKM_KMS_HOST, httpPort: e.EKM_KMS_HTTP_PORT,
     ...(e.EKM_KMS_TLS_CERT !== undefined ? { tls: { cert: readFileSync(e.EKM_KMS_TLS_CERT), key: readFileSync(e.EKM_KMS_TLS_KEY!) } } : {}),
     logLevel: e.EKM_LOG_LEVEL, defaultTenant: e.EKM_KMS_DEFAULT_TENANT, sessionCacheMax: e.EKM_KMS_SESSION_CACHE_MAX, maxRequestBytes: e.EKM_MAX_REQUEST_BYTES,

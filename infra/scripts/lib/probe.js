@@ -2,6 +2,7 @@
 // Probes for infra/scripts/*.sh, in Node so they need no psql, curl or nats CLI on the machine.
 //   probe.js pg <url>     0 = connects and runs a query; 1 = nothing answers; 3 = answers but refuses us
 //   probe.js nats <url>   0 = connects and JetStream is enabled; 1 = nothing answers; 3 = no JetStream
+//                         (logs in with EKM_NATS_CREDENTIALS and trusts EKM_NATS_TLS_CA when set)
 //   probe.js ready <url>  0 = HTTP 200; 1 = anything else
 //   probe.js port <port>  0 = something listens on 127.0.0.1:<port>; 1 = free
 'use strict';
@@ -29,8 +30,15 @@ async function nats(url) {
   const { connect } = require('@nats-io/transport-node');
   const { jetstreamManager } = require('@nats-io/jetstream');
   let nc;
+  const login = {};
+  if (process.env.EKM_NATS_CREDENTIALS) {
+    const c = JSON.parse(require('node:fs').readFileSync(process.env.EKM_NATS_CREDENTIALS, 'utf8'));
+    const auth = c.nkeySeed ? { authenticator: require('@nats-io/transport-node').nkeyAuthenticator(new TextEncoder().encode(c.nkeySeed)) } : { user: c.user, pass: c.password };
+    Object.assign(login, auth, { inboxPrefix: c.inboxPrefix });
+  }
+  if (process.env.EKM_NATS_TLS_CA) login.tls = { caFile: process.env.EKM_NATS_TLS_CA };
   try {
-    nc = await connect({ servers: url, timeout: 3000, reconnect: false });
+    nc = await connect({ servers: url, timeout: 3000, reconnect: false, ...login });
   } catch {
     return 1;
   }

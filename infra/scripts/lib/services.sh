@@ -1,5 +1,5 @@
 # The four EKM services, for up.sh. Sourced. Needs: NATS_URL, ADMIN_URL, ROOT_OF_TRUST, KEYS_ENV, STACK_MARKER,
-# DEFAULT_PORT, UP_TIMEOUT, PG_OWNED, NATS_OWNED from up.sh.
+# DEFAULT_PORT, UP_TIMEOUT, PG_OWNED, NATS_OWNED, NATS_CREDS_DIR, NATS_TLS_CA from up.sh.
 
 service_port() { local var="EKM_${1^^}_HTTP_PORT"; echo "${!var:-${DEFAULT_PORT[$1]}}"; }
 service_entry() { echo "dist/apps/$1/src/main.js"; }
@@ -17,6 +17,8 @@ service_envs() {
     "$STACK_MARKER"
     "EKM_ENV=${EKM_ENV:-development}"
     "EKM_NATS_URL=$NATS_URL"
+    # Each service logs in to NATS as itself (its own subjects only); the file is 0600 and never logged.
+    "EKM_NATS_CREDENTIALS=$NATS_CREDS_DIR/$s.json"
     "EKM_DATABASE_URL=$(service_db_url "$s")"
     # migrate.js ran the shared migrations; with the admin URL a service also migrates its own tables.
     "EKM_DATABASE_ADMIN_URL=$ADMIN_URL"
@@ -24,6 +26,7 @@ service_envs() {
     "EKM_DATA_DIR=$EKM_HOME/data"
     "EKM_LOG_LEVEL=${EKM_LOG_LEVEL:-info}"
   )
+  [ -n "${NATS_TLS_CA:-}" ] && SVC_ENVS+=("EKM_NATS_TLS_CA=$NATS_TLS_CA")
   # keys, audit and policy seal under the root of trust (KEKs; the audit signing key; access-key secrets).
   case "$s" in keys | audit | policy) SVC_ENVS+=("${KEYS_ENV[@]}") ;; esac
   [ "$s" = keys ] && SVC_ENVS+=("EKM_AUTHZ=${EKM_AUTHZ:-policy}")
@@ -112,7 +115,13 @@ start_kms_api() {
   for p in "$KMS_PORT" "$KMS_HTTP_PORT"; do
     if node_helper probe.js port "$p"; then die "kms-api: port $p is in use by another process; free it or set EKM_KMS_PORT / EKM_KMS_HTTP_PORT"; fi
   done
-  local -a envs=("$STACK_MARKER" "EKM_NATS_URL=$NATS_URL" "EKM_KMS_PORT=$KMS_PORT" "EKM_KMS_HTTP_PORT=$KMS_HTTP_PORT" "EKM_LOG_LEVEL=${EKM_LOG_LEVEL:-info}")
+  local -a envs=("$STACK_MARKER" "EKM_NATS_URL=$NATS_URL" "EKM_NATS_CREDENTIALS=$NATS_CREDS_DIR/kms_api.json" "EKM_KMS_PORT=$KMS_PORT" "EKM_KMS_HTTP_PORT=$KMS_HTTP_PORT" "EKM_LOG_LEVEL=${EKM_LOG_LEVEL:-info}")
+  [ -n "${NATS_TLS_CA:-}" ] && envs+=("EKM_NATS_TLS_CA=$NATS_TLS_CA")
+  # The policy service identity the SigV4 login replies are checked against (public; from the admin credential).
+  local service_key
+  service_key="$(node -e 'try { console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).serviceKey ?? "") } catch { console.log("") }' "$EKM_HOME/admin.credentials")"
+  [ -n "$service_key" ] || die "kms-api: no serviceKey in $EKM_HOME/admin.credentials (the policy service writes it on first start)"
+  envs+=("EKM_SERVICE_KEY=$service_key")
   if [ "$(kms_scheme)" = https ]; then
     # shellcheck source=tls.sh
     source "$ROOT/infra/scripts/lib/tls.sh"
@@ -164,6 +173,8 @@ write_stack_json() {
   [ -f "$RUN_DIR/kms-api.pid" ] && specs+=("kms-api=$KMS_HTTP_PORT@$(read_pid kms-api)")
   KMS_ENDPOINT="$([ -f "$RUN_DIR/kms-api.pid" ] && kms_endpoint)" KMS_CA="$([ "$(kms_scheme)" = https ] && echo "$EKM_HOME/tls/ca.pem")" \
   NATS_URL="$NATS_URL" PG_URL="$ADMIN_URL" ROOT_OF_TRUST="$ROOT_OF_TRUST" PG_OWNED="$PG_OWNED" NATS_OWNED="$NATS_OWNED" \
+    NATS_CREDENTIALS="$NATS_CREDS_DIR/cli.json" NATS_SIEM_CREDENTIALS="$NATS_CREDS_DIR/siem.json" NATS_TLS_CA="$NATS_TLS_CA" \
+    ADMIN_CREDENTIALS="$EKM_HOME/admin.credentials" \
     PG_PID="$(read_pid postgres)" NATS_PID="$(read_pid nats)" LOG_DIR="$LOG_DIR" \
     node_helper stack-json.js "$EKM_HOME/stack.json" "${specs[@]}"
 }
@@ -171,7 +182,8 @@ write_stack_json() {
 print_summary() {
   local s port
   info "postgres  $(node -e 'const u=new URL(process.argv[1]); u.password=""; console.log(u.toString())' "$ADMIN_URL")  $([ "$PG_OWNED" = 1 ] && echo "(started by up)" || echo "(existing server, not ours)")"
-  info "nats      $NATS_URL  $([ "$NATS_OWNED" = 1 ] && echo "(started by up)" || echo "(existing server, not ours)")"
+  info "nats      $NATS_URL  $([ "$NATS_OWNED" = 1 ] && echo "(started by up)" || echo "(existing server, not ours)")  TLS: $([ -n "$NATS_TLS_CA" ] && echo "on (CA $NATS_TLS_CA)" || echo off)"
+  info "nats identities: ${NATS_CREDS_DIR#"$ROOT"/}/<identity>.json (0600); the CLI and SDK use cli.json (stack.json natsCredentials)"
   for s in "${SERVICES[@]}"; do
     port="$(service_port "$s")"
     info "$(printf '%-9s' "$s") http://127.0.0.1:$port/health/ready  /metrics  pid $(read_pid "$s")"

@@ -1,9 +1,11 @@
 #!/usr/bin/env node
 // stack-json.js <file> <name>=<port>@<pid> ...   (env: NATS_URL, PG_URL, ROOT_OF_TRUST, PG_OWNED, NATS_OWNED,
-// PG_PID, NATS_PID, LOG_DIR). Writes .ekm/stack.json for tools and e2e tests. The Postgres URL has any
+// PG_PID, NATS_PID, LOG_DIR, NATS_CREDENTIALS, NATS_SIEM_CREDENTIALS, NATS_TLS_CA, ADMIN_CREDENTIALS).
+// Credentials are named by path only (natsCredentials: the CLI's and SDK's NATS identity); serviceKey is
+// the public service identity clients pin (from the bootstrap admin's credential file). Writes .ekm/stack.json for tools and e2e tests. The Postgres URL has any
 // password removed: the file says where things are, it holds no secret.
 'use strict';
-const { writeFileSync, renameSync } = require('node:fs');
+const { existsSync, readFileSync, writeFileSync, renameSync } = require('node:fs');
 
 const [file, ...specs] = process.argv.slice(2);
 const env = process.env;
@@ -23,8 +25,19 @@ for (const spec of specs) {
   };
 }
 
+let serviceKey;
+try {
+  if (env.ADMIN_CREDENTIALS && existsSync(env.ADMIN_CREDENTIALS)) serviceKey = JSON.parse(readFileSync(env.ADMIN_CREDENTIALS, 'utf8')).serviceKey;
+} catch {
+  serviceKey = undefined;
+}
+
 const stack = {
   natsUrl: env.NATS_URL,
+  ...(env.NATS_CREDENTIALS ? { natsCredentials: env.NATS_CREDENTIALS } : {}),
+  ...(env.NATS_SIEM_CREDENTIALS ? { natsSiemCredentials: env.NATS_SIEM_CREDENTIALS } : {}),
+  ...(env.NATS_TLS_CA ? { natsTlsCa: env.NATS_TLS_CA } : {}),
+  ...(typeof serviceKey === 'string' ? { serviceKey } : {}),
   postgresUrl: withoutPassword(env.PG_URL),
   services,
   rootOfTrust: env.ROOT_OF_TRUST,

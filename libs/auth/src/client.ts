@@ -10,3 +10,8 @@ export * from './principal-credential';
 export * from './login-proof';
 export * from './request-signature';
 export * from './session-signer';
+export * from './key-agreement';
+export * from './bus-seal';
+export * from './login-client';
+export * from './nats-credentials';
+export * from './sealed-request';

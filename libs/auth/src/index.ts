@@ -15,6 +15,9 @@ export * from './revocation-list';
 export * from './request-authenticator';
 export * from './session-signer';
 export * from './sigv4';
+export * from './key-agreement';
+export * from './bus-seal';
+export * from './login-client';
 export { RevocationListener, policyEventSubject } from './revocation-listener';
 export {
   ACCESS_DENIED, AUTHENTICATION_FAILED, AuthFailureRecorder, RefusalRecorder, type AccessDeniedData, type AuthenticationFailedData, type RefusalRecorderOptions,
@@ -22,3 +25,5 @@ export {
 export { resolveAuthSecret, DEV_AUTH_SECRET_FILE } from './auth-secret';
 export * from './tenant-scope';
 export { serviceSigner, type ServiceAuthSettings } from './service-signer';
+export * from './nats-credentials';
+export * from './sealed-request';

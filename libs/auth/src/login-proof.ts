@@ -1,10 +1,13 @@
 /**
- * Login proof: the client signs `ekm-login-v1\n<principalId>\n<credentialId>\n<timestamp>\n<nonce>` with
- * its Ed25519 private key. The policy service's login handler verifies it against the stored public key
- * (one asymmetric operation per session, never per request) and answers with a session.
+ * Login proof: the client signs `ekm-login-v2\n<principalId>\n<credentialId>\n<timestamp>\n<nonce>\n<clientKey>`
+ * with its Ed25519 private key, `clientKey` being its ephemeral X25519 public key for the session key
+ * agreement (key-agreement.ts). The policy service's login handler verifies it against the stored
+ * public key (one asymmetric operation per session, never per request) and answers with a session
+ * signed by the service identity; the session key itself is never sent.
  */
 import { randomBytes, sign, verify, type KeyObject } from 'node:crypto';
 import { z } from 'zod';
+import { agreementKeyPair, type AgreementKeyPair } from './key-agreement';
 import { AuthFailureReason, MAX_CLOCK_SKEW_MS, NONCE_PATTERN } from './auth.types';
 import { privateKeyOf, publicKeyFromVerifier, type CredentialFile } from './principal-credential';
 
@@ -16,6 +19,8 @@ export interface LoginRequest {
   readonly timestamp: number;
   /** Fresh random base64url, 16..64 characters. */
   readonly nonce: string;
+  /** The client's ephemeral X25519 public key (32 bytes, base64url) for the session key agreement. */
+  readonly clientKey: string;
   /** base64url Ed25519 signature of {@link loginMessage}. */
   readonly signature: string;
 }
@@ -26,6 +31,7 @@ export const LoginRequestSchema = z.strictObject({
   credentialId: z.string().min(1).max(200),
   timestamp: z.number().int().nonnegative(),
   nonce: z.string().regex(NONCE_PATTERN, 'must be 16..64 characters of base64url'),
+  clientKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be an X25519 public key (32 bytes of base64url, 43 characters)'),
   signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'must be a base64url Ed25519 signature (86 characters)'),
 });
 
@@ -33,8 +39,10 @@ export const LoginRequestSchema = z.strictObject({
 export interface LoginReply {
   /** Opaque: send it verbatim as `Ekm-Session`. */
   readonly sessionToken: string;
-  /** 32 bytes, base64url: the HMAC key for request signatures. SECRET: keep in memory only. */
-  readonly sessionKey: string;
+  /** The service's ephemeral X25519 public key (32 bytes, base64url): the client derives the session key from it. */
+  readonly serverKey: string;
+  /** base64url Ed25519 signature by the service identity over {@link loginReplyMessage}; verify it under the pinned `serviceKey`. */
+  readonly serviceSignature: string;
   readonly sessionId: string;
   readonly principalId: string;
   readonly tenant: string;
@@ -44,15 +52,27 @@ export interface LoginReply {
 }
 
 /** The exact bytes signed at login (UTF-8). */
-export function loginMessage(principalId: string, credentialId: string, timestamp: number, nonce: string): string {
-  return `ekm-login-v1\n${principalId}\n${credentialId}\n${timestamp}\n${nonce}`;
+export function loginMessage(principalId: string, credentialId: string, timestamp: number, nonce: string, clientKey: string): string {
+  return `ekm-login-v2\n${principalId}\n${credentialId}\n${timestamp}\n${nonce}\n${clientKey}`;
 }
 
-/** Builds a signed login request for `file` at `now` (client side). */
-export function signLoginRequest(file: CredentialFile, now: number = Date.now(), key: KeyObject = privateKeyOf(file)): LoginRequest {
+/** A login request and the ephemeral agreement key pair it announced (keep the private half for the reply). */
+export interface StartedLogin {
+  readonly request: LoginRequest;
+  readonly agreement: AgreementKeyPair;
+}
+
+/** Builds a signed login request for `file` at `now` with a fresh agreement key pair (client side). */
+export function startLogin(file: CredentialFile, now: number = Date.now(), key: KeyObject = privateKeyOf(file), agreement: AgreementKeyPair = agreementKeyPair()): StartedLogin {
   const nonce = randomBytes(16).toString('base64url');
-  const signature = sign(null, Buffer.from(loginMessage(file.principalId, file.credentialId, now, nonce), 'utf8'), key).toString('base64url');
-  return { principalId: file.principalId, credentialId: file.credentialId, timestamp: now, nonce, signature };
+  const clientKey = agreement.publicKey;
+  const signature = sign(null, Buffer.from(loginMessage(file.principalId, file.credentialId, now, nonce, clientKey), 'utf8'), key).toString('base64url');
+  return { request: { principalId: file.principalId, credentialId: file.credentialId, timestamp: now, nonce, clientKey, signature }, agreement };
+}
+
+/** The signed login request alone (tests of the login handler; a real client needs {@link startLogin}). */
+export function signLoginRequest(file: CredentialFile, now: number = Date.now(), key: KeyObject = privateKeyOf(file)): LoginRequest {
+  return startLogin(file, now, key).request;
 }
 
 /** Result of {@link verifyLoginProof}. */
@@ -68,7 +88,7 @@ export function verifyLoginProof(req: LoginRequest, verifier: string, now: numbe
   let valid = false;
   try {
     const sig = Buffer.from(req.signature, 'base64url');
-    valid = sig.length === 64 && verify(null, Buffer.from(loginMessage(req.principalId, req.credentialId, req.timestamp, req.nonce), 'utf8'), publicKeyFromVerifier(verifier), sig);
+    valid = sig.length === 64 && verify(null, Buffer.from(loginMessage(req.principalId, req.credentialId, req.timestamp, req.nonce, req.clientKey), 'utf8'), publicKeyFromVerifier(verifier), sig);
   } catch {
     valid = false;
   }

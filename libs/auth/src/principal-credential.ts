@@ -23,6 +23,11 @@ export interface CredentialFile {
   readonly privateKey: string;
   /** NATS URL(s) the credential is meant for (optional convenience for the CLI). */
   readonly natsUrl?: string;
+  /**
+   * The EKM service identity (raw Ed25519 public key, base64url) the client pins: a login reply not
+   * signed by it is refused. Written by EKM into every credential file it issues.
+   */
+  readonly serviceKey?: string;
 }
 
 const b64 = z.string().regex(/^[A-Za-z0-9+/_-]+={0,2}$/, 'must be base64');
@@ -31,6 +36,7 @@ const CredentialFileSchema = z.object({
   credentialId: z.string().min(1).max(200),
   privateKey: b64,
   natsUrl: z.string().min(1).optional(),
+  serviceKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be a raw Ed25519 public key (43 characters of base64url)').optional(),
 });
 
 /** The credential file is unreadable or malformed. The message names the path and rule, never the key. */
@@ -50,8 +56,8 @@ export function generatePrincipalCredential(): GeneratedCredential {
 }
 
 /** Builds the file contents shown once to the principal's owner. */
-export function toCredentialFile(principalId: string, credential: GeneratedCredential, natsUrl?: string): CredentialFile {
-  return { principalId, credentialId: credential.credentialId, privateKey: credential.privateKey, ...(natsUrl ? { natsUrl } : {}) };
+export function toCredentialFile(principalId: string, credential: GeneratedCredential, natsUrl?: string, serviceKey?: string): CredentialFile {
+  return { principalId, credentialId: credential.credentialId, privateKey: credential.privateKey, ...(natsUrl ? { natsUrl } : {}), ...(serviceKey ? { serviceKey } : {}) };
 }
 
 /** Parses credential-file JSON text. @throws CredentialFileError */

@@ -35,12 +35,9 @@ export interface NonceUse {
   readonly expiresAt: number;
 }
 
-/**
- * Outcome of {@link RequestAuthenticator.authenticate}. `principalClaimed` (and `tenantClaimed`) are for
- * the failure record only; `nonce` is set on a signed request that passed every local check.
- */
+/** Outcome of {@link RequestAuthenticator.authenticate}. `principalClaimed` is for the failure record only. */
 export type AuthResult =
-  | { readonly ok: true; readonly principal: AuthenticatedPrincipal | null; readonly nonce?: NonceUse }
+  | { readonly ok: true; readonly principal: AuthenticatedPrincipal | null; /** The session's key (to open and seal bodies); absent without a session. SECRET. */ readonly sessionKey?: Buffer; readonly nonce?: NonceUse }
   | { readonly ok: false; readonly reason: AuthFailureReason; readonly principalClaimed?: string; readonly tenantClaimed?: string };
 
 const DEV_PRINCIPAL = /^[A-Za-z0-9._:@/-]{1,200}$/;
@@ -106,7 +103,7 @@ export class RequestAuthenticator {
     const claim = this.nonces.claim(claims.sessionId, nonce, now);
     if (claim === 'replayed') return fail(AuthFailureReason.Replayed);
     if (claim === 'full') return fail(AuthFailureReason.ReplayCacheFull);
-    return { ok: true, principal: principalOfClaims(claims), nonce: { scope: claims.sessionId, nonce, expiresAt: Number(timestamp) + MAX_CLOCK_SKEW_MS } };
+    return { ok: true, principal: principalOfClaims(claims), sessionKey, nonce: { scope: claims.sessionId, nonce, expiresAt: Number(timestamp) + MAX_CLOCK_SKEW_MS } };
   }
 
   /** Opens a token once and caches the result (valid or not) per token string. */

@@ -23,7 +23,7 @@ function setup() {
 describe('RequestAuthenticator', () => {
   it('accepts a valid signed request and yields the session principal', () => {
     const { auth, request, signed, session } = setup();
-    expect(auth.authenticate(request(signed()))).toEqual({ ok: true, principal: { principalId: 'svc-a', tenant: 't1', roles: ['user'], sessionId: session.claims.sessionId }, nonce: { scope: session.claims.sessionId, nonce: expect.any(String), expiresAt: T0 + 30_000 } });
+    expect(auth.authenticate(request(signed()))).toEqual({ ok: true, principal: { principalId: 'svc-a', tenant: 't1', roles: ['user'], sessionId: session.claims.sessionId }, sessionKey: session.sessionKey, nonce: { scope: session.claims.sessionId, nonce: expect.any(String), expiresAt: T0 + 30_000 } });
   });
 
   it.each([

@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DEFAULT_SESSION_TTL_MS } from './auth.types';
-import type { LoginReply } from './login-proof';
+import { sealBody, sealKeyOf } from './bus-seal';
 import { signRequest, type SignedHeaders } from './request-signature';
 import type { SessionSealer } from './session-token';
 
@@ -22,11 +22,6 @@ export interface ActiveSession {
 /** Produces a fresh session (login, or local minting). */
 export type SessionSource = () => Promise<ActiveSession>;
 
-/** Session from a login reply. */
-export function sessionOfLoginReply(r: LoginReply): ActiveSession {
-  return { token: r.sessionToken, sessionKey: Buffer.from(r.sessionKey, 'base64url'), expiresAt: Date.parse(r.expiresAt) };
-}
-
 /** A service's own session, minted locally under the shared secret. */
 export function serviceSessionSource(sealer: SessionSealer, service: string, ttlMs = DEFAULT_SESSION_TTL_MS): SessionSource {
   return () => {
@@ -38,6 +33,7 @@ export function serviceSessionSource(sealer: SessionSealer, service: string, ttl
 export class SessionSigner {
   private current: ActiveSession | null = null;
   private pending: Promise<ActiveSession> | null = null;
+  private readonly sealKeys = new WeakMap<ActiveSession, Buffer>();
 
   /** `refreshBeforeMs`: renew when less than this remains (default 60 s). */
   constructor(private readonly source: SessionSource, private readonly refreshBeforeMs?: number, private readonly clock: () => number = Date.now) {}
@@ -72,6 +68,26 @@ export class SessionSigner {
   async sign(subject: string, body: Uint8Array, requestId?: string): Promise<SignedHeaders> {
     const s = await this.session();
     return signRequest(s, subject, body, { now: this.clock(), nonce: randomBytes(16).toString('base64url'), ...(requestId !== undefined ? { requestId } : {}) });
+  }
+
+  /**
+   * Seals `plain` for `subject`/`requestId` under the current session and signs the sealed bytes
+   * (docs/auth.md §4a). Returns the AEAD key too, to open the reply with.
+   */
+  async sealAndSign(subject: string, requestId: string, plain: Uint8Array): Promise<{ headers: SignedHeaders; body: Buffer; sealKey: Buffer }> {
+    const s = await this.session();
+    const sealKey = this.sealKeyFor(s);
+    const body = sealBody(sealKey, 'request', subject, requestId, plain);
+    return { headers: signRequest(s, subject, body, { now: this.clock(), nonce: randomBytes(16).toString('base64url'), requestId }), body, sealKey };
+  }
+
+  private sealKeyFor(s: ActiveSession): Buffer {
+    let k = this.sealKeys.get(s);
+    if (!k) {
+      k = sealKeyOf(s.sessionKey);
+      this.sealKeys.set(s, k);
+    }
+    return k;
   }
 
   private dueForRenewal(s: ActiveSession): boolean {

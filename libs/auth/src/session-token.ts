@@ -3,12 +3,17 @@
  * replica of any service opens a token and derives its session key without a lookup.
  *
  *   token      = "ekm1." + b64url(JSON claims) + "." + b64url(HMAC-SHA256(K_token, "ekm1." + b64url(JSON claims)))
- *   sessionKey = HMAC-SHA256(K_session, token)                       (32 bytes; the client gets it at login)
  *   K_token    = HMAC-SHA256(secret, "ekm-session-token-v1"),  K_session = HMAC-SHA256(secret, "ekm-session-key-v1")
  *
- * The claims are readable by the holder (not encrypted): ids, tenant, roles and times only.
+ * A login session's key comes from the login key agreement (key-agreement.ts) and travels inside the token
+ * only wrapped for the services: claim `skw` = b64url(iv ‖ AES-256-GCM(K_wrap, sessionKey) ‖ tag), AAD
+ * "ekm-session-wrap-v1\n" + sid, K_wrap = HMAC-SHA256(secret, "ekm-session-wrap-v1"). A service's own
+ * session (minted locally, no login) has no `skw`: its key is HMAC-SHA256(K_session, token), derived by
+ * every service and never sent anywhere.
+ *
+ * The other claims are readable by the holder (not encrypted): ids, tenant, roles and times only.
  */
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { AuthFailureReason, DEFAULT_SESSION_TTL_MS, type AuthenticatedPrincipal } from './auth.types';
 
 /** What a token says. Times are milliseconds since the Unix epoch. */
@@ -28,7 +33,7 @@ export interface SessionClaims {
 /** An issued session: the token for `Ekm-Session` and the key the client signs with. */
 export interface IssuedSession {
   readonly token: string;
-  /** 32 bytes. SECRET: goes only into the login reply. */
+  /** 32 bytes. SECRET: never sent in the clear (agreed at login, or derived by every service). */
   readonly sessionKey: Buffer;
   readonly claims: SessionClaims;
 }
@@ -39,7 +44,7 @@ export type OpenedSession = { readonly ok: true; readonly claims: SessionClaims;
 const PREFIX = 'ekm1.';
 const MAX_TOKEN_CHARS = 4096;
 
-interface WireClaims { sid: string; pid: string; cid?: string; ten: string; rol: string[]; iat: number; exp: number; via?: string }
+interface WireClaims { sid: string; pid: string; cid?: string; ten: string; rol: string[]; iat: number; exp: number; via?: string; skw?: string }
 
 /** Input of {@link SessionSealer.issue}. */
 export interface IssueSessionInput {
@@ -55,18 +60,24 @@ export interface IssueSessionInput {
   readonly sessionId?: string;
   /** The edge the session is opened through (MACed with the claims, so the services can trust it). */
   readonly via?: string;
+  /** The key agreed at login (32 bytes): carried wrapped in the token. Absent: a service's own session. */
+  readonly sessionKey?: Uint8Array;
+  /** IV of the wrapped key (worked example and tests only; default 12 random bytes). */
+  readonly wrapIv?: Uint8Array;
 }
 
 /** Issues and opens session tokens under one shared secret. Holds derived keys only. */
 export class SessionSealer {
   readonly #tokenKey: Buffer;
   readonly #sessionKeyKey: Buffer;
+  readonly #wrapKey: Buffer;
 
   /** `secret`: EKM_AUTH_SECRET (at least 32 characters), identical on every service. */
   constructor(secret: string) {
     if (secret.length < 32) throw new Error('the auth secret must have at least 32 characters');
     this.#tokenKey = createHmac('sha256', secret).update('ekm-session-token-v1').digest();
     this.#sessionKeyKey = createHmac('sha256', secret).update('ekm-session-key-v1').digest();
+    this.#wrapKey = createHmac('sha256', secret).update('ekm-session-wrap-v1').digest();
   }
 
   /** Issues a session (login handler, service self-sessions). */
@@ -85,10 +96,11 @@ export class SessionSealer {
     const wire: WireClaims = {
       sid: claims.sessionId, pid: claims.principalId, ...(claims.credentialId !== undefined ? { cid: claims.credentialId } : {}),
       ten: claims.tenant, rol: [...claims.roles], iat: claims.issuedAt, exp: claims.expiresAt, ...(claims.via !== undefined ? { via: claims.via } : {}),
+      ...(input.sessionKey !== undefined ? { skw: this.wrap(input.sessionKey, claims.sessionId, input.wrapIv) } : {}),
     };
     const body = `${PREFIX}${Buffer.from(JSON.stringify(wire), 'utf8').toString('base64url')}`;
     const token = `${body}.${this.mac(body).toString('base64url')}`;
-    return { token, sessionKey: this.sessionKeyOf(token), claims };
+    return { token, sessionKey: input.sessionKey !== undefined ? Buffer.from(input.sessionKey) : this.sessionKeyOf(token), claims };
   }
 
   /** Checks the token's MAC and shape (not its expiry) and derives its session key. */
@@ -109,12 +121,36 @@ export class SessionSealer {
     }
     // The MAC proves who minted it, not its shape (fuzzing: `null` claims threw a TypeError here).
     if (typeof w !== 'object' || w === null || typeof w.sid !== 'string' || typeof w.pid !== 'string' || typeof w.ten !== 'string'
-      || !Array.isArray(w.rol) || !w.rol.every((r) => typeof r === 'string') || !Number.isSafeInteger(w.iat) || !Number.isSafeInteger(w.exp)) return invalid;
+      || !Array.isArray(w.rol) || !w.rol.every((r) => typeof r === 'string') || !Number.isSafeInteger(w.iat) || !Number.isSafeInteger(w.exp)
+      || (w.skw !== undefined && typeof w.skw !== 'string')) return invalid;
+    const sessionKey = w.skw === undefined ? this.sessionKeyOf(token) : this.unwrap(w.skw, w.sid);
+    if (sessionKey === null) return invalid;
     const claims: SessionClaims = {
       sessionId: w.sid, principalId: w.pid, ...(typeof w.cid === 'string' ? { credentialId: w.cid } : {}),
       tenant: w.ten, roles: [...w.rol], issuedAt: w.iat, expiresAt: w.exp, ...(typeof w.via === 'string' ? { via: w.via } : {}),
     };
-    return { ok: true, claims, sessionKey: this.sessionKeyOf(token) };
+    return { ok: true, claims, sessionKey };
+  }
+
+  private wrap(key: Uint8Array, sessionId: string, iv: Uint8Array = randomBytes(12)): string {
+    if (key.length !== 32) throw new Error('a session key is 32 bytes');
+    const c = createCipheriv('aes-256-gcm', this.#wrapKey, iv, { authTagLength: 16 });
+    c.setAAD(Buffer.from(`ekm-session-wrap-v1\n${sessionId}`, 'utf8'));
+    return Buffer.concat([iv, c.update(key), c.final(), c.getAuthTag()]).toString('base64url');
+  }
+
+  private unwrap(skw: string, sessionId: string): Buffer | null {
+    const b = Buffer.from(skw, 'base64url');
+    if (b.length !== 12 + 32 + 16) return null;
+    try {
+      const d = createDecipheriv('aes-256-gcm', this.#wrapKey, b.subarray(0, 12), { authTagLength: 16 });
+      d.setAAD(Buffer.from(`ekm-session-wrap-v1\n${sessionId}`, 'utf8'));
+      d.setAuthTag(b.subarray(44));
+      const out = d.update(b.subarray(12, 44));
+      return Buffer.concat([out, d.final()]);
+    } catch {
+      return null;
+    }
   }
 
   private mac(body: string): Buffer {

@@ -6,9 +6,11 @@ import { randomUUID } from 'node:crypto';
 import { connect, headers as natsHeaders, NoRespondersError, RequestError, TimeoutError, type NatsConnection } from '@nats-io/transport-node';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { BusErrorCode, REQUEST_ID_HEADER, isReply, subject, type Operation, type ServiceName } from '@ekm/contracts';
+import { openBody, SEAL_HEADER, SEAL_VERSION } from '@ekm/auth/client';
 import { EkmError, retryDelayMs } from './ekm-error';
 import { signerFor, type ClientCredentials } from './session-login';
 import { DEV_PRINCIPAL_HEADER, type SessionSigner } from '@ekm/auth/client';
+import { natsConnectOptions, type NatsTlsFiles } from './nats-connect-options';
 
 /** Options of {@link EkmClient.connect}. */
 export interface EkmClientOptions {
@@ -34,13 +36,26 @@ export interface EkmClientOptions {
    * `EKM_CREDENTIALS`: requests are unsigned (only services with EKM_AUTH=disabled accept them).
    */
   readonly credentials?: ClientCredentials;
-  /** NATS user and password (least-privilege accounts, infra/nats/). */
+  /**
+   * The EKM service identity to pin (raw Ed25519 public key, base64url). Default: the credential file's
+   * `serviceKey`, else `EKM_SERVICE_KEY`. A login reply not signed by it is refused (`EKM_SERVICE_UNTRUSTED`).
+   */
+  readonly serviceKey?: string;
+  /** NATS user and password (least-privilege accounts, infra/nats/). Default: from `natsCredentials`. */
   readonly user?: string;
   readonly pass?: string;
+  /**
+   * Path of a NATS credentials file (JSON `{user, password, inboxPrefix}`, mode 0600, written by
+   * `npm run up` as `.ekm/nats/client.json`). Default `EKM_NATS_CREDENTIALS`. Sets user, password and
+   * the inbox prefix (NATS lets this identity read only its own inbox).
+   */
+  readonly natsCredentials?: string;
+  /** TLS to NATS: CA file to trust, and an optional client certificate and key. Default `EKM_NATS_TLS_CA` / `_CERT` / `_KEY`. */
+  readonly tls?: NatsTlsFiles;
 }
 
 /** Options of {@link EkmClient.fromConnection}: a service calling another over its own connection. */
-export interface ConnectionClientOptions extends Pick<EkmClientOptions, 'timeoutMs' | 'maxAttempts' | 'credentials'> {
+export interface ConnectionClientOptions extends Pick<EkmClientOptions, 'timeoutMs' | 'maxAttempts' | 'credentials' | 'serviceKey'> {
   /**
    * The development principal claim sent as `Ekm-Principal` (e.g. `service:rotation`): honoured only
    * by services running with EKM_AUTH=disabled, where nothing is signed; with a signer the session
@@ -76,17 +91,14 @@ export class EkmClient {
 
   /** Connects to the bus. Close with {@link EkmClient.close}. */
   static async connect(options: EkmClientOptions = {}): Promise<EkmClient> {
-    const servers = options.servers ?? process.env.EKM_NATS_URL ?? 'nats://127.0.0.1:4222';
     const nc = await connect({
-      servers: Array.isArray(servers) ? servers : servers.split(','),
       name: options.name ?? 'ekm-client',
-      ...(options.inboxPrefix ? { inboxPrefix: options.inboxPrefix } : {}),
       ...(options.connectTimeoutMs !== undefined ? { timeout: options.connectTimeoutMs } : {}),
-      ...(options.user !== undefined ? { user: options.user, pass: options.pass ?? '' } : {}),
+      ...natsConnectOptions(options),
     });
     let signer: SessionSigner | undefined;
     try {
-      signer = signerFor(nc, options.credentials ?? (process.env.EKM_CREDENTIALS || undefined), options.timeoutMs);
+      signer = signerFor(nc, options.credentials ?? (process.env.EKM_CREDENTIALS || undefined), options.timeoutMs, options.serviceKey ?? (process.env.EKM_SERVICE_KEY || undefined));
     } catch (err) {
       await nc.close();
       throw err;
@@ -100,7 +112,7 @@ export class EkmClient {
    * bus is built here and nowhere else.
    */
   static fromConnection(nc: NatsConnection, options: ConnectionClientOptions = {}): EkmClient {
-    return new EkmClient(nc, { timeoutMs: options.timeoutMs ?? 5000, maxAttempts: options.maxAttempts ?? 3 }, false, signerFor(nc, options.credentials, options.timeoutMs), options.principalClaim);
+    return new EkmClient(nc, { timeoutMs: options.timeoutMs ?? 5000, maxAttempts: options.maxAttempts ?? 3 }, false, signerFor(nc, options.credentials, options.timeoutMs, options.serviceKey), options.principalClaim);
   }
 
   /**
@@ -152,15 +164,23 @@ export class EkmClient {
     h.set(REQUEST_ID_HEADER, requestId);
     if (this.principalClaim !== undefined) h.set(DEV_PRINCIPAL_HEADER, this.principalClaim);
     // The signed bytes must be exactly the sent bytes; each attempt gets a fresh nonce and timestamp.
-    const bytes = new TextEncoder().encode(JSON.stringify(body ?? {}));
-    if (this.signer) for (const [k, v] of Object.entries(await this.signer.sign(subj, bytes, requestId))) h.set(k, v);
+    // With a session the body is sealed (docs/auth.md §4a): nothing in it is readable on the bus.
+    let bytes: Uint8Array = new TextEncoder().encode(JSON.stringify(body ?? {}));
+    let sealKey: Buffer | undefined;
+    if (this.signer) {
+      const sealed = await this.signer.sealAndSign(subj, requestId, bytes);
+      for (const [k, v] of Object.entries(sealed.headers)) h.set(k, v);
+      h.set(SEAL_HEADER, SEAL_VERSION);
+      bytes = sealed.body;
+      sealKey = sealed.sealKey;
+    }
     let msg;
     try {
       msg = await this.nc.request(subj, bytes, { timeout: timeoutMs, headers: h });
     } catch (err) {
       throw toTransportError(err, subj, timeoutMs);
     }
-    const reply: unknown = msg.json();
+    const reply = sealKey ? openReply(sealKey, subj, requestId, msg) : parseReply(() => msg.json<unknown>());
     if (!isReply(reply)) throw new EkmError({ code: BusErrorCode.Internal, message: `malformed reply on ${subj}` });
     if (!reply.ok) {
       // A session the services no longer accept (expired early by a secret change, revoked session): log in once more.
@@ -182,6 +202,35 @@ export class EkmClient {
   async close(): Promise<void> {
     if (this.ownsConnection) await this.nc.drain();
   }
+}
+
+function parseReply(read: () => unknown): unknown {
+  try {
+    return read();
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The reply to a sealed request: it must open under the session for this subject and request id. Only a
+ * refusal (`ok: false`, e.g. EKM_UNAUTHENTICATED before the service knew the session) may come unsealed;
+ * an unsealed or unopenable success is a forged reply and is refused.
+ */
+function openReply(sealKey: Buffer, subj: string, requestId: string, msg: { headers?: { has(k: string): boolean; get(k: string): string }; data: Uint8Array; json<T>(): T }): unknown {
+  const untrusted = (why: string): EkmError => new EkmError({ code: BusErrorCode.ServiceUntrusted, message: `reply on ${subj} refused: ${why}` });
+  if (msg.headers?.has(SEAL_HEADER) && msg.headers.get(SEAL_HEADER) === SEAL_VERSION) {
+    let plain: Buffer;
+    try {
+      plain = openBody(sealKey, 'reply', subj, requestId, msg.data);
+    } catch {
+      throw untrusted('it is not sealed under this session for this request (a rogue responder?)');
+    }
+    return parseReply(() => JSON.parse(plain.toString('utf8')) as unknown);
+  }
+  const reply = parseReply(() => msg.json<unknown>());
+  if (isReply(reply) && reply.ok) throw untrusted('an unsealed success reply to a sealed request (a rogue responder?)');
+  return reply;
 }
 
 /** Classifies a failed request by the NATS client's own error classes (never by its message text). */

@@ -3,6 +3,7 @@ export { EkmClient, type EkmClientOptions, type CallOptions } from './ekm-client
 export { EkmError, MAX_RETRY_AFTER_MS, retryDelayMs } from './ekm-error';
 export { loginSessionSource, signerFor, type ClientCredentials } from './session-login';
 export { sigV4Login, type SigV4LoginRequest, type SigV4LoginOutcome } from './sigv4-login';
+export { natsConnectOptions, type NatsLoginOptions, type NatsTlsFiles } from './nats-connect-options';
 export { Ekm } from './ekm';
 export { KeysClient, type Caller, type KeysCallOptions } from './keys.client';
 export { CryptoClient } from './crypto.client';

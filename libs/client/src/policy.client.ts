@@ -26,6 +26,8 @@ export interface IssuedCredential {
   readonly credentialId: string;
   /** PKCS#8 DER Ed25519 private key, base64. SECRET. */
   readonly privateKey: string;
+  /** The service identity to pin (raw Ed25519 public key, base64url); keep it in the credential file. */
+  readonly serviceKey?: string;
 }
 
 /** An AWS-style access key as administrators see it (never the secret). */

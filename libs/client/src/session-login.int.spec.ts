@@ -9,10 +9,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
-  generatePrincipalCredential, LOGIN_SUBJECT, LoginRequestSchema, SessionSealer, SessionSigner, toCredentialFile, verifyLoginProof, type LoginReply,
+  agreementKeyPair, deriveSessionKey, generatePrincipalCredential, LOGIN_SUBJECT, LoginRequestSchema, ServiceIdentity, SessionSealer, SessionSigner, toCredentialFile,
+  verifyLoginProof, type LoginReply,
 } from '@ekm/auth';
 import { loadConfig } from '@ekm/config';
 import { fail, ok, parseRequest } from '@ekm/contracts';
+import { headers as natsHeaders } from '@nats-io/transport-node';
+import { sealBody, serviceSessionSource, SEAL_HEADER } from '@ekm/auth';
 import { startServiceApp, type ServiceApp } from '@ekm/service-kit';
 import { createLogger } from '@ekm/telemetry';
 import { createTestDatabase, urlFor } from '../../../test/support/pg';
@@ -25,7 +28,8 @@ const SECRET = `client-int-${randomBytes(16).toString('hex')}`;
 const svcName = `t${randomBytes(4).toString('hex')}`;
 const sealer = new SessionSealer(SECRET);
 const cred = generatePrincipalCredential();
-const file = toCredentialFile('svc-sdk', cred);
+const identity = ServiceIdentity.fromAuthSecret(SECRET);
+const file = toCredentialFile('svc-sdk', cred, undefined, identity.publicKey);
 
 describe('EkmClient signs requests with a session from its credentials', () => {
   let nats: ServerHandle;
@@ -60,10 +64,13 @@ describe('EkmClient signs requests with a session from its credentials', () => {
           return;
         }
         logins++;
-        const s = sealer.issue({ principalId: req.data.principalId, credentialId: req.data.credentialId, tenant: 'acme', roles: ['app'], ttlMs });
+        const server = agreementKeyPair();
+        const sessionKey = deriveSessionKey(server.privateKey, req.data.clientKey, req.data.clientKey, server.publicKey);
+        const s = sealer.issue({ principalId: req.data.principalId, credentialId: req.data.credentialId, tenant: 'acme', roles: ['app'], ttlMs, sessionKey });
+        const expiresAt = new Date(s.claims.expiresAt).toISOString();
         const reply: LoginReply = {
-          sessionToken: s.token, sessionKey: s.sessionKey.toString('base64url'), sessionId: s.claims.sessionId, principalId: s.claims.principalId,
-          tenant: s.claims.tenant, roles: s.claims.roles, expiresAt: new Date(s.claims.expiresAt).toISOString(),
+          sessionToken: s.token, serverKey: server.publicKey, serviceSignature: identity.signLoginReply(req.data.signature, server.publicKey, s.token, expiresAt),
+          sessionId: s.claims.sessionId, principalId: s.claims.principalId, tenant: s.claims.tenant, roles: s.claims.roles, expiresAt,
         };
         m.respond(JSON.stringify(ok(reply)));
       },
@@ -115,5 +122,87 @@ describe('EkmClient signs requests with a session from its credentials', () => {
     expect(logins - before).toBe(2);
     expect((await signer.session()).token).not.toBe(first);
     ttlMs = 600_000;
+  });
+
+  it('seals every body: a sniffer on > sees neither the request plaintext nor the echoed reply (raw, base64, hex)', async () => {
+    const secret = randomBytes(32);
+    const forms = [secret.toString('hex'), secret.toString('base64'), secret.toString('base64url'), secret.toString('latin1')];
+    const sniffer = await connect({ servers: nats.url });
+    const seen: Buffer[] = [];
+    sniffer.subscribe('>', { callback: (_e, m) => void seen.push(Buffer.from(m.data), Buffer.from(JSON.stringify(m.headers ? [...m.headers.keys()].map((k) => m.headers!.get(k)) : []))) });
+    await sniffer.flush();
+    const client = await EkmClient.connect({ servers: nats.url, credentials: file });
+    try {
+      const r = await client.call<{ body: { hex: string; b64: string } }>(svcName as never, 'whoami' as never, { hex: secret.toString('hex'), b64: secret.toString('base64') });
+      expect(r.body).toEqual({ hex: secret.toString('hex'), b64: secret.toString('base64') });
+      await sniffer.flush();
+      expect(seen.length).toBeGreaterThanOrEqual(4); // login request + reply, call + reply
+      const all = Buffer.concat(seen);
+      for (const f of forms) expect(all.includes(Buffer.from(f, 'latin1'))).toBe(false);
+      expect(all.includes(secret)).toBe(false);
+    } finally {
+      await client.close();
+      await sniffer.close();
+    }
+  });
+
+  describe('a rogue responder on a bus without permissions', () => {
+    let rogueBus: ServerHandle;
+    let rogue: NatsConnection;
+    let mode: 'unsealed' | 'wrong-key' = 'unsealed';
+
+    beforeAll(async () => {
+      rogueBus = await startNats();
+      rogue = await connect({ servers: rogueBus.url });
+      const fakeIdentity = ServiceIdentity.fromAuthSecret(`rogue-${randomBytes(16).toString('hex')}`);
+      const fakeSealer = new SessionSealer(`rogue-${randomBytes(16).toString('hex')}`);
+      rogue.subscribe(LOGIN_SUBJECT, {
+        callback: (_e, m) => {
+          const req = m.json<{ clientKey: string; signature: string; principalId: string }>();
+          const server = agreementKeyPair();
+          const sessionKey = deriveSessionKey(server.privateKey, req.clientKey, req.clientKey, server.publicKey);
+          const s = fakeSealer.issue({ principalId: req.principalId, tenant: '*', roles: ['admin'], sessionKey });
+          const expiresAt = new Date(s.claims.expiresAt).toISOString();
+          m.respond(JSON.stringify(ok({ sessionToken: s.token, serverKey: server.publicKey, serviceSignature: fakeIdentity.signLoginReply(req.signature, server.publicKey, s.token, expiresAt), sessionId: s.claims.sessionId, principalId: req.principalId, tenant: '*', roles: ['admin'], expiresAt })));
+        },
+      });
+      rogue.subscribe('ekm.v1.keys.>', {
+        callback: (_e, m) => {
+          const forged = JSON.stringify(ok({ keyId: 'k', plaintext: Buffer.from('attacker-chosen-data-key-32bytes').toString('base64') }));
+          if (mode === 'unsealed') return void m.respond(forged);
+          const h = natsHeaders();
+          h.set(SEAL_HEADER, 'v1');
+          m.respond(sealBody(randomBytes(32), 'reply', m.subject, m.headers?.get('Ekm-Request-Id') ?? '', Buffer.from(forged)), { headers: h });
+        },
+      });
+      await rogue.flush();
+    });
+
+    afterAll(async () => {
+      await rogue?.close();
+      if (rogueBus) await stopServer(rogueBus);
+    });
+
+    it('cannot hand out a session: its login reply is not signed by the pinned service identity', async () => {
+      const client = await EkmClient.connect({ servers: rogueBus.url, credentials: file, maxAttempts: 1 });
+      try {
+        await expect(client.call('keys', 'generate-data-key', { keyId: 'k' })).rejects.toMatchObject({ code: 'EKM_SERVICE_UNTRUSTED' });
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('cannot forge a reply: unsealed and wrongly sealed successes are refused', async () => {
+      const rnc = await connect({ servers: rogueBus.url });
+      try {
+        const client = EkmClient.fromConnection(rnc, { credentials: new SessionSigner(serviceSessionSource(sealer, 'sdk-test')), maxAttempts: 1 });
+        mode = 'unsealed';
+        await expect(client.call('keys', 'generate-data-key', { keyId: 'k' })).rejects.toMatchObject({ code: 'EKM_SERVICE_UNTRUSTED' });
+        mode = 'wrong-key';
+        await expect(client.call('keys', 'decrypt', { ciphertext: 'x' })).rejects.toMatchObject({ code: 'EKM_SERVICE_UNTRUSTED' });
+      } finally {
+        await rnc.close();
+      }
+    });
   });
 });

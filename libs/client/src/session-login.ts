@@ -1,27 +1,47 @@
 /**
  * Client side of EKM authentication (docs/auth.md): log in with a credential file over
- * `ekm.v1.policy.login` (Ed25519 proof), then sign every request with the session (HMAC).
+ * `ekm.v1.policy.login` (Ed25519 proof + ephemeral X25519 agreement, reply signed by the pinned service
+ * identity), then sign every request with the session (HMAC) and seal its body.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import {
-  LOGIN_SUBJECT, readCredentialFile, sessionOfLoginReply, SessionSigner, signLoginRequest, type CredentialFile, type LoginReply, type SessionSource,
+  finishLogin, LOGIN_SUBJECT, LoginReplyError, readCredentialFile, SessionSigner, startLogin, type CredentialFile, type LoginReply, type SessionSource,
 } from '@ekm/auth/client';
 import { isReply } from '@ekm/contracts';
 import { EkmError } from './ekm-error';
 
-/** A session source that logs in with `file` on `nc` (fresh proof each time). */
-export function loginSessionSource(nc: NatsConnection, file: CredentialFile, timeoutMs = 5000): SessionSource {
+/**
+ * A session source that logs in with `file` on `nc` (fresh proof and agreement key each time). The
+ * reply must be signed by `serviceKey` (the pinned service identity), else the login fails with
+ * `EKM_SERVICE_UNTRUSTED`: a rogue responder on the login subject cannot hand out a session.
+ */
+export function loginSessionSource(nc: NatsConnection, file: CredentialFile, timeoutMs = 5000, serviceKey?: string): SessionSource {
+  const pin = serviceKey ?? file.serviceKey;
+  if (pin === undefined) {
+    throw new EkmError({ code: 'EKM_VALIDATION', message: `credentials of ${file.principalId} name no serviceKey to pin and none was given (option serviceKey or EKM_SERVICE_KEY); refusing to log in to an unauthenticated service` });
+  }
   return async () => {
+    const started = startLogin(file);
     let msg;
     try {
-      msg = await nc.request(LOGIN_SUBJECT, JSON.stringify(signLoginRequest(file)), { timeout: timeoutMs });
+      msg = await nc.request(LOGIN_SUBJECT, JSON.stringify(started.request), { timeout: timeoutMs });
     } catch (err) {
       throw new EkmError({ code: 'EKM_UNAVAILABLE', message: `login failed: no reply on ${LOGIN_SUBJECT} (${err instanceof Error ? err.message : String(err)})` });
     }
-    const reply: unknown = msg.json();
+    let reply: unknown;
+    try {
+      reply = msg.json();
+    } catch {
+      reply = undefined;
+    }
     if (!isReply(reply)) throw new EkmError({ code: 'EKM_INTERNAL', message: `malformed reply on ${LOGIN_SUBJECT}` });
     if (!reply.ok) throw new EkmError(reply.error);
-    return sessionOfLoginReply(reply.data as LoginReply);
+    try {
+      return finishLogin(started, reply.data as LoginReply, pin);
+    } catch (err) {
+      if (err instanceof LoginReplyError) throw new EkmError({ code: err.code, message: err.message });
+      throw err;
+    }
   };
 }
 
@@ -29,9 +49,9 @@ export function loginSessionSource(nc: NatsConnection, file: CredentialFile, tim
 export type ClientCredentials = CredentialFile | string | SessionSigner;
 
 /** The signer for `credentials` (a path is read now; mode 0600 is required). `undefined` = unsigned. */
-export function signerFor(nc: NatsConnection, credentials: ClientCredentials | undefined, timeoutMs?: number): SessionSigner | undefined {
+export function signerFor(nc: NatsConnection, credentials: ClientCredentials | undefined, timeoutMs?: number, serviceKey?: string): SessionSigner | undefined {
   if (credentials === undefined) return undefined;
   if (credentials instanceof SessionSigner) return credentials;
   const file = typeof credentials === 'string' ? readCredentialFile(credentials) : credentials;
-  return new SessionSigner(loginSessionSource(nc, file, timeoutMs));
+  return new SessionSigner(loginSessionSource(nc, file, timeoutMs, serviceKey));
 }

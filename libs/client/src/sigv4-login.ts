@@ -1,10 +1,12 @@
 /**
  * The SigV4 login of an HTTPS edge (apps/kms-api) on `ekm.v1.policy.access-key-login`: the policy service
  * checks the signature with the access key's secret (which only it can unwrap) and answers with a bus
- * session for the key's principal, opened `via: kms-api`. Unsigned, like the Ed25519 login.
+ * session for the key's principal, opened `via: kms-api`. Unsigned, like the Ed25519 login, and like it
+ * an X25519 agreement: the edge sends an ephemeral public key, the reply carries the service's and a
+ * signature by the pinned service identity, and the session key is derived on both sides, never sent.
  */
 import type { NatsConnection } from '@nats-io/transport-node';
-import { SIGV4_LOGIN_SUBJECT, sessionOfLoginReply, type ActiveSession, type LoginReply } from '@ekm/auth';
+import { agreementKeyPair, finishLogin, LoginReplyError, SIGV4_LOGIN_SUBJECT, type ActiveSession, type LoginReply, type StartedLogin } from '@ekm/auth/client';
 import { isReply } from '@ekm/contracts';
 import { EkmError } from './ekm-error';
 
@@ -25,11 +27,16 @@ export type SigV4LoginOutcome =
   | { readonly ok: true; readonly session: ActiveSession; readonly principalId: string; readonly tenant: string }
   | { readonly ok: false; readonly code: string; readonly reason?: string; readonly message: string };
 
-/** @throws EkmError `EKM_UNAVAILABLE` when the policy service does not answer. */
-export async function sigV4Login(nc: NatsConnection, req: SigV4LoginRequest, timeoutMs = 5000): Promise<SigV4LoginOutcome> {
+/**
+ * `serviceKey`: the pinned service identity (raw Ed25519 public key, base64url).
+ * @throws EkmError `EKM_UNAVAILABLE` when the policy service does not answer, `EKM_SERVICE_UNTRUSTED` when
+ * the reply is not signed by the pinned identity (a rogue responder).
+ */
+export async function sigV4Login(nc: NatsConnection, req: SigV4LoginRequest, serviceKey: string, timeoutMs = 5000): Promise<SigV4LoginOutcome> {
+  const agreement = agreementKeyPair();
   let msg;
   try {
-    msg = await nc.request(SIGV4_LOGIN_SUBJECT, JSON.stringify(req), { timeout: timeoutMs });
+    msg = await nc.request(SIGV4_LOGIN_SUBJECT, JSON.stringify({ ...req, clientKey: agreement.publicKey }), { timeout: timeoutMs });
   } catch (err) {
     throw new EkmError({ code: 'EKM_UNAVAILABLE', message: `SigV4 login failed: no reply on ${SIGV4_LOGIN_SUBJECT} (${err instanceof Error ? err.message : String(err)})` });
   }
@@ -40,5 +47,12 @@ export async function sigV4Login(nc: NatsConnection, req: SigV4LoginRequest, tim
     return { ok: false, code: reply.error.code, message: reply.error.message, ...(typeof reason === 'string' ? { reason } : {}) };
   }
   const data = reply.data as LoginReply;
-  return { ok: true, session: sessionOfLoginReply(data), principalId: data.principalId, tenant: data.tenant };
+  // finishLogin reads the request's signature (here the SigV4 one the reply signature covers) and clientKey.
+  const started = { request: { signature: req.signature, clientKey: agreement.publicKey }, agreement } as unknown as StartedLogin;
+  try {
+    return { ok: true, session: finishLogin(started, data, serviceKey), principalId: data.principalId, tenant: data.tenant };
+  } catch (err) {
+    if (err instanceof LoginReplyError) throw new EkmError({ code: 'EKM_SERVICE_UNTRUSTED', message: err.message });
+    throw err;
+  }
 }

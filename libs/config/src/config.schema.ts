@@ -32,6 +32,10 @@ export interface BaseConfig {
   /** EKM_NATS_USER / EKM_NATS_PASSWORD (SECRET): least-privilege NATS login. */
   readonly natsUser?: string;
   readonly natsPassword?: string;
+  /** EKM_NATS_CREDENTIALS: path of the service's NATS credentials file (read at connect). */
+  readonly natsCredentialsFile?: string;
+  /** EKM_NATS_TLS_CA / _CERT / _KEY: TLS to NATS (file paths). */
+  readonly natsTls?: { readonly caFile: string; readonly certFile?: string; readonly keyFile?: string };
   /** EKM_JS_REPLICAS: replicas of the JetStream streams the service creates (3 on a JetStream cluster). */
   readonly jsReplicas: number;
   /** EKM_RATE_LIMIT_RPS / _BURST and EKM_RATE_LIMIT_TENANT_RPS / _BURST. */
@@ -116,11 +120,29 @@ function bucketOf(rps: unknown, burst: unknown): RateLimitConfig | undefined {
   return rate === 0 ? undefined : { ratePerSecond: rate, burst: burst === undefined ? 2 * rate : (burst as number) };
 }
 
+/** `nats://user:pass@host` → the URL without its userinfo, and the user and password it named. */
+function splitNatsUrls(urls: readonly string[]): { servers: string[]; user?: string; password?: string } {
+  let user: string | undefined;
+  let password: string | undefined;
+  const servers = urls.map((raw) => {
+    const u = new URL(raw);
+    if (u.username === '') return raw;
+    user ??= decodeURIComponent(u.username);
+    password ??= decodeURIComponent(u.password);
+    return `${u.protocol}//${u.host}`;
+  });
+  return { servers, ...(user !== undefined ? { user, password: password ?? '' } : {}) };
+}
+
 function toBase(service: ServiceName, r: Raw): BaseConfig {
+  // Credentials in the URL are moved out of it, so no log line or file that prints the servers shows them.
+  const nats = splitNatsUrls(r.EKM_NATS_URL as string[]);
+  const natsUser = (r.EKM_NATS_USER as string | undefined) ?? nats.user;
+  const natsPassword = (r.EKM_NATS_PASSWORD as string | undefined) ?? nats.password;
   return {
     service,
     env: r.EKM_ENV as BaseConfig['env'],
-    natsServers: r.EKM_NATS_URL as string[],
+    natsServers: nats.servers,
     databaseUrl: r.EKM_DATABASE_URL as string,
     ...(r.EKM_DATABASE_ADMIN_URL !== undefined ? { databaseAdminUrl: r.EKM_DATABASE_ADMIN_URL as string } : {}),
     dbQueryTimeoutMs: r.EKM_DB_QUERY_TIMEOUT_MS as number,
@@ -133,8 +155,16 @@ function toBase(service: ServiceName, r: Raw): BaseConfig {
     auth: r.EKM_AUTH as BaseConfig['auth'],
     ...(r.EKM_AUTH_SECRET !== undefined ? { authSecret: r.EKM_AUTH_SECRET as string } : {}),
     sessionTtlMs: r.EKM_SESSION_TTL_MS as number,
-    ...(r.EKM_NATS_USER !== undefined ? { natsUser: r.EKM_NATS_USER as string } : {}),
-    ...(r.EKM_NATS_PASSWORD !== undefined ? { natsPassword: r.EKM_NATS_PASSWORD as string } : {}),
+    ...(natsUser !== undefined ? { natsUser } : {}),
+    ...(natsPassword !== undefined ? { natsPassword } : {}),
+    ...(r.EKM_NATS_CREDENTIALS !== undefined ? { natsCredentialsFile: r.EKM_NATS_CREDENTIALS as string } : {}),
+    ...(r.EKM_NATS_TLS_CA !== undefined ? {
+      natsTls: {
+        caFile: r.EKM_NATS_TLS_CA as string,
+        ...(r.EKM_NATS_TLS_CERT !== undefined ? { certFile: r.EKM_NATS_TLS_CERT as string } : {}),
+        ...(r.EKM_NATS_TLS_KEY !== undefined ? { keyFile: r.EKM_NATS_TLS_KEY as string } : {}),
+      },
+    } : {}),
     jsReplicas: r.EKM_JS_REPLICAS as number,
     rateLimit: rateLimitsOf(r),
   };
@@ -232,6 +262,11 @@ function authRules(r: Raw, ctx: z.RefinementCtx): void {
   if ((r.EKM_NATS_USER === undefined) !== (r.EKM_NATS_PASSWORD === undefined)) {
     ctx.addIssue({ code: 'custom', path: [r.EKM_NATS_USER === undefined ? 'EKM_NATS_USER' : 'EKM_NATS_PASSWORD'], message: 'EKM_NATS_USER and EKM_NATS_PASSWORD are set together' });
   }
+  if ((r.EKM_NATS_TLS_CERT === undefined) !== (r.EKM_NATS_TLS_KEY === undefined)) {
+    ctx.addIssue({ code: 'custom', path: [r.EKM_NATS_TLS_CERT === undefined ? 'EKM_NATS_TLS_CERT' : 'EKM_NATS_TLS_KEY'], message: 'EKM_NATS_TLS_CERT and EKM_NATS_TLS_KEY are set together' });
+  }
+  if (r.EKM_NATS_TLS_CERT !== undefined && r.EKM_NATS_TLS_CA === undefined) ctx.addIssue({ code: 'custom', path: ['EKM_NATS_TLS_CA'], message: 'is required when EKM_NATS_TLS_CERT is set' });
+  if (r.EKM_NATS_CREDENTIALS !== undefined && r.EKM_NATS_USER !== undefined) ctx.addIssue({ code: 'custom', path: ['EKM_NATS_CREDENTIALS'], message: 'set either EKM_NATS_CREDENTIALS or EKM_NATS_USER/EKM_NATS_PASSWORD, not both' });
   if (r.EKM_ENV !== 'production') return;
   if (r.EKM_AUTH === 'disabled') ctx.addIssue({ code: 'custom', path: ['EKM_AUTH'], message: 'disabled is refused when EKM_ENV=production; use required' });
   if (r.EKM_AUTH_SECRET === undefined) ctx.addIssue({ code: 'custom', path: ['EKM_AUTH_SECRET'], message: 'is required when EKM_ENV=production' });

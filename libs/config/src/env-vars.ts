@@ -66,7 +66,12 @@ export function baseEnvVars(service: ServiceName): readonly EnvVarSpec[] {
     { name: 'EKM_AUTH', schema: oneOf(AUTH_MODES), default: 'required', description: 'required (every request signed) or disabled (development/tests only; refused in production)' },
     { name: 'EKM_AUTH_SECRET', schema: z.string().min(32, 'must have at least 32 characters'), secret: true, description: 'session secret shared by all services; required in production (development: generated in EKM_DATA_DIR/auth-secret)' },
     { name: 'EKM_NATS_USER', schema: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1..64 letters, digits, _ or -'), description: 'NATS user (infra/nats accounts config); replies then use the inbox prefix _INBOX_<user>; unset = no NATS auth' },
-    { name: 'EKM_NATS_PASSWORD', schema: z.string().min(1), secret: true, description: 'password of EKM_NATS_USER' },
+    { name: 'EKM_NATS_PASSWORD', schema: z.string().min(1), secret: true, description: 'password of EKM_NATS_USER (also accepted as nats://user:password@host in EKM_NATS_URL)' },
+    { name: 'EKM_NATS_CREDENTIALS', schema: z.string().min(1), description: 'NATS credentials file (JSON {user, password, inboxPrefix}, mode 0600; npm run up writes .ekm/nats/<service>.json); replaces EKM_NATS_USER/EKM_NATS_PASSWORD' },
+    // TLS to NATS (Postgres TLS is set in the database URLs: ?sslmode=verify-full&sslrootcert=CA[&sslcert=&sslkey=]).
+    { name: 'EKM_NATS_TLS_CA', schema: z.string().min(1), description: 'CA certificate file (PEM) the NATS server certificate must chain to; set = TLS required' },
+    { name: 'EKM_NATS_TLS_CERT', schema: z.string().min(1), description: 'client certificate file (PEM) for NATS, when the server verifies clients' },
+    { name: 'EKM_NATS_TLS_KEY', schema: z.string().min(1), description: 'private key file (PEM) of EKM_NATS_TLS_CERT' },
     { name: 'EKM_JS_REPLICAS', schema: int(1, 5), default: '1', description: 'replicas of the JetStream streams this service creates: 1 on one nats-server, 3 on a 3-node JetStream cluster (survives the loss of one node); an existing stream is not changed' },
     { name: 'EKM_SESSION_TTL_MS', schema: int(10_000, 86_400_000), default: '600000', description: 'session lifetime issued at login; also how long revocations are remembered' },
     // Rate limits per replica (docs/rate-limits.md). The default only stops runaway callers: the bench's single caller stays far below it.

@@ -51,6 +51,13 @@ export const BusErrorCode = {
    * them with ReEncrypt first, or pass `force: true` (recorded).
    */
   VersionInUse: 'EKM_VERSION_IN_USE',
+  /**
+   * SDK side: the answer did not come from EKM (a login reply not signed by the pinned service identity,
+   * or a reply that is not sealed under the session); nothing from it was used.
+   */
+  ServiceUntrusted: 'EKM_SERVICE_UNTRUSTED',
+  /** The operation carries key material or plaintext, so its body must be sealed under the session (`Ekm-Seal`). */
+  SealRequired: 'EKM_SEAL_REQUIRED',
 } as const;
 
 /** One of the wire error codes in {@link BusErrorCode}. */
@@ -90,6 +97,8 @@ export const RETRIABLE: Readonly<Record<BusErrorCode, boolean>> = {
   EKM_INTERNAL: false,
   // Stays refused until the assets are re-wrapped: not a transient condition.
   EKM_VERSION_IN_USE: false,
+  EKM_SERVICE_UNTRUSTED: false,
+  EKM_SEAL_REQUIRED: false,
 };
 
 /** True when `code` is retriable (see {@link RETRIABLE}). */

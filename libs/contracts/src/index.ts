@@ -3,6 +3,7 @@
  * header names and request validation. No Nest, no I/O: clients and services both import it.
  */
 export * from './subjects';
+export * from './sealed-operations';
 export * from './reply';
 export * from './error-codes';
 export * from './headers';

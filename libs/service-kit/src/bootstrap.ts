@@ -4,7 +4,7 @@
  */
 import { Module, type DynamicModule, type INestMicroservice, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { connect } from '@nats-io/transport-node';
+import { connect, type Authenticator } from '@nats-io/transport-node';
 import type { ServiceName } from '@ekm/contracts';
 import { ConfigError, loadConfig, type ServiceConfig } from '@ekm/config';
 import { createLogger, initTelemetry, type Logger, type Telemetry } from '@ekm/telemetry';
@@ -22,6 +22,7 @@ import { ekmVersion } from './status.service';
 import { EVENT_STORE, type EventStore } from '@ekm/event-store';
 import type { SharedNonceStore } from '@ekm/auth';
 import { NONCE_STORE } from './tokens';
+import { natsLoginOptions, readNatsCredentials } from '@ekm/auth';
 
 /** Options of {@link startServiceApp}. */
 export interface StartServiceOptions {
@@ -60,9 +61,7 @@ export async function startServiceApp(opts: StartServiceOptions): Promise<Servic
   const service = config.service as ServiceName;
   const logger = opts.logger ?? createLogger(service, { level: config.logLevel });
   const auth = opts.auth ?? TransportAuth.fromConfig(config, logger);
-  // With a NATS user (infra/nats accounts config) replies come to the user's own inbox prefix only.
-  const natsAuth = config.natsUser !== undefined ? { user: config.natsUser, pass: config.natsPassword ?? '', inboxPrefix: `_INBOX_${config.natsUser}` } : {};
-  const nc = await connect({ servers: [...config.natsServers], name: `ekm-${service}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...natsAuth });
+  const nc = await connect({ servers: [...config.natsServers], name: `ekm-${service}`, maxReconnectAttempts: -1, reconnectTimeWait: 500, ...natsLoginOf(config) });
   const readiness = new ReadinessRegistry();
   const metrics = new RequestMetrics(service);
   const health = new HealthServer(readiness, metrics);
@@ -169,4 +168,15 @@ export async function bootstrapService(opts: BootstrapOptions): Promise<ServiceA
     event: 'ready', version: ekmVersion(), httpPort: svc.httpPort, subjects: [...svc.transport.getHandlers().keys()], pid: process.pid,
   }, 'ready');
   return svc;
+}
+
+/**
+ * The service's NATS identity: its credentials file (EKM_NATS_CREDENTIALS) or EKM_NATS_USER/PASSWORD
+ * (or the URL's userinfo); replies then come to the identity's own inbox prefix only. TLS when a CA is set.
+ */
+export function natsLoginOf(config: ServiceConfig): { user?: string; pass?: string; authenticator?: Authenticator; inboxPrefix?: string; tls?: { caFile: string; certFile?: string; keyFile?: string } } {
+  const tls = config.natsTls ? { tls: { ...config.natsTls } } : {};
+  if (config.natsCredentialsFile !== undefined) return { ...natsLoginOptions(readNatsCredentials(config.natsCredentialsFile)), ...tls };
+  if (config.natsUser !== undefined) return { user: config.natsUser, pass: config.natsPassword ?? '', inboxPrefix: `_INBOX_${config.natsUser}`, ...tls };
+  return tls;
 }

@@ -13,6 +13,7 @@ import { CustomTransportStrategy, Server, type MessageHandler } from '@nestjs/mi
 import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { isObservable, lastValueFrom } from 'rxjs';
 import { BusErrorCode, fail, isReply, queueGroup, REQUEST_ID_HEADER, type Reply, type ServiceName } from '@ekm/contracts';
+import { bodySeal, type BodySeal } from './body-seal';
 import { withServerSpan, type Logger } from '@ekm/telemetry';
 import { OUTCOME_OK, type RequestMetrics } from './metrics';
 import { EkmRequestContext, type TransportAuth } from './request-auth';
@@ -102,12 +103,13 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
     try {
       await withServerSpan(msg.subject, msg.headers, async (span) => {
         span.setAttribute('ekm.request_id', requestId);
-        const reply = await this.produceReply(pattern, handler, msg, requestId);
+        const seal: { key?: BodySeal } = {};
+        const reply = await this.produceReply(pattern, handler, msg, requestId, seal);
         if (!reply.ok) {
           code = reply.error.code;
           span.setAttribute('ekm.error_code', code);
         }
-        this.respond(msg, reply, requestId);
+        this.respond(msg, reply, requestId, seal.key);
       });
     } catch (err) {
       // Only a failure to respond (connection gone) lands here; the handler's own errors are mapped below.
@@ -118,17 +120,23 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
     }
   }
 
-  private async produceReply(pattern: string, handler: MessageHandler, msg: Msg, requestId: string): Promise<Reply<unknown>> {
+  /** `seal.key` is set once the request opened under a session: the reply is then sealed too. */
+  private async produceReply(pattern: string, handler: MessageHandler, msg: Msg, requestId: string, seal: { key?: BodySeal }): Promise<Reply<unknown>> {
     const size = msg.data.length;
     if (size > this.opts.maxRequestBytes) {
       return fail(BusErrorCode.PayloadTooLarge, `request body is ${size} bytes; the limit is ${this.opts.maxRequestBytes} bytes`, { size, limit: this.opts.maxRequestBytes });
     }
     let principal = null;
+    let sessionKey: Buffer | undefined;
     if (this.opts.auth) {
       const checked = await this.opts.auth.check(msg, requestId);
       if (!checked.ok) return checked.reply;
       principal = checked.principal;
+      sessionKey = checked.sessionKey;
     }
+    const opened = bodySeal(msg, sessionKey, this.opts.auth?.authenticator.mode === 'required');
+    if (!opened.ok) return opened.reply;
+    if (opened.seal) seal.key = opened.seal;
     // Before the body is parsed: a refused request costs a map lookup. No principal = the login subject.
     if (principal && this.opts.rateLimit) {
       const refused = this.opts.rateLimit.admit(principal, pattern.slice(pattern.lastIndexOf('.') + 1));
@@ -137,7 +145,7 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
     let body: unknown;
     try {
       // An empty body means "no parameters" (e.g. status); anything else must be JSON.
-      body = size === 0 ? {} : msg.json<unknown>();
+      body = opened.plain !== undefined ? JSON.parse(opened.plain.toString('utf8')) as unknown : size === 0 ? {} : msg.json<unknown>();
     } catch {
       return fail(BusErrorCode.MalformedRequest, 'request body is not valid JSON');
     }
@@ -156,11 +164,17 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
     return fail(BusErrorCode.Internal, `internal error (request id ${requestId})`, { requestId });
   }
 
-  private respond(msg: Msg, reply: Reply<unknown>, requestId: string): void {
+  private respond(msg: Msg, reply: Reply<unknown>, requestId: string, seal?: BodySeal): void {
     if (!msg.reply) return;
     const h = natsHeaders();
     h.set(REQUEST_ID_HEADER, requestId);
-    msg.respond(JSON.stringify(reply), { headers: h });
+    const text = JSON.stringify(reply);
+    if (seal) {
+      for (const [k, v] of seal.headers) h.set(k, v);
+      msg.respond(seal.seal(text), { headers: h });
+      return;
+    }
+    msg.respond(text, { headers: h });
   }
 
   /**

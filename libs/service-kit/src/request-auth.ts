@@ -42,7 +42,7 @@ export const AuthPrincipal = createParamDecorator((_: unknown, ctx: ExecutionCon
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Outcome of {@link TransportAuth.check}. */
-export type AuthCheck = { readonly ok: true; readonly principal: AuthenticatedPrincipal | null } | { readonly ok: false; readonly reply: FailReply };
+export type AuthCheck = { readonly ok: true; readonly principal: AuthenticatedPrincipal | null; readonly sessionKey?: Buffer } | { readonly ok: false; readonly reply: FailReply };
 
 const MESSAGES: Readonly<Record<AuthFailureReason, string>> = {
   MISSING_CREDENTIALS: 'the request is not signed: log in and send Ekm-Session, Ekm-Timestamp, Ekm-Nonce and Ekm-Signature',

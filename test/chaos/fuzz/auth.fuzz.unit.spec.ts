@@ -106,7 +106,7 @@ describe('login proof', () => {
   });
 
   it('hostile verifiers (stored public key) are a typed refusal', () => {
-    const req = { principalId: 'p', credentialId: 'c', timestamp: now, nonce: 'A'.repeat(22), signature: 'A'.repeat(86) };
+    const req = { principalId: 'p', credentialId: 'c', timestamp: now, nonce: 'A'.repeat(22), clientKey: 'A'.repeat(43), signature: 'A'.repeat(86) };
     fuzz('auth.verifyLoginProof (verifier)', fc.string({ unit: 'binary', maxLength: 500 }), (v) => verifyLoginProof(req, v, now), [], { numRuns: 500, check: typedOpened });
   });
 });

@@ -47,7 +47,7 @@ const REFUSAL: Readonly<Partial<Record<string, { type: ConstructorParameters<typ
 export class SigV4Sessions {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly nc: NatsConnection, private readonly maxEntries: number, private readonly timeoutMs = 5000) {}
+  constructor(private readonly nc: NatsConnection, private readonly maxEntries: number, private readonly serviceKey: string, private readonly timeoutMs = 5000) {}
 
   /** @throws AwsError in AWS's terms (missing/incomplete signature, refused by the policy service). */
   async authenticate(r: ReceivedRequest): Promise<AwsCaller> {
@@ -62,7 +62,8 @@ export class SigV4Sessions {
     if (stringToSign === null) throw new AwsError('IncompleteSignatureException', 'a signed header is missing, host is not signed, or X-Amz-Content-Sha256 does not match the body');
     const out = await sigV4Login(this.nc, {
       accessKeyId: auth.accessKeyId, date: auth.date, region: auth.region, service: auth.service, stringToSign, signature: auth.signature, requestId: r.requestId,
-    }, this.timeoutMs).catch(() => {
+    }, this.serviceKey, this.timeoutMs).catch((err: unknown) => {
+      if ((err as { code?: string }).code === 'EKM_SERVICE_UNTRUSTED') throw new AwsError('KMSInternalException', 'the bus answer to the SigV4 login was not signed by the pinned EKM service identity');
       throw new AwsError('DependencyTimeoutException', 'the EKM policy service did not answer');
     });
     if (!out.ok) {

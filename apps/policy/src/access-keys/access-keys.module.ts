@@ -15,6 +15,7 @@ import { RootSecretBox } from './adapters/runtime/root-secret-box';
 import { AccessKeyAdmin } from './application/access-key-admin.use-cases';
 import { ACCESS_KEY_STORE, SECRET_BOX, type AccessKeyStore, type SecretBox } from './application/access-key.ports';
 import { SigV4Login } from './application/sigv4-login';
+import { serviceIdentityOf } from '../access/adapters/runtime/service-identity';
 
 @Module({})
 export class AccessKeysModule {
@@ -36,7 +37,7 @@ export class AccessKeysModule {
           useFactory: (k: AccessKeyStore, b: SecretBox, d: AccessDirectory, c: PolicyConfig) => {
             let sealer: SessionSealer | null = null;
             const sealerNow = (): SessionSealer => (sealer ??= new SessionSealer(resolveAuthSecret({ ...(c.authSecret !== undefined ? { secret: c.authSecret } : {}), env: c.env, dataDir: c.dataDir })));
-            return new SigV4Login(k, b, d, sealerNow, c.sessionTtlMs);
+            return new SigV4Login(k, b, d, sealerNow, c.sessionTtlMs, () => serviceIdentityOf(c));
           },
         },
       ],

@@ -6,7 +6,9 @@
  * or time that does not match the string to sign, a request time over 5 minutes away, a wrong signature,
  * and a signature already used (replay window: the skew both ways).
  */
-import { AuthFailureReason, NonceCache, parseAmzDate, SIGV4_MAX_SKEW_MS, sigV4ScopeProblem, verifySigV4, type SessionSealer } from '@ekm/auth';
+import {
+  agreementKeyPair, AuthFailureReason, deriveSessionKey, NonceCache, parseAmzDate, SIGV4_MAX_SKEW_MS, sigV4ScopeProblem, verifySigV4, type ServiceIdentity, type SessionSealer,
+} from '@ekm/auth';
 import type { AccessDirectory } from '../../access/application/access.ports';
 import type { AccessKeyStore, SecretBox } from './access-key.ports';
 import { secretStringOf } from './access-key-admin.use-cases';
@@ -18,12 +20,16 @@ export interface SigV4LoginInput {
   readonly service: string;
   readonly stringToSign: string;
   readonly signature: string;
+  /** The edge's ephemeral X25519 public key (base64url): the session key is agreed, never sent. */
+  readonly clientKey: string;
 }
 
+/** As the Ed25519 login's reply (docs/auth.md §3): the edge derives the session key and checks the service signature. */
 export interface SigV4Session {
   readonly sessionToken: string;
-  /** SECRET: the reply only. */
-  readonly sessionKey: string;
+  readonly serverKey: string;
+  /** Ed25519 by the service identity over `ekm-login-reply-v2\n<SigV4 signature>\n<serverKey>\n<token>\n<expiresAt>`. */
+  readonly serviceSignature: string;
   readonly sessionId: string;
   readonly principalId: string;
   readonly tenant: string;
@@ -47,6 +53,7 @@ export class SigV4Login {
     private readonly directory: AccessDirectory,
     private readonly sealer: () => SessionSealer,
     private readonly sessionTtlMs: number,
+    private readonly identity: () => ServiceIdentity,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -75,12 +82,21 @@ export class SigV4Login {
     const claim = this.signatures.claim(r.accessKeyId, r.signature, now);
     if (claim === 'replayed') return refuse(AuthFailureReason.Replayed, 'This request was already received (same signature inside the 5 minute window); sign every request afresh.', row.principalId);
     if (claim === 'full') return refuse(AuthFailureReason.ReplayCacheFull, 'The service cannot check for replays right now; retry later.', row.principalId);
-    const s = this.sealer().issue({ principalId: p.principalId, credentialId: r.accessKeyId, tenant: p.tenant, roles: p.roles, ttlMs: this.sessionTtlMs, now, via: KMS_API_VIA });
+    const server = agreementKeyPair();
+    let sessionKey: Buffer;
+    try {
+      sessionKey = deriveSessionKey(server.privateKey, r.clientKey, r.clientKey, server.publicKey);
+    } catch {
+      return refuse(AuthFailureReason.MalformedCredentials, 'clientKey is not a usable X25519 public key');
+    }
+    const s = this.sealer().issue({ principalId: p.principalId, credentialId: r.accessKeyId, tenant: p.tenant, roles: p.roles, ttlMs: this.sessionTtlMs, now, via: KMS_API_VIA, sessionKey });
+    sessionKey.fill(0);
+    const expiresAt = new Date(s.claims.expiresAt).toISOString();
     return {
       ok: true,
       session: {
-        sessionToken: s.token, sessionKey: s.sessionKey.toString('base64url'), sessionId: s.claims.sessionId,
-        principalId: p.principalId, tenant: p.tenant, roles: p.roles, expiresAt: new Date(s.claims.expiresAt).toISOString(),
+        sessionToken: s.token, serverKey: server.publicKey, serviceSignature: this.identity().signLoginReply(r.signature, server.publicKey, s.token, expiresAt),
+        sessionId: s.claims.sessionId, principalId: p.principalId, tenant: p.tenant, roles: p.roles, expiresAt,
       },
     };
   }

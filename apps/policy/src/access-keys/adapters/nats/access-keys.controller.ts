@@ -31,6 +31,7 @@ export const SigV4LoginRequest = z.strictObject({
   service: z.string().regex(/^[a-z0-9-]{1,32}$/),
   stringToSign: z.string().max(1024),
   signature: z.string().regex(/^[0-9a-f]{64}$/),
+  clientKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be an X25519 public key (32 bytes, base64url)'),
   requestId: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional(),
 });
 

@@ -1,7 +1,8 @@
 /**
  * `ekm.v1.policy.login` (the one subject without a session; docs/auth.md): verifies the Ed25519 login
- * proof against the credential's stored verifier and answers with a session (token + HMAC key, SECRET,
- * in the reply only). Refused: unknown or revoked principal, unknown, revoked or expired (rotated out)
+ * proof against the credential's stored verifier, completes the X25519 agreement with the client's
+ * ephemeral key (the session key is derived on both sides, never sent; the token carries it wrapped
+ * for the services) and signs the reply with the service identity the client pins. Refused: unknown or revoked principal, unknown, revoked or expired (rotated out)
  * credential, bad proof — all with one message, so a caller cannot probe which principals exist —
  * a clock skew over 30 s, and a replayed proof (nonce per credential). Tenant and roles of the session
  * come from the directory.
@@ -21,7 +22,8 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import {
-  AuthFailureReason, LoginRequestSchema, MAX_CLOCK_SKEW_MS, NonceCache, resolveAuthSecret, SessionSealer, verifyLoginProof, type LoginReply, type SharedNonceStore,
+  agreementKeyPair, AuthFailureReason, deriveSessionKey, LoginRequestSchema, MAX_CLOCK_SKEW_MS, NonceCache, resolveAuthSecret, SessionSealer, verifyLoginProof,
+  type LoginReply, type ServiceIdentity, type SharedNonceStore,
 } from '@ekm/auth';
 import type { ServiceConfig } from '@ekm/config';
 import { BusErrorCode, fail, ok, parseRequest, subject, type Reply } from '@ekm/contracts';
@@ -29,12 +31,14 @@ import { ACCESS_REFUSALS, KeyedBuckets, LOGGER, NONCE_STORE, SERVICE_CONFIG, una
 import type { Logger } from '@ekm/telemetry';
 import { isCredentialValid } from '../../domain';
 import { ACCESS_DIRECTORY, type AccessDirectory } from '../../application/access.ports';
+import { serviceIdentityOf } from '../runtime/service-identity';
 
 const LOGIN = subject('policy', 'login');
 
 @Controller()
 export class LoginController {
   private sealer: SessionSealer | null = null;
+  private identity: ServiceIdentity | null = null;
   private readonly nonces = new NonceCache();
   private readonly logins: KeyedBuckets | null;
 
@@ -78,10 +82,19 @@ export class LoginController {
     const shared = await this.sharedNonces.claim({ scope: `login:${credential.credentialId}`, nonce: req.data.nonce, expiresAt: req.data.timestamp + MAX_CLOCK_SKEW_MS });
     if (shared === 'replayed') return refuse(AuthFailureReason.Replayed);
     if (shared === 'unavailable') return refuse(AuthFailureReason.ReplayStoreUnavailable);
-    const s = this.sealerNow().issue({ principalId: p.principalId, credentialId: credential.credentialId, tenant: p.tenant, roles: p.roles, ttlMs: this.config.sessionTtlMs, now });
+    const server = agreementKeyPair();
+    let sessionKey: Buffer;
+    try {
+      sessionKey = deriveSessionKey(server.privateKey, req.data.clientKey, req.data.clientKey, server.publicKey);
+    } catch {
+      return fail(BusErrorCode.MalformedRequest, 'clientKey is not a usable X25519 public key');
+    }
+    const s = this.sealerNow().issue({ principalId: p.principalId, credentialId: credential.credentialId, tenant: p.tenant, roles: p.roles, ttlMs: this.config.sessionTtlMs, now, sessionKey });
+    sessionKey.fill(0);
+    const expiresAt = new Date(s.claims.expiresAt).toISOString();
     return ok({
-      sessionToken: s.token, sessionKey: s.sessionKey.toString('base64url'), sessionId: s.claims.sessionId,
-      principalId: p.principalId, tenant: p.tenant, roles: p.roles, expiresAt: new Date(s.claims.expiresAt).toISOString(),
+      sessionToken: s.token, serverKey: server.publicKey, serviceSignature: this.identityNow().signLoginReply(req.data.signature, server.publicKey, s.token, expiresAt),
+      sessionId: s.claims.sessionId, principalId: p.principalId, tenant: p.tenant, roles: p.roles, expiresAt,
     });
   }
 
@@ -99,5 +112,10 @@ export class LoginController {
   private sealerNow(): SessionSealer {
     this.sealer ??= new SessionSealer(resolveAuthSecret({ ...(this.config.authSecret !== undefined ? { secret: this.config.authSecret } : {}), env: this.config.env, dataDir: this.config.dataDir }));
     return this.sealer;
+  }
+
+  private identityNow(): ServiceIdentity {
+    this.identity ??= serviceIdentityOf(this.config);
+    return this.identity;
   }
 }

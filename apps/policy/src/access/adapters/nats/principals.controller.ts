@@ -2,7 +2,9 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload, type NatsContext } from '@nestjs/microservices';
 import { ok, parseRequest, subject, type Reply } from '@ekm/contracts';
-import { ACCESS_REFUSALS, tenantNamedBy, type AccessRefusals } from '@ekm/service-kit';
+import type { ServiceConfig } from '@ekm/config';
+import { ACCESS_REFUSALS, SERVICE_CONFIG, tenantNamedBy, type AccessRefusals } from '@ekm/service-kit';
+import { withServiceKey } from '../runtime/service-identity';
 import { ACCESS_DIRECTORY, type AccessDirectory } from '../../application/access.ports';
 import { PrincipalAdmin, type IssuedCredentialFile, type PrincipalInfo } from '../../application/principal-admin.use-cases';
 import { adminFailure } from './refusals';
@@ -19,6 +21,7 @@ export class PrincipalsController {
     private readonly admin: PrincipalAdmin,
     @Inject(ACCESS_DIRECTORY) private readonly directory: AccessDirectory,
     @Inject(ACCESS_REFUSALS) private readonly refusals: AccessRefusals,
+    @Inject(SERVICE_CONFIG) private readonly config: ServiceConfig,
   ) {}
 
   /** The reply carries the private key ONCE (the caller's inbox only; never logged, never stored). */
@@ -28,7 +31,7 @@ export class PrincipalsController {
     if (!req.ok) return this.refusals.deny(ctx, 'CreatePrincipal', tenantNamedBy(body), req);
     const call = callOf(ctx, this.directory);
     const r = await this.admin.create(call.caller, req.data, call.meta('CreatePrincipal'));
-    return r.ok ? ok(r.value) : adminFailure(this.refusals, ctx, 'CreatePrincipal', req.data.tenant, r.failure);
+    return r.ok ? ok(withServiceKey(this.config, r.value)) : adminFailure(this.refusals, ctx, 'CreatePrincipal', req.data.tenant, r.failure);
   }
 
   @MessagePattern(subject('policy', 'list-principals'))
@@ -63,7 +66,7 @@ export class PrincipalsController {
     if (!req.ok) return this.refusals.deny(ctx, 'RotateCredential', tenantNamedBy(body), req);
     const call = callOf(ctx, this.directory);
     const r = await this.admin.rotateCredential(call.caller, req.data.principalId, req.data.graceSeconds, call.meta('RotateCredential'));
-    return r.ok ? ok(r.value) : adminFailure(this.refusals, ctx, 'RotateCredential', undefined, r.failure);
+    return r.ok ? ok(withServiceKey(this.config, r.value)) : adminFailure(this.refusals, ctx, 'RotateCredential', undefined, r.failure);
   }
 
   @MessagePattern(subject('policy', 'revoke-credential'))

@@ -16,6 +16,7 @@ import type { Logger } from '@ekm/telemetry';
 import { ADMIN_ROLE } from '../../domain/admin.rules';
 import { ACCESS_DIRECTORY, type AccessDirectory } from '../../application/access.ports';
 import { PrincipalAdmin } from '../../application/principal-admin.use-cases';
+import { serviceIdentityOf } from './service-identity';
 
 export const BOOTSTRAP_CREDENTIALS_FILE_ENV = 'EKM_BOOTSTRAP_CREDENTIALS_FILE';
 export const BOOTSTRAP_COMMAND_ID = 'bootstrap-admin';
@@ -51,7 +52,7 @@ export class BootstrapAdmin implements OnApplicationBootstrap {
       return 'raced';
     }
     const natsUrl = this.config.natsServers.join(',');
-    writePrivateFile(file, `${JSON.stringify(toCredentialFile(r.value.credential.principalId, { ...r.value.credential, publicKey: '' }, natsUrl), null, 2)}\n`);
+    writePrivateFile(file, `${JSON.stringify(toCredentialFile(r.value.credential.principalId, { ...r.value.credential, publicKey: '' }, natsUrl, this.config.auth === 'required' ? serviceIdentityOf(this.config).publicKey : undefined), null, 2)}\n`);
     this.logger.info({ principalId: r.value.principal.principalId, file }, 'bootstrap admin created; credentials written (mode 0600)');
     return 'created';
   }
