@@ -90,7 +90,7 @@ describe('destruction receipts', () => {
     expect(verifyDestructionReceipt(signed, auditKey)).toMatchObject({ ok: true, trustedKey: true });
     const edited = (f: (s: SignedDestructionReceipt) => unknown) => f(JSON.parse(JSON.stringify(signed)) as SignedDestructionReceipt);
     expect(verifyDestructionReceipt(edited((s) => ({ ...s, receipt: { ...s.receipt, versions: s.receipt.versions.slice(1) } })), auditKey)).toMatchObject({ ok: false, reason: expect.stringContaining('edited') });
-    expect(verifyDestructionReceipt(edited((s) => ({ ...s, payload: s.payload.replace(keyId, keyId.replace(/.$/, '0')) })), auditKey).ok).toBe(false);
+    expect(verifyDestructionReceipt(edited((s) => ({ ...s, payload: s.payload.replace(keyId, keyId.replace(/.$/, (c) => (c === '0' ? '1' : '0'))) })), auditKey).ok).toBe(false);
     expect(verifyDestructionReceipt(signed, Buffer.alloc(32, 7).toString('base64'))).toMatchObject({ ok: false, reason: expect.stringContaining('another key') });
 
     // The CLI: fetch, write, verify offline (no --nats needed for verify), an edited file exits 1.

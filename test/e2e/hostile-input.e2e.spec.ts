@@ -65,10 +65,13 @@ describe('hostile input: typed refusals, nothing written, the trail never stalls
   /** Rows that are state (not usage records, not the trail): must not move while only bad input arrives. */
   const stateRows = async (): Promise<Record<string, number>> => {
     const q = async (sql: string, c: Client = admin): Promise<number> => Number((await c.query<{ n: string }>(sql)).rows[0].n);
+    // Refusals are recorded (AccessDenied, AuthenticationFailed: the audit trail's denied entries); any
+    // other event would be state a hostile body changed.
+    const refusals = `event_type NOT IN ('AccessDenied', 'AuthenticationFailed')`;
     return {
-      keys: await q(`SELECT count(*) AS n FROM ekm_keys.events WHERE stream_id NOT LIKE 'usage-%'`),
-      rotation: await q('SELECT count(*) AS n FROM ekm_rotation.events'),
-      policy: await q('SELECT count(*) AS n FROM ekm_policy.events', policy.db),
+      keys: await q(`SELECT count(*) AS n FROM ekm_keys.events WHERE stream_id NOT LIKE 'usage-%' AND ${refusals}`),
+      rotation: await q(`SELECT count(*) AS n FROM ekm_rotation.events WHERE ${refusals}`),
+      policy: await q(`SELECT count(*) AS n FROM ekm_policy.events WHERE ${refusals}`, policy.db),
     };
   };
   const trailSize = async (): Promise<number> => Number((await admin.query<{ n: string }>('SELECT count(*) AS n FROM ekm_audit.trail')).rows[0].n);

@@ -59,7 +59,7 @@ describe('npm run pack: installable SDK and CLI', () => {
 
   it('the installed SDK carries only client code and talks to a real keys service', async () => {
     const manifest = JSON.parse(await node(`process.stdout.write(JSON.stringify(require('@ekm/client/package.json')))`)) as { dependencies: Record<string, string>; types: string };
-    expect(Object.keys(manifest.dependencies).sort()).toEqual(['@nats-io/transport-node', 'lru-cache', 'zod']);
+    expect(Object.keys(manifest.dependencies).sort()).toEqual(['@nats-io/transport-node', '@opentelemetry/api', 'lru-cache', 'zod']); // the API only: spans and traceparent, no SDK
     expect(manifest.types).toMatch(/\.d\.ts$/);
     const out = await node(`
       const { Ekm } = require('@ekm/client');

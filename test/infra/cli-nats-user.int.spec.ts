@@ -17,7 +17,7 @@ let dir: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'ekm-cli-nats-'));
   const text = readFileSync(join(__dirname, '../../infra/nats/accounts.conf'), 'utf8')
-    .replace(/\$EKM_NATS_([A-Z]+)_PASSWORD/g, (_m, u: string) => JSON.stringify(u === 'CLI' ? PASSWORD : randomBytes(12).toString('hex')));
+    .replace(/\$EKM_NATS_([A-Z_]+)_PASSWORD/g, (_m, u: string) => JSON.stringify(u === 'CLI' ? PASSWORD : randomBytes(12).toString('hex')));
   writeFileSync(join(dir, 'accounts.conf'), text);
   writeFileSync(join(dir, 'server.conf'), 'include ./accounts.conf\n');
   nats = await startNats({ config: join(dir, 'server.conf') });

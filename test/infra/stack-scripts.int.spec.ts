@@ -20,8 +20,9 @@ afterAll(async () => {
   for (const h of homes) rmSync(h.home, { recursive: true, force: true });
 });
 
-async function bindings(pgPort: string): Promise<Array<{ kind: string; fingerprint: string }>> {
-  const c = new Client({ connectionString: `postgres://postgres@127.0.0.1:${pgPort}/ekm` });
+async function bindings(pgPort: string, home: string): Promise<Array<{ kind: string; fingerprint: string }>> {
+  // up's own Postgres speaks TLS only (verify-full against the stack's CA).
+  const c = new Client({ connectionString: `postgres://postgres@127.0.0.1:${pgPort}/ekm`, ssl: { ca: readFileSync(join(home, 'tls', 'ca.pem'), 'utf8'), servername: 'localhost' } });
   await c.connect();
   try {
     const keys = await c.query('SELECT kind, fingerprint FROM ekm_keys.root_binding');
@@ -40,7 +41,7 @@ describe('npm run up / down on private servers', () => {
     expect(JSON.parse(readFileSync(join(a.home, 'stack.json'), 'utf8')).rootOfTrust).toBe('pkcs11');
 
     // keys and audit both sealed under the token root: one binding, kind pkcs11
-    const bound = await bindings(a.env.EKM_PG_PORT);
+    const bound = await bindings(a.env.EKM_PG_PORT, a.home);
     expect(bound).toHaveLength(2);
     expect(bound[0]).toEqual(bound[1]);
     expect(bound[0]!.kind).toBe('pkcs11');

@@ -50,6 +50,8 @@ export async function privateStack(extra: Record<string, string> = {}): Promise<
     EKM_POLICY_HTTP_PORT: String(await freePort()),
     EKM_ROTATION_HTTP_PORT: String(await freePort()),
     EKM_AUDIT_HTTP_PORT: String(await freePort()),
+    EKM_KMS_PORT: String(await freePort()),
+    EKM_KMS_HTTP_PORT: String(await freePort()),
     EKM_UP_TIMEOUT: '240',
     EKM_DOWN_GRACE: '20',
     ...extra,
@@ -61,7 +63,9 @@ export const script = (name: string, env: Record<string, string>, args: string[]
 
 /** `ekm --json ...` against the stack; parsed stdout. */
 export async function ekm<T = any>(stack: { home: string; natsUrl: string }, args: string[]): Promise<T> {
-  const r = await run('node', ['bin/ekm.js', '--nats', stack.natsUrl, '--credentials', join(stack.home, 'admin.credentials'), '--json', ...args], {}, 60_000);
+  // The stack's own NATS identity and CA (the CLI finds them in a stack.json only under its cwd).
+  const natsEnv = { EKM_NATS_CREDENTIALS: join(stack.home, 'nats-auth', 'cli.json'), EKM_NATS_TLS_CA: join(stack.home, 'tls', 'ca.pem') };
+  const r = await run('node', ['bin/ekm.js', '--nats', stack.natsUrl, '--credentials', join(stack.home, 'admin.credentials'), '--json', ...args], natsEnv, 60_000);
   if (r.code !== 0) throw new Error(`ekm ${args.join(' ')} exited ${r.code}: ${r.out}`);
   return JSON.parse(r.out) as T;
 }

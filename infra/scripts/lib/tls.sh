@@ -46,6 +46,7 @@ ensure_server_cert() {
   shift
   [ "$#" -gt 0 ] || die "ensure_server_cert $name: no hosts given"
   [[ "$name" =~ ^[A-Za-z0-9_-]+$ ]] || die "ensure_server_cert: bad name '$name'"
+  ensure_local_ca # a certificate needs its CA (also when only the HTTPS edge uses TLS)
   local cert="$TLS_DIR/$name.pem" key="$TLS_DIR/$name-key.pem" san h ok=1
   san="$(tls_san "$@")"
   if [ -f "$cert" ] && [ -f "$key" ] && openssl verify -CAfile "$TLS_DIR/ca.pem" "$cert" >/dev/null 2>&1 \

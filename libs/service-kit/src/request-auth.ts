@@ -191,7 +191,7 @@ export class TransportAuth {
       if (claim === 'replayed') return this.refuse(msg.subject, Reason.Replayed, requestId, r.principal?.principalId);
       if (claim === 'unavailable') return this.refuse(msg.subject, Reason.ReplayStoreUnavailable, requestId, r.principal?.principalId);
     }
-    return { ok: true, principal: r.principal };
+    return { ok: true, principal: r.principal, ...(r.sessionKey !== undefined ? { sessionKey: r.sessionKey } : {}) };
   }
 
   private refuse(subject: string, reason: AuthFailureReason, requestId: string, principalClaimed: string | undefined): AuthCheck {

@@ -13,6 +13,7 @@ import { createSoftHsmToken } from '../../../../../../libs/crypto/src/pkcs11/tes
 import { ROOT_OF_TRUST, type RootOfTrust } from '../../application/ports';
 import { dataOf, startKeysHarness, type Harness } from '../nats/keys-admin.test-harness';
 import { EpochRollerLifecycle } from './epoch-roller.lifecycle';
+import { createTestDatabase } from '../../../../../../test/support/pg';
 import { restoreDatabase, restoreDataDir, takeBackup, type Backup } from './epoch-shredding.test-support';
 
 type Blob = { ciphertextBlob: string };
@@ -55,10 +56,9 @@ describe.each([
   });
 
   it('destroy ends the epoch; a database backup from before it opens the live key but never the destroyed one', async () => {
-    const first = await startKeysHarness(env, undefined);
-    h = first;
-    // The harness made its own data dir: move to ours so it outlives restarts.
-    await first.close();
+    // Our own database and data dir from the first start on, so both outlive restarts (the database is
+    // bound to the root in that data dir: starting it on another root is refused, by design).
+    const first = { database: await createTestDatabase('ekm_keys_admin') };
     h = await startKeysHarness(env, { database: first.database, dataDir });
     await roller(h).passNow();
     const [e1] = await epochIds(h);
