@@ -2,11 +2,12 @@
 # `npm run backup -- <dir>`: a restorable copy of a running stack of `npm run up` in <dir> (created, 0700):
 #   postgres.dump     pg_dump -Fc of the EKM database: keys, wrapped KEK versions, policies, principals,
 #                     rotation schedules, the audit trail and its checkpoints (one consistent snapshot)
-#   data/             the data dir without its secrets: root-key.sealed (the software root, sealed)
+#   data/             the data dir without the root secret: root-key.sealed (the software root, sealed),
+#                     epochs/, the auth secret (the service identity credentials pin)
 #   softhsm-tokens/   with EKM_ROOT_OF_TRUST=pkcs11: the SoftHSM2 token files (objects encrypted under the PIN)
 #   config.env, admin.credentials (the bootstrap admin's login: guard the backup), manifest.json
 # Never in the backup: the software root secret (.ekm/data/root-secret or EKM_ROOT_SECRET), the token
-# PINs, the session secret. Whoever holds the backup AND the root secret holds every key: store them apart.
+# PINs. Whoever holds the backup AND the root secret holds every key: store them apart.
 # JetStream is not backed up: it is a distribution log, rebuilt from Postgres.
 set -euo pipefail
 # shellcheck source=lib/common.sh
@@ -31,7 +32,9 @@ info "$(du -h "$dest/postgres.dump" | cut -f1) postgres.dump"
 step "Root of trust ($rot) and data dir"
 mkdir -p "$dest/data"
 for f in "$EKM_HOME/data"/*; do
-  case "$(basename "$f")" in root-secret | auth-secret) continue ;; esac
+  # The auth secret IS kept: it derives the service identity every issued credential pins and the key-id
+  # derivation key (a restore without it would refuse every credential as "not the pinned service").
+  case "$(basename "$f")" in root-secret) continue ;; esac
   cp -a "$f" "$dest/data/"
 done
 if [ "$rot" = pkcs11 ]; then

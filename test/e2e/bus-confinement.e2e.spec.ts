@@ -191,8 +191,10 @@ describe('the bus under least-privilege identities', () => {
       const subj = `ekm.v1.keys.${op}`;
       const body = Buffer.from(JSON.stringify(op === 'decrypt' ? { ciphertextBlob: 'AAAA' } : { keyId: 'alias/none' }));
       const h = headers();
-      for (const [k, v] of Object.entries(await signer.sign(subj, body))) h.set(k, v);
-      h.set('Ekm-Request-Id', randomUUID());
+      // Correctly signed (the request id is part of the signature): only the missing seal is wrong.
+      const requestId = randomUUID();
+      for (const [k, v] of Object.entries(await signer.sign(subj, body, requestId))) h.set(k, v);
+      h.set('Ekm-Request-Id', requestId);
       const r = (await nc.request(subj, body, { timeout: 5000, headers: h })).json<{ ok: boolean; error?: { code: string } }>();
       expect(r).toMatchObject({ ok: false, error: { code: 'EKM_SEAL_REQUIRED' } });
     }

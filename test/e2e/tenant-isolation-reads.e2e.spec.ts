@@ -6,6 +6,7 @@
  * entry naming B, the tenant it named and the operation. The keys service refuses B before it looks
  * at A's key state or purpose binding, and a CreateKey with A's request id is refused.
  */
+import { agreementKeyPair } from '@ekm/auth';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -184,7 +185,7 @@ describe('tenant isolation on read and admin routes (all services, EKM_AUTH=requ
   });
 
   it('a failed login (wrong proof for A\'s credential) is an authentication failure in the trail, naming the claimed principal', async () => {
-    const body = { principalId: principalA, credentialId: credA.credentialId, timestamp: Date.now(), nonce: randomUUID().replace(/-/g, ''), signature: 'A'.repeat(86) };
+    const body = { principalId: principalA, credentialId: credA.credentialId, timestamp: Date.now(), nonce: randomUUID().replace(/-/g, ''), clientKey: agreementKeyPair().publicKey, signature: 'A'.repeat(86) };
     const o = await attempt(b, 'policy', 'login', body);
     expect(o).toMatchObject({ ok: false, code: 'EKM_UNAUTHENTICATED' });
     const entry = await waitFor('failed login entry', async () => {

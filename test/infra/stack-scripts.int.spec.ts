@@ -34,7 +34,7 @@ async function bindings(pgPort: string, home: string): Promise<Array<{ kind: str
 }
 
 describe('npm run up / down on private servers', () => {
-  it('pkcs11 end to end; a changed setting restarts exactly its services; a second checkout and a deleted .ekm are refused before anything starts', async () => {
+  it('pkcs11 end to end; a changed setting restarts exactly its services; a second checkout on the same database and a deleted .ekm are refused before anything starts', async () => {
     const a = await privateStack({ EKM_ROOT_OF_TRUST: 'pkcs11' });
     homes.push(a);
     ok(await script('up', a.env));
@@ -76,14 +76,14 @@ describe('npm run up / down on private servers', () => {
     expect(bad.out).toMatch(/nothing was started or restarted/);
     expect(pidOf(a.home, 'keys')).toBe(keysPid);
 
-    // a second checkout on the same NATS, then on the same Postgres: refused, naming the switch
+    // a second checkout on the same Postgres database: refused before anything starts, naming the switch.
+    // (NATS needs no claim: every stack runs its own authenticated nats-server; and a TLS-only Postgres of
+    // another stack refuses a plain probe, so up would start its own on the fallback port: point B at A's
+    // database explicitly to reach the claim.)
     const b = await privateStack();
     homes.push(b);
-    const sameNats = await script('up', { ...b.env, EKM_NATS_PORT: a.env.EKM_NATS_PORT! });
-    expect(sameNats.code).not.toBe(0);
-    expect(sameNats.out).toContain(`in use by the EKM stack in ${a.home}`);
-    expect(sameNats.out).toMatch(/EKM_NATS_PORT/);
-    const samePg = await script('up', { ...b.env, EKM_PG_PORT: a.env.EKM_PG_PORT! });
+    const aDb = `postgres://postgres@127.0.0.1:${a.env.EKM_PG_PORT}/ekm?sslmode=verify-full&sslrootcert=${join(a.home, 'tls', 'ca.pem')}`;
+    const samePg = await script('up', { ...b.env, EKM_DATABASE_ADMIN_URL: aDb });
     expect(samePg.code).not.toBe(0);
     expect(samePg.out).toContain(`in use by the EKM stack in ${a.home}`);
     expect(samePg.out).toMatch(/EKM_PG_DATABASE=ekm_\d+/);
