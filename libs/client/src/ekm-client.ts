@@ -9,7 +9,7 @@ import { BusErrorCode, REQUEST_ID_HEADER, isReply, subject, type Operation, type
 import { openBody, SEAL_HEADER, SEAL_VERSION } from '@ekm/auth/client';
 import { EkmError, retryDelayMs } from './ekm-error';
 import { signerFor, type ClientCredentials } from './session-login';
-import { DEV_PRINCIPAL_HEADER, type SessionSigner } from '@ekm/auth/client';
+import { DEV_PRINCIPAL_HEADER, LOGIN_SUBJECT, SIGV4_LOGIN_SUBJECT, type SessionSigner } from '@ekm/auth/client';
 import { natsConnectOptions, type NatsTlsFiles } from './nats-connect-options';
 
 /** Options of {@link EkmClient.connect}. */
@@ -167,7 +167,8 @@ export class EkmClient {
     // With a session the body is sealed (docs/auth.md §4a): nothing in it is readable on the bus.
     let bytes: Uint8Array = new TextEncoder().encode(JSON.stringify(body ?? {}));
     let sealKey: Buffer | undefined;
-    if (this.signer) {
+    // The login subjects take no session (their body carries its own proof): sent as they are.
+    if (this.signer && subj !== LOGIN_SUBJECT && subj !== SIGV4_LOGIN_SUBJECT) {
       const sealed = await this.signer.sealAndSign(subj, requestId, bytes);
       for (const [k, v] of Object.entries(sealed.headers)) h.set(k, v);
       h.set(SEAL_HEADER, SEAL_VERSION);
