@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
 import { Client } from 'pg';
-import { NonceCache, RequestAuthenticator, RevocationList, SessionSealer, signRequest } from '@ekm/auth';
+import { NonceCache, RequestAuthenticator, RevocationList, sealedRequest, SessionSealer } from '@ekm/auth';
 import { loadConfig } from '@ekm/config';
 import { subject, type Reply } from '@ekm/contracts';
 import { startServiceApp, TransportAuth, type ServiceApp } from '@ekm/service-kit';
@@ -50,16 +50,19 @@ describe('replays refused across time, replicas and restarts (keys service)', ()
   };
 
   const session = sealer.issue({ principalId: 'service:replay-e2e', tenant: '*', roles: ['service'], ttlMs: 3_600_000 });
-  interface Signed { readonly subject: string; readonly body: Buffer; readonly headers: Record<string, string> }
+  // Signed AND sealed, as the SDK sends them (data-plane bodies must be sealed: EKM_SEAL_REQUIRED otherwise).
+  interface Signed { readonly subject: string; readonly body: Buffer; readonly headers: Record<string, string>; readonly open: (data: Uint8Array, seal: string | undefined) => string }
+  const active = { token: session.token, sessionKey: session.sessionKey, expiresAt: session.claims.expiresAt };
   const sign = (op: string, body: unknown, requestId = randomUUID()): Signed => {
     const subj = subject('keys', op as never);
-    const bytes = Buffer.from(JSON.stringify(body));
-    return { subject: subj, body: bytes, headers: { ...signRequest(session, subj, bytes, { now, requestId }) } as Record<string, string> };
+    const sealed = sealedRequest(active, subj, requestId, Buffer.from(JSON.stringify(body)), now);
+    return { subject: subj, body: sealed.body, headers: { ...sealed.headers }, open: (d, seal) => sealed.openReply(d, seal) };
   };
   const send = async <T>(s: Signed, override: Record<string, string> = {}): Promise<Reply<T>> => {
     const h = headers();
     for (const [k, v] of Object.entries({ ...s.headers, ...override })) h.set(k, v);
-    return (await nc.request(s.subject, s.body, { timeout: 10_000, headers: h })).json<Reply<T>>();
+    const m = await nc.request(s.subject, s.body, { timeout: 10_000, headers: h });
+    return JSON.parse(s.open(m.data, m.headers?.has('Ekm-Seal') ? m.headers.get('Ekm-Seal') : undefined)) as Reply<T>;
   };
   const reasonOf = (r: Reply<unknown>): string => (r.ok ? 'accepted' : String((r.error.details as { reason?: string } | undefined)?.reason ?? r.error.code));
   /** Everything the keys service decided (refusals at the transport are AuthenticationFailed records, not counted). */
