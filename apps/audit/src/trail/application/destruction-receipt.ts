@@ -17,27 +17,9 @@ export interface ReceiptTrailRow {
   readonly entry: { readonly action: string; readonly time: string; readonly tenant?: string; readonly keyId?: string; readonly details?: unknown };
 }
 
-export interface DestructionReceipt {
-  readonly v: 1;
-  readonly type: 'ekm.destruction-receipt';
-  readonly keyId: string;
-  readonly tenant: string | null;
-  readonly versions: ReadonlyArray<{ readonly version: number; readonly commitment: string; readonly createdTrailIndex: number }>;
-  /** Commitments are hex of the first 8 bytes of SHA-256("ekm-key-fingerprint/v1" || material). */
-  readonly commitmentScheme: 'ekm-fingerprint/v1';
-  readonly destroyed: { readonly at: string; readonly trailIndex: number; readonly entryHash: string };
-  readonly epoch: { readonly destroyedEpochs: readonly string[]; readonly newEpoch: string; readonly at: string; readonly trailIndex: number; readonly entryHash: string };
-}
-
-export interface SignedDestructionReceipt {
-  readonly receipt: DestructionReceipt;
-  /** canonical JSON of `receipt`: the signed bytes (UTF-8). */
-  readonly payload: string;
-  readonly signature: string;
-  readonly publicKey: string;
-  readonly keyId: string;
-  readonly algorithm: 'Ed25519';
-}
+// The wire types are the SDK's (one definition; the offline check reads the same shape).
+import type { DestructionReceipt, SignedDestructionReceipt } from '@ekm/client';
+export type { DestructionReceipt, SignedDestructionReceipt };
 
 export type ReceiptProblem = 'NOT_DESTROYED' | 'EPOCH_PENDING';
 

@@ -13,20 +13,9 @@ import type { AccessKeyRow, AccessKeyStore, SecretBox } from './access-key.ports
 
 export const accessKeyStreamId = (accessKeyId: string): string => `access-key-${accessKeyId}`;
 
-/** What administrators see of a key: never the secret. */
-export interface AccessKeyInfo {
-  readonly accessKeyId: string;
-  readonly principalId: string;
-  readonly tenant: string;
-  readonly status: 'Active' | 'Deleted';
-  readonly createdAt: string;
-  readonly deletedAt: string | null;
-}
-
-/** The key as shown once at creation. `secretAccessKey` is SECRET: the reply only. */
-export interface IssuedAccessKey extends AccessKeyInfo {
-  readonly secretAccessKey: string;
-}
+// The wire types are the SDK's: what administrators see (never the secret), and the key shown once.
+import type { AccessKeyInfo, IssuedAccessKey } from '@ekm/client';
+export type { AccessKeyInfo, IssuedAccessKey };
 
 export type AccessKeyFailure =
   | { kind: 'NOT_FOUND'; what: string }
