@@ -7,7 +7,7 @@
  * and a signature already used (replay window: the skew both ways).
  */
 import {
-  agreementKeyPair, AuthFailureReason, deriveSessionKey, NonceCache, parseAmzDate, SIGV4_MAX_SKEW_MS, sigV4ScopeProblem, verifySigV4, type ServiceIdentity, type SessionSealer,
+  agreementKeyPair, AuthFailureReason, deriveSessionKey, NonceCache, parseAmzDate, SIGV4_MAX_SKEW_MS, sigV4ScopeProblem, verifySigV4, type LoginReply, type ServiceIdentity, type SessionSealer,
 } from '@ekm/auth';
 import type { AccessDirectory } from '../../access/application/access.ports';
 import type { AccessKeyStore, SecretBox } from './access-key.ports';
@@ -24,18 +24,8 @@ export interface SigV4LoginInput {
   readonly clientKey: string;
 }
 
-/** As the Ed25519 login's reply (docs/auth.md §3): the edge derives the session key and checks the service signature. */
-export interface SigV4Session {
-  readonly sessionToken: string;
-  readonly serverKey: string;
-  /** Ed25519 by the service identity over `ekm-login-reply-v2\n<SigV4 signature>\n<serverKey>\n<token>\n<expiresAt>`. */
-  readonly serviceSignature: string;
-  readonly sessionId: string;
-  readonly principalId: string;
-  readonly tenant: string;
-  readonly roles: readonly string[];
-  readonly expiresAt: string;
-}
+/** The same reply as the Ed25519 login's (docs/auth.md §3): the edge derives the session key and checks the service signature, which covers the SigV4 signature. */
+export type SigV4Session = LoginReply;
 
 export type SigV4LoginResult =
   | { readonly ok: true; readonly session: SigV4Session }
