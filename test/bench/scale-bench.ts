@@ -17,6 +17,7 @@ import { Client, Pool } from 'pg';
 import { SoftwareRootOfTrust } from '@ekm/crypto';
 import { migrateServiceSchema, rebuildProjection } from '@ekm/event-store';
 import { KeyProjection } from '../../apps/keys/src/keys/adapters/postgres/key-projection';
+import { RebuildKeyProjection } from '../../apps/keys/src/keys/adapters/postgres/key-projection.rebuild';
 import { KeysSchemaMigration } from '../../apps/keys/src/keys/adapters/postgres/keys-schema.migration';
 import { rebuildKeysProjection } from '../../apps/cli/src/admin/keys-projection-rebuild';
 import { AuditTrailMigration } from '../../apps/audit/src/trail/adapters/postgres/audit-schema.migration';
@@ -240,11 +241,11 @@ async function rebuildPart(o: ScaleOptions, stack: PrivateStack): Promise<Record
   try {
     const library: Record<string, unknown>[] = [];
     // Each batch size with the projection writing after every batch, then with writes deferred to the end
-    // (KeyProjection deferWrites: each key written once; what `ekm admin rebuild` uses).
+    // (RebuildKeyProjection: each key written once; what `ekm admin rebuild` uses).
     for (const batchSize of o.rebuildBatches) for (const deferWrites of [false, true]) {
       const loadavgBefore = loadAverage();
       const t0 = performance.now();
-      const lib = await rebuildProjection({ pool, service: 'keys', projection: new KeyProjection('keys', { deferWrites }), batchSize });
+      const lib = await rebuildProjection({ pool, service: 'keys', projection: deferWrites ? new RebuildKeyProjection('keys') : new KeyProjection('keys'), batchSize });
       const ms = Math.round(performance.now() - t0);
       const rows = await keysRows();
       const heapMiB = Math.round(process.memoryUsage().heapUsed / 2 ** 20);

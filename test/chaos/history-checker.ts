@@ -11,7 +11,7 @@
  */
 import { Pool } from 'pg';
 import { rebuildProjection } from '@ekm/event-store';
-import { KeyProjection } from '../../apps/keys/src/keys/adapters/postgres/key-projection';
+import { RebuildKeyProjection } from '../../apps/keys/src/keys/adapters/postgres/key-projection.rebuild';
 import type { ChaosStack } from './chaos-stack';
 import type { ChaosClient, History, OpRecord } from './history';
 
@@ -151,7 +151,7 @@ export async function checkProjectionRebuild(stack: ChaosStack): Promise<string 
   const live = await snapshot();
   const pool = new Pool({ connectionString: stack.adminUrl, max: 2 });
   try {
-    await rebuildProjection({ pool, service: 'keys', projection: new KeyProjection('keys', { deferWrites: true }) });
+    await rebuildProjection({ pool, service: 'keys', projection: new RebuildKeyProjection('keys') });
   } finally {
     await pool.end();
   }

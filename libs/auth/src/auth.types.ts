@@ -82,8 +82,8 @@ export const DEV_PRINCIPAL_HEADER = 'Ekm-Principal';
  * It is covered by the signature; when absent the canonical request holds an empty line.
  */
 export const REQUEST_ID_SIGNED_HEADER = 'Ekm-Request-Id';
-/** Request id syntax (same rule as `@ekm/contracts`' REQUEST_ID_PATTERN). */
-export const REQUEST_ID_SYNTAX = /^[A-Za-z0-9._:-]{1,128}$/;
+/** Request id syntax: `@ekm/contracts`' REQUEST_ID_PATTERN (the signature covers the id the caller chose). */
+export { REQUEST_ID_PATTERN as REQUEST_ID_SYNTAX } from '@ekm/contracts';
 
 /** The only request subject that needs no session: the login itself. */
 export const LOGIN_SUBJECT = 'ekm.v1.policy.login';

@@ -15,6 +15,16 @@ export const TRACESTATE_HEADER = 'tracestate';
  */
 export const REQUEST_ID_HEADER = 'Ekm-Request-Id';
 
+/**
+ * The ONE request-id rule: 1 to 128 characters of `[A-Za-z0-9._:-]` (header-safe, log-safe). A request
+ * whose id breaks it is served under a fresh id the service chooses (service-kit's transport), and that
+ * id is the one in the reply header, the logs and the audit record.
+ */
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** True when `v` is a request id the rule accepts. */
+export const isRequestId = (v: unknown): v is string => typeof v === 'string' && REQUEST_ID_PATTERN.test(v);
+
 /** All EKM header names, as one table. */
 export const EkmHeaders = {
   traceparent: TRACEPARENT_HEADER,

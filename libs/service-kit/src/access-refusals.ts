@@ -10,12 +10,10 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { NatsContext } from '@nestjs/microservices';
 import { ACCESS_DENIED, AUTHENTICATION_FAILED, RefusalRecorder, type AccessDeniedData, type AuthenticationFailedData, type AuthFailureReason } from '@ekm/auth';
-import { REQUEST_ID_HEADER, type FailReply } from '@ekm/contracts';
+import type { FailReply } from '@ekm/contracts';
 import type { EventStore } from '@ekm/event-store';
 import type { Logger } from '@ekm/telemetry';
-import { EkmRequestContext } from './request-auth';
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+import { EkmRequestContext, requestIdOf } from './request-auth';
 
 export class AccessRefusals {
   readonly recorder: RefusalRecorder;
@@ -31,7 +29,7 @@ export class AccessRefusals {
     const data: AccessDeniedData = {
       principal: caller?.principalId ?? 'unknown', principalTenant: caller?.tenant ?? 'unknown', operation,
       errorCode: reply.error.code, reason: reply.error.message, service: this.service, at: new Date().toISOString(),
-      ...(tenant !== undefined ? { tenant } : {}), ...(requestId !== undefined ? { requestId } : {}),
+      ...(tenant !== undefined ? { tenant } : {}), requestId,
     };
     this.logger?.info({ event: 'access-denied', principal: data.principal, operation, code: data.errorCode, requestId }, 'request refused');
     this.recorder.record(ACCESS_DENIED, data, data.principal);
@@ -43,7 +41,7 @@ export class AccessRefusals {
     const requestId = requestIdOf(ctx);
     const data: AuthenticationFailedData = {
       subject, reason, service: this.service, at: new Date().toISOString(),
-      ...(principalClaimed !== undefined ? { principalClaimed } : {}), ...(requestId !== undefined ? { requestId } : {}),
+      ...(principalClaimed !== undefined ? { principalClaimed } : {}), requestId,
     };
     this.recorder.record(AUTHENTICATION_FAILED, data, principalClaimed ?? 'unauthenticated');
   }
@@ -51,12 +49,6 @@ export class AccessRefusals {
   flush(): Promise<void> {
     return this.recorder.flush();
   }
-}
-
-function requestIdOf(ctx: NatsContext): string | undefined {
-  const h = ctx.getHeaders() as { has(k: string): boolean; get(k: string): string } | undefined;
-  const v = h?.has(REQUEST_ID_HEADER) ? h.get(REQUEST_ID_HEADER) : undefined;
-  return v !== undefined && REQUEST_ID.test(v) ? v : undefined;
 }
 
 /** The tenant a (possibly invalid) request body names, for the refusal record; undefined when none or not a plain string. */

@@ -8,15 +8,14 @@
  * become `EKM_INTERNAL` with a request id; the log line never includes the body.
  * `close()` drains subscriptions, waits for in-flight handlers, then drains the connection.
  */
-import { randomUUID } from 'node:crypto';
 import { CustomTransportStrategy, Server, type MessageHandler } from '@nestjs/microservices';
 import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { BusErrorCode, fail, isReply, queueGroup, REQUEST_ID_HEADER, type Reply, type ServiceName } from '@ekm/contracts';
+import { BusErrorCode, fail, isReply, queueGroup, REQUEST_ID_HEADER, TRACEPARENT_HEADER, type Reply, type ServiceName } from '@ekm/contracts';
 import { bodySeal, type BodySeal } from './body-seal';
 import { withServerSpan, type Logger } from '@ekm/telemetry';
 import { OUTCOME_OK, type RequestMetrics } from './metrics';
-import { EkmRequestContext, type TransportAuth } from './request-auth';
+import { EkmRequestContext, requestIdFromHeaders, type RequestFacts, type TransportAuth } from './request-auth';
 import type { RequestRateLimit } from './request-rate-limit';
 
 /** Options of {@link EkmNatsTransport}. */
@@ -36,8 +35,6 @@ export interface EkmNatsTransportOptions {
   /** Per-principal (and per-tenant) token buckets, checked after `auth`; without it nothing is rate limited. */
   readonly rateLimit?: RequestRateLimit | null;
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 const sleep = (ms: number): Promise<'timeout'> => new Promise((r) => setTimeout(() => r('timeout'), ms).unref());
 
@@ -97,14 +94,16 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
 
   private async handle(pattern: string, handler: MessageHandler, msg: Msg): Promise<void> {
     const started = performance.now();
-    const given = msg.headers?.has(REQUEST_ID_HEADER) ? msg.headers.get(REQUEST_ID_HEADER) : '';
-    const requestId = REQUEST_ID.test(given) ? given : randomUUID();
+    // The request id is chosen here, once: the reply header, the logs and every record carry this one.
+    const requestId = requestIdFromHeaders(msg.headers);
     let code: string = OUTCOME_OK;
     try {
       await withServerSpan(msg.subject, msg.headers, async (span) => {
         span.setAttribute('ekm.request_id', requestId);
         const seal: { key?: BodySeal } = {};
-        const reply = await this.produceReply(pattern, handler, msg, requestId, seal);
+        const traceparent = msg.headers?.has(TRACEPARENT_HEADER) ? msg.headers.get(TRACEPARENT_HEADER) : '';
+        const facts: RequestFacts = { requestId, traceId: span.spanContext().traceId, ...(traceparent !== '' ? { traceparent } : {}) };
+        const reply = await this.produceReply(pattern, handler, msg, facts, seal);
         if (!reply.ok) {
           code = reply.error.code;
           span.setAttribute('ekm.error_code', code);
@@ -121,7 +120,8 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
   }
 
   /** `seal.key` is set once the request opened under a session: the reply is then sealed too. */
-  private async produceReply(pattern: string, handler: MessageHandler, msg: Msg, requestId: string, seal: { key?: BodySeal }): Promise<Reply<unknown>> {
+  private async produceReply(pattern: string, handler: MessageHandler, msg: Msg, facts: RequestFacts, seal: { key?: BodySeal }): Promise<Reply<unknown>> {
+    const { requestId } = facts;
     const size = msg.data.length;
     if (size > this.opts.maxRequestBytes) {
       return fail(BusErrorCode.PayloadTooLarge, `request body is ${size} bytes; the limit is ${this.opts.maxRequestBytes} bytes`, { size, limit: this.opts.maxRequestBytes });
@@ -150,7 +150,7 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
       return fail(BusErrorCode.MalformedRequest, 'request body is not valid JSON');
     }
     try {
-      const ctx = new EkmRequestContext([msg.subject, msg.headers], principal, msg.reply);
+      const ctx = new EkmRequestContext([msg.subject, msg.headers], principal, msg.reply, facts);
       // Same outcome as lastValueFrom(transformToObservable(...)) without wrapping a plain value.
       const out: unknown = await handler(body, ctx);
       const result: unknown = isObservable(out) ? await lastValueFrom(out, { defaultValue: undefined }) : await out;

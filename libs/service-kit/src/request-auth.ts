@@ -5,7 +5,7 @@
  * `principalOf(ctx)` or the `@AuthPrincipal()` parameter decorator.
  */
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import { NatsContext } from '@nestjs/microservices';
 import type { Msg, NatsConnection } from '@nats-io/transport-node';
@@ -14,16 +14,56 @@ import {
   type AuthenticatedPrincipal, type AuthFailureReason, type SharedNonceStore,
 } from '@ekm/auth';
 import type { ServiceConfig } from '@ekm/config';
-import { BusErrorCode, fail, type FailReply } from '@ekm/contracts';
+import { BusErrorCode, fail, isRequestId, REQUEST_ID_HEADER, type FailReply } from '@ekm/contracts';
 import { eventStreamName, type EventStore } from '@ekm/event-store';
 import type { Logger } from '@ekm/telemetry';
 
-/** The Nest context of an EKM request: NatsContext plus the authenticated caller. */
+/**
+ * What the transport knows of a request, built ONCE per message before any handler runs: its request
+ * id (the caller's when it follows the rule, else a fresh one: the same id goes into the reply header,
+ * logs and every record the request causes), the authenticated caller, and its trace.
+ */
+export interface RequestFacts {
+  readonly requestId: string;
+  /** W3C traceparent the caller sent, if any (recorded with the events the request causes). */
+  readonly traceparent?: string;
+  /** Trace id of the transport's SERVER span. */
+  readonly traceId?: string;
+}
+
+/** The Nest context of an EKM request: NatsContext plus the authenticated caller and the request's facts. */
 export class EkmRequestContext extends NatsContext {
+  readonly requestId: string;
+  readonly traceparent?: string;
+  readonly traceId?: string;
+
   /** `replySubject`: the request's reply inbox (lets a handler confine messages to the caller's own inbox). */
-  constructor(args: ConstructorParameters<typeof NatsContext>[0], readonly principal: AuthenticatedPrincipal | null, readonly replySubject?: string) {
+  constructor(
+    args: ConstructorParameters<typeof NatsContext>[0], readonly principal: AuthenticatedPrincipal | null, readonly replySubject?: string,
+    facts: RequestFacts = { requestId: requestIdFromHeaders(args[1] as HeaderLike | undefined) },
+  ) {
     super(args);
+    this.requestId = facts.requestId;
+    if (facts.traceparent !== undefined) this.traceparent = facts.traceparent;
+    if (facts.traceId !== undefined) this.traceId = facts.traceId;
   }
+}
+
+interface HeaderLike { has(k: string): boolean; get(k: string): string }
+
+/** The caller's request id when it follows the one rule (REQUEST_ID_PATTERN), else a fresh UUID. */
+export function requestIdFromHeaders(h: HeaderLike | undefined): string {
+  const given = h?.has(REQUEST_ID_HEADER) ? h.get(REQUEST_ID_HEADER) : undefined;
+  return isRequestId(given) ? given : randomUUID();
+}
+
+/**
+ * The request id of `ctx`: the one the transport chose for this request (and put in the reply header).
+ * A context the transport did not build (tests) gets one from its headers under the same rule.
+ */
+export function requestIdOf(ctx: NatsContext): string {
+  if (ctx instanceof EkmRequestContext) return ctx.requestId;
+  return requestIdFromHeaders(ctx.getHeaders() as HeaderLike | undefined);
 }
 
 /**
@@ -38,8 +78,6 @@ export function principalOf(ctx: NatsContext): AuthenticatedPrincipal {
 
 /** Parameter decorator: `handle(@Payload() body, @AuthPrincipal() caller: AuthenticatedPrincipal)`. */
 export const AuthPrincipal = createParamDecorator((_: unknown, ctx: ExecutionContext): AuthenticatedPrincipal => principalOf(ctx.switchToRpc().getContext<NatsContext>()));
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** Outcome of {@link TransportAuth.check}. */
 export type AuthCheck = { readonly ok: true; readonly principal: AuthenticatedPrincipal | null; readonly sessionKey?: Buffer } | { readonly ok: false; readonly reply: FailReply };
@@ -205,7 +243,7 @@ export class TransportAuth {
     recorder?.record({
       subject: f.subject, reason: f.reason, service: this.service, at: new Date().toISOString(),
       ...(f.principalClaimed !== undefined ? { principalClaimed: f.principalClaimed } : {}),
-      ...(REQUEST_ID.test(f.requestId) ? { requestId: f.requestId } : {}),
+      ...(isRequestId(f.requestId) ? { requestId: f.requestId } : {}),
     });
   }
 

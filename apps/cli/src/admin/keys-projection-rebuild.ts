@@ -13,7 +13,8 @@
  */
 import { Client } from 'pg';
 import { START, checkpointOf, waitForReadHorizon, pgTransactionContext, quoteIdent, readAllSql, serviceSchema, type Checkpoint, type RecordedEvent } from '@ekm/event-store';
-import { KeyProjection, KEY_PROJECTION_NAME } from '../../../keys/src/keys/adapters/postgres/key-projection';
+import { KEY_PROJECTION_NAME } from '../../../keys/src/keys/adapters/postgres/key-projection';
+import { RebuildKeyProjection } from '../../../keys/src/keys/adapters/postgres/key-projection.rebuild';
 
 /** Progress of a rebuild: `done` of `total` events replayed. */
 export type RebuildProgress = (done: number, total: number) => void;
@@ -64,7 +65,7 @@ export async function rebuildKeysProjection(adminUrl: string, onProgress: Rebuil
       const total = Number((await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${schema}.events`)).rows[0].n);
       onProgress(0, total);
       const tx = pgTransactionContext(client as unknown as Parameters<typeof pgTransactionContext>[0]);
-      const projection = new KeyProjection('keys', { deferWrites: true });
+      const projection = new RebuildKeyProjection('keys');
       await tx.query(
         `INSERT INTO ${schema}.projection_checkpoints (name, transaction_id, global_position) VALUES ($1, '0'::xid8, 0) ON CONFLICT (name) DO NOTHING`,
         [KEY_PROJECTION_NAME],

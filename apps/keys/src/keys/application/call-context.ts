@@ -3,17 +3,24 @@
  * (@ekm/auth, `principalOf(ctx)`); with EKM_AUTH=disabled (development/tests) it is `anonymous`, or
  * the unauthenticated `Ekm-Principal` claim.
  */
-import { createHash, createHmac, randomUUID } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { CommandMeta } from '../domain';
 
 export const PRINCIPAL_HEADER = 'Ekm-Principal';
 
-export interface CallContext {
-  /** `Ekm-Request-Id`, or a fresh UUID: the idempotency key of this call (retries send the same). */
+/** Who asks, and how to find the request later: what every call (lifecycle and data plane) carries. */
+export interface CallMeta {
+  /** The request id the transport chose (the caller's `Ekm-Request-Id`, or a fresh one): the idempotency key of this call. */
   readonly requestId: string;
   readonly principal: string;
   /** The edge the caller's session was opened through (`kms-api`), recorded with every event. */
   readonly via?: string;
+  /** Trace id of the request's span, for the usage record. */
+  readonly traceId?: string;
+}
+
+/** A lifecycle call: the meta plus what its command events record. */
+export interface CallContext extends CallMeta {
   readonly traceparent?: string;
   /** The command time, read once per call. */
   readonly now: string;
@@ -41,4 +48,3 @@ export function deterministicId(purpose: string, requestId: string, key?: Uint8A
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 }
 
-export const newRequestId = (): string => randomUUID();

@@ -58,7 +58,11 @@ export interface AuthorizationRequest {
   readonly principal: string;
   /** `keys:<Operation>` in PascalCase, e.g. `keys:GenerateDataKey`. */
   readonly action: string;
-  readonly resource: { readonly keyId?: string; readonly tenant?: string; readonly tags?: Readonly<Record<string, string>> };
+  readonly resource: {
+    readonly keyId?: string; readonly tenant?: string; readonly tags?: Readonly<Record<string, string>>;
+    /** The key's aliases when the caller already holds its state (KeyAccess), so the authorizer need not read it again. */
+    readonly aliases?: ReadonlySet<string>;
+  };
   readonly encryptionContext?: Readonly<Record<string, string>>;
 }
 export type AuthorizationDecision = { readonly allowed: true } | { readonly allowed: false; readonly reason: string };

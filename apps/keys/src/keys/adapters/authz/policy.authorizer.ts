@@ -16,6 +16,12 @@ import { DecisionCache, decisionKey, type DecisionCacheOptions } from './decisio
 import { isBuiltInServiceGrant } from './service-grants';
 
 export const POLICY_EVENTS_SUBJECT = 'ekm.events.policy.>';
+const NO_ALIASES: readonly string[] = [];
+
+/** What Decide is asked about, without the alias set (sent as a list). */
+function resourceFacts(r: AuthorizationRequest['resource']): { keyId?: string; tenant?: string; tags?: Readonly<Record<string, string>> } {
+  return { ...(r.keyId !== undefined ? { keyId: r.keyId } : {}), ...(r.tenant !== undefined ? { tenant: r.tenant } : {}), ...(r.tags !== undefined ? { tags: r.tags } : {}) };
+}
 /** Decide refused the facts themselves (e.g. a context value longer than its rule): no retry can change that. */
 const DECIDE_INPUT_REFUSALS: ReadonlySet<string> = new Set([BusErrorCode.Validation, BusErrorCode.MalformedRequest, BusErrorCode.PayloadTooLarge]);
 
@@ -66,7 +72,9 @@ export class PolicyAuthorizer implements Authorizer {
 
   async authorize(req: AuthorizationRequest): Promise<AuthorizationDecision> {
     if (isBuiltInServiceGrant(req.principal, req.action)) return { allowed: true };
-    const aliases = req.resource.keyId !== undefined ? [...((await this.reader.load(req.resource.keyId))?.aliases ?? [])] : [];
+    // The access step passes the aliases of the state it loaded; only a caller without them costs a read.
+    const held = req.resource.aliases ?? (req.resource.keyId !== undefined ? (await this.reader.load(req.resource.keyId))?.aliases : undefined);
+    const aliases = held === undefined || held.size === 0 ? NO_ALIASES : [...held];
     const key = decisionKey(req, aliases);
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
@@ -83,12 +91,12 @@ export class PolicyAuthorizer implements Authorizer {
     return p;
   }
 
-  private async ask(req: AuthorizationRequest, aliases: string[]): Promise<AuthorizationDecision> {
+  private async ask(req: AuthorizationRequest, aliases: readonly string[]): Promise<AuthorizationDecision> {
     let d;
     try {
       d = await this.policy.decide({
         principalId: req.principal, action: req.action,
-        resource: { ...req.resource, ...(aliases.length > 0 ? { aliases } : {}) },
+        resource: { ...resourceFacts(req.resource), ...(aliases.length > 0 ? { aliases: [...aliases] } : {}) },
         ...(req.encryptionContext !== undefined ? { encryptionContext: { ...req.encryptionContext } } : {}),
       });
     } catch (err) {

@@ -1,6 +1,6 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { fail, type Reply } from '@ekm/contracts';
-import { DependencyUnavailableError } from '../../application/crypto/usage-run';
+import { DependencyUnavailableError } from '../../application/dependency-unavailable';
 import type { KeyStateReader } from '../../application/ports';
 import { PolicyAuthorizer } from './policy.authorizer';
 

@@ -120,7 +120,7 @@ export class CryptoModule {
         },
         CryptoLifecycle,
       ],
-      exports: [USAGE_RECORDER, KEK_SOURCE, DataPlane, KeyEventInvalidator, GCM_COUNTER_STORE],
+      exports: [USAGE_RECORDER, KEK_SOURCE, DataPlane, KeyAccess, KeyEventInvalidator, GCM_COUNTER_STORE],
     };
   }
 }

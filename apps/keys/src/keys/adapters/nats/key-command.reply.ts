@@ -5,7 +5,7 @@ import { asKeyId, toKeyInfo, type CommandMeta, type KeyCommand, type KeyId, type
 import { commandMeta, type CallContext } from '../../application/call-context';
 import { HandleKeyCommand, type HandleOptions } from '../../application/handle-key-command';
 import { KEY_COMMAND_HANDLER, type CommandOutcome } from '../../application/ports';
-import { rejectionReply } from './keys-admin.errors';
+import { rejectionReply } from '../../application/call-failures';
 
 export function outcomeReply(outcome: CommandOutcome): Reply<KeyInfo> {
   if (!outcome.ok) return rejectionReply(outcome.rejection);

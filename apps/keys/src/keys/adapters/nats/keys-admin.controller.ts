@@ -13,7 +13,7 @@ import { PgImportTokenStore } from '../postgres/import-token.store';
 import { KeyListQuery } from '../postgres/key-list.query';
 import { AdminCallRunner } from './admin-call.runner';
 import { KeyCommandReplies, outcomeReply } from './key-command.reply';
-import { rejectionReply } from './keys-admin.errors';
+import { rejectionReply } from '../../application/call-failures';
 import {
   CreateKeyRequest, DestroyKeyRequest, KeyRefRequest, ListKeysRequest, RevokeKeyRequest, RotateKeyRequest, ScheduleDeletionRequest, withAliasPrefix,
 } from './keys-admin.schemas';

@@ -6,7 +6,7 @@ import type { KeyInfo, KeyId } from '../../domain';
 import { KEY_STATE_READER, type KeyStateReader } from '../../application/ports';
 import { AdminCallRunner } from './admin-call.runner';
 import { KeyCommandReplies } from './key-command.reply';
-import { rejectionReply } from './keys-admin.errors';
+import { rejectionReply } from '../../application/call-failures';
 import { AliasRequest, EnableRotationRequest, KeyRefRequest, TagKeyRequest, UntagKeyRequest, UpdateDescriptionRequest, withAliasPrefix } from './keys-admin.schemas';
 
 export interface KeyRotationStatus {

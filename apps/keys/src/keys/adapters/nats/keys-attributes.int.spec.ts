@@ -8,6 +8,7 @@ import { rebuildProjection } from '@ekm/event-store';
 import type { Reply } from '@ekm/contracts';
 import type { KeyInfo } from '../../domain';
 import { KeyProjection } from '../postgres/key-projection';
+import { RebuildKeyProjection } from '../postgres/key-projection.rebuild';
 import { dataOf, startKeysHarness, type Harness } from './keys-admin.test-harness';
 
 let h: Harness;
@@ -165,10 +166,10 @@ describe('projection', () => {
       const r = await rebuildProjection({ pool, service: 'keys', projection: new KeyProjection(), batchSize: 7 });
       expect(r.applied).toBeGreaterThan(60);
       expect(await snapshot()).toEqual(live);
-      await rebuildProjection({ pool, service: 'keys', projection: new KeyProjection('keys', { deferWrites: true }), batchSize: 7 });
+      await rebuildProjection({ pool, service: 'keys', projection: new RebuildKeyProjection('keys'), batchSize: 7 });
       expect(await snapshot()).toEqual(live);
       // Tiny chunks and a tiny deferral bound: flushes mid-rebuild and multi-chunk writes.
-      await rebuildProjection({ pool, service: 'keys', projection: new KeyProjection('keys', { deferWrites: true, writeChunk: 2, maxDeferred: 3 }), batchSize: 7 });
+      await rebuildProjection({ pool, service: 'keys', projection: new RebuildKeyProjection('keys', { writeChunk: 2, maxDeferred: 3 }), batchSize: 7 });
     } finally {
       await pool.end();
     }

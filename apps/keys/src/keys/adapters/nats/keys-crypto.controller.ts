@@ -2,29 +2,19 @@
  * Data-plane subjects `ekm.v1.keys.<op>`: validate (zod) → DataPlane → Reply. Only translation here.
  * Plaintext fields are SecretBytes: the transport's JSON.stringify writes them as base64 and zeroes them.
  */
-import { randomUUID } from 'node:crypto';
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
-import { trace } from '@opentelemetry/api';
-import { ok, parseRequest, REQUEST_ID_HEADER, subject, type Reply } from '@ekm/contracts';
-import { ACCESS_REFUSALS, principalOf, type AccessRefusals } from '@ekm/service-kit';
-import { toFailReply } from '../../application/crypto/crypto-failures';
+import { ok, parseRequest, subject, type Reply } from '@ekm/contracts';
+import { ACCESS_REFUSALS, type AccessRefusals } from '@ekm/service-kit';
+import { toFailReply } from '../../application/call-failures';
+import type { Outcome } from '../../application/call-pipeline';
 import {
   DecryptBatchRequest, DecryptRequest, EncryptRequest, GenerateDataKeyBatchRequest, GenerateDataKeyRequest, GenerateMacRequest,
   ReEncryptBatchRequest, ReEncryptRequest, VerifyMacRequest,
 } from '../../application/crypto/crypto.requests';
 import { DataPlane } from '../../application/crypto/data-plane';
 import { DataPlaneBatch, type BatchOutcome } from '../../application/crypto/data-plane-batch';
-import type { CallMeta, Outcome } from '../../application/crypto/usage-run';
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-function metaOf(ctx: NatsContext): CallMeta {
-  const given = ctx.getHeaders()?.get(REQUEST_ID_HEADER) ?? '';
-  const traceId = trace.getActiveSpan()?.spanContext().traceId;
-  const { principalId, via } = principalOf(ctx);
-  return { principal: principalId, requestId: REQUEST_ID.test(given) ? given : randomUUID(), ...(via !== undefined ? { via } : {}), ...(traceId ? { traceId } : {}) };
-}
+import { callMetaOf as metaOf } from './call-of';
 
 const reply = <T>(o: Outcome<T> | BatchOutcome<T>): Reply<unknown> => (o.ok ? ok(o.value) : toFailReply(o.failure));
 

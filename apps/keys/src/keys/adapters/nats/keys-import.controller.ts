@@ -6,7 +6,7 @@ import type { KeyInfo, WrappingAlgorithm, WrappingKeySpec } from '../../domain';
 import { KeyAdminUseCases } from '../../application/key-admin.use-cases';
 import { AdminCallRunner } from './admin-call.runner';
 import { outcomeReply } from './key-command.reply';
-import { rejectionReply } from './keys-admin.errors';
+import { rejectionReply } from '../../application/call-failures';
 import { ImportKeyMaterialRequest, ImportParametersRequest } from './keys-admin.schemas';
 
 export interface ImportParametersReply {

@@ -7,6 +7,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { quoteIdent, serviceSchema, type TransactionContext } from '@ekm/event-store';
 import { PG_POOL } from '@ekm/service-kit';
+import { ImportTokenRaceError } from '../../application/key-store.errors';
+
+export { ImportTokenRaceError };
 
 export interface StoredImportToken {
   readonly tokenId: string;
@@ -17,14 +20,6 @@ export interface StoredImportToken {
   readonly wrappingKeySpec: string;
   readonly expiresAt: Date;
   readonly usedAt: Date | null;
-}
-
-/** The token was consumed by a concurrent import between our read and our commit. */
-export class ImportTokenRaceError extends Error {
-  override readonly name = 'ImportTokenRaceError';
-  constructor(readonly tokenId: string) {
-    super(`import token ${tokenId} was already used; tokens are single-use`);
-  }
 }
 
 interface Row { token_id: string; key_id: string; wrapped_private_key: Buffer; wrapping_public_key: string; algorithm: string; wrapping_key_spec: string; expires_at: Date; used_at: Date | null }

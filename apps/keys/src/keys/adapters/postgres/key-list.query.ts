@@ -6,6 +6,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { quoteIdent, serviceSchema } from '@ekm/event-store';
 import { PG_POOL } from '@ekm/service-kit';
+import { InvalidCursorError } from '../../application/key-store.errors';
+
+export { InvalidCursorError };
 
 export interface KeyListFilter {
   readonly tenant?: string;
@@ -14,13 +17,6 @@ export interface KeyListFilter {
   readonly alias?: string;
   readonly limit: number;
   readonly cursor?: string;
-}
-
-export class InvalidCursorError extends Error {
-  override readonly name = 'InvalidCursorError';
-  constructor() {
-    super('cursor: is not a cursor returned by list-keys');
-  }
 }
 
 const encodeCursor = (id: string): string => Buffer.from(`k1:${id}`, 'utf8').toString('base64url');

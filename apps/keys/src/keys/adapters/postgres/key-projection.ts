@@ -1,6 +1,7 @@
 /**
  * The key projection (`keys`, `key_versions`, `aliases`), used inline (same transaction as the append:
- * read-your-writes for list/resolve) and by `rebuildProjection`. Rather than one SQL statement per event
+ * read-your-writes for list/resolve) and by `rebuildProjection` (which may use the deferred-write
+ * RebuildKeyProjection, ./key-projection.rebuild.ts). Rather than one SQL statement per event
  * type, each run of consecutive events of one key stream is folded with the domain's own `evolve` and
  * the key's rows are rewritten from the folded state: live and rebuilt rows are equal by construction.
  */
@@ -8,77 +9,25 @@ import type { Projection, RecordedEvent, TransactionContext } from '@ekm/event-s
 import { quoteIdent, serviceSchema } from '@ekm/event-store';
 import { foldKeyEvents, isExistingKey, type ExistingKeyState, type KeyEvent, type KeyState } from '../../domain';
 import { KEY_STREAM_PREFIX, keyStreamId, toKeyEvent } from '../../application/key-stream';
+import { AliasTakenError } from '../../application/key-store.errors';
+
+export { AliasTakenError };
 
 export const KEY_PROJECTION_NAME = 'keys-projection';
-
-/** Another key holds the alias: thrown inside the append transaction, so nothing commits. */
-export class AliasTakenError extends Error {
-  override readonly name = 'AliasTakenError';
-  constructor(readonly alias: string, readonly holderKeyId: string) {
-    super(`alias ${alias} already names key ${holderKeyId}; aliases are unique across keys`);
-  }
-}
 
 interface EventRow { event_type: string; data: unknown; metadata: unknown }
 /** Bound on the folded states kept per transaction (~1 KB each); past it a rebuild reads prefixes again. */
 const MAX_CACHED_STREAMS = 250_000;
 /** A key's state after its last run in a batch, with what its `keys` row records of that run. */
-interface Folded { readonly state: KeyState; readonly position: number; readonly recordedAt: Date }
-
-/** Keys written per statement when deferred writes are flushed (bounds the parameter arrays). */
-const WRITE_CHUNK = 5_000;
-/** Deferred keys held before they are written anyway (bounds memory in a very long rebuild). */
-const MAX_DEFERRED = 100_000;
-
-/** Per-transaction state of a rebuild with deferred writes. */
-interface Deferred {
-  /** Keys folded since their last write, in the order of their last change. */
-  readonly pending: Map<string, Folded>;
-  /** The state last written per key stream (what its rows hold now). */
-  readonly written: Map<string, KeyState>;
-}
-
-export interface KeyProjectionOptions {
-  /**
-   * Rebuilds only: fold every batch but write each key's rows once, at `finish` (or when more than
-   * MAX_DEFERRED keys wait), instead of after every batch that touches it. A key touched by many batches
-   * was rewritten each time, and in one long transaction none of those row versions can be pruned: most of
-   * a 1,000,000-event rebuild was these rewrites. Never use it inline (the rows must be there at commit).
-   */
-  readonly deferWrites?: boolean;
-  /** Keys per statement when deferred writes are flushed (default 5,000; tests use tiny values). */
-  readonly writeChunk?: number;
-  /** Deferred keys held before they are written anyway (default 100,000). */
-  readonly maxDeferred?: number;
-}
+export interface Folded { readonly state: KeyState; readonly position: number; readonly recordedAt: Date }
 
 export class KeyProjection implements Projection {
   readonly name = KEY_PROJECTION_NAME;
   private readonly s: string;
   private readonly folded = new WeakMap<TransactionContext, Map<string, Folded>>();
-  private readonly deferred = new WeakMap<TransactionContext, Deferred>();
 
-  constructor(service = 'keys', private readonly options: KeyProjectionOptions = {}) {
+  constructor(service = 'keys') {
     this.s = quoteIdent(serviceSchema(service));
-  }
-
-  /** Writes what a deferred rebuild has folded but not written yet (no-op otherwise). */
-  async finish(tx: TransactionContext): Promise<void> {
-    const d = this.deferred.get(tx);
-    if (d === undefined) return;
-    await this.flushDeferred(tx, d);
-  }
-
-  private async flushDeferred(tx: TransactionContext, d: Deferred): Promise<void> {
-    const all = [...d.pending.values()].filter((f): f is Folded & { state: ExistingKeyState } => f.state.status !== 'Absent');
-    d.pending.clear();
-    const before = new Map(all.map((f) => [keyStreamId(f.state.keyId), d.written.get(keyStreamId(f.state.keyId))]));
-    // Aliases last, in ONE call for every key: an alias that moved between two keys is dropped by the
-    // first before the second takes it, whichever chunk each key's rows fell in.
-    const chunk = this.options.writeChunk ?? WRITE_CHUNK;
-    for (let i = 0; i < all.length; i += chunk) await this.write(tx, all.slice(i, i + chunk), before, { aliases: false });
-    await this.writeChangedAliases(tx, all, before);
-    for (const f of all) d.written.set(keyStreamId(f.state.keyId), f.state);
   }
 
   async reset(tx: TransactionContext): Promise<void> {
@@ -88,13 +37,24 @@ export class KeyProjection implements Projection {
   }
 
   async apply(tx: TransactionContext, events: readonly RecordedEvent[]): Promise<void> {
+    const folded = await this.fold(tx, events);
+    if (folded === null) return;
+    // Only each key's state after the batch is written: rows of earlier runs would be overwritten anyway.
+    const rows = [...folded.touched.values()].filter(isExisting);
+    if (rows.length > 0) await this.write(tx, rows, folded.written);
+  }
+
+  /**
+   * Folds the key-stream runs of `events` onto this transaction's cached states: the keys the batch
+   * touched (in the order of each key's LAST run, the order rows are written in), with the state this
+   * transaction last wrote for each (none when first seen here). Null when no key stream is in the batch.
+   */
+  protected async fold(tx: TransactionContext, events: readonly RecordedEvent[]): Promise<{ touched: Map<string, Folded>; written: Map<string, KeyState | undefined> } | null> {
     const runs = runsOfKeyStreams(events);
-    if (runs.length === 0) return;
+    if (runs.length === 0) return null;
     const cache = this.cacheOf(tx);
     // Streams that continue a part of the log this transaction has not folded: their prefixes, in ONE query.
     const prefixes = await this.readPrefixes(tx, runs, cache);
-    // The keys this batch touched, in the order of each key's LAST run (the order rows are written in),
-    // with the state this transaction last wrote for them (none when first seen here).
     const touched = new Map<string, Folded>();
     const written = new Map<string, KeyState | undefined>();
     for (const run of runs) {
@@ -114,21 +74,8 @@ export class KeyProjection implements Projection {
       touched.delete(first.streamId);
       touched.set(first.streamId, f);
     }
-    if (this.options.deferWrites === true) {
-      let d = this.deferred.get(tx);
-      if (d === undefined) this.deferred.set(tx, (d = { pending: new Map(), written: new Map() }));
-      for (const [id, f] of touched) {
-        d.pending.delete(id);
-        d.pending.set(id, f);
-      }
-      if (cache.size > MAX_CACHED_STREAMS) cache.clear();
-      if (d.pending.size > (this.options.maxDeferred ?? MAX_DEFERRED)) await this.flushDeferred(tx, d);
-      return;
-    }
     if (cache.size > MAX_CACHED_STREAMS) cache.clear();
-    // Only each key's state after the batch is written: rows of earlier runs would be overwritten anyway.
-    const rows = [...touched.values()].filter((f): f is Folded & { state: ExistingKeyState } => f.state.status !== 'Absent');
-    if (rows.length > 0) await this.write(tx, rows, written);
+    return { touched, written };
   }
 
   /**
@@ -183,7 +130,7 @@ export class KeyProjection implements Projection {
    * differ from the state this transaction last wrote (evolve replaces those collections when they
    * change, so identity says unchanged); a key not written before in this transaction gets all its rows.
    */
-  private async write(
+  protected async write(
     tx: TransactionContext, keys: readonly (Folded & { state: ExistingKeyState })[], written: ReadonlyMap<string, KeyState | undefined>, opts: { aliases?: boolean } = {},
   ): Promise<void> {
     const col = <T>(f: (k: ExistingKeyState, x: Folded) => T): T[] => keys.map((x) => f(x.state, x));
@@ -227,7 +174,7 @@ export class KeyProjection implements Projection {
     if (opts.aliases !== false) await this.writeChangedAliases(tx, keys, written);
   }
 
-  private async writeChangedAliases(tx: TransactionContext, keys: readonly (Folded & { state: ExistingKeyState })[], written: ReadonlyMap<string, KeyState | undefined>): Promise<void> {
+  protected async writeChangedAliases(tx: TransactionContext, keys: readonly (Folded & { state: ExistingKeyState })[], written: ReadonlyMap<string, KeyState | undefined>): Promise<void> {
     const aliasesChanged = keys.filter(({ state: k }) => {
       const w = written.get(keyStreamId(k.keyId));
       return !(w !== undefined && isExistingKey(w) && w.aliases === k.aliases);
@@ -259,6 +206,9 @@ export class KeyProjection implements Projection {
     if (taken.length > 0) throw new AliasTakenError(taken[0].alias, taken[0].key_id);
   }
 }
+
+export type FoldedKey = Folded & { state: ExistingKeyState };
+export const isExisting = (f: Folded): f is FoldedKey => f.state.status !== 'Absent';
 
 /** Consecutive events of the same key stream, in log order (other streams, e.g. usage-*, skipped). */
 function runsOfKeyStreams(events: readonly RecordedEvent[]): RecordedEvent[][] {

@@ -6,14 +6,14 @@
  * plaintext already produced is zeroed: a caller never gets plaintext whose use is not on record.
  */
 import type { ReplyError } from '@ekm/contracts';
-import { toFailReply, type CryptoFailure } from './crypto-failures';
+import { toFailReply, type CallFailure } from '../call-failures';
 import type { DataPlane } from './data-plane';
 import type { DecryptRequest, GenerateDataKeyRequest, ReEncryptRequest } from './crypto.requests';
 import { disposeSecrets } from './secret-bytes';
-import type { CallMeta, Outcome } from './usage-run';
+import type { CallMeta, Outcome } from '../call-pipeline';
 
 export type BatchItem<T> = ({ ok: true } & T) | { ok: false; error: ReplyError };
-export type BatchOutcome<T> = { ok: true; value: { items: BatchItem<T>[] } } | { ok: false; failure: CryptoFailure };
+export type BatchOutcome<T> = { ok: true; value: { items: BatchItem<T>[] } } | { ok: false; failure: CallFailure };
 
 export class DataPlaneBatch {
   constructor(private readonly plane: DataPlane) {}

@@ -6,11 +6,11 @@ import { BUS_ERROR_CODES } from '@ekm/contracts';
 import { KEY_REJECTION_CODES } from '../../domain';
 import { KekCache, type KekOpener } from '../../adapters/cache/kek-cache';
 import type { KeyMaterialStore } from '../ports';
-import { REJECTION_TO_BUS, toFailReply } from './crypto-failures';
+import { REJECTION_TO_BUS, toFailReply, classify } from '../call-failures';
 import { MaterialMissingError, type GcmCounterStore } from './crypto.ports';
 import { GcmBudget } from './gcm-budget';
 import { SecretBytes } from './secret-bytes';
-import { classify } from './usage-run';
+
 
 class MemCounter implements GcmCounterStore {
   readonly rows = new Map<string, number>();

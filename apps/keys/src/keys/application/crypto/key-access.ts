@@ -1,13 +1,16 @@
 /**
- * The checks every data-plane call makes before touching material, in this order (ARCHITECTURE §5, §8
- * "authorization first"): resolve id/alias → the key exists → authorizer (on the key's tenant and tags
- * and the caller's context) → usage for the spec → version choice (encrypt: the primary; decrypt: the
- * blob's version) → purpose binding (requiredContext). Nothing about the key's state is looked at for a
- * caller the authorizer refuses. (That a key id or alias exists is not hidden: key ids are random.)
+ * The access steps of the keys service's one pipeline (./../call-pipeline.ts), for every call that names
+ * a key, lifecycle and data plane alike, in this order (ARCHITECTURE §5, §8 "authorization first"):
+ * resolve id/alias → the key exists → authorizer (on the key's tenant, tags and aliases and the caller's
+ * context) → the checks at access (`checkAtAccess`: usage for the spec, version choice, purpose binding).
+ * Nothing about the key's state is looked at for a caller the authorizer refuses. (That a key id or
+ * alias exists is not hidden: key ids are random.) Reader and authorizer failures are "dependency
+ * unavailable" (EKM_UNAVAILABLE), never an allow.
  */
 import { asKeyId, checkDecryptAllowed, checkPurposeBinding, checkUsage, selectEncryptVersion, type CryptoOperation, type ExistingKeyState } from '../../domain';
-import type { Authorizer, KeyStateReader } from '../ports';
-import { rejected, type CryptoFailure } from './crypto-failures';
+import { DependencyUnavailableError } from '../dependency-unavailable';
+import type { AuthorizationDecision, AuthorizationRequest, Authorizer, KeyStateReader } from '../ports';
+import { rejected, type CallFailure } from '../call-failures';
 
 export type EncryptionContextMap = Readonly<Record<string, string>>;
 
@@ -21,7 +24,10 @@ export interface KeyGrant {
   readonly state: ExistingKeyState;
 }
 
-export type Granted = { ok: true; grant: KeyGrant } | { ok: false; failure: CryptoFailure; keyId?: string; version?: number };
+export type Granted = { ok: true; grant: KeyGrant } | { ok: false; failure: CallFailure; keyId?: string; version?: number };
+
+/** A key the caller may act on (lifecycle calls: the operation itself checks the state). */
+export type Authorized = { ok: true; keyId: string; state: ExistingKeyState } | { ok: false; failure: CallFailure; keyId?: string };
 
 export interface AccessRequest {
   readonly principal: string;
@@ -35,11 +41,80 @@ export interface AccessRequest {
   readonly fromBlob?: boolean;
 }
 
+const KEY_STATE_OR_AUTHORIZER = 'key state or authorizer';
+
 export class KeyAccess {
   constructor(
     private readonly reader: KeyStateReader,
     private readonly authorizer: Authorizer,
   ) {}
+
+  /** `alias/<name>` or a key id → key id, or null. */
+  async resolve(keyRef: string): Promise<string | null> {
+    try {
+      return await this.reader.resolve(keyRef);
+    } catch (err) {
+      throw unavailable(err);
+    }
+  }
+
+  /**
+   * Lifecycle calls that name a key: resolve → exists → authorize `action` on the key's resource.
+   * An unknown reference is KEY_NOT_FOUND naming what the caller sent.
+   */
+  async authorizeRef(keyRef: string, principal: string, action: string): Promise<Authorized> {
+    const keyId = await this.resolve(keyRef);
+    const state = keyId === null ? null : await this.load(keyId);
+    if (keyId === null || state === null) return { ok: false, failure: { kind: 'KEY_NOT_FOUND', keyRef } };
+    const decision = await this.decide({ principal, action, resource: resourceOf(keyId, state) });
+    if (!decision.allowed) return { ok: false, failure: { kind: 'FORBIDDEN', keyId, action, reason: decision.reason, principal }, keyId };
+    return { ok: true, keyId, state };
+  }
+
+  /** Lifecycle calls without a key yet (CreateKey, ListKeys): authorize on the resource the request names. */
+  authorize(req: AuthorizationRequest): Promise<AuthorizationDecision> {
+    return this.decide(req);
+  }
+
+  /** Data-plane calls: resolve + check; an unknown reference is KEY_NOT_FOUND naming what the caller sent. */
+  async checkRef(keyRef: string, req: AccessRequest): Promise<Granted> {
+    const keyId = await this.resolve(keyRef);
+    if (keyId === null) return { ok: false, failure: { kind: 'KEY_NOT_FOUND', keyRef } };
+    return this.check(keyId, req);
+  }
+
+  async check(keyId: string, req: AccessRequest): Promise<Granted> {
+    const state = await this.load(keyId);
+    if (state === null) return { ok: false, failure: req.fromBlob ? { kind: 'INVALID_CIPHERTEXT' } : { kind: 'KEY_NOT_FOUND', keyRef: keyId }, keyId };
+    // Authorization first: a caller who may not use the key learns nothing of its state, usage, versions
+    // or required context (those refusals would otherwise tell tenant B that A's key is disabled, or
+    // which collection it is bound to). The decision sees the caller's context, never the key's.
+    const action = req.action ?? `keys:${req.operation}`;
+    const decision = await this.decide({ principal: req.principal, action, resource: resourceOf(keyId, state), encryptionContext: req.context });
+    if (!decision.allowed) return { ok: false, failure: { kind: 'FORBIDDEN', keyId, action, reason: decision.reason }, keyId };
+    return this.checkAtAccess(keyId, state, req);
+  }
+
+  /**
+   * The checks at access, for a caller already authorized: every rule on the key's state that gates a
+   * data-plane use of it is here, in one place (usage for the spec, version, purpose binding).
+   */
+  private async checkAtAccess(keyId: string, state: ExistingKeyState, req: AccessRequest): Promise<Granted> {
+    const id = asKeyId(keyId);
+    const usage = checkUsage(state.spec, req.operation, id);
+    if (!usage.ok) return { ok: false, failure: rejected(usage.rejection), keyId };
+    const choice = req.version === undefined
+      ? selectEncryptVersion(state, id)
+      : checkDecryptAllowed(state, req.version, { allowCompromised: await this.mayUseCompromised(keyId, state, req.version, req) }, id);
+    if (!choice.ok) {
+      // A version number that never existed can only come from a forged or damaged blob.
+      const failure: CallFailure = req.fromBlob && choice.rejection.code === 'VERSION_NOT_FOUND' ? { kind: 'INVALID_CIPHERTEXT' } : rejected(choice.rejection);
+      return { ok: false, failure, keyId, ...(req.version !== undefined ? { version: req.version } : {}) };
+    }
+    const binding = checkPurposeBinding(state.requiredContext, req.context, id);
+    if (!binding.ok) return { ok: false, failure: rejected(binding.rejection), keyId, version: choice.version };
+    return { ok: true, grant: { keyId, version: choice.version, state } };
+  }
 
   /**
    * A revoked key or a compromised version opens only (a) as the source of a ReEncrypt, where the
@@ -49,51 +124,32 @@ export class KeyAccess {
   private async mayUseCompromised(keyId: string, state: ExistingKeyState, version: number, req: AccessRequest): Promise<boolean> {
     if (state.status !== 'Compromised' && state.versions.get(version)?.status !== 'Compromised') return false;
     if (req.operation === 'ReEncrypt') return true;
-    const decision = await this.authorizer.authorize({
-      principal: req.principal, action: DECRYPT_COMPROMISED, resource: { keyId, tenant: state.tenant, tags: state.tags }, encryptionContext: req.context,
-    });
+    const decision = await this.decide({ principal: req.principal, action: DECRYPT_COMPROMISED, resource: resourceOf(keyId, state), encryptionContext: req.context });
     return decision.allowed;
   }
 
-  /** `alias/<name>` or a key id → key id, or null. */
-  resolve(keyRef: string): Promise<string | null> {
-    return this.reader.resolve(keyRef);
-  }
-
-  async check(keyId: string, req: AccessRequest): Promise<Granted> {
-    const state = await this.reader.load(keyId);
-    if (state === null) return { ok: false, failure: req.fromBlob ? { kind: 'INVALID_CIPHERTEXT' } : { kind: 'KEY_NOT_FOUND', keyRef: keyId }, keyId };
-    const id = asKeyId(keyId);
-    // Authorization first: a caller who may not use the key learns nothing of its state, usage, versions
-    // or required context (those refusals would otherwise tell tenant B that A's key is disabled, or
-    // which collection it is bound to). The decision sees the caller's context, never the key's.
-    const action = req.action ?? `keys:${req.operation}`;
-    const decision = await this.authorizer.authorize({
-      principal: req.principal,
-      action,
-      resource: { keyId, tenant: state.tenant, tags: state.tags },
-      encryptionContext: req.context,
-    });
-    if (!decision.allowed) return { ok: false, failure: { kind: 'FORBIDDEN', keyId, action, reason: decision.reason }, keyId };
-    const usage = checkUsage(state.spec, req.operation, id);
-    if (!usage.ok) return { ok: false, failure: rejected(usage.rejection), keyId };
-    const choice = req.version === undefined
-      ? selectEncryptVersion(state, id)
-      : checkDecryptAllowed(state, req.version, { allowCompromised: await this.mayUseCompromised(keyId, state, req.version, req) }, id);
-    if (!choice.ok) {
-      // A version number that never existed can only come from a forged or damaged blob.
-      const failure: CryptoFailure = req.fromBlob && choice.rejection.code === 'VERSION_NOT_FOUND' ? { kind: 'INVALID_CIPHERTEXT' } : rejected(choice.rejection);
-      return { ok: false, failure, keyId, ...(req.version !== undefined ? { version: req.version } : {}) };
+  private async load(keyId: string): Promise<ExistingKeyState | null> {
+    try {
+      return await this.reader.load(keyId);
+    } catch (err) {
+      throw unavailable(err);
     }
-    const binding = checkPurposeBinding(state.requiredContext, req.context, id);
-    if (!binding.ok) return { ok: false, failure: rejected(binding.rejection), keyId, version: choice.version };
-    return { ok: true, grant: { keyId, version: choice.version, state } };
   }
 
-  /** resolve + check; an unknown reference is KEY_NOT_FOUND naming what the caller sent. */
-  async checkRef(keyRef: string, req: AccessRequest): Promise<Granted> {
-    const keyId = await this.resolve(keyRef);
-    if (keyId === null) return { ok: false, failure: { kind: 'KEY_NOT_FOUND', keyRef } };
-    return this.check(keyId, req);
+  private async decide(req: AuthorizationRequest): Promise<AuthorizationDecision> {
+    try {
+      return await this.authorizer.authorize(req);
+    } catch (err) {
+      throw unavailable(err);
+    }
   }
+}
+
+/** The resource the authorizer decides on: the key's tenant, tags and aliases (already loaded: no second read). */
+function resourceOf(keyId: string, state: ExistingKeyState): AuthorizationRequest['resource'] {
+  return { keyId, tenant: state.tenant, tags: state.tags, aliases: state.aliases };
+}
+
+function unavailable(err: unknown): DependencyUnavailableError {
+  return new DependencyUnavailableError(err instanceof DependencyUnavailableError ? err.what : KEY_STATE_OR_AUTHORIZER);
 }

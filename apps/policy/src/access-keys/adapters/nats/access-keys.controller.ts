@@ -9,7 +9,7 @@ import { Controller, Inject, type OnModuleInit } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload, type NatsContext } from '@nestjs/microservices';
 import { z } from 'zod';
 import { ACCESS_KEY_ID_PATTERN, AuthFailureRecorder, SIGV4_LOGIN_SUBJECT } from '@ekm/auth';
-import { BusErrorCode, fail, ok, parseRequest, subject, type FailReply, type Reply } from '@ekm/contracts';
+import { BusErrorCode, fail, ok, parseRequest, REQUEST_ID_PATTERN, subject, type FailReply, type Reply } from '@ekm/contracts';
 import { EVENT_STORE, type EventStore } from '@ekm/event-store';
 import { LOGGER, unauthenticated } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
@@ -32,7 +32,7 @@ export const SigV4LoginRequest = z.strictObject({
   stringToSign: z.string().max(1024),
   signature: z.string().regex(/^[0-9a-f]{64}$/),
   clientKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be an X25519 public key (32 bytes, base64url)'),
-  requestId: z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/).optional(),
+  requestId: z.string().regex(REQUEST_ID_PATTERN).optional(),
 });
 
 const toBusCode: Record<AccessKeyRejection['code'], BusErrorCode> = {

@@ -5,14 +5,11 @@
  * principal gets no roles. Service principals (`service:<name>`, minted sessions) and, with
  * EKM_AUTH=disabled, `anonymous` or the development `Ekm-Principal` claim keep the transport's claims.
  */
-import { randomUUID } from 'node:crypto';
 import type { NatsContext } from '@nestjs/microservices';
-import { REQUEST_ID_HEADER, TRACEPARENT_HEADER } from '@ekm/contracts';
-import { principalOf } from '@ekm/service-kit';
+import { TRACEPARENT_HEADER } from '@ekm/contracts';
+import { principalOf, requestIdOf } from '@ekm/service-kit';
 import type { AdminScope, CommandMeta } from '../../domain';
 import type { AccessDirectory } from '../../application/access.ports';
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 export interface Call {
   readonly caller: AdminScope;
@@ -24,8 +21,7 @@ export interface Call {
 export function callOf(nats: NatsContext, directory: AccessDirectory): Call {
   const h = nats.getHeaders() as { has(k: string): boolean; get(k: string): string } | undefined;
   const header = (name: string): string | undefined => (h?.has(name) ? h.get(name) || undefined : undefined);
-  const raw = header(REQUEST_ID_HEADER);
-  const requestId = raw !== undefined && REQUEST_ID.test(raw) ? raw : randomUUID();
+  const requestId = requestIdOf(nats);
   const authenticated = principalOf(nats);
   const known = directory.current().principals.get(authenticated.principalId);
   const caller: AdminScope = known === undefined

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { SessionSigner } from '@ekm/auth';
 import { EkmClient, EkmError, KeysClient } from '@ekm/client';
-import { BusErrorCode } from '@ekm/contracts';
+import { BusErrorCode, isRequestId } from '@ekm/contracts';
 import type { DueItem } from '../postgres/due-work.store';
 
 /** The principal the rotation service acts as (recorded in usage records and the audit trail). */
@@ -18,7 +18,7 @@ export type SendResult = { ok: true } | { ok: false; code: string; message: stri
 
 /** A header-safe request id (<= 128 chars of `[A-Za-z0-9._:-]`). */
 export function headerSafeRequestId(key: string): string {
-  return key.length <= 128 && /^[A-Za-z0-9._:-]+$/.test(key) ? key : `rotation:${createHash('sha256').update(key).digest('hex')}`;
+  return isRequestId(key) ? key : `rotation:${createHash('sha256').update(key).digest('hex')}`;
 }
 
 export class KeysCommandSender {

@@ -1,0 +1,37 @@
+/** GenerateDataKey(WithoutPlaintext): context → grant (primary version) → GCM budget → DEK wrapped under the KEK. */
+import { encryptBlob, generateDataKey as newDataKey, type DataKeySpec } from '@ekm/crypto';
+import type { CryptoOperation } from '../../domain';
+import { runRecorded, type CallMeta, type Outcome, type UsageSink } from '../call-pipeline';
+import type { GenerateDataKeyRequest } from './crypto.requests';
+import { contextProblem, failed, grantedFacts, refusedFacts, type DataPlaneSteps } from './data-plane-steps';
+import { SecretBytes } from './secret-bytes';
+
+export interface DataKeyResult { keyId: string; keyVersion: number; ciphertextBlob: string; plaintext?: SecretBytes }
+
+export function generateDataKey(steps: DataPlaneSteps, usage: UsageSink, req: GenerateDataKeyRequest, meta: CallMeta, withPlaintext: boolean): Promise<Outcome<DataKeyResult>> {
+  const operation: CryptoOperation = withPlaintext ? 'GenerateDataKey' : 'GenerateDataKeyWithoutPlaintext';
+  const context = req.encryptionContext ?? {};
+  return runRecorded(usage, meta, { operation, context }, async () => {
+    const bad = contextProblem(context);
+    if (bad) return failed(bad, { operation });
+    const g = await steps.grant(req.keyId, { principal: meta.principal, operation, context });
+    if (!g.ok) return failed(g.failure, refusedFacts(operation, context, g));
+    const { keyId, version } = g.grant;
+    const facts = grantedFacts(operation, context, g.grant);
+    const spent = await steps.spend(g.grant);
+    if (spent) return failed(spent, facts);
+    const spec: DataKeySpec = req.numberOfBytes !== undefined ? { numberOfBytes: req.numberOfBytes } : 'AES_256';
+    const dek = newDataKey(spec);
+    try {
+      const blob = await steps.keks.withKek(keyId, version, (kek) =>
+        dek.use((plaintext) => encryptBlob({ key: kek, keyId, keyVersion: version, plaintext, context })));
+      const value: DataKeyResult = { keyId, keyVersion: version, ciphertextBlob: blob.toString('base64') };
+      if (withPlaintext) value.plaintext = SecretBytes.ofMaterial(dek);
+      else dek.dispose();
+      return { ok: true, value, facts };
+    } catch (err) {
+      dek.dispose();
+      throw err;
+    }
+  });
+}
