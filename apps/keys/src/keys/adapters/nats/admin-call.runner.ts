@@ -40,11 +40,12 @@ export class AdminCallRunner {
 
   async run<S extends z.ZodType, T>(body: unknown, nats: NatsContext, spec: AdminCall<S, T>): Promise<Reply<T>> {
     const call = callContextOf(nats);
-    const { operation } = spec;
-    return replyOf(await runRecorded(this.recorder, call, { operation }, () => this.attempt(body, call, spec)));
+    // What is known of the call so far: also the facts of its record when the run throws (a refused request id).
+    const known: { -readonly [K in keyof UsageFacts]: UsageFacts[K] } = { operation: spec.operation };
+    return replyOf(await runRecorded(this.recorder, call, known, () => this.attempt(body, call, spec, known)));
   }
 
-  private async attempt<S extends z.ZodType, T>(body: unknown, call: CallContext, spec: AdminCall<S, T>): Promise<Attempt<T>> {
+  private async attempt<S extends z.ZodType, T>(body: unknown, call: CallContext, spec: AdminCall<S, T>, known: { -readonly [K in keyof UsageFacts]: UsageFacts[K] }): Promise<Attempt<T>> {
     const { operation } = spec;
     const parsed = parseRequest(spec.schema, body);
     if (!parsed.ok) return { ok: false, failure: { kind: 'REPLIED', error: parsed.error }, facts: { operation } };
@@ -57,9 +58,11 @@ export class AdminCallRunner {
       if (!a.ok) return { ok: false, failure: a.failure, facts: { operation, ...(a.keyId !== undefined ? { keyId: a.keyId } : {}) } };
       keyId = a.keyId;
       facts = { operation, keyId, tenant: a.state.tenant };
+      Object.assign(known, facts);
     } else {
       const resource = spec.resource?.(req) ?? {};
       facts = { operation, ...(resource.tenant !== undefined ? { tenant: resource.tenant } : {}) };
+      Object.assign(known, facts);
       const decision = await this.access.authorize({ principal: call.principal, action, resource });
       if (!decision.allowed) return { ok: false, failure: { kind: 'FORBIDDEN', action, reason: decision.reason, principal: call.principal, operation }, facts };
     }
