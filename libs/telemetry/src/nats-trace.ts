@@ -26,6 +26,18 @@ export function extractTraceContext(hdrs: MsgHdrs | undefined): Context {
   return propagation.extract(ROOT_CONTEXT, hdrs, getter);
 }
 
+/** The SERVER span attributes of a subject, built once per subject (every request of it used to build them again). */
+const serverAttributeCache = new Map<string, Attributes>();
+function serverAttributes(subject: string): Attributes {
+  let a = serverAttributeCache.get(subject);
+  if (a === undefined) {
+    a = Object.freeze({ 'messaging.system': 'nats', 'messaging.destination.name': subject, 'messaging.operation.type': 'process' });
+    // Bounded: request subjects are a fixed set per service; a flood of odd subjects stops being cached.
+    if (serverAttributeCache.size < 1024) serverAttributeCache.set(subject, a);
+  }
+  return a;
+}
+
 /** Runs `fn` in a span, ending it with ERROR status if `fn` throws; the exception message is not recorded (it may echo input). */
 async function runInSpan<T>(span: Span, ctx: Context, fn: (span: Span) => Promise<T>): Promise<T> {
   try {
@@ -42,11 +54,11 @@ async function runInSpan<T>(span: Span, ctx: Context, fn: (span: Span) => Promis
  * Runs a request handler inside a SERVER span named after `subject`, child of the caller's span
  * found in `hdrs`. Attributes: messaging system/destination only — never the body.
  */
-export function withServerSpan<T>(subject: string, hdrs: MsgHdrs | undefined, fn: (span: Span) => Promise<T>, attributes: Attributes = {}): Promise<T> {
+export function withServerSpan<T>(subject: string, hdrs: MsgHdrs | undefined, fn: (span: Span) => Promise<T>, attributes?: Attributes): Promise<T> {
   const parent = extractTraceContext(hdrs);
   const span = ekmTracer().startSpan(subject, {
     kind: SpanKind.SERVER,
-    attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject, 'messaging.operation.type': 'process', ...attributes },
+    attributes: attributes === undefined ? serverAttributes(subject) : { ...serverAttributes(subject), ...attributes },
   }, parent);
   return runInSpan(span, parent, fn);
 }

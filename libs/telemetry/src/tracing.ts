@@ -3,6 +3,7 @@
  * pg instrumentation, and an exporter — OTLP/HTTP only when an endpoint is configured, or an
  * in-memory exporter for tests. Spans never carry request bodies (they may hold plaintext).
  */
+import { randomFillSync } from 'node:crypto';
 import { context, isSpanContextValid, propagation, trace, TraceFlags, type Context, type Span, type SpanContext, type SpanOptions, type Tracer, type TracerProvider } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
@@ -126,12 +127,24 @@ export function initTelemetry(opts: TelemetryOptions): Telemetry {
   return telemetry;
 }
 
-/** 16 or 32 lowercase hex digits, never all zero (ids, not secrets: Math.random as in the SDK's generator). */
+/**
+ * 16 or 32 lowercase hex digits, never all zero (ids, not secrets). Cut from a pooled block of random
+ * bytes hex-encoded natively: per-id string building with toString(16)/padStart showed in the profile.
+ */
+const ID_POOL_BYTES = 4096;
+const idPool = Buffer.allocUnsafe(ID_POOL_BYTES);
+let idPoolAt = ID_POOL_BYTES;
 function randomHex(len: number): string {
-  let out = '';
-  for (let i = 0; i < len; i += 8) out += ((Math.random() * 0x100000000) >>> 0).toString(16).padStart(8, '0');
-  return /^0+$/.test(out) ? `${out.slice(0, -1)}1` : out;
+  const bytes = len / 2;
+  if (idPoolAt + bytes > ID_POOL_BYTES) {
+    randomFillSync(idPool);
+    idPoolAt = 0;
+  }
+  const out = idPool.toString('hex', idPoolAt, idPoolAt + bytes);
+  idPoolAt += bytes;
+  return out === ZEROS[len] ? `${out.slice(0, -1)}1` : out;
 }
+const ZEROS: Readonly<Record<number, string>> = { 16: '0'.repeat(16), 32: '0'.repeat(32) };
 
 /** Tracer of non-recording spans that continue the parent's trace (see `otlpEndpoint`). */
 class PropagatingTracer implements Tracer {

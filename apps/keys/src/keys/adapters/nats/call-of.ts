@@ -10,7 +10,11 @@ export function callMetaOf(ctx: NatsContext): CallMeta {
   // Authenticated by the transport (@ekm/auth); `anonymous` (or the dev Ekm-Principal claim) only with EKM_AUTH=disabled.
   const { principalId, via } = principalOf(ctx);
   const traceId = ctx instanceof EkmRequestContext ? ctx.traceId : undefined;
-  return { principal: principalId, requestId: requestIdOf(ctx), ...(via !== undefined ? { via } : {}), ...(traceId !== undefined ? { traceId } : {}) };
+  // Built field by field (no spreads of temporaries): this runs once per data-plane request.
+  const meta: { -readonly [K in keyof CallMeta]: CallMeta[K] } = { principal: principalId, requestId: requestIdOf(ctx) };
+  if (via !== undefined) meta.via = via;
+  if (traceId !== undefined) meta.traceId = traceId;
+  return meta;
 }
 
 /** A lifecycle call: the meta, the caller's traceparent (recorded with the events) and the command time. */

@@ -78,13 +78,24 @@ export class KeyAccess {
 
   /** Data-plane calls: resolve + check; an unknown reference is KEY_NOT_FOUND naming what the caller sent. */
   async checkRef(keyRef: string, req: AccessRequest): Promise<Granted> {
-    const keyId = await this.resolve(keyRef);
-    if (keyId === null) return { ok: false, failure: { kind: 'KEY_NOT_FOUND', keyRef } };
-    return this.check(keyId, req);
+    // One async frame for resolve, load and authorize on the hot path (each guarded wrapper was a promise more).
+    let keyId: string | null;
+    let state: ExistingKeyState | null;
+    try {
+      keyId = await this.reader.resolve(keyRef);
+      if (keyId === null) return { ok: false, failure: { kind: 'KEY_NOT_FOUND', keyRef } };
+      state = await this.reader.load(keyId);
+    } catch (err) {
+      throw unavailable(err);
+    }
+    return this.checkState(keyId, state, req);
   }
 
   async check(keyId: string, req: AccessRequest): Promise<Granted> {
-    const state = await this.load(keyId);
+    return this.checkState(keyId, await this.load(keyId), req);
+  }
+
+  private async checkState(keyId: string, state: ExistingKeyState | null, req: AccessRequest): Promise<Granted> {
     if (state === null) return { ok: false, failure: req.fromBlob ? { kind: 'INVALID_CIPHERTEXT' } : { kind: 'KEY_NOT_FOUND', keyRef: keyId }, keyId };
     // Authorization first: a caller who may not use the key learns nothing of its state, usage, versions
     // or required context (those refusals would otherwise tell tenant B that A's key is disabled, or
@@ -92,20 +103,22 @@ export class KeyAccess {
     const action = req.action ?? `keys:${req.operation}`;
     const decision = await this.decide({ principal: req.principal, action, resource: resourceOf(keyId, state), encryptionContext: req.context });
     if (!decision.allowed) return { ok: false, failure: { kind: 'FORBIDDEN', keyId, action, reason: decision.reason }, keyId };
-    return this.checkAtAccess(keyId, state, req);
+    // Only a compromised version or a revoked key needs one more decision before the checks at access.
+    const may = req.version === undefined ? false : this.mayUseCompromised(keyId, state, req.version, req);
+    return this.checkAtAccess(keyId, state, req, typeof may === 'boolean' ? may : await may);
   }
 
   /**
    * The checks at access, for a caller already authorized: every rule on the key's state that gates a
    * data-plane use of it is here, in one place (usage for the spec, version, purpose binding).
    */
-  private async checkAtAccess(keyId: string, state: ExistingKeyState, req: AccessRequest): Promise<Granted> {
+  private checkAtAccess(keyId: string, state: ExistingKeyState, req: AccessRequest, allowCompromised: boolean): Granted {
     const id = asKeyId(keyId);
     const usage = checkUsage(state.spec, req.operation, id);
     if (!usage.ok) return { ok: false, failure: rejected(usage.rejection), keyId };
     const choice = req.version === undefined
       ? selectEncryptVersion(state, id)
-      : checkDecryptAllowed(state, req.version, { allowCompromised: await this.mayUseCompromised(keyId, state, req.version, req) }, id);
+      : checkDecryptAllowed(state, req.version, { allowCompromised }, id);
     if (!choice.ok) {
       // A version number that never existed can only come from a forged or damaged blob.
       const failure: CallFailure = req.fromBlob && choice.rejection.code === 'VERSION_NOT_FOUND' ? { kind: 'INVALID_CIPHERTEXT' } : rejected(choice.rejection);
@@ -121,9 +134,13 @@ export class KeyAccess {
    * plaintext never leaves EKM and the data moves to a sound version, or (b) with the explicit
    * permission `keys:DecryptCompromised` (never implied by allow-all). Asked only for such versions.
    */
-  private async mayUseCompromised(keyId: string, state: ExistingKeyState, version: number, req: AccessRequest): Promise<boolean> {
+  private mayUseCompromised(keyId: string, state: ExistingKeyState, version: number, req: AccessRequest): boolean | Promise<boolean> {
     if (state.status !== 'Compromised' && state.versions.get(version)?.status !== 'Compromised') return false;
     if (req.operation === 'ReEncrypt') return true;
+    return this.askCompromised(keyId, state, req);
+  }
+
+  private async askCompromised(keyId: string, state: ExistingKeyState, req: AccessRequest): Promise<boolean> {
     const decision = await this.decide({ principal: req.principal, action: DECRYPT_COMPROMISED, resource: resourceOf(keyId, state), encryptionContext: req.context });
     return decision.allowed;
   }
