@@ -5,7 +5,7 @@
 //   - the generated config of `npm run up` (one nkey per identity: the server config holds only public
 //     keys; each identity's seed is in its 0600 credentials file; existing files are kept, so a restart
 //     keeps every identity):
-//       node infra/nats/nats-accounts.js local DIR [--port N] [--tls-cert F --tls-key F] [--jetstream-dir D]
+//       node infra/nats/nats-accounts.js local DIR [--port N] [--monitor-port N] [--tls-cert F --tls-key F] [--jetstream-dir D]
 //   - nothing else: tests require() it and render their own.
 // nats-server 2.9.10: `accounts` only, never an `authorization` block beside a $SYS-only `accounts`
 // block (CVE-2023-47090), and no `no_auth_user`, so an anonymous connection is refused.
@@ -20,6 +20,12 @@ const SERVICES = ['keys', 'policy', 'rotation', 'audit'];
 const CLIENTS = ['cli', 'client', 'kms_api'];
 /** Readers of the SIEM stream EKM_AUDIT (a SIEM, `ekm audit tail`): JetStream consumers on it, nothing else. */
 const READERS = ['siem'];
+/**
+ * Benchmark identities, in up's local config only (never compose): `bench` calls EKM as a client does
+ * and also the echo baseline (`bench.echo.<n>`), `bench_echo` answers that baseline and nothing else.
+ * `npm run bench -- --stack` connects as them, so both runs pay the same TLS and nkey login.
+ */
+const BENCH = ['bench', 'bench_echo'];
 
 const stream = (s) => `EKM_${s.toUpperCase()}_EVENTS`;
 // JetStream API of a stream this identity consumes: info, consumers (create/info/delete/next), acks.
@@ -58,6 +64,8 @@ const READS = { keys: ['policy'], policy: ['keys'], rotation: ['keys', 'policy?'
 
 /** Publish/subscribe allow lists of one identity. Nothing else is allowed (NATS denies by default). */
 function permissionsOf(identity) {
+  if (identity === 'bench') return { publish: ['ekm.v1.*.*', 'bench.echo.*'], subscribe: ['_INBOX_bench.>'], allowResponses: false };
+  if (identity === 'bench_echo') return { publish: ['_INBOX_bench_echo.>'], subscribe: ['bench.echo.*', '_INBOX_bench_echo.>'], allowResponses: true };
   if (CLIENTS.includes(identity)) {
     return { publish: ['ekm.v1.*.*'], subscribe: [`_INBOX_${identity}.>`], allowResponses: false };
   }
@@ -92,9 +100,9 @@ const q = (s) => JSON.stringify(s);
  * The `accounts` block. `login(identity)` returns how the identity authenticates: `password: <value>`
  * (a quoted string or `$VAR`) or `nkey: <public key>`.
  */
-function renderAccounts(login, extraUsers = []) {
+function renderAccounts(login, extraUsers = [], identities = IDENTITIES) {
   const lines = ['accounts {', '  EKM {', '    jetstream: enabled', '    users: ['];
-  for (const id of IDENTITIES) {
+  for (const id of identities) {
     const p = permissionsOf(id);
     lines.push(`      { ${login(id)}, permissions: {`);
     if (p.allowResponses) lines.push('          allow_responses: true');
@@ -131,7 +139,7 @@ function renderLocal(dir, opts = {}) {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
   const creds = {};
-  for (const id of IDENTITIES) {
+  for (const id of [...IDENTITIES, ...BENCH]) {
     const file = join(dir, `${id}.json`);
     let c = null;
     if (existsSync(file)) {
@@ -154,6 +162,8 @@ function renderLocal(dir, opts = {}) {
     `listen: 127.0.0.1:${opts.port ?? 4222}`,
     'max_payload: 1MB',
   ];
+  // Monitoring (/varz, /jsz) on loopback only: the bench reads message counts from it.
+  if (opts.monitorPort) server.push(`http: 127.0.0.1:${opts.monitorPort}`);
   // In the file, not as -js/-sd flags: a config reload (SIGHUP, after a credentials rotation) would
   // otherwise turn JetStream off (seen with nats-server 2.9.10).
   if (opts.jetstreamDir) server.push('jetstream {', `  store_dir: ${q(opts.jetstreamDir)}`, '}');
@@ -161,20 +171,20 @@ function renderLocal(dir, opts = {}) {
     // TLS on the client port: a plaintext connection is refused (nats-server requires TLS once a tls block is set).
     server.push('tls {', `  cert_file: ${q(opts.tlsCert)}`, `  key_file: ${q(opts.tlsKey)}`, ...(opts.tlsCa ? [`  ca_file: ${q(opts.tlsCa)}`] : []), '  timeout: 5', '}');
   }
-  writePrivate(join(dir, 'nats-server.conf'), `${server.join('\n')}\n${renderAccounts((id) => `nkey: ${creds[id].nkey}`, opts.extraUsers ?? [])}`);
+  writePrivate(join(dir, 'nats-server.conf'), `${server.join('\n')}\n${renderAccounts((id) => `nkey: ${creds[id].nkey}`, opts.extraUsers ?? [], [...IDENTITIES, ...BENCH])}`);
   return creds;
 }
 
-module.exports = { SERVICES, CLIENTS, READERS, IDENTITIES, permissionsOf, renderAccounts, renderCompose, renderLocal };
+module.exports = { SERVICES, CLIENTS, READERS, BENCH, IDENTITIES, permissionsOf, renderAccounts, renderCompose, renderLocal };
 
 if (require.main === module) {
   const [cmd, dir, ...rest] = process.argv.slice(2);
   const flag = (name) => { const i = rest.indexOf(name); return i >= 0 ? rest[i + 1] : undefined; };
   if (cmd === 'compose') process.stdout.write(renderCompose());
   else if (cmd === 'local' && dir) {
-    renderLocal(dir, { port: flag('--port'), tlsCert: flag('--tls-cert'), tlsKey: flag('--tls-key'), tlsCa: flag('--tls-ca'), jetstreamDir: flag('--jetstream-dir') });
+    renderLocal(dir, { port: flag('--port'), tlsCert: flag('--tls-cert'), tlsKey: flag('--tls-key'), tlsCa: flag('--tls-ca'), jetstreamDir: flag('--jetstream-dir'), monitorPort: flag('--monitor-port') });
   } else {
-    process.stderr.write('usage: nats-accounts.js compose | local DIR [--port N] [--tls-cert F --tls-key F [--tls-ca F]]\n');
+    process.stderr.write('usage: nats-accounts.js compose | local DIR [--port N] [--monitor-port N] [--tls-cert F --tls-key F [--tls-ca F]]\n');
     process.exit(2);
   }
 }

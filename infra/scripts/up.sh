@@ -16,6 +16,7 @@
 #   EKM_KMS_PORT / EKM_KMS_HTTP_PORT  AWS KMS-compatible endpoint / its health port (default 7110 / 7105)
 #   EKM_KMS_TLS=off                   serve that endpoint over plain HTTP (default HTTPS, local CA in .ekm/tls/)
 #   EKM_HOME                          the stack directory (default .ekm in the checkout)
+#   EKM_NATS_MONITOR_PORT             loopback monitoring port (/varz, /jsz) of up's own NATS (default NATS port + 4000; off: none)
 #   EKM_UP_SERVERS_ONLY=1             start (or reuse) Postgres and NATS only (restore.sh uses it)
 # Settings persist in $EKM_HOME/config.env (the environment of one run wins and is saved there); a
 # running service whose settings changed is restarted, the others are left alone.
@@ -205,6 +206,9 @@ render_nats_config() {
   local port="$1"
   local -a tls=()
   [ "$TLS_ON" = 1 ] && tls=(--tls-cert "$TLS_DIR/nats.pem" --tls-key "$TLS_DIR/nats-key.pem")
+  # Monitoring on 127.0.0.1 only (npm run bench -- --stack reads /varz and /jsz from it).
+  local monitor="${EKM_NATS_MONITOR_PORT:-$((port + 4000))}"
+  [ "$monitor" != off ] && tls+=(--monitor-port "$monitor")
   node "$ROOT/infra/nats/nats-accounts.js" local "$NATS_CREDS_DIR" --port "$port" --jetstream-dir "$EKM_HOME/nats" "${tls[@]}"
 }
 

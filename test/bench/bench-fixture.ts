@@ -3,9 +3,10 @@
  * collection through the encryption context) and 4 data-key blobs per key for Decrypt/ReEncrypt.
  * Created through the keys service itself, over raw NATS.
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
 import type { ActiveSession } from '@ekm/auth';
 import type { Fixture, FixtureBlob, FixtureKey } from './load-scenarios';
+import { benchConnect } from './bench-nats';
 import { callRequest, sessionFor, type WorkerCaller } from './load-worker';
 
 export const TENANTS = 5;
@@ -36,7 +37,7 @@ async function inParallel<T, R>(items: readonly T[], limit: number, fn: (x: T, i
 }
 
 export async function prepareFixture(natsUrl: string, caller: WorkerCaller): Promise<Fixture> {
-  const nc = await connect({ servers: natsUrl, name: 'ekm-bench-setup' });
+  const nc = await benchConnect(natsUrl, caller.nats, 'ekm-bench-setup');
   const session = await sessionFor(caller, natsUrl);
   try {
     const run = Date.now().toString(36);

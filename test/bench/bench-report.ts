@@ -1,5 +1,6 @@
 /** Rows, ratios to the echo baseline, the performance targets, and the markdown table (pure). */
 import { itemsPerRequest, type BenchOp } from './load-scenarios';
+import type { RequestAccounting } from './accounting';
 import type { AesResult, RunResult } from './load-worker';
 
 export interface CpuPerRequest {
@@ -13,9 +14,13 @@ export interface CpuPerRequest {
 export interface BenchRow {
   readonly op: BenchOp;
   readonly concurrency: number;
+  /** A named state of the stack the row ran against (e.g. a seeded trail); absent: as the fixture left it. */
+  readonly scenario?: string;
   readonly ekm: RunResult;
   readonly echo: RunResult | null;
   readonly cpu: CpuPerRequest;
+  /** Per request, per process and per resource: the EKM run and the echo run after it. */
+  readonly accounting?: { readonly ekm: RequestAccounting; readonly echo: RequestAccounting | null };
   /** EKM ÷ echo at the same concurrency and payload sizes. */
   readonly ratio: { readonly throughput: number | null; readonly p50: number | null; readonly p99: number | null };
 }
@@ -80,4 +85,35 @@ export function targetsTable(targets: readonly TargetResult[]): string {
 
 export function aesLine(aes: AesResult | null): string {
   return aes ? `In-process AES-256-GCM (node:crypto, load-generator process): encrypt 32 B ${aes.encrypt32PerSecond}/s; DEK generate + wrap ${aes.dataKeyCorePerSecond}/s.` : '';
+}
+
+const n1 = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : (Math.round(x * 10) / 10).toString());
+const n2 = (x: number | null | undefined): string => (x === null || x === undefined ? '–' : (Math.round(x * 100) / 100).toString());
+
+/**
+ * The accounting table: one line per run (EKM, then its echo), a column per process (CPU µs per
+ * request; `PG <role>` the Postgres backends of that role), then NATS messages at the server, JetStream
+ * messages stored per stream, Postgres commits and WAL bytes, all per request.
+ */
+export function accountingTable(rows: readonly BenchRow[]): string {
+  const withAcc = rows.filter((r) => r.accounting);
+  if (withAcc.length === 0) return '(no accounting)';
+  const names: string[] = [];
+  for (const r of withAcc) for (const a of [r.accounting!.ekm, r.accounting!.echo]) for (const k of Object.keys(a?.cpuUs ?? {})) if (!names.includes(k)) names.push(k);
+  const procs = names.filter((k) => !k.startsWith('PG '));
+  const pgs = names.filter((k) => k.startsWith('PG '));
+  const cols = [...procs, ...pgs];
+  const head = `| operation | in flight | run | ${cols.map((c) => `${c} µs`).join(' | ')} | PG total µs | all CPU µs | NATS in | NATS out | JetStream stored (msgs, bytes) | PG commits | WAL bytes |`;
+  const sep = `|${'---|'.repeat(3 + cols.length + 7)}`;
+  const line = (r: BenchRow, run: string, a: RequestAccounting): string => {
+    const js = a.jetstream === null ? '–' : Object.entries(a.jetstream).map(([s, v]) => `${s} ${n2(v.msgs)} (${v.bytes} B)`).join(', ') || '0';
+    return `| ${r.scenario ? `${r.op} [${r.scenario}]` : r.op} | ${r.concurrency} | ${run} | ${cols.map((c) => n1(a.cpuUs[c])).join(' | ')} | ${n1(a.postgresTotalUs)} | ${n1(a.allCpuUs)} | `
+      + `${n2(a.natsMsgsIn)} | ${n2(a.natsMsgsOut)} | ${js} | ${n2(a.pgCommits)} | ${a.walBytes ?? '–'} |`;
+  };
+  const lines: string[] = [];
+  for (const r of withAcc) {
+    lines.push(line(r, 'ekm', r.accounting!.ekm));
+    if (r.accounting!.echo) lines.push(line(r, 'echo', r.accounting!.echo));
+  }
+  return [head, sep, ...lines].join('\n');
 }

@@ -5,12 +5,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Client } from 'pg';
 import { freePort, startNats, startPostgres, stopServer, type ServerHandle } from '../support/servers';
+import type { BenchNatsLogin } from './bench-nats';
 
 export interface StackPids {
   readonly keys?: number;
@@ -33,6 +34,17 @@ export interface BenchStack {
   readonly authSecret?: string;
   /** Credential file to log in with (`--stack`: the bootstrap admin's). */
   readonly credentialsFile?: string;
+  /** The service identity a login reply must be signed by (`--stack`: stack.json serviceKey). */
+  readonly serviceKey?: string;
+  /** NATS login of the load generator and of the echo responder (`--stack`: up's bench identities, TLS). */
+  readonly natsLogin?: BenchNatsLogin;
+  readonly echoNatsLogin?: BenchNatsLogin;
+  /** Every EKM process running, by name (keys, policy, rotation, audit, kms-api): CPU accounting. */
+  readonly services: Readonly<Record<string, number>>;
+  /** http://127.0.0.1:<port> of nats-server monitoring (/varz, /jsz), when it has one. */
+  readonly natsMonitorUrl?: string;
+  /** A superuser URL of the stack's database (pg_stat_* for the accounting), when known. */
+  readonly postgresUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -48,7 +60,8 @@ export function attachStack(path?: string): BenchStack {
   const file = path ?? join(repoRoot(), '.ekm', 'stack.json');
   if (!existsSync(file)) throw new Error(`${file} not found: run \`npm run up\` first, or drop --stack to start a private stack`);
   const s = JSON.parse(readFileSync(file, 'utf8')) as {
-    natsUrl: string; services: Record<string, { pid: number }>; servers: { postgres: { pid?: number }; nats: { pid?: number } };
+    natsUrl: string; natsCredentials?: string; natsTlsCa?: string; serviceKey?: string; postgresUrl?: string;
+    services: Record<string, { pid: number }>; servers: { postgres: { pid?: number }; nats: { pid?: number } };
   };
   // `npm run up` gives every service one data dir; in development its auth secret is generated there.
   const secretFile = join(dirname(file), 'data', 'auth-secret');
@@ -59,13 +72,43 @@ export function attachStack(path?: string): BenchStack {
   const credentialsFile = process.env.EKM_CREDENTIALS ?? (existsSync(adminFile) ? adminFile : undefined);
   const auth = credentialsFile !== undefined ? `required (logged in with ${credentialsFile})`
     : authSecret ? 'required (signing with the stack\'s auth secret)' : 'unsigned requests (no credentials or auth secret found)';
+  const nats = stackNatsLogins(s.natsCredentials, s.natsTlsCa);
+  const services: Record<string, number> = {};
+  for (const [name, svc] of Object.entries(s.services)) if (typeof svc.pid === 'number') services[name] = svc.pid;
   return {
     mode: 'stack', natsUrl: s.natsUrl,
     pids: { keys: s.services.keys?.pid, nats: s.servers.nats.pid, postgres: s.servers.postgres.pid },
     security: { auth, authz: process.env.EKM_AUTHZ ?? 'as the stack runs (npm run up: policy)' },
     ...(authSecret ? { authSecret } : {}),
     ...(credentialsFile !== undefined ? { credentialsFile } : {}),
+    ...(s.serviceKey !== undefined ? { serviceKey: s.serviceKey } : {}),
+    ...nats,
+    services,
+    ...(s.postgresUrl !== undefined ? { postgresUrl: s.postgresUrl } : {}),
     stop: async () => undefined,
+  };
+}
+
+/**
+ * up's NATS logins for the bench: the `bench` identity (requests and the echo subjects) and `bench_echo`
+ * (answers the echo), beside stack.json's natsCredentials, with the stack's TLS CA; and the monitoring
+ * port from the server config up generated there (`http: 127.0.0.1:<port>`).
+ */
+function stackNatsLogins(natsCredentials: string | undefined, tlsCa: string | undefined): Pick<BenchStack, 'natsLogin' | 'echoNatsLogin' | 'natsMonitorUrl'> {
+  if (natsCredentials === undefined) return {};
+  const dir = dirname(natsCredentials);
+  const bench = join(dir, 'bench.json');
+  const echo = join(dir, 'bench_echo.json');
+  if (!existsSync(bench) || !existsSync(echo)) {
+    throw new Error(`${dir} has no bench.json / bench_echo.json (the bench's NATS identities): run \`npm run up\` again to issue them`);
+  }
+  const tls = tlsCa !== undefined ? { tlsCaFile: tlsCa } : {};
+  const conf = join(dir, 'nats-server.conf');
+  const port = existsSync(conf) ? /^http:\s*127\.0\.0\.1:(\d+)\s*$/m.exec(readFileSync(conf, 'utf8'))?.[1] : undefined;
+  return {
+    natsLogin: { credentialsFile: bench, ...tls },
+    echoNatsLogin: { credentialsFile: echo, ...tls },
+    ...(port !== undefined ? { natsMonitorUrl: `http://127.0.0.1:${port}` } : {}),
   };
 }
 
@@ -107,7 +150,11 @@ export async function startPrivateStack(opts: PrivateStackOptions = {}): Promise
     for (const s of servers.reverse()) await stopServer(s);
   };
   try {
-    const [pg, nats] = await Promise.all([startPostgres(), startNats()]);
+    // A monitoring port on loopback (the accounting reads /varz and /jsz); anonymous, plaintext, like the rest of this server.
+    const monitorPort = await freePort();
+    const natsConfig = join(dir, 'nats-monitor.conf');
+    writeFileSync(natsConfig, `http: 127.0.0.1:${monitorPort}\n`);
+    const [pg, nats] = await Promise.all([startPostgres(), startNats({ config: natsConfig })]);
     servers.push(pg, nats);
     const admin = new Client({ connectionString: pg.url });
     await admin.connect();
@@ -147,6 +194,9 @@ export async function startPrivateStack(opts: PrivateStackOptions = {}): Promise
       get pids(): StackPids { return { keys: keys?.pid, nats: nats.pid, postgres: pg.pid }; },
       security: securityOf(env),
       ...(opts.auth === false ? {} : { authSecret }),
+      get services(): Record<string, number> { return keys?.pid ? { keys: keys.pid } : {}; },
+      natsMonitorUrl: `http://127.0.0.1:${monitorPort}`,
+      postgresUrl: db('postgres'),
       adminUrl: env.EKM_DATABASE_ADMIN_URL, keysDataDir: env.EKM_DATA_DIR, rootSecret: env.EKM_ROOT_SECRET,
       keysHealthUrl: `http://127.0.0.1:${env.EKM_HTTP_PORT}`,
       stopKeys: async () => { if (keys) await stopChild(keys); keys = undefined; },

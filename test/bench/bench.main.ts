@@ -9,7 +9,8 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, hostname } from 'node:os';
 import { join } from 'node:path';
 import { BenchUsageError, parseBenchArgs, type BenchOptions } from './bench-options';
-import { aesLine, evaluateTargets, markdownTable, ratiosOf, targetsTable, type BenchRow } from './bench-report';
+import { Accountant } from './accounting';
+import { accountingTable, aesLine, evaluateTargets, markdownTable, ratiosOf, targetsTable, type BenchRow } from './bench-report';
 import { attachStack, repoRoot, startPrivateStack, stopChild, type BenchStack } from './bench-stack';
 import { prepareFixture } from './bench-fixture';
 import { profileMarkdown, summarizeProfile, type CpuProfile } from './cpu-profile-summary';
@@ -56,8 +57,9 @@ export class LoadWorker {
   }
 }
 
-async function startEcho(natsUrl: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [join(__dirname, 'echo-responder.js'), natsUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startEcho(stack: BenchStack): Promise<ChildProcess> {
+  const login = stack.echoNatsLogin;
+  const child = spawn(process.execPath, [join(__dirname, 'echo-responder.js'), stack.natsUrl, login?.credentialsFile ?? '', login?.tlsCaFile ?? ''], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
     child.stdout!.once('data', () => resolve());
     child.once('exit', (code) => reject(new Error(`echo responder exited (${code})`)));
@@ -80,34 +82,44 @@ export const callerOf = (stack: BenchStack): WorkerCaller => ({
   principal: PRINCIPAL,
   ...(stack.authSecret ? { authSecret: stack.authSecret } : {}),
   ...(stack.credentialsFile !== undefined ? { credentialsFile: stack.credentialsFile } : {}),
+  ...(stack.natsLogin ? { nats: stack.natsLogin } : {}),
+  ...(stack.serviceKey !== undefined ? { serviceKey: stack.serviceKey } : {}),
 });
 
-async function measure(opts: BenchOptions, stack: BenchStack, worker: LoadWorker, op: BenchOp, concurrency: number): Promise<BenchRow> {
+async function measure(opts: BenchOptions, stack: BenchStack, worker: LoadWorker, accountant: Accountant, op: BenchOp, concurrency: number, scenario?: string): Promise<BenchRow> {
   const target: WorkerTarget = { kind: 'ekm' };
   const caller = callerOf(stack);
   const before = snapshot(stack);
+  const accBefore = await accountant.snapshot();
   const from = Date.now() + opts.warmupMs;
   const ekm = await worker.ask({ type: 'run', natsUrl: stack.natsUrl, target, caller, op, concurrency, warmupMs: opts.warmupMs, durationMs: opts.durationMs }, 'run');
   const after = snapshot(stack);
+  const accAfter = await accountant.snapshot();
   loadWindows.push({ from, to: Date.now() });
   // CPU is read around the whole run (warm-up included): scale by the requests of the whole run.
-  const all = Math.round(ekm.requestsPerSecond * ((opts.warmupMs + opts.durationMs) / 1000)) || ekm.requests;
+  const all = ekm.requestsWithWarmup || ekm.requests;
+  const ekmAccounting = await accountant.between(accBefore, accAfter, all);
   let echo: RunResult | null = null;
+  let echoAccounting = null;
   if (opts.echoDurationMs > 0) {
+    const echoBefore = await accountant.snapshot();
     echo = await worker.ask({
       type: 'run', natsUrl: stack.natsUrl, target: { kind: 'echo', replyBytes: Math.max(16, ekm.avgReplyBytes) }, caller, op, concurrency,
       warmupMs: Math.min(300, opts.warmupMs), durationMs: opts.echoDurationMs,
     }, 'run');
+    echoAccounting = await accountant.between(echoBefore, await accountant.snapshot(), echo.requestsWithWarmup || echo.requests);
   }
   const row: BenchRow = {
-    op, concurrency, ekm, echo,
+    op, concurrency, ...(scenario !== undefined ? { scenario } : {}), ekm, echo,
+    accounting: { ekm: ekmAccounting, echo: echoAccounting },
     cpu: {
       keysUs: perRequestUs(before.keys, after.keys, all), natsUs: perRequestUs(before.nats, after.nats, all),
       postgresUs: perRequestUs(before.postgres, after.postgres, all), callerUs: Math.round((ekm.callerCpuSeconds / Math.max(1, ekm.requests)) * 1e7) / 10,
     },
     ratio: ratiosOf(ekm, echo),
   };
-  log(`${op} @${concurrency}: ${ekm.requestsPerSecond}/s p50 ${ekm.latency.p50Ms} p99 ${ekm.latency.p99Ms} ms, echo ${echo?.requestsPerSecond ?? '–'}/s (×${row.ratio.throughput ?? '–'}), keys ${row.cpu.keysUs ?? '–'} µs/req, errors ${ekm.errors}`);
+  log(`${scenario ? `[${scenario}] ` : ''}${op} @${concurrency}: ${ekm.requestsPerSecond}/s p50 ${ekm.latency.p50Ms} p99 ${ekm.latency.p99Ms} ms, echo ${echo?.requestsPerSecond ?? '–'}/s (×${row.ratio.throughput ?? '–'}), `
+    + `CPU ${ekmAccounting.allCpuUs ?? '–'} µs/req (echo ${echoAccounting?.allCpuUs ?? '–'}), errors ${ekm.errors}${ekm.errors > 0 ? ` ${JSON.stringify(ekm.errorCodes)}` : ''}`);
   return row;
 }
 
@@ -130,9 +142,17 @@ async function main(argv: readonly string[]): Promise<void> {
   log(opts.stack !== undefined ? 'attaching to the running stack' : 'starting a private Postgres, nats-server and keys service');
   const stack = opts.stack !== undefined ? attachStack(opts.stack || undefined) : await startPrivateStack({ auth: opts.auth, ...(profileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}) });
   let echo: ChildProcess | undefined;
+  let accountant: Accountant | undefined;
   const worker = LoadWorker.start();
   try {
-    echo = opts.echoDurationMs > 0 ? await startEcho(stack.natsUrl) : undefined;
+    echo = opts.echoDurationMs > 0 ? await startEcho(stack) : undefined;
+    // Every process a request touches: the EKM services, nats-server, the load generator, the echo responder; Postgres by backend role.
+    accountant = await Accountant.open({
+      processes: { ...stack.services, 'nats-server': stack.pids.nats, 'load generator': worker.child.pid, ...(echo?.pid ? { 'echo responder': echo.pid } : {}) },
+      ...(stack.pids.postgres ? { postgresPid: stack.pids.postgres } : {}),
+      ...(stack.postgresUrl ? { postgresUrl: stack.postgresUrl } : {}),
+      ...(stack.natsMonitorUrl ? { natsMonitorUrl: stack.natsMonitorUrl } : {}),
+    });
     log(`keys service ready${stack.keysStartupMs !== undefined ? ` in ${stack.keysStartupMs} ms` : ''}; creating 50 keys in 5 tenants and 200 blobs`);
     const fixture = await prepareFixture(stack.natsUrl, callerOf(stack));
     worker.send({ type: 'fixture', fixture });
@@ -143,7 +163,7 @@ async function main(argv: readonly string[]): Promise<void> {
       await worker.ask({ type: 'run', natsUrl: stack.natsUrl, target: { kind: 'ekm' }, caller: callerOf(stack), op, concurrency: 16, warmupMs: 0, durationMs: opts.warmupMs * 2 }, 'run');
     }
     const rows: BenchRow[] = [];
-    for (const op of opts.ops) for (const c of opts.concurrency) rows.push(await measure(opts, stack, worker, op, c));
+    for (const op of opts.ops) for (const c of opts.concurrency) rows.push(await measure(opts, stack, worker, accountant, op, c));
     const memory = peakMemory(stack, { 'echo responder': echo, 'load generator': worker.child });
     const targets = evaluateTargets(rows, stack.keysStartupMs);
     const result = {
@@ -154,13 +174,14 @@ async function main(argv: readonly string[]): Promise<void> {
       aes, rows, memory, targets,
     };
     const table = markdownTable(rows);
-    process.stdout.write(`\n${table}\n\n${aesLine(aes)}\n\nPeak RSS (VmHWM, MiB): ${Object.entries(memory).map(([k, v]) => `${k} ${v?.peakRssMiB ?? '–'}`).join(', ')}. `
+    process.stdout.write(`\n${table}\n\nPer request (warm-up included; \`ekm\` the EKM run, \`echo\` the echo run right after it):\n\n${accountingTable(rows)}\n\n${aesLine(aes)}\n\nPeak RSS (VmHWM, MiB): ${Object.entries(memory).map(([k, v]) => `${k} ${v?.peakRssMiB ?? '–'}`).join(', ')}. `
       + `Load average before/after: ${loadBefore.join(' ')} / ${result.machine.loadavgAfter.join(' ')}. Auth: ${stack.security.auth}; authz: ${stack.security.authz}.\n\n${targetsTable(targets)}\n`);
     const out = opts.out ?? join(repoRoot(), 'test', 'bench', 'results', `${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
     mkdirSync(join(out, '..'), { recursive: true });
     writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
     log(`wrote ${out}`);
   } finally {
+    await accountant?.close();
     await worker.stop().catch(() => undefined);
     if (echo) await stopChild(echo).catch(() => undefined);
     await stack.stop();

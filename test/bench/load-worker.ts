@@ -6,10 +6,11 @@
  */
 import { createCipheriv, randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { connect, headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { headers, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { randomUUID } from 'node:crypto';
 import { readCredentialFile, SEAL_HEADER, sealedRequest, serviceSessionSource, SessionSealer, type ActiveSession } from '@ekm/auth';
 import { loginSessionSource } from '@ekm/client';
+import { benchConnect, type BenchNatsLogin } from './bench-nats';
 import { SampleBuffer, summarize, type LatencySummary } from './latency-stats';
 import { requestMaker, type BenchOp, type Fixture } from './load-scenarios';
 
@@ -22,8 +23,16 @@ export type WorkerTarget = { kind: 'ekm' } | { kind: 'echo'; replyBytes: number 
  * `credentialsFile` (preferred over the secret) it logs in over `ekm.v1.policy.login` as any client does:
  * `--stack` uses the bootstrap admin of `npm run up`, whose keys service authorizes by policy and does not
  * know `service:bench`. With neither, requests are unsigned and claim `principal` (EKM_AUTH=disabled).
+ * `nats`: the NATS identity and TLS CA to connect with (`--stack`: up's `bench` nkey identity over TLS);
+ * `serviceKey`: the service identity the login reply must be signed by, when the credential file names none.
  */
-export interface WorkerCaller { readonly principal: string; readonly authSecret?: string; readonly credentialsFile?: string }
+export interface WorkerCaller {
+  readonly principal: string;
+  readonly authSecret?: string;
+  readonly credentialsFile?: string;
+  readonly nats?: BenchNatsLogin;
+  readonly serviceKey?: string;
+}
 
 /**
  * Headers and body of one call: with a session, signed (fresh nonce each) and sealed as the SDK does,
@@ -42,9 +51,9 @@ export function callRequest(caller: WorkerCaller, session: ActiveSession | null,
 
 export async function sessionFor(caller: WorkerCaller, natsUrl: string): Promise<ActiveSession | null> {
   if (caller.credentialsFile !== undefined) {
-    const nc = await connect({ servers: natsUrl, name: 'ekm-bench-login' });
+    const nc = await benchConnect(natsUrl, caller.nats, 'ekm-bench-login');
     try {
-      return await loginSessionSource(nc, readCredentialFile(caller.credentialsFile), 10_000)();
+      return await loginSessionSource(nc, readCredentialFile(caller.credentialsFile), 10_000, caller.serviceKey)();
     } finally {
       await nc.close();
     }
@@ -60,6 +69,8 @@ export type WorkerCommand =
 
 export interface RunResult {
   readonly requests: number;
+  /** Requests answered in the whole run, warm-up included (what the per-request accounting divides by). */
+  readonly requestsWithWarmup: number;
   readonly errors: number;
   readonly errorCodes: Record<string, number>;
   readonly seconds: number;
@@ -78,11 +89,12 @@ export type WorkerReply = { type: 'run'; result: RunResult } | { type: 'aes'; re
 const connections = new Map<string, NatsConnection>();
 let fixture: Fixture = { keys: [], blobs: [] };
 
-async function natsFor(url: string): Promise<NatsConnection> {
-  let nc = connections.get(url);
+async function natsFor(url: string, login: BenchNatsLogin | undefined): Promise<NatsConnection> {
+  const id = `${url} ${login?.credentialsFile ?? ''}`;
+  let nc = connections.get(id);
   if (!nc) {
-    nc = await connect({ servers: url, name: 'ekm-bench-load' });
-    connections.set(url, nc);
+    nc = await benchConnect(url, login, 'ekm-bench-load');
+    connections.set(id, nc);
   }
   return nc;
 }
@@ -100,13 +112,14 @@ function codeOf(data: Uint8Array): string {
 }
 
 async function run(cmd: Extract<WorkerCommand, { type: 'run' }>): Promise<RunResult> {
-  const nc = await natsFor(cmd.natsUrl);
+  const nc = await natsFor(cmd.natsUrl, cmd.caller.nats);
   const make = requestMaker(cmd.op, fixture);
   const session = await sessionFor(cmd.caller, cmd.natsUrl);
   const echoSubject = cmd.target.kind === 'echo' ? `bench.echo.${cmd.target.replyBytes}` : '';
   const samples = new SampleBuffer();
   const errorCodes: Record<string, number> = {};
   let errors = 0;
+  let all = 0;
   let reqBytes = 0;
   let replyBytes = 0;
   const start = performance.now();
@@ -136,6 +149,7 @@ async function run(cmd: Extract<WorkerCommand, { type: 'run' }>): Promise<RunRes
         failure = (err as { code?: string }).code ?? (err as Error).name ?? 'REQUEST_FAILED';
       }
       const t1 = performance.now();
+      all++;
       if (t0 < measureFrom) continue;
       samples.push(t1 - t0);
       reqBytes += body.length;
@@ -151,7 +165,7 @@ async function run(cmd: Extract<WorkerCommand, { type: 'run' }>): Promise<RunRes
   const seconds = (performance.now() - measureFrom) / 1000;
   const n = samples.length;
   return {
-    requests: n, errors, errorCodes, seconds: Math.round(seconds * 1000) / 1000,
+    requests: n, requestsWithWarmup: all, errors, errorCodes, seconds: Math.round(seconds * 1000) / 1000,
     requestsPerSecond: Math.round(n / seconds),
     latency: summarize(samples.take()),
     avgRequestBytes: n ? Math.round(reqBytes / n) : 0,

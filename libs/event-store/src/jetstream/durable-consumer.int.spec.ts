@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { headers } from '@nats-io/transport-node';
+import { connect, headers } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
 import { relayFixture, waitFor, type RelayFixture } from '../relay/relay-test.fixture';
 import { DurableConsumer, type DurableConsumerOptions, type MessageContext } from './durable-consumer';
 import { TerminalError } from './consumer.errors';
@@ -163,5 +164,29 @@ describe('DurableConsumer (nats-server + Postgres dead letters)', () => {
     expect(finished).toBe(1);
     await waitFor(async () => (await t.pending()).ackPending === 0, 5_000, 'ack');
     expect((await t.pending()).pending).toBe(0);
+  });
+
+  it('a pulled batch is handled in order and acked with plain acks (no ack confirmation round trip per message)', async () => {
+    // Its own connection, so its message counters hold only the consumer's traffic.
+    const nc = await connect({ servers: f.natsUrl });
+    const seen: number[] = [];
+    const t = setup(async (m) => { seen.push(m.n); }, { js: jetstream(nc), batch: 16 });
+    const N = 60;
+    for (let i = 0; i < N; i++) await t.publish({ n: i });
+    const before = nc.stats();
+    await t.consumer.start();
+    try {
+      await waitFor(async () => (await t.pending()).ackPending === 0 && (await t.pending()).pending === 0 && seen.length === N, 10_000, 'all acked');
+      expect(seen).toEqual(Array.from({ length: N }, (_, i) => i));
+      expect((await t.pending()).redelivered).toBe(0);
+      const after = nc.stats();
+      // Received: the N messages plus a few pull statuses. ackAck would add one confirmation per message (>= 2N).
+      expect(after.inMsgs - before.inMsgs).toBeLessThan(N + N / 2);
+      // Sent: one ack per message plus one pull request per batch, nothing per message beyond the ack.
+      expect(after.outMsgs - before.outMsgs).toBeLessThan(N + N / 2);
+    } finally {
+      await t.consumer.stop();
+      await nc.close();
+    }
   });
 });

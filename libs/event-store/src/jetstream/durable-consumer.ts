@@ -3,6 +3,12 @@
  * (which does its own DB commit) resolved; nak with a growing delay on a transient error; after
  * `maxDeliver` failed deliveries, a dead-letter row then term(); term() right away only for invalid
  * messages (also dead-lettered). Messages of one instance are handled one at a time, in order.
+ *
+ * Acks are plain `ack()` publishes, not `ackAck()` requests: a confirmed ack costs a reply message and,
+ * in nats.js, an inbox subscription plus error objects per message, and buys nothing here, because
+ * delivery is at-least-once anyway (a lost ack is one redelivery, and every handler is idempotent).
+ * A pulled batch is worked through without per-message timers: one progress timer per consumer
+ * signals `working()` for the message in hand only when a handler runs long.
  */
 import { AckPolicy, DeliverPolicy, JetStreamApiCodes, JetStreamApiError, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
 import { nanos, type MsgHdrs } from '@nats-io/transport-node';
@@ -75,6 +81,9 @@ export class DurableConsumer<T = unknown> {
   private loop: Promise<void> | null = null;
   private stopping = false;
   private readonly log: RelayLogger;
+  /** The message whose handler runs now, and when the server last heard it is in progress. */
+  private inHand: { m: JsMsg; lastWorking: number } | null = null;
+  private progress: NodeJS.Timeout | null = null;
 
   constructor(private readonly o: DurableConsumerOptions<T>) {
     this.log = o.logger ?? silent;
@@ -91,6 +100,7 @@ export class DurableConsumer<T = unknown> {
     const consumer = await this.o.js.consumers.get(this.o.stream, this.o.durable);
     const messages = await consumer.consume({ max_messages: this.o.batch ?? 16 });
     this.messages = messages;
+    this.startProgressTimer();
     this.loop = (async () => {
       for await (const m of messages) {
         // Pulled but not started when stop() came: hand back at once for another replica.
@@ -105,8 +115,27 @@ export class DurableConsumer<T = unknown> {
     this.stopping = true;
     await this.messages?.close();
     await this.loop;
+    if (this.progress) clearInterval(this.progress);
+    this.progress = null;
     this.loop = null;
     this.messages = null;
+  }
+
+  /**
+   * Tells the server we are still working on a slow message, so it is not redelivered to another
+   * replica: half the ack wait after the handler started, and every half ack wait after that.
+   */
+  private startProgressTimer(): void {
+    const every = Math.max(1_000, Math.floor((this.o.ackWaitMs ?? 30_000) / 2));
+    this.progress = setInterval(() => {
+      const h = this.inHand;
+      const now = Date.now();
+      if (h && now - h.lastWorking >= every) {
+        h.lastWorking = now;
+        h.m.working();
+      }
+    }, Math.min(every, 1_000));
+    this.progress.unref();
   }
 
   private async process(m: JsMsg): Promise<void> {
@@ -133,8 +162,8 @@ export class DurableConsumer<T = unknown> {
       else this.nakLater(m, deliveryCount, err);
       return;
     }
-    // A lost ack means one redelivery; handlers are idempotent (per-stream versions), so just log it.
-    await m.ackAck({ timeout: 5_000 }).catch((err: unknown) => this.log.warn({ consumer: this.consumerName, seq: m.seq, err: errorText(err) }, 'ack not confirmed'));
+    // Unconfirmed: a lost ack means one redelivery, which the idempotent handlers absorb.
+    m.ack();
   }
 
   private decode(m: JsMsg): T {
@@ -161,13 +190,12 @@ export class DurableConsumer<T = unknown> {
   }
 
   private async withProgress(m: JsMsg, run: () => Promise<void>): Promise<void> {
-    // Tell the server we are still working so a slow handler is not redelivered to another replica.
-    const every = Math.max(1_000, Math.floor((this.o.ackWaitMs ?? 30_000) / 2));
-    const timer = setInterval(() => m.working(), every);
+    const now = Date.now();
+    this.inHand = { m, lastWorking: now };
     try {
       await run();
     } finally {
-      clearInterval(timer);
+      this.inHand = null;
     }
   }
 

@@ -82,3 +82,47 @@ export function assetOfUsage(u: {
   const collection = typeof ctx.collection === 'string' ? ctx.collection : '';
   return { tenant, collection, asset, keyId: u.keyId, keyVersion: u.keyVersion };
 }
+
+/** Usage events of the keys stream: one record per event (older events), or one event per group commit. */
+export const USAGE_EVENT = 'KeyUsageRecorded';
+export const USAGE_BATCH_EVENT = 'KeyUsageBatchRecorded';
+
+/**
+ * The usage records an event carries: `[data]` for a KeyUsageRecorded, `data.records` for a
+ * KeyUsageBatchRecorded (each element shaped as a KeyUsageRecorded's data); null when the event is not a
+ * usage event at all. A batch whose `records` is not an array carries no record.
+ */
+export function usageRecordsOf(type: string, data: unknown): readonly unknown[] | null {
+  if (type === USAGE_EVENT) return [data];
+  if (type !== USAGE_BATCH_EVENT) return null;
+  const records = typeof data === 'object' && data !== null ? (data as { records?: unknown }).records : undefined;
+  return Array.isArray(records) ? records : [];
+}
+
+/** One write to the asset table: the asset, the key version that now wraps it, when and by which operation. */
+export interface AssetWrap extends AssetRef {
+  readonly keyId: string;
+  readonly keyVersion: number;
+  readonly wrappedAt: string;
+  readonly operation: string;
+}
+
+/**
+ * The asset writes of `records` in order, one per asset: when a batch wraps one asset twice, the later
+ * wrap (by time, then by position in the batch) wins, exactly as applying the records one by one with
+ * "last wrap wins by time" would leave it. `fallbackAt` is the event's time for a record without `at`.
+ */
+export function assetWrapsOf(records: readonly unknown[], fallbackAt: string): AssetWrap[] {
+  const byAsset = new Map<string, AssetWrap>();
+  for (const r of records) {
+    if (typeof r !== 'object' || r === null) continue;
+    const a = assetOfUsage(r);
+    if (a === null) continue;
+    const u = r as { at?: unknown; operation?: unknown };
+    const wrap: AssetWrap = { ...a, wrappedAt: typeof u.at === 'string' ? u.at : fallbackAt, operation: String(u.operation) };
+    const id = JSON.stringify([a.tenant, a.collection, a.asset]);
+    const seen = byAsset.get(id);
+    if (seen === undefined || !(Date.parse(seen.wrappedAt) > Date.parse(wrap.wrappedAt))) byAsset.set(id, wrap);
+  }
+  return [...byAsset.values()];
+}

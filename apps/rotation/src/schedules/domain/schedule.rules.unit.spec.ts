@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { assetOfUsage, DAY_MS, nextDueAfter, retryDelayMs, rewrapProgress, slotKey } from './schedule.rules';
+import { assetOfUsage, assetWrapsOf, DAY_MS, nextDueAfter, retryDelayMs, rewrapProgress, slotKey, usageRecordsOf } from './schedule.rules';
 
 describe('nextDueAfter', () => {
   const t0 = Date.parse('2030-01-01T00:00:00Z');
@@ -72,5 +72,45 @@ describe('assetOfUsage', () => {
     expect(assetOfUsage({ ...base, operation: 'Decrypt', encryptionContext: { asset: 'a' } })).toBeNull();
     expect(assetOfUsage({ ...base, operation: 'ReEncryptFrom', encryptionContext: { asset: 'a' } })).toBeNull();
     expect(assetOfUsage({ ...base, encryptionContext: { collection: 'docs' } })).toBeNull();
+  });
+});
+
+describe('usage records of an event, and the asset writes they make', () => {
+  const rec = (asset: string | undefined, at: string, over: Record<string, unknown> = {}) => ({
+    operation: 'GenerateDataKey', outcome: 'ALLOWED', keyId: 'k1', keyVersion: 1, tenant: 't1', at,
+    encryptionContext: asset === undefined ? { tenant: 't1' } : { tenant: 't1', collection: 'c', asset }, ...over,
+  });
+
+  it('a single record, a batch, anything else', () => {
+    expect(usageRecordsOf('KeyUsageRecorded', { a: 1 })).toEqual([{ a: 1 }]);
+    expect(usageRecordsOf('KeyUsageBatchRecorded', { records: [{ a: 1 }, { a: 2 }] })).toEqual([{ a: 1 }, { a: 2 }]);
+    expect(usageRecordsOf('KeyUsageBatchRecorded', { records: 'x' })).toEqual([]);
+    expect(usageRecordsOf('KeyUsageBatchRecorded', null)).toEqual([]);
+    expect(usageRecordsOf('KeyCreated', { records: [] })).toBeNull();
+  });
+
+  it('only asset-producing records write; non-objects, denials, decrypts and unnamed assets do not', () => {
+    const wraps = assetWrapsOf([
+      rec('a1', '2030-01-01T00:00:00.000Z'), rec(undefined, '2030-01-01T00:00:00.000Z'), rec('a2', '2030-01-01T00:00:00.000Z', { outcome: 'DENIED' }),
+      rec('a3', '2030-01-01T00:00:00.000Z', { operation: 'Decrypt' }), null, 7, 'x',
+    ], '2030-01-02T00:00:00.000Z');
+    expect(wraps).toEqual([{ tenant: 't1', collection: 'c', asset: 'a1', keyId: 'k1', keyVersion: 1, wrappedAt: '2030-01-01T00:00:00.000Z', operation: 'GenerateDataKey' }]);
+    expect(assetWrapsOf([rec('a1', '2030-01-01T00:00:00.000Z', { at: undefined })], '2030-01-02T00:00:00.000Z')[0].wrappedAt).toBe('2030-01-02T00:00:00.000Z');
+  });
+
+  it('one write per asset: the same final state as applying the records one by one (last wrap by time wins, ties to the later)', () => {
+    fc.assert(fc.property(fc.array(fc.record({ asset: fc.constantFrom('a', 'b', 'c'), minute: fc.integer({ min: 0, max: 5 }), version: fc.integer({ min: 1, max: 9 }) }), { maxLength: 30 }), (rs) => {
+      const records = rs.map((r) => rec(r.asset, new Date(Date.UTC(2030, 0, 1, 0, r.minute)).toISOString(), { keyVersion: r.version }));
+      // Sequential reference: an upsert guarded by `stored.wrappedAt <= new.wrappedAt`.
+      const table = new Map<string, { version: number; at: number }>();
+      for (const r of rs) {
+        const at = Date.UTC(2030, 0, 1, 0, r.minute);
+        const cur = table.get(r.asset);
+        if (cur === undefined || cur.at <= at) table.set(r.asset, { version: r.version, at });
+      }
+      const wraps = assetWrapsOf(records, '2030-01-01T00:00:00.000Z');
+      expect(new Set(wraps.map((w) => w.asset)).size).toBe(wraps.length);
+      expect(new Map(wraps.map((w) => [w.asset, { version: w.keyVersion, at: Date.parse(w.wrappedAt) }]))).toEqual(table);
+    }));
   });
 });

@@ -1,7 +1,12 @@
 /**
  * Feeds the schedule projection from EKM_KEYS_EVENTS with one durable pull consumer shared by all
  * replicas (`rotation-schedules`, every `ekm.events.keys.>` subject: lifecycle events and usage
- * records). Each message is applied in its own transaction, then acked (DurableConsumer). After a
+ * records). Usage events (one record, or a group commit's batch) are filtered before any transaction:
+ * only records that wrap a named asset are written, all of one batch in one transaction, and an event
+ * without such a record is acked without touching Postgres. Lifecycle events are applied each in its
+ * own transaction, then acked (DurableConsumer). One consumer, not one per kind: nats-server 2.9 filters
+ * on one subject per consumer, and `ekm.events.keys.>` (the lifecycle events) also matches the usage
+ * subjects, so a second consumer would only deliver every usage event twice. After a
  * KeyRotated commit, a re-wrap notice goes to `ekm.rewrap.v1.<tenant>` on EKM_REWRAP_NOTICES with the
  * event id as Nats-Msg-Id, so a redelivery publishes no second notice.
  */
@@ -69,6 +74,11 @@ export class KeyEventsConsumer implements OnApplicationBootstrap, BeforeApplicat
           filterSubject: 'ekm.events.keys.>', batch: 64, maxDeliver: 20, nakBackoff: { initialMs: 200, maxMs: 10_000 },
           logger: this.logger.child({ component: 'key-events-consumer' }),
           handle: async (e) => {
+            const wraps = this.projection.assetWritesOf(e);
+            if (wraps !== null) {
+              if (wraps.length > 0) await withTransaction(this.pool, (tx) => this.projection.applyAssets(tx, wraps));
+              return;
+            }
             const notice = await withTransaction(this.pool, (tx) => this.projection.apply(tx, e));
             if (notice !== null) await this.publish(js, notice);
           },

@@ -2,10 +2,12 @@
  * The schedule projection: applies one relayed key event (an `EventEnvelope` from EKM_KEYS_EVENTS) to
  * the rotation tables, in the caller's transaction. Idempotent and order-tolerant by key-stream
  * position: every column group moves only for an event newer than the one that last set it, rows keyed
- * by version/token/rotation are inserted once. Usage records feed the asset table (last wrap wins by time).
+ * by version/token/rotation are inserted once. Usage records (one per KeyUsageRecorded, many per
+ * KeyUsageBatchRecorded) feed the asset table (last wrap wins by time); {@link ScheduleProjection.assetWritesOf}
+ * tells, before any transaction, whether a usage event writes anything at all.
  */
 import type { EventEnvelope, TransactionContext } from '@ekm/event-store';
-import { assetOfUsage } from '../../domain/schedule.rules';
+import { assetWrapsOf, usageRecordsOf, type AssetWrap } from '../../domain/schedule.rules';
 
 /** What the consumer publishes after the commit: a re-wrap notice for the key's tenant. */
 export interface RotatedNotice {
@@ -31,11 +33,21 @@ const num = (d: Data, k: string): number => Number(d[k]);
 export class ScheduleProjection {
   constructor(private readonly schema: string) {}
 
+  /**
+   * The asset writes of a usage event (KeyUsageRecorded or KeyUsageBatchRecorded), null for any other
+   * event. Pure: an empty list means the event needs no transaction (most records wrap no named asset).
+   */
+  assetWritesOf(e: EventEnvelope): AssetWrap[] | null {
+    const records = usageRecordsOf(e.type, e.data);
+    return records === null ? null : assetWrapsOf(records, e.recordedAt);
+  }
+
   /** Applies `e`; returns the re-wrap notice to publish when `e` is a KeyRotated. */
   async apply(tx: TransactionContext, e: EventEnvelope): Promise<RotatedNotice | null> {
     const d = (e.data ?? {}) as Data;
-    if (e.type === 'KeyUsageRecorded') {
-      await this.applyUsage(tx, d, e.recordedAt);
+    const wraps = this.assetWritesOf(e);
+    if (wraps !== null) {
+      await this.applyAssets(tx, wraps);
       return null;
     }
     if (!e.streamId.startsWith('key-') || typeof d.keyId !== 'string') return null;
@@ -143,13 +155,18 @@ export class ScheduleProjection {
     return { eventId: e.eventId, keyId, tenant, fromVersion: num(d, 'from'), toVersion: num(d, 'to'), reason, rotatedAt: str(d, 'rotatedAt') };
   }
 
-  private async applyUsage(tx: TransactionContext, d: Data, recordedAt: string): Promise<void> {
-    const a = assetOfUsage(d);
-    if (a === null) return;
-    const at = typeof d.at === 'string' ? d.at : recordedAt;
-    await tx.query(`INSERT INTO ${this.schema}.assets (tenant, collection, asset, key_id, key_version, wrapped_at, operation) VALUES ($1, $2, $3, $4, $5, $6, $7)
+  /**
+   * All asset writes in one statement. `wraps` holds one write per asset (assetWrapsOf), so no row is
+   * touched twice; a redelivery writes the same values again (the time guard keeps a newer wrap).
+   */
+  async applyAssets(tx: TransactionContext, wraps: readonly AssetWrap[]): Promise<void> {
+    if (wraps.length === 0) return;
+    const col = <K extends keyof AssetWrap>(k: K): AssetWrap[K][] => wraps.map((w) => w[k]);
+    await tx.query(`INSERT INTO ${this.schema}.assets (tenant, collection, asset, key_id, key_version, wrapped_at, operation)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::text[])
       ON CONFLICT (tenant, collection, asset) DO UPDATE SET key_id = excluded.key_id, key_version = excluded.key_version, wrapped_at = excluded.wrapped_at, operation = excluded.operation
-      WHERE assets.wrapped_at <= excluded.wrapped_at`, [a.tenant, a.collection, a.asset, a.keyId, a.keyVersion, at, String(d.operation)]);
+      WHERE assets.wrapped_at <= excluded.wrapped_at`,
+    [col('tenant'), col('collection'), col('asset'), col('keyId'), col('keyVersion'), col('wrappedAt'), col('operation')]);
   }
 }
 
