@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OPERATIONS, SERVICES, subject } from '@ekm/contracts';
+import { REPLY_SCHEMA_GAPS, REPLY_SCHEMAS } from '../../infra/bus-api/bus-api.replies';
 import { BUS_API_COMMAND, BUS_API_FILE, busApiDocument, busApiText } from '../../infra/bus-api/bus-api.document';
 
 const ROOT = join(__dirname, '..', '..');
@@ -21,7 +22,7 @@ describe('docs/bus-api.json', () => {
     const doc = busApiDocument() as { subjects: Record<string, { request: { type?: string }; reply: unknown }>; $defs: { errorCode: { enum: string[] } } };
     const all = SERVICES.flatMap((s) => (OPERATIONS[s] as readonly string[]).map((o) => subject(s, o as never)));
     expect(Object.keys(doc.subjects).sort()).toEqual([...all].sort());
-    for (const s of all) expect(doc.subjects[s]!.reply).toEqual({ $ref: '#/$defs/reply' });
+    for (const s of all) expect(doc.subjects[s]!.reply).toMatchObject({ $ref: '#/$defs/reply' });
     expect(doc.$defs.errorCode.enum).toContain('EKM_KEY_NOT_FOUND');
   });
 
@@ -32,5 +33,18 @@ describe('docs/bus-api.json', () => {
     expect(gdk.additionalProperties).toBe(false);
     expect(gdk.properties!.keySpec).toMatchObject({ enum: ['AES_256'] });
     expect(gdk.properties!.numberOfBytes).toMatchObject({ type: 'integer' });
+  });
+
+  it('gives every keys subject a reply data schema, and lists each other subject either with one or as a gap', () => {
+    const doc = busApiDocument() as { subjects: Record<string, { reply: { data?: { properties?: Record<string, unknown> } } }> };
+    for (const service of SERVICES) {
+      const covered = Object.keys(REPLY_SCHEMAS[service]);
+      const gaps = REPLY_SCHEMA_GAPS[service] as readonly string[];
+      expect(covered.filter((o) => gaps.includes(o))).toEqual([]);
+      expect([...covered, ...gaps].sort()).toEqual([...(OPERATIONS[service] as readonly string[])].sort());
+      for (const o of covered) expect(doc.subjects[subject(service, o as never)]!.reply.data).toBeDefined();
+    }
+    expect(REPLY_SCHEMA_GAPS.keys).toEqual([]);
+    expect(Object.keys(doc.subjects['ekm.v1.keys.generate-data-key']!.reply.data!.properties!).sort()).toEqual(['ciphertextBlob', 'keyId', 'keyVersion', 'plaintext']);
   });
 });

@@ -1,9 +1,13 @@
 /**
- * Types of the keys service's data plane as the SDK exposes them (apps/keys/src/keys/adapters/nats/
- * keys-crypto.controller.ts). Binary values are Buffers here and base64 strings on the wire; the
+ * Types of the keys service's data plane as the SDK exposes them. Results are the wire contract
+ * (zod schemas in @ekm/contracts, `z.infer`red) with Buffers where the wire has base64 strings; the
  * client converts. Plaintext results are the caller's to zero (`buf.fill(0)`) after use.
  */
+import type { CiphertextReply, DataKeyReply, MacReply, MacVerificationReply, PlaintextReply, ReEncryptReply } from '@ekm/contracts';
 import type { StringMap } from './keys.types';
+
+/** `T` with the base64 fields `K` as Buffers. */
+type WithBuffers<T, K extends keyof T> = Readonly<Omit<T, K> & { [P in K]: Buffer }>;
 
 /** A key id (UUID) or `alias/<name>`. */
 export type KeyRef = string;
@@ -13,19 +17,14 @@ export interface GenerateDataKeyInput {
   readonly keyId: KeyRef;
   /** Bound to the wrapped blob (AAD); decrypt must pass the same map. Must contain the key's required context. */
   readonly encryptionContext?: StringMap;
-  /** DEK length in bytes, 1–1024. Default 32 (AES-256). */
+  /** DEK length in bytes, 1–1024. Default 32 (AES-256). Give this or `keySpec`, not both. */
   readonly numberOfBytes?: number;
+  /** `AES_256` = 32 bytes (AWS's name for the default). Give this or `numberOfBytes`, not both. */
+  readonly keySpec?: 'AES_256';
 }
 
-/** A data key: its plaintext (zero it after use) and its wrapped blob (store this). */
-export interface DataKey {
-  /** The key that wrapped the DEK (resolved from an alias). */
-  readonly keyId: string;
-  readonly keyVersion: number;
-  readonly plaintext: Buffer;
-  /** Self-describing EKM ciphertext blob (docs/ciphertext-format.md). */
-  readonly ciphertextBlob: Buffer;
-}
+/** A data key: its plaintext (zero it after use) and its wrapped blob (store this, docs/ciphertext-format.md). */
+export type DataKey = WithBuffers<DataKeyReply, 'plaintext' | 'ciphertextBlob'>;
 
 /** A data key without its plaintext (`generateDataKeyWithoutPlaintext`). */
 export type WrappedDataKey = Omit<DataKey, 'plaintext'>;
@@ -38,12 +37,8 @@ export interface EncryptInput {
   readonly encryptionContext?: StringMap;
 }
 
-/** Result of `encrypt` and `reEncrypt`. */
-export interface Ciphertext {
-  readonly keyId: string;
-  readonly keyVersion: number;
-  readonly ciphertextBlob: Buffer;
-}
+/** Result of `encrypt`. */
+export type Ciphertext = WithBuffers<CiphertextReply, 'ciphertextBlob'>;
 
 /** Input of `decrypt`. The blob names its key and version, so `keyId` is an optional check. */
 export interface DecryptInput {
@@ -54,11 +49,7 @@ export interface DecryptInput {
 }
 
 /** Result of `decrypt`. */
-export interface Plaintext {
-  readonly keyId: string;
-  readonly keyVersion: number;
-  readonly plaintext: Buffer;
-}
+export type Plaintext = WithBuffers<PlaintextReply, 'plaintext'>;
 
 /** Input of `reEncrypt`: decrypts inside the service and encrypts again; the plaintext never leaves it. */
 export interface ReEncryptInput {
@@ -73,10 +64,7 @@ export interface ReEncryptInput {
 }
 
 /** Result of `reEncrypt`. */
-export interface ReEncrypted extends Ciphertext {
-  readonly sourceKeyId: string;
-  readonly sourceKeyVersion: number;
-}
+export type ReEncrypted = WithBuffers<ReEncryptReply, 'ciphertextBlob'>;
 
 /** Input of `generateMac` (HMAC_256 keys). */
 export interface GenerateMacInput {
@@ -87,14 +75,8 @@ export interface GenerateMacInput {
   readonly encryptionContext?: StringMap;
 }
 
-/** A MAC tag and the key version that made it. */
-export interface Mac {
-  readonly keyId: string;
-  readonly keyVersion: number;
-  /** 32-byte HMAC-SHA-256 tag. */
-  readonly mac: Buffer;
-  readonly macAlgorithm: 'HMAC_SHA_256';
-}
+/** A MAC tag (32-byte HMAC-SHA-256) and the key version that made it. */
+export type Mac = WithBuffers<MacReply, 'mac'>;
 
 /** Input of `verifyMac`. */
 export interface VerifyMacInput {
@@ -105,14 +87,8 @@ export interface VerifyMacInput {
   readonly encryptionContext?: StringMap;
 }
 
-/** Result of `verifyMac`: a wrong tag is `macValid: false`, not an error. */
-export interface MacVerification {
-  readonly keyId: string;
-  /** The version whose tag matched; null when none did. */
-  readonly keyVersion: number | null;
-  readonly macValid: boolean;
-  readonly macAlgorithm: 'HMAC_SHA_256';
-}
+/** Result of `verifyMac`: a wrong tag is `macValid: false` (keyVersion null), not an error. */
+export type MacVerification = MacVerificationReply;
 
 /** One item of a batch result: each item succeeds or fails on its own. */
 export type BatchItemResult<T> =

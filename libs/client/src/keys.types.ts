@@ -1,70 +1,40 @@
 /**
- * Types of the keys service's lifecycle API as the SDK exposes them. They mirror the wire shapes of
- * `ekm.v1.keys.*` (apps/keys/src/keys/adapters/nats/keys-admin.controller.ts); every field here is
- * plain JSON, so these are also the wire types. Nothing here carries key material.
+ * Types of the keys service's lifecycle API as the SDK exposes them. The reply types are the wire
+ * contract of `ekm.v1.keys.*` (zod schemas in @ekm/contracts, `z.infer`red), not copies of it; only
+ * Buffers stand where the wire has base64. Nothing here carries key material.
  */
+import type {
+  ImportParametersReply, KEY_ORIGINS, KEY_SPECS, KEY_STATUSES, KEY_USAGES, KEY_VERSION_STATUSES, KeyInfoReply, KeyPageReply,
+  KeyRotationReply, KeyRotationStatusReply, KeyVersionInfoReply, WRAPPING_ALGORITHMS, WRAPPING_KEY_SPECS,
+} from '@ekm/contracts';
 
 /** `SYMMETRIC_DEFAULT` is AES-256-GCM (encrypt/decrypt); `HMAC_256` is HMAC-SHA-256 (generate/verify MAC). */
-export type KeySpec = 'SYMMETRIC_DEFAULT' | 'HMAC_256';
+export type KeySpec = (typeof KEY_SPECS)[number];
 /** What a key is for; follows from its {@link KeySpec}. */
-export type KeyUsage = 'ENCRYPT_DECRYPT' | 'GENERATE_VERIFY_MAC';
+export type KeyUsage = (typeof KEY_USAGES)[number];
 /** `EKM` generates the material; `EXTERNAL` waits in `PendingImport` for BYOK material. */
-export type KeyOrigin = 'EKM' | 'EXTERNAL';
+export type KeyOrigin = (typeof KEY_ORIGINS)[number];
 /** Key lifecycle states. `Compromised` (revoked) never encrypts again; `Destroyed` never decrypts again. */
-export type KeyStatus = 'PendingImport' | 'Enabled' | 'Disabled' | 'PendingDeletion' | 'Destroyed' | 'Compromised';
+export type KeyStatus = (typeof KEY_STATUSES)[number];
 /** Per-version states. */
-export type KeyVersionStatus = 'Enabled' | 'Disabled' | 'Destroyed';
+export type KeyVersionStatus = (typeof KEY_VERSION_STATUSES)[number];
 /** String maps: tags, required context, encryption context. */
 export type StringMap = Readonly<Record<string, string>>;
 /** RSA key that wraps BYOK material in transit. */
-export type WrappingKeySpec = 'RSA_3072' | 'RSA_4096';
+export type WrappingKeySpec = (typeof WRAPPING_KEY_SPECS)[number];
 /**
  * How BYOK material is wrapped: `RSAES_OAEP_SHA_256` (RSA-OAEP, SHA-256 and MGF1-SHA-256, of the 32
  * material bytes) or `RSA_AES_KEY_WRAP_SHA_256` (RSA-OAEP of an ephemeral AES-256 key, then RFC 5649
  * AES key wrap with padding of the material).
  */
-export type WrappingAlgorithm = 'RSAES_OAEP_SHA_256' | 'RSA_AES_KEY_WRAP_SHA_256';
+export type WrappingAlgorithm = (typeof WRAPPING_ALGORITHMS)[number];
 
 /** One key version, material-free. Times are ISO-8601 UTC strings. */
-export interface KeyVersionInfo {
-  readonly version: number;
-  readonly status: KeyVersionStatus;
-  readonly isPrimary: boolean;
-  /** One-way fingerprint of the material (safe to show; not the material). */
-  readonly fingerprint: string;
-  readonly origin: KeyOrigin;
-  readonly createdAt: string;
-}
-
+export type KeyVersionInfo = KeyVersionInfoReply;
 /** Automatic rotation settings of a key. */
-export type KeyRotation = { readonly enabled: false } | { readonly enabled: true; readonly periodDays: number; readonly nextRotationAt: string };
-
+export type KeyRotation = KeyRotationReply;
 /** Everything about a key that is safe to show and log (Tink's KeyInfo). Times are ISO-8601 UTC. */
-export interface KeyInfo {
-  /** The key's UUID. Reference it by this id or by `alias/<name>`. */
-  readonly keyId: string;
-  readonly tenant: string;
-  readonly status: KeyStatus;
-  readonly spec: KeySpec;
-  readonly usage: KeyUsage;
-  readonly origin: KeyOrigin;
-  readonly description: string;
-  /** Version used for new encryptions; null while `PendingImport`. */
-  readonly primaryVersion: number | null;
-  readonly versions: readonly KeyVersionInfo[];
-  /** Alias names including the `alias/` prefix. */
-  readonly aliases: readonly string[];
-  readonly tags: StringMap;
-  /** Purpose binding: entries every encryption context used with this key must contain, exactly. */
-  readonly requiredContext: StringMap;
-  readonly rotation: KeyRotation;
-  readonly lastRotatedAt: string | null;
-  /** When a `PendingDeletion` key may be destroyed. */
-  readonly deletionDate: string | null;
-  readonly revokedAt: string | null;
-  readonly destroyedAt: string | null;
-  readonly createdAt: string;
-}
+export type KeyInfo = KeyInfoReply;
 
 /** Input of `createKey`. */
 export interface CreateKeyInput {
@@ -94,30 +64,13 @@ export interface ListKeysInput {
 }
 
 /** One page of keys. */
-export interface KeyPage {
-  readonly keys: readonly KeyInfo[];
-  /** Pass as `cursor` to get the next page; null on the last page. */
-  readonly nextCursor: string | null;
-}
+export type KeyPage = KeyPageReply;
 
 /** Rotation settings as `getKeyRotationStatus` returns them. */
-export interface KeyRotationStatus {
-  readonly keyId: string;
-  readonly rotation: KeyRotation;
-  readonly lastRotatedAt: string | null;
-}
+export type KeyRotationStatus = KeyRotationStatusReply;
 
-/** Import parameters: the RSA public key that wraps material and the single-use token (valid 24 h). */
-export interface ImportParameters {
-  readonly keyId: string;
-  /** DER SubjectPublicKeyInfo. */
-  readonly publicKey: Buffer;
-  /** Opaque single-use token bound to the key and the wrapping algorithm. */
-  readonly importToken: Buffer;
-  readonly wrappingAlgorithm: WrappingAlgorithm;
-  readonly wrappingKeySpec: WrappingKeySpec;
-  /** ISO-8601 expiry of the token. */
-  readonly parametersValidTo: string;
-  /** Same as `parametersValidTo`. */
-  readonly expiresAt: string;
-}
+/**
+ * Import parameters: the RSA public key (DER SubjectPublicKeyInfo) that wraps material and the
+ * single-use token (valid 24 h), as Buffers; `parametersValidTo` is `expiresAt` under AWS's name.
+ */
+export type ImportParameters = Readonly<Omit<ImportParametersReply, 'publicKey' | 'importToken'> & { publicKey: Buffer; importToken: Buffer }>;

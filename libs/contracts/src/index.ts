@@ -10,3 +10,5 @@ export * from './headers';
 export * from './validation';
 export * from './fields';
 export * from './backoff';
+export * from './replies/keys.replies';
+export * from './replies/status.replies';

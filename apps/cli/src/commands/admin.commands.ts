@@ -35,7 +35,7 @@ export function adminUrl(flag: string | undefined, env: NodeJS.ProcessEnv, cwd: 
 }
 
 const checkpointText = (c: unknown): string => {
-  if (c && typeof c === 'object' && 'globalPosition' in c) return `${String((c as unknown as { transactionId: unknown }).transactionId)}/${String((c as { globalPosition: unknown }).globalPosition)}`;
+  if (c && typeof c === 'object' && 'globalPosition' in c && 'transactionId' in c) return `${String(c.transactionId)}/${String(c.globalPosition)}`;
   return c === null || c === undefined ? '-' : JSON.stringify(c);
 };
 

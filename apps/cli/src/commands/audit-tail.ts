@@ -6,7 +6,7 @@
  * N is exactly the newest N.
  */
 import type { Command } from 'commander';
-import { AuditClient, toCef, type AuditEntry, type Ekm } from '@ekm/client';
+import { toCef, type AuditEntry } from '@ekm/client';
 import type { CliContext } from '../cli-context';
 import { usageError } from '../cli-error';
 import { yamlDocument } from '../output-format';
@@ -35,7 +35,7 @@ export async function runTail(ctx: CliContext, cmd: Command, o: { lines?: number
   const output = ctx.format(cmd);
   const format = (o.format ?? output) as TailFormat;
   if (!(TAIL_FORMATS as readonly string[]).includes(format)) throw usageError(`--format ${format}: must be one of ${TAIL_FORMATS.join(', ')}`);
-  const client = new AuditClient((await ctx.api(cmd) as unknown as Ekm).client);
+  const client = (await ctx.api(cmd)).audit;
   const newest = await client.query({ limit: o.lines ?? 20, order: 'desc' });
   const entries = [...newest.entries].reverse();
   if (format === 'table' && !o.follow) ctx.deps.io.stdout(entryTable(entries, ctx.view));

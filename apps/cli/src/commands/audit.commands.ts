@@ -2,7 +2,6 @@
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { createInbox } from '@nats-io/transport-node';
-import { AuditClient, type Ekm } from '@ekm/client';
 import { parseIntBetween } from '../args';
 import type { CliContext, EkmApi } from '../cli-context';
 import { usageError } from '../cli-error';

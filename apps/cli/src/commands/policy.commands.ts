@@ -87,9 +87,8 @@ export function policyCommand(ctx: CliContext): Command {
       const api = await ctx.api(self);
       let resource: { keyId?: string; tenant?: string; tags?: Record<string, string>; aliases?: string[] } = o.tenant !== undefined ? { tenant: o.tenant } : {};
       if (o.key !== undefined) {
-        const k = await api.keys.describeKey(o.key);
-        const info = k as unknown as { keyId: string; tenant: string; tags?: Record<string, string>; aliases?: string[] };
-        resource = { keyId: info.keyId, tenant: info.tenant, ...(info.tags ? { tags: info.tags } : {}), ...(info.aliases ? { aliases: info.aliases } : {}) };
+        const info = await api.keys.describeKey(o.key);
+        resource = { keyId: info.keyId, tenant: info.tenant, tags: { ...info.tags }, aliases: [...info.aliases] };
       }
       const context = toStringMap('--context', o.context);
       const d = await policyOf(api).simulate({ principalId: o.principal, action: o.action, resource, ...(context ? { encryptionContext: context } : {}), ...(o.at !== undefined ? { now: o.at } : {}) });

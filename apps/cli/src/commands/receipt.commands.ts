@@ -4,14 +4,14 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { AuditClient, verifyDestructionReceipt, type Ekm, type SignedDestructionReceipt } from '@ekm/client';
+import { verifyDestructionReceipt, type SignedDestructionReceipt } from '@ekm/client';
 import type { CliContext, EkmApi } from '../cli-context';
 import { usageError } from '../cli-error';
 import { withExamples } from '../help';
 
-function auditOf(api: EkmApi): AuditClient {
-  const withAudit = api as EkmApi & { audit?: AuditClient };
-  return withAudit.audit ?? new AuditClient((api as unknown as Ekm).client);
+/** The audit client on the CLI's connection (a typed client of the SDK facade). */
+function auditOf(api: EkmApi): EkmApi['audit'] {
+  return api.audit;
 }
 
 const summary = (s: SignedDestructionReceipt): string => {

@@ -10,23 +10,6 @@ const ev = (over: Partial<SourceEvent> = {}): SourceEvent => ({
   ...over,
 });
 
-describe('canonicalJson', () => {
-  it('sorts keys at every depth, drops undefined, no whitespace', () => {
-    expect(canonicalJson({ b: 1, a: { d: [1, 'x', null], c: true }, u: undefined })).toBe('{"a":{"c":true,"d":[1,"x",null]},"b":1}');
-  });
-  it('is stable under key order and parses back to the same value (property)', () => {
-    fc.assert(fc.property(fc.jsonValue(), (v) => {
-      const text = canonicalJson(v as Json);
-      expect(canonicalJson(JSON.parse(text) as Json)).toBe(text);
-      const reversed = JSON.parse(JSON.stringify(v), (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x).reverse()) : x)) as Json;
-      expect(canonicalJson(reversed)).toBe(text);
-    }));
-  });
-  it('refuses non-finite numbers', () => {
-    expect(() => canonicalJson(Number.NaN)).toThrow(TypeError);
-  });
-});
-
 describe('toAuditEntry', () => {
   it('maps a usage record field by field', () => {
     expect(toAuditEntry(ev(), 7)).toEqual({

@@ -1,0 +1,79 @@
+/**
+ * The reply schema (zod, from @ekm/contracts) of the `data` each subject's responder answers with on
+ * success. The keys service's table is complete (`satisfies` fails the typecheck when an operation is
+ * added without one); the other services' subjects not listed here are described by the envelope only,
+ * and `REPLY_SCHEMA_GAPS` names them so the gap stays visible (a test holds the two lists disjoint and
+ * together complete).
+ */
+import type { z } from 'zod';
+import {
+  CiphertextReply, DataKeyBatchReply, DataKeyReply, DecryptBatchReply, ImportParametersReply, KeyInfoReply, KeyPageReply, KeyRotationStatusReply,
+  KeyVersionsReply, MacReply, MacVerificationReply, PlaintextReply, ReEncryptBatchReply, ReEncryptReply, ServiceStatusReply,
+  type OPERATIONS, type ServiceName,
+} from '@ekm/contracts';
+
+type Ops<S extends ServiceName> = (typeof OPERATIONS)[S][number];
+
+const KEYS_REPLIES = {
+  'status': ServiceStatusReply,
+  'create-key': KeyInfoReply,
+  'describe-key': KeyInfoReply,
+  'list-keys': KeyPageReply,
+  'list-key-versions': KeyVersionsReply,
+  'create-alias': KeyInfoReply,
+  'delete-alias': KeyInfoReply,
+  'tag-key': KeyInfoReply,
+  'untag-key': KeyInfoReply,
+  'generate-data-key': DataKeyReply,
+  'generate-data-key-without-plaintext': CiphertextReply,
+  'encrypt': CiphertextReply,
+  'decrypt': PlaintextReply,
+  're-encrypt': ReEncryptReply,
+  'generate-data-key-batch': DataKeyBatchReply,
+  'decrypt-batch': DecryptBatchReply,
+  're-encrypt-batch': ReEncryptBatchReply,
+  'generate-mac': MacReply,
+  'verify-mac': MacVerificationReply,
+  'rotate-key': KeyInfoReply,
+  'enable-key-rotation': KeyInfoReply,
+  'disable-key-rotation': KeyInfoReply,
+  'get-key-rotation-status': KeyRotationStatusReply,
+  'enable-key': KeyInfoReply,
+  'disable-key': KeyInfoReply,
+  'revoke-key': KeyInfoReply,
+  'schedule-key-deletion': KeyInfoReply,
+  'cancel-key-deletion': KeyInfoReply,
+  'destroy-key': KeyInfoReply,
+  'get-parameters-for-import': ImportParametersReply,
+  'import-key-material': KeyInfoReply,
+  'expire-import-token': KeyInfoReply,
+  'disable-key-version': KeyInfoReply,
+  'enable-key-version': KeyInfoReply,
+  'destroy-key-version': KeyInfoReply,
+  'update-key-description': KeyInfoReply,
+  'mark-key-version-compromised': KeyInfoReply,
+} as const satisfies { readonly [O in Ops<'keys'>]: z.ZodType };
+
+export const REPLY_SCHEMAS = {
+  keys: KEYS_REPLIES,
+  policy: { 'status': ServiceStatusReply },
+  rotation: {},
+  audit: { 'status': ServiceStatusReply },
+} as const satisfies { readonly [S in ServiceName]: { readonly [O in Ops<S>]?: z.ZodType } };
+
+/** Subjects whose reply data has no schema yet (described by the envelope only). */
+export const REPLY_SCHEMA_GAPS: { readonly [S in ServiceName]: readonly Ops<S>[] } = {
+  keys: [],
+  policy: [
+    'login', 'decide', 'simulate', 'create-principal', 'list-principals', 'get-principal', 'revoke-principal', 'rotate-credential',
+    'revoke-credential', 'put-policy', 'get-policy', 'list-policies', 'delete-policy', 'create-access-key', 'list-access-keys',
+    'delete-access-key', 'access-key-login',
+  ],
+  rotation: ['status', 'rewrap-status', 'check-version-retirement'],
+  audit: ['query', 'verify', 'report', 'destruction-receipt'],
+};
+
+/** The reply schema of `service`'s `operation`, or undefined for a subject in {@link REPLY_SCHEMA_GAPS}. */
+export function replySchemaOf(service: ServiceName, operation: string): z.ZodType | undefined {
+  return (REPLY_SCHEMAS[service] as Readonly<Record<string, z.ZodType>>)[operation];
+}
