@@ -73,6 +73,8 @@ export interface GenerateMacInput {
   readonly message: Buffer;
   /** Checked against the key's purpose binding (not part of the MAC). */
   readonly encryptionContext?: StringMap;
+  /** The only MAC algorithm EKM offers; optional on the wire, as in AWS KMS. */
+  readonly macAlgorithm?: 'HMAC_SHA_256';
 }
 
 /** A MAC tag (32-byte HMAC-SHA-256) and the key version that made it. */
@@ -85,6 +87,8 @@ export interface VerifyMacInput {
   readonly mac: Buffer;
   /** Checked against the key's purpose binding (not part of the MAC). */
   readonly encryptionContext?: StringMap;
+  /** The only MAC algorithm EKM offers; optional on the wire, as in AWS KMS. */
+  readonly macAlgorithm?: 'HMAC_SHA_256';
 }
 
 /** Result of `verifyMac`: a wrong tag is `macValid: false` (keyVersion null), not an error. */
