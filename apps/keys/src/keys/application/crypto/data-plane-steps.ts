@@ -22,6 +22,24 @@ export type Opened =
 
 export const failed = <T>(failure: CallFailure, facts: UsageFacts): Attempt<T> => ({ ok: false, failure, facts });
 
+/**
+ * A key the operation may use now, with its usage facts; or the refusal, already in the shape of a
+ * failed {@link Attempt} (an operation returns it as it is).
+ */
+export type Admitted =
+  | { readonly ok: true; readonly grant: KeyGrant; readonly facts: UsageFacts }
+  | { readonly ok: false; readonly failure: CallFailure; readonly facts: UsageFacts };
+
+/** What an operation asks of {@link DataPlaneSteps.admit}. */
+export interface Admission {
+  readonly operation: CryptoOperation;
+  readonly context: Ctx;
+  /** `keys:<Action>` for the authorizer; defaults to `keys:<operation>`. */
+  readonly action?: string;
+  /** Encrypting calls take one AES-GCM invocation from the version's budget once granted. */
+  readonly spend?: boolean;
+}
+
 export class DataPlaneSteps {
   constructor(
     readonly access: KeyAccess,
@@ -32,6 +50,30 @@ export class DataPlaneSteps {
 
   grant(keyRef: string, req: AccessRequest): Promise<Granted> {
     return this.access.checkRef(keyRef, req);
+  }
+
+  /**
+   * The opening every operation that names its key shares: the encryption context is checked (nothing
+   * is looked up for a malformed one), then {@link admit}.
+   */
+  async begin(keyRef: string, meta: CallMeta, a: Admission): Promise<Admitted> {
+    const bad = contextProblem(a.context);
+    if (bad) return { ok: false, failure: bad, facts: { operation: a.operation } };
+    return this.admit(keyRef, meta, a);
+  }
+
+  /** Grant (access steps, the primary version) → the usage facts → the GCM budget when `spend`. Context already checked. */
+  async admit(keyRef: string, meta: CallMeta, a: Admission): Promise<Admitted> {
+    const { operation, context } = a;
+    const { principal } = meta;
+    const g = await this.grant(keyRef, a.action === undefined ? { principal, operation, context } : { principal, operation, context, action: a.action });
+    if (!g.ok) return { ok: false, failure: g.failure, facts: refusedFacts(operation, context, g) };
+    const facts = grantedFacts(operation, context, g.grant);
+    if (a.spend === true) {
+      const spent = await this.spend(g.grant);
+      if (spent) return { ok: false, failure: spent, facts };
+    }
+    return { ok: true, grant: g.grant, facts };
   }
 
   /** Takes one GCM invocation; starts the forced rotation at the threshold; refuses at the budget. */

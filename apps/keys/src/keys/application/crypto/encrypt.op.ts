@@ -2,7 +2,7 @@
 import { encryptBlob } from '@ekm/crypto';
 import { runRecorded, type CallMeta, type Outcome, type UsageSink } from '../call-pipeline';
 import type { EncryptRequest } from './crypto.requests';
-import { contextProblem, failed, grantedFacts, refusedFacts, type DataPlaneSteps } from './data-plane-steps';
+import type { DataPlaneSteps } from './data-plane-steps';
 
 export interface EncryptResult { keyId: string; keyVersion: number; ciphertextBlob: string }
 
@@ -12,14 +12,9 @@ export function encrypt(steps: DataPlaneSteps, usage: UsageSink, req: EncryptReq
   const plaintext = Buffer.from(req.plaintext, 'base64');
   return runRecorded(usage, meta, { operation, context }, async () => {
     try {
-      const bad = contextProblem(context);
-      if (bad) return failed(bad, { operation });
-      const g = await steps.grant(req.keyId, { principal: meta.principal, operation, context });
-      if (!g.ok) return failed(g.failure, refusedFacts(operation, context, g));
-      const { keyId, version } = g.grant;
-      const facts = grantedFacts(operation, context, g.grant);
-      const spent = await steps.spend(g.grant);
-      if (spent) return failed(spent, facts);
+      const admitted = await steps.begin(req.keyId, meta, { operation, context, spend: true });
+      if (!admitted.ok) return admitted;
+      const { grant: { keyId, version }, facts } = admitted;
       const blob = await steps.keks.withKek(keyId, version, (kek) => encryptBlob({ key: kek, keyId, keyVersion: version, plaintext, context }));
       return { ok: true, value: { keyId, keyVersion: version, ciphertextBlob: blob.toString('base64') }, facts };
     } finally {

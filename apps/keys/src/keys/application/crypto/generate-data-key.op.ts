@@ -3,7 +3,7 @@ import { encryptBlob, generateDataKey as newDataKey, type DataKeySpec } from '@e
 import type { CryptoOperation } from '../../domain';
 import { runRecorded, type CallMeta, type Outcome, type UsageSink } from '../call-pipeline';
 import type { GenerateDataKeyRequest } from './crypto.requests';
-import { contextProblem, failed, grantedFacts, refusedFacts, type DataPlaneSteps } from './data-plane-steps';
+import type { DataPlaneSteps } from './data-plane-steps';
 import { SecretBytes } from './secret-bytes';
 
 export interface DataKeyResult { keyId: string; keyVersion: number; ciphertextBlob: string; plaintext?: SecretBytes }
@@ -12,14 +12,9 @@ export function generateDataKey(steps: DataPlaneSteps, usage: UsageSink, req: Ge
   const operation: CryptoOperation = withPlaintext ? 'GenerateDataKey' : 'GenerateDataKeyWithoutPlaintext';
   const context = req.encryptionContext ?? {};
   return runRecorded(usage, meta, { operation, context }, async () => {
-    const bad = contextProblem(context);
-    if (bad) return failed(bad, { operation });
-    const g = await steps.grant(req.keyId, { principal: meta.principal, operation, context });
-    if (!g.ok) return failed(g.failure, refusedFacts(operation, context, g));
-    const { keyId, version } = g.grant;
-    const facts = grantedFacts(operation, context, g.grant);
-    const spent = await steps.spend(g.grant);
-    if (spent) return failed(spent, facts);
+    const admitted = await steps.begin(req.keyId, meta, { operation, context, spend: true });
+    if (!admitted.ok) return admitted;
+    const { grant: { keyId, version }, facts } = admitted;
     const spec: DataKeySpec = req.numberOfBytes !== undefined ? { numberOfBytes: req.numberOfBytes } : 'AES_256';
     const dek = newDataKey(spec);
     try {

@@ -2,7 +2,7 @@
 import { hmacSha256, verifyHmacSha256 } from '@ekm/crypto';
 import { runRecorded, type CallMeta, type Outcome, type UsageSink } from '../call-pipeline';
 import type { GenerateMacRequest, VerifyMacRequest } from './crypto.requests';
-import { contextProblem, failed, grantedFacts, refusedFacts, type DataPlaneSteps } from './data-plane-steps';
+import type { DataPlaneSteps } from './data-plane-steps';
 
 export interface MacResult { keyId: string; keyVersion: number; mac: string; macAlgorithm: 'HMAC_SHA_256' }
 export interface VerifyMacResult { keyId: string; keyVersion: number | null; macValid: boolean; macAlgorithm: 'HMAC_SHA_256' }
@@ -11,14 +11,12 @@ export function generateMac(steps: DataPlaneSteps, usage: UsageSink, req: Genera
   const operation = 'GenerateMac';
   const context = req.encryptionContext ?? {};
   return runRecorded(usage, meta, { operation, context }, async () => {
-    const bad = contextProblem(context);
-    if (bad) return failed(bad, { operation });
-    const g = await steps.grant(req.keyId, { principal: meta.principal, operation, context });
-    if (!g.ok) return failed(g.failure, refusedFacts(operation, context, g));
-    const { keyId, version } = g.grant;
+    const admitted = await steps.begin(req.keyId, meta, { operation, context });
+    if (!admitted.ok) return admitted;
+    const { grant: { keyId, version }, facts } = admitted;
     const message = Buffer.from(req.message, 'base64');
     const mac = await steps.keks.withKek(keyId, version, (k) => hmacSha256(k, message));
-    return { ok: true, value: { keyId, keyVersion: version, mac: mac.toString('base64'), macAlgorithm: 'HMAC_SHA_256' }, facts: grantedFacts(operation, context, g.grant) };
+    return { ok: true, value: { keyId, keyVersion: version, mac: mac.toString('base64'), macAlgorithm: 'HMAC_SHA_256' }, facts };
   });
 }
 
@@ -26,11 +24,9 @@ export function verifyMac(steps: DataPlaneSteps, usage: UsageSink, req: VerifyMa
   const operation = 'VerifyMac';
   const context = req.encryptionContext ?? {};
   return runRecorded(usage, meta, { operation, context }, async () => {
-    const bad = contextProblem(context);
-    if (bad) return failed(bad, { operation });
-    const g = await steps.grant(req.keyId, { principal: meta.principal, operation, context });
-    if (!g.ok) return failed(g.failure, refusedFacts(operation, context, g));
-    const { keyId, state } = g.grant;
+    const admitted = await steps.begin(req.keyId, meta, { operation, context });
+    if (!admitted.ok) return admitted;
+    const { keyId, state } = admitted.grant;
     const message = Buffer.from(req.message, 'base64');
     const mac = Buffer.from(req.mac, 'base64');
     const versions = [...state.versions.values()].filter((v) => v.status === 'Enabled').map((v) => v.version).sort((a, b) => b - a);

@@ -6,7 +6,7 @@
 import { encryptBlob } from '@ekm/crypto';
 import { runRecorded, type CallMeta, type Outcome, type UsageSink } from '../call-pipeline';
 import type { ReEncryptRequest } from './crypto.requests';
-import { contextProblem, failed, grantedFacts, refusedFacts, type DataPlaneSteps } from './data-plane-steps';
+import { contextProblem, failed, type DataPlaneSteps } from './data-plane-steps';
 
 export interface ReEncryptResult { keyId: string; keyVersion: number; sourceKeyId: string; sourceKeyVersion: number; ciphertextBlob: string }
 
@@ -21,12 +21,10 @@ export function reEncrypt(steps: DataPlaneSteps, usage: UsageSink, req: ReEncryp
     if (!src.ok) return failed(src.failure, src.facts);
     try {
       const dstRef = req.destinationKeyId ?? src.keyId;
-      const g = await steps.grant(dstRef, { principal: meta.principal, operation, action: 'keys:ReEncryptTo', context: dstContext });
-      if (!g.ok) return failed(g.failure, refusedFacts(operation, dstContext, g));
-      const { keyId, version } = g.grant;
-      const facts = grantedFacts(operation, dstContext, g.grant);
-      const spent = await steps.spend(g.grant);
-      if (spent) return failed(spent, facts);
+      // The destination context was checked first, before the blob was opened.
+      const admitted = await steps.admit(dstRef, meta, { operation, context: dstContext, action: 'keys:ReEncryptTo', spend: true });
+      if (!admitted.ok) return admitted;
+      const { grant: { keyId, version }, facts } = admitted;
       const blob = await steps.keks.withKek(keyId, version, (kek) => encryptBlob({ key: kek, keyId, keyVersion: version, plaintext: src.plaintext, context: dstContext }));
       const value = { keyId, keyVersion: version, sourceKeyId: src.keyId, sourceKeyVersion: src.version, ciphertextBlob: blob.toString('base64') };
       return { ok: true, value, facts, extra: [{ ...src.facts, operation: 'ReEncryptFrom' }] };
