@@ -3,11 +3,12 @@
  * an idempotency key per call and W3C trace headers. Typed per-operation methods build on `call()`.
  */
 import { randomUUID } from 'node:crypto';
-import { connect, headers as natsHeaders, NoRespondersError, RequestError, TimeoutError, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
 import { BusErrorCode, REQUEST_ID_HEADER, isReply, subject, type Operation, type ServiceName } from '@ekm/contracts';
 import { openBody, SEAL_HEADER, SEAL_VERSION } from '@ekm/auth/client';
 import { EkmError, retryDelayMs } from './ekm-error';
+import { toTransportError } from './transport-error';
 import { signerFor, type ClientCredentials } from './session-login';
 import { DEV_PRINCIPAL_HEADER, LOGIN_SUBJECT, SIGV4_LOGIN_SUBJECT, type SessionSigner } from '@ekm/auth/client';
 import { natsConnectOptions, type NatsTlsFiles } from './nats-connect-options';
@@ -232,16 +233,4 @@ function openReply(sealKey: Buffer, subj: string, requestId: string, msg: { head
   const reply = parseReply(() => msg.json<unknown>());
   if (isReply(reply) && reply.ok) throw untrusted('an unsealed success reply to a sealed request (a rogue responder?)');
   return reply;
-}
-
-/** Classifies a failed request by the NATS client's own error classes (never by its message text). */
-export function toTransportError(err: unknown, subj: string, timeoutMs: number): EkmError {
-  if (err instanceof NoRespondersError || (err instanceof RequestError && err.isNoResponders())) {
-    return new EkmError({ code: BusErrorCode.Unavailable, message: `no service answers ${subj}` });
-  }
-  if (err instanceof TimeoutError) {
-    return new EkmError({ code: BusErrorCode.Timeout, message: `no reply on ${subj} within ${timeoutMs} ms` });
-  }
-  const text = err instanceof Error ? `${err.name} ${err.message}` : String(err);
-  return new EkmError({ code: BusErrorCode.Unavailable, message: `bus error on ${subj}: ${text}` });
 }

@@ -9,6 +9,7 @@ import {
 } from '@ekm/auth/client';
 import { isReply } from '@ekm/contracts';
 import { EkmError } from './ekm-error';
+import { toTransportError } from './transport-error';
 
 /**
  * A session source that logs in with `file` on `nc` (fresh proof and agreement key each time). The
@@ -26,7 +27,7 @@ export function loginSessionSource(nc: NatsConnection, file: CredentialFile, tim
     try {
       msg = await nc.request(LOGIN_SUBJECT, JSON.stringify(started.request), { timeout: timeoutMs });
     } catch (err) {
-      throw new EkmError({ code: 'EKM_UNAVAILABLE', message: `login failed: no reply on ${LOGIN_SUBJECT} (${err instanceof Error ? err.message : String(err)})` });
+      throw toTransportError(err, LOGIN_SUBJECT, timeoutMs);
     }
     let reply: unknown;
     try {

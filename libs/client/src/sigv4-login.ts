@@ -9,6 +9,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { agreementKeyPair, finishLogin, LoginReplyError, SIGV4_LOGIN_SUBJECT, type ActiveSession, type LoginReply, type StartedLogin } from '@ekm/auth/client';
 import { isReply } from '@ekm/contracts';
 import { EkmError } from './ekm-error';
+import { toTransportError } from './transport-error';
 
 /** What the edge received: the parsed credential scope, the string to sign it built, the signature. */
 export interface SigV4LoginRequest {
@@ -29,7 +30,8 @@ export type SigV4LoginOutcome =
 
 /**
  * `serviceKey`: the pinned service identity (raw Ed25519 public key, base64url).
- * @throws EkmError `EKM_UNAVAILABLE` when the policy service does not answer, `EKM_SERVICE_UNTRUSTED` when
+ * @throws EkmError `EKM_UNAVAILABLE` when no policy service is subscribed, `EKM_TIMEOUT` when it does not
+ * answer in `timeoutMs`, `EKM_SERVICE_UNTRUSTED` when
  * the reply is not signed by the pinned identity (a rogue responder).
  */
 export async function sigV4Login(nc: NatsConnection, req: SigV4LoginRequest, serviceKey: string, timeoutMs = 5000): Promise<SigV4LoginOutcome> {
@@ -38,7 +40,7 @@ export async function sigV4Login(nc: NatsConnection, req: SigV4LoginRequest, ser
   try {
     msg = await nc.request(SIGV4_LOGIN_SUBJECT, JSON.stringify({ ...req, clientKey: agreement.publicKey }), { timeout: timeoutMs });
   } catch (err) {
-    throw new EkmError({ code: 'EKM_UNAVAILABLE', message: `SigV4 login failed: no reply on ${SIGV4_LOGIN_SUBJECT} (${err instanceof Error ? err.message : String(err)})` });
+    throw toTransportError(err, SIGV4_LOGIN_SUBJECT, timeoutMs);
   }
   const reply: unknown = msg.json();
   if (!isReply(reply)) throw new EkmError({ code: 'EKM_INTERNAL', message: `malformed reply on ${SIGV4_LOGIN_SUBJECT}` });

@@ -18,7 +18,10 @@ export const BusErrorCode = {
   NotFound: 'EKM_NOT_FOUND',
   /** The key id or alias does not name a key (or the key is destroyed and forgotten). */
   KeyNotFound: 'EKM_KEY_NOT_FOUND',
-  /** The key exists but its state forbids the operation (disabled, pending deletion, revoked, ...). */
+  /**
+   * The key exists but its state forbids the operation (disabled, pending deletion, revoked, ...). When a
+   * key state refused, `details.keyStatus` names it (`Disabled`, `Destroyed`, ...): switch on that, not on the message.
+   */
   KeyNotActive: 'EKM_KEY_NOT_ACTIVE',
   /** The key has no such version. */
   VersionNotFound: 'EKM_VERSION_NOT_FOUND',

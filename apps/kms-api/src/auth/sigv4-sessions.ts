@@ -7,7 +7,8 @@
  */
 import type { NatsConnection } from '@nats-io/transport-node';
 import { AuthFailureReason, parseAmzDate, parseSigV4Authorization, SessionSigner, sigV4StringToSign, type ActiveSession } from '@ekm/auth';
-import { EkmClient, sigV4Login } from '@ekm/client';
+import { BusErrorCode } from '@ekm/contracts';
+import { EkmClient, EkmError, sigV4Login } from '@ekm/client';
 import { AwsError } from '../protocol/aws-error';
 
 /** The received request, as the SigV4 check needs it. */
@@ -63,7 +64,8 @@ export class SigV4Sessions {
     const out = await sigV4Login(this.nc, {
       accessKeyId: auth.accessKeyId, date: auth.date, region: auth.region, service: auth.service, stringToSign, signature: auth.signature, requestId: r.requestId,
     }, this.serviceKey, this.timeoutMs).catch((err: unknown) => {
-      if ((err as { code?: string }).code === 'EKM_SERVICE_UNTRUSTED') throw new AwsError('KMSInternalException', 'the bus answer to the SigV4 login was not signed by the pinned EKM service identity');
+      if (err instanceof EkmError && err.code === BusErrorCode.ServiceUntrusted) throw new AwsError('KMSInternalException', 'the bus answer to the SigV4 login was not signed by the pinned EKM service identity');
+      // EKM_TIMEOUT / EKM_UNAVAILABLE (the SDK classed the NATS error by its class), or a malformed reply.
       throw new AwsError('DependencyTimeoutException', 'the EKM policy service did not answer');
     });
     if (!out.ok) {

@@ -47,7 +47,7 @@ export class KmsRequestHandler {
 
   private toAwsError(operation: string, err: unknown): AwsError {
     if (err instanceof AwsError) return err;
-    if (err instanceof EkmError) return awsErrorOf(operation, err.code, err.message);
+    if (err instanceof EkmError) return awsErrorOf(operation, err);
     // Names only: an unexpected error may carry anything in its message.
     this.logger.error({ event: 'kms-api-internal-error', operation, err: err instanceof Error ? err.name : typeof err }, 'unexpected failure');
     return new AwsError('KMSInternalException', 'internal error');

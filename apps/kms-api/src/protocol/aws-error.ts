@@ -1,7 +1,8 @@
 /**
  * AWS's error shape and statuses (JSON 1.1: `{"__type": "<Name>", "message": ...}`), and the one table
- * from EKM bus codes to AWS exceptions. A few codes depend on the operation or the message (a disabled
- * key is DisabledException, a context mismatch on Decrypt is InvalidCiphertextException).
+ * from EKM bus codes to AWS exceptions. A few codes depend on the operation or on the reply's typed
+ * details, never on its message text (a disabled key, `details.keyStatus`, is DisabledException; a
+ * context mismatch on Decrypt is InvalidCiphertextException).
  */
 import { BusErrorCode } from '@ekm/contracts';
 
@@ -84,12 +85,24 @@ const BY_CODE: Readonly<Record<BusErrorCode, AwsExceptionName>> = {
 /** Operations whose context mismatch means "this ciphertext does not open with that context". */
 const CIPHERTEXT_OPERATIONS: ReadonlySet<string> = new Set(['Decrypt', 'ReEncrypt']);
 
-/** The AWS exception of a bus error `code` with `message`, raised by `operation`. */
-export function awsErrorOf(operation: string, code: string, message: string): AwsError {
+/** A bus error as the SDK's EkmError carries it. */
+export interface BusFailure {
+  readonly code: string;
+  readonly message: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+/** Key states with an AWS exception of their own (the keys service names the state in `details.keyStatus`). */
+const BY_KEY_STATUS: Readonly<Record<string, AwsExceptionName>> = { Disabled: 'DisabledException', Destroyed: 'NotFoundException' };
+
+/** The AWS exception of the bus error `e` raised by `operation`. */
+export function awsErrorOf(operation: string, e: BusFailure): AwsError {
+  const { code, message } = e;
   const known = (Object.hasOwn(BY_CODE, code) ? BY_CODE[code as BusErrorCode] : undefined) ?? 'KMSInternalException';
   if (code === BusErrorCode.KeyNotActive) {
-    if (/\bis Disabled\b/.test(message)) return new AwsError('DisabledException', message);
-    if (/\bis Destroyed\b/.test(message)) return new AwsError('NotFoundException', message);
+    const status = e.details?.keyStatus;
+    const byStatus = typeof status === 'string' && Object.hasOwn(BY_KEY_STATUS, status) ? BY_KEY_STATUS[status] : undefined;
+    if (byStatus !== undefined) return new AwsError(byStatus, message);
   }
   if (code === BusErrorCode.ContextMismatch && CIPHERTEXT_OPERATIONS.has(operation)) return new AwsError('InvalidCiphertextException', message);
   if (code === BusErrorCode.Conflict && (operation === 'CreateAlias' || operation === 'UpdateAlias')) return new AwsError('AlreadyExistsException', message);

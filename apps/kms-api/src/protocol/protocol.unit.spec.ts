@@ -45,17 +45,24 @@ describe('key references', () => {
 describe('AWS errors', () => {
   it('maps every bus code to an AWS exception with its status', () => {
     for (const code of BUS_ERROR_CODES) {
-      const e = awsErrorOf('Encrypt', code, 'm');
+      const e = awsErrorOf('Encrypt', { code: code, message: 'm' });
       expect(Object.keys(AWS_EXCEPTIONS)).toContain(e.type);
       expect(e.toBody()).toEqual({ __type: e.type, message: e.type === 'KMSInternalException' ? 'internal error' : 'm' });
     }
-    expect(awsErrorOf('Encrypt', 'EKM_KEY_NOT_ACTIVE', 'key k is Disabled').type).toBe('DisabledException');
-    expect(awsErrorOf('Encrypt', 'EKM_KEY_NOT_ACTIVE', 'key k is PendingDeletion').type).toBe('KMSInvalidStateException');
-    expect(awsErrorOf('Decrypt', 'EKM_CONTEXT_MISMATCH', 'x').type).toBe('InvalidCiphertextException');
-    expect(awsErrorOf('CreateAlias', 'EKM_CONFLICT', 'x').type).toBe('AlreadyExistsException');
-    expect(awsErrorOf('Encrypt', 'EKM_INTERNAL', 'secret detail').message).toBe('internal error');
-    expect(awsErrorOf('Encrypt', 'EKM_UNAVAILABLE', 'x').status).toBe(503);
-    expect(awsErrorOf('Encrypt', 'toString', 'x').type).toBe('KMSInternalException');
+    const notActive = (keyStatus: unknown, message = 'm'): string => awsErrorOf('Encrypt', { code: 'EKM_KEY_NOT_ACTIVE', message, details: { rejection: 'INVALID_KEY_STATE', keyStatus } }).type;
+    expect(notActive('Disabled')).toBe('DisabledException');
+    expect(notActive('Destroyed')).toBe('NotFoundException');
+    expect(notActive('PendingDeletion')).toBe('KMSInvalidStateException');
+    expect(notActive(42)).toBe('KMSInvalidStateException');
+    expect(notActive('toString')).toBe('KMSInvalidStateException');
+    // The message text decides nothing: only the typed detail does.
+    expect(awsErrorOf('Encrypt', { code: 'EKM_KEY_NOT_ACTIVE', message: 'key k is Disabled' }).type).toBe('KMSInvalidStateException');
+    expect(notActive('PendingDeletion', 'key k is Disabled')).toBe('KMSInvalidStateException');
+    expect(awsErrorOf('Decrypt', { code: 'EKM_CONTEXT_MISMATCH', message: 'x' }).type).toBe('InvalidCiphertextException');
+    expect(awsErrorOf('CreateAlias', { code: 'EKM_CONFLICT', message: 'x' }).type).toBe('AlreadyExistsException');
+    expect(awsErrorOf('Encrypt', { code: 'EKM_INTERNAL', message: 'secret detail' }).message).toBe('internal error');
+    expect(awsErrorOf('Encrypt', { code: 'EKM_UNAVAILABLE', message: 'x' }).status).toBe(503);
+    expect(awsErrorOf('Encrypt', { code: 'toString', message: 'x' }).type).toBe('KMSInternalException');
   });
 });
 

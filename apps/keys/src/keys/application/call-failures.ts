@@ -123,7 +123,10 @@ export function describeFailure(f: CallFailure): string {
 
 export function toFailReply(f: CallFailure): FailReply {
   if (f.kind === 'REPLIED') return { ok: false, error: f.error } as FailReply;
-  return f.kind === 'REJECTED' ? fail(busCodeOf(f), describeFailure(f), { rejection: f.rejection.code }) : fail(busCodeOf(f), describeFailure(f));
+  if (f.kind !== 'REJECTED') return fail(busCodeOf(f), describeFailure(f));
+  // The refusing state, typed: an edge (kms-api's DisabledException) must not parse it out of the message.
+  const details = f.rejection.code === 'INVALID_KEY_STATE' ? { rejection: f.rejection.code, keyStatus: f.rejection.status } : { rejection: f.rejection.code };
+  return fail(busCodeOf(f), describeFailure(f), details);
 }
 
 /**

@@ -36,6 +36,11 @@ describe('classify (the one error table)', () => {
     });
   });
 
+  it('a key-state refusal names the state in details.keyStatus (edges switch on it, not on the message)', () => {
+    const r = rejectionReply({ code: 'INVALID_KEY_STATE', keyId: 'k1' as never, status: 'Disabled', operation: 'Encrypt' });
+    expect(r.error).toMatchObject({ code: BusErrorCode.KeyNotActive, details: { rejection: 'INVALID_KEY_STATE', keyStatus: 'Disabled' } });
+  });
+
   it('leaves an unknown error to EKM_INTERNAL (null)', () => {
     expect(classify(new TypeError('bug'))).toBeNull();
   });
