@@ -3,7 +3,8 @@
  * every operation, each bad input's typed error with nothing appended but its usage record, and
  * fail-closed usage records (no plaintext when the record cannot be committed).
  */
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers, type NatsConnection } from '@nats-io/transport-node';
+import { DEADLINE_HEADER, subject, type Reply } from '@ekm/contracts';
 import { Client } from 'pg';
 import { ACCESS_REFUSALS, type AccessRefusals } from '@ekm/service-kit';
 import { createTestDatabase } from '../support/pg';
@@ -81,6 +82,22 @@ describe('keys data plane (e2e)', () => {
     const out = await okData<DataKey>(nc, 'decrypt', { ciphertextBlob: moved.ciphertextBlob, encryptionContext: { asset: 'a1' } });
     expect(Buffer.from(out.plaintext, 'base64').toString()).toBe('hello vectors');
     expect(await errorCode(nc, 'decrypt', { ciphertextBlob: moved.ciphertextBlob, encryptionContext: ctx })).toBe('EKM_INVALID_CIPHERTEXT');
+  });
+
+  it('a request whose Ekm-Deadline passed is refused (EKM_DEADLINE_EXCEEDED) with nothing recorded or created; a fine one is served', async () => {
+    const send = async (op: 'generate-data-key' | 'create-key', body: unknown, deadline: number): Promise<Reply<unknown>> => {
+      const h = headers();
+      h.set(DEADLINE_HEADER, String(deadline));
+      return (await nc.request(subject('keys', op), JSON.stringify(body), { timeout: 10_000, headers: h })).json<Reply<unknown>>();
+    };
+    const codeOf = (r: Reply<unknown>): string | undefined => (r.ok ? undefined : r.error.code);
+    const before = await counts();
+    expect(codeOf(await send('generate-data-key', { keyId: key, encryptionContext: ctx }, Date.now() - 1))).toBe('EKM_DEADLINE_EXCEEDED');
+    expect(codeOf(await send('create-key', { description: 'late' }, Date.now() - 1))).toBe('EKM_DEADLINE_EXCEEDED');
+    expect(await counts()).toEqual(before);
+    const served = await send('generate-data-key', { keyId: key, encryptionContext: ctx }, Date.now() + 30_000);
+    expect(served.ok).toBe(true);
+    expect(await counts()).toEqual([before[0], before[1] + 1]);
   });
 
   it('batch forms: per-item context, per-item results and errors, one usage record per item', async () => {

@@ -5,7 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { REQUEST_ID_HEADER } from '@ekm/contracts';
+import { DEADLINE_HEADER, REQUEST_ID_HEADER } from '@ekm/contracts';
 import { DEV_PRINCIPAL_HEADER } from '@ekm/auth/client';
 import { EkmClient } from './ekm-client';
 import { EkmError } from './ekm-error';
@@ -57,6 +57,49 @@ describe('EkmClient transport (real nats-server)', () => {
       expect(seen).toEqual([{ requestId, principal: 'service:rotation' }]);
       await svc.close(); // does not close the borrowed connection
       expect(nc.isClosed()).toBe(false);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
+  it('every attempt carries Ekm-Deadline; a service client carries what is left of the request it serves', async () => {
+    const deadlines: number[] = [];
+    const sub = nc.subscribe('ekm.v1.audit.query', {
+      callback: (_e, m) => {
+        deadlines.push(Number(m.headers?.get(DEADLINE_HEADER)));
+        m.respond(JSON.stringify({ ok: true, data: { entries: [] } }));
+      },
+    });
+    await nc.flush();
+    try {
+      const sent = Date.now();
+      await EkmClient.fromConnection(nc, { maxAttempts: 1, timeoutMs: 5_000 }).call('audit', 'query', {});
+      const served = Date.now() + 1_500;
+      await EkmClient.fromConnection(nc, { maxAttempts: 1, timeoutMs: 5_000, deadline: () => served }).call('audit', 'query', {});
+      expect(deadlines).toHaveLength(2);
+      expect(deadlines[0]).toBeGreaterThanOrEqual(sent + 5_000);
+      // Cut to the served request's deadline, not the client's own 5 s.
+      expect(deadlines[1]).toBeLessThanOrEqual(served);
+      expect(deadlines[1]).toBeGreaterThan(sent);
+    } finally {
+      sub.unsubscribe();
+    }
+  });
+
+  it('a served request whose deadline passed sends nothing: EKM_DEADLINE_EXCEEDED', async () => {
+    let received = 0;
+    const sub = nc.subscribe('ekm.v1.audit.query', { callback: (_e, m) => { received++; m.respond(JSON.stringify({ ok: true, data: { entries: [] } })); } });
+    await nc.flush();
+    try {
+      const late = EkmClient.fromConnection(nc, { maxAttempts: 3, deadline: () => Date.now() - 1 });
+      const err = await late.call('audit', 'query', {}).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(EkmError);
+      expect((err as EkmError).code).toBe('EKM_DEADLINE_EXCEEDED');
+      const own = await EkmClient.fromConnection(nc, { maxAttempts: 1 }).call('audit', 'query', {}, { deadline: Date.now() - 1 }).catch((e: unknown) => e);
+      expect((own as EkmError).code).toBe('EKM_DEADLINE_EXCEEDED');
+      // A round trip on the same connection: anything sent before it has been delivered by now.
+      await nc.flush();
+      expect(received).toBe(0);
     } finally {
       sub.unsubscribe();
     }

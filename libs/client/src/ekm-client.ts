@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { context, propagation, SpanKind, SpanStatusCode, trace, type Tracer } from '@opentelemetry/api';
-import { BusErrorCode, REQUEST_ID_HEADER, isReply, subject, type Operation, type ServiceName } from '@ekm/contracts';
+import { BusErrorCode, DEADLINE_HEADER, REQUEST_ID_HEADER, isReply, subject, type Operation, type ServiceName } from '@ekm/contracts';
 import { openBody, SEAL_HEADER, SEAL_VERSION } from '@ekm/auth/client';
 import { EkmError, retryDelayMs } from './ekm-error';
 import { toTransportError } from './transport-error';
@@ -63,6 +63,11 @@ export interface ConnectionClientOptions extends Pick<EkmClientOptions, 'timeout
    * names the principal and the responder ignores the claim.
    */
   readonly principalClaim?: string;
+  /**
+   * The deadline (epoch ms) of the request this service is serving, read at each call (service-kit's
+   * `requestDeadline`): a call made while serving a request carries what is left of it, never more.
+   */
+  readonly deadline?: () => number | undefined;
 }
 
 /** Per-call options. */
@@ -75,6 +80,12 @@ export interface CallOptions {
    * Default: a random UUID per call.
    */
   readonly requestId?: string;
+  /**
+   * Epoch ms after which the caller no longer waits: no attempt starts after it, each attempt's timeout
+   * is cut to what is left, and it travels as `Ekm-Deadline` (services refuse a passed one with
+   * `EKM_DEADLINE_EXCEEDED`). Without it each attempt's deadline is its own timeout from now.
+   */
+  readonly deadline?: number;
 }
 
 /** The low-level bus client: `call(service, operation, body)` with per-attempt timeouts, retries of retriable codes under one `requestId`, and request signing. Most callers use the `Ekm` facade instead. */
@@ -88,6 +99,7 @@ export class EkmClient {
     private readonly ownsConnection: boolean,
     private readonly signer?: SessionSigner,
     private readonly principalClaim?: string,
+    private readonly servedDeadline?: () => number | undefined,
   ) {}
 
   /** Connects to the bus. Close with {@link EkmClient.close}. */
@@ -113,23 +125,30 @@ export class EkmClient {
    * bus is built here and nowhere else.
    */
   static fromConnection(nc: NatsConnection, options: ConnectionClientOptions = {}): EkmClient {
-    return new EkmClient(nc, { timeoutMs: options.timeoutMs ?? 5000, maxAttempts: options.maxAttempts ?? 3 }, false, signerFor(nc, options.credentials, options.timeoutMs, options.serviceKey), options.principalClaim);
+    return new EkmClient(nc, { timeoutMs: options.timeoutMs ?? 5000, maxAttempts: options.maxAttempts ?? 3 }, false, signerFor(nc, options.credentials, options.timeoutMs, options.serviceKey), options.principalClaim, options.deadline);
   }
 
   /**
    * Sends `body` to `ekm.v1.<service>.<operation>` and returns the reply's `data`.
    * @throws EkmError with the service's code, `EKM_TIMEOUT` after the last attempt timed out,
    *   `EKM_UNAVAILABLE` when no responder is subscribed, or `EKM_RATE_LIMITED` (with `retryAfterMs`)
-   *   when the caller stayed over its rate limit through every attempt.
+   *   when the caller stayed over its rate limit through every attempt, `EKM_DEADLINE_EXCEEDED` when
+   *   the deadline (`opts.deadline`, or the served request's) passed before an attempt could start.
    */
   async call<T>(service: ServiceName, operation: Operation<ServiceName>, body: unknown, opts: CallOptions = {}): Promise<T> {
     const subj = subject(service, operation as never);
     const requestId = opts.requestId ?? randomUUID();
     const attempts = opts.maxAttempts ?? this.options.maxAttempts;
+    const deadline = earliest(opts.deadline, this.servedDeadline?.());
     let last: EkmError | undefined;
     for (let attempt = 1; attempt <= attempts; attempt++) {
+      const timeoutMs = opts.timeoutMs ?? this.options.timeoutMs;
+      const left = deadline === undefined ? timeoutMs : deadline - Date.now();
+      // Retries that ran out of time end with their own failure, which says more than the deadline.
+      if (left <= 0 && last) throw last;
+      if (left <= 0) throw new EkmError({ code: BusErrorCode.DeadlineExceeded, message: `the deadline of the call on ${subj} passed before attempt ${attempt}; it was not sent` });
       try {
-        return await this.once<T>(subj, body, requestId, opts.timeoutMs ?? this.options.timeoutMs);
+        return await this.once<T>(subj, body, requestId, Math.min(timeoutMs, left));
       } catch (err) {
         if (!(err instanceof EkmError) || !err.retriable || attempt === attempts) throw err;
         const delay = retryDelayMs(err, attempt);
@@ -163,6 +182,8 @@ export class EkmClient {
     const h = natsHeaders();
     propagation.inject(context.active(), h, { set: (carrier, key, value) => carrier.set(key, value) });
     h.set(REQUEST_ID_HEADER, requestId);
+    // This attempt's own deadline: already cut to the call's deadline by `call`.
+    h.set(DEADLINE_HEADER, String(Date.now() + timeoutMs));
     if (this.principalClaim !== undefined) h.set(DEV_PRINCIPAL_HEADER, this.principalClaim);
     // The signed bytes must be exactly the sent bytes; each attempt gets a fresh nonce and timestamp.
     // With a session the body is sealed (docs/auth.md §4a): nothing in it is readable on the bus.
@@ -205,6 +226,8 @@ export class EkmClient {
     if (this.ownsConnection) await this.nc.drain();
   }
 }
+
+const earliest = (a: number | undefined, b: number | undefined): number | undefined => (a === undefined ? b : b === undefined ? a : Math.min(a, b));
 
 function parseReply(read: () => unknown): unknown {
   try {

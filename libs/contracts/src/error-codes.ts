@@ -50,6 +50,11 @@ export const BusErrorCode = {
   /** An unexpected failure; the message carries a request id to find the server log line. */
   Internal: 'EKM_INTERNAL',
   /**
+   * The request's deadline (`Ekm-Deadline`) passed before the service started it: nothing was done. Not
+   * retriable as it is: the caller stopped waiting; a new attempt sends a new deadline.
+   */
+  DeadlineExceeded: 'EKM_DEADLINE_EXCEEDED',
+  /**
    * The key version still protects live data assets (re-wrap tracking of the rotation service): re-wrap
    * them with ReEncrypt first, or pass `force: true` (recorded).
    */
@@ -98,6 +103,7 @@ export const RETRIABLE: Readonly<Record<BusErrorCode, boolean>> = {
   EKM_TIMEOUT: true,
   // Unknown failures are not retried automatically: a bug usually fails the same way twice.
   EKM_INTERNAL: false,
+  EKM_DEADLINE_EXCEEDED: false,
   // Stays refused until the assets are re-wrapped: not a transient condition.
   EKM_VERSION_IN_USE: false,
   EKM_SERVICE_UNTRUSTED: false,

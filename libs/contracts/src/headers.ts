@@ -25,9 +25,45 @@ export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 /** True when `v` is a request id the rule accepts. */
 export const isRequestId = (v: unknown): v is string => typeof v === 'string' && REQUEST_ID_PATTERN.test(v);
 
+/**
+ * When the caller stops waiting for the reply: absolute epoch milliseconds, as a decimal integer. The SDK
+ * sends its per-attempt timeout as one; a service refuses a request whose deadline has passed with
+ * `EKM_DEADLINE_EXCEEDED` before doing anything, and carries the remaining deadline to the calls it makes
+ * while serving it. Absolute, so it assumes the caller's clock is within the signing skew (30 s) of the
+ * service's, as request signing already does.
+ */
+export const DEADLINE_HEADER = 'Ekm-Deadline';
+
+/** The deadline of a request that sends none (raw callers): this long after it arrived. */
+export const DEFAULT_DEADLINE_MS = 30_000;
+
+/** The furthest a caller may set its deadline: later ones are clamped to this (no request holds a slot for hours). */
+export const MAX_DEADLINE_MS = 120_000;
+
+/** At most 16 digits: every epoch millisecond until the year 318857 fits, and it stays a safe integer. */
+const DEADLINE_PATTERN = /^[0-9]{1,16}$/;
+
+export type DeadlineParse = { readonly ok: true; readonly deadline: number } | { readonly ok: false; readonly message: string };
+
+/**
+ * The ONE deadline rule, applied by service-kit's transport when a request arrives at `now` (epoch ms):
+ * absent → `now + DEFAULT_DEADLINE_MS`; later than `now + MAX_DEADLINE_MS` → clamped to that; anything
+ * but a decimal integer (negative, fractional, exponent, spaces, too long) → refused. A past deadline
+ * parses as it is: {@link isPastDeadline} decides.
+ */
+export function parseDeadline(raw: string | undefined, now: number): DeadlineParse {
+  if (raw === undefined) return { ok: true, deadline: now + DEFAULT_DEADLINE_MS };
+  if (!DEADLINE_PATTERN.test(raw)) return { ok: false, message: `${DEADLINE_HEADER} must be a deadline in epoch milliseconds (a decimal integer of at most 16 digits)` };
+  return { ok: true, deadline: Math.min(Number(raw), now + MAX_DEADLINE_MS) };
+}
+
+/** True when a request with `deadline` must not start anything at `now`: the caller no longer waits for it. */
+export const isPastDeadline = (deadline: number, now: number): boolean => now >= deadline;
+
 /** All EKM header names, as one table. */
 export const EkmHeaders = {
   traceparent: TRACEPARENT_HEADER,
   tracestate: TRACESTATE_HEADER,
   requestId: REQUEST_ID_HEADER,
+  deadline: DEADLINE_HEADER,
 } as const;

@@ -103,6 +103,39 @@ describe('EkmNatsTransport + service app (real NATS and Postgres)', () => {
     expect(metrics).toContain('ekm_process_cpu_user_seconds_total');
   });
 
+  // After the metrics test: these replies would change the counts it checks.
+  const withDeadline = (value: string): ReturnType<typeof headers> => {
+    const h = headers();
+    h.set('Ekm-Deadline', value);
+    return h;
+  };
+
+  it.each([
+    ['a passed deadline', String(Date.now() - 1_000), 'EKM_DEADLINE_EXCEEDED', /Ekm-Deadline has passed, so nothing was done/],
+    ['a deadline at epoch 0', '0', 'EKM_DEADLINE_EXCEEDED', /Ekm-Deadline has passed/],
+    ['a garbage deadline', 'tomorrow', 'EKM_VALIDATION', /^Ekm-Deadline must be a deadline in epoch milliseconds/],
+    ['a negative deadline', '-1', 'EKM_VALIDATION', /^Ekm-Deadline must be/],
+    ['a fractional deadline', `${Date.now() + 5_000}.5`, 'EKM_VALIDATION', /^Ekm-Deadline must be/],
+  ])('%s is refused with its typed error and nothing is recorded', async (_name, value, code, message) => {
+    const before = await eventCount();
+    const r = await request('append', JSON.stringify({ streamId: 's-deadline', amount: 1 }), withDeadline(value));
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error.code).toBe(code);
+    expect(r.error.message).toMatch(message);
+    expect(await eventCount()).toBe(before);
+  });
+
+  it.each([
+    ['a deadline in the future', () => String(Date.now() + 10_000)],
+    ['a far-future deadline (clamped to the maximum)', () => '9999999999999999'],
+  ])('%s is served', async (_name, value) => {
+    const before = await eventCount();
+    const r = await request('append', JSON.stringify({ streamId: `s-fine-${randomBytes(4).toString('hex')}`, amount: 1 }), withDeadline(value()));
+    expect(r.ok).toBe(true);
+    expect(await eventCount()).toBe(before + 1);
+  });
+
   it('close() lets an in-flight slow handler finish and reply, then stops serving', async () => {
     const pending = request<{ sleptMs: number }>('slow', JSON.stringify({ ms: 400 }));
     const deadline = Date.now() + 2000;

@@ -3,7 +3,8 @@
  * built on the v3 client directly (after Nest's server-nats.js) so that EKM, not Nest, owns the wire
  * format: the body is the request JSON, the reply is a `Reply` envelope, errors carry `EKM_*` codes.
  *
- * Per message: size limit → authentication (`auth`) → rate limit (`rateLimit`, per principal) → `msg.json()` →
+ * Per message: size limit → deadline (`Ekm-Deadline`: malformed → EKM_VALIDATION, passed →
+ * EKM_DEADLINE_EXCEEDED, before anything is checked or recorded) → authentication (`auth`) → rate limit (`rateLimit`, per principal) → `msg.json()` →
  * handler in a SERVER span → reply. Unexpected exceptions
  * become `EKM_INTERNAL` with a request id; the log line never includes the body.
  * `close()` drains subscriptions, waits for in-flight handlers, then drains the connection.
@@ -11,11 +12,12 @@
 import { CustomTransportStrategy, Server, type MessageHandler } from '@nestjs/microservices';
 import { headers as natsHeaders, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { BusErrorCode, fail, isReply, queueGroup, REQUEST_ID_HEADER, TRACEPARENT_HEADER, type Reply, type ServiceName } from '@ekm/contracts';
+import { BusErrorCode, DEADLINE_HEADER, fail, isPastDeadline, isReply, parseDeadline, queueGroup, REQUEST_ID_HEADER, TRACEPARENT_HEADER, type Reply, type ServiceName } from '@ekm/contracts';
 import { bodySeal, type BodySeal } from './body-seal';
 import { withServerSpan, type Logger } from '@ekm/telemetry';
 import { OUTCOME_OK, type RequestMetrics } from './metrics';
 import { EkmRequestContext, requestIdFromHeaders, type RequestFacts, type TransportAuth } from './request-auth';
+import { withRequestDeadline } from './request-deadline';
 import type { RequestRateLimit } from './request-rate-limit';
 
 /** Options of {@link EkmNatsTransport}. */
@@ -35,6 +37,10 @@ export interface EkmNatsTransportOptions {
   /** Per-principal (and per-tenant) token buckets, checked after `auth`; without it nothing is rate limited. */
   readonly rateLimit?: RequestRateLimit | null;
 }
+
+/** The reply to a request whose deadline passed before `when` (nothing was started). */
+export const deadlineExceeded = (when: string): Reply<never> =>
+  fail(BusErrorCode.DeadlineExceeded, `the request ${when}: its ${DEADLINE_HEADER} has passed, so nothing was done`);
 
 const sleep = (ms: number): Promise<'timeout'> => new Promise((r) => setTimeout(() => r('timeout'), ms).unref());
 
@@ -94,16 +100,20 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
 
   private async handle(pattern: string, handler: MessageHandler, msg: Msg): Promise<void> {
     const started = performance.now();
+    const arrived = Date.now();
     // The request id is chosen here, once: the reply header, the logs and every record carry this one.
     const requestId = requestIdFromHeaders(msg.headers);
+    const deadline = parseDeadline(msg.headers?.has(DEADLINE_HEADER) ? msg.headers.get(DEADLINE_HEADER) : undefined, arrived);
     let code: string = OUTCOME_OK;
     try {
       await withServerSpan(msg.subject, msg.headers, async (span) => {
         span.setAttribute('ekm.request_id', requestId);
         const seal: { key?: BodySeal } = {};
         const traceparent = msg.headers?.has(TRACEPARENT_HEADER) ? msg.headers.get(TRACEPARENT_HEADER) : '';
-        const facts: RequestFacts = { requestId, traceId: span.spanContext().traceId, ...(traceparent !== '' ? { traceparent } : {}) };
-        const reply = await this.produceReply(pattern, handler, msg, facts, seal);
+        const facts: RequestFacts = { requestId, traceId: span.spanContext().traceId, ...(traceparent !== '' ? { traceparent } : {}), ...(deadline.ok ? { deadline: deadline.deadline } : {}) };
+        const reply = !deadline.ok
+          ? fail(BusErrorCode.Validation, deadline.message)
+          : await this.produceReply(pattern, handler, msg, facts, seal);
         if (!reply.ok) {
           code = reply.error.code;
           span.setAttribute('ekm.error_code', code);
@@ -126,6 +136,9 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
     if (size > this.opts.maxRequestBytes) {
       return fail(BusErrorCode.PayloadTooLarge, `request body is ${size} bytes; the limit is ${this.opts.maxRequestBytes} bytes`, { size, limit: this.opts.maxRequestBytes });
     }
+    // Before authentication: a request nobody waits for must not claim a nonce or cost a signature check.
+    const deadline = facts.deadline ?? 0;
+    if (isPastDeadline(deadline, Date.now())) return deadlineExceeded('arrived after it');
     let principal = null;
     let sessionKey: Buffer | undefined;
     if (this.opts.auth) {
@@ -152,7 +165,7 @@ export class EkmNatsTransport extends Server implements CustomTransportStrategy 
     try {
       const ctx = new EkmRequestContext([msg.subject, msg.headers], principal, msg.reply, facts);
       // Same outcome as lastValueFrom(transformToObservable(...)) without wrapping a plain value.
-      const out: unknown = await handler(body, ctx);
+      const out: unknown = await withRequestDeadline(ctx.deadline, () => handler(body, ctx));
       const result: unknown = isObservable(out) ? await lastValueFrom(out, { defaultValue: undefined }) : await out;
       if (isReply(result)) return result;
       this.opts.logger.error({ subject: msg.subject, requestId }, 'handler returned a value that is not a Reply envelope');

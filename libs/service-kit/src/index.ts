@@ -5,6 +5,7 @@
 export { bootstrapService, startServiceApp, type BootstrapOptions, type ServiceApp, type StartServiceOptions } from './bootstrap';
 export { EkmNatsTransport, type EkmNatsTransportOptions } from './ekm-nats.transport';
 export { AuthPrincipal, EkmRequestContext, principalOf, requestIdFromHeaders, requestIdOf, TransportAuth, unauthenticated, type AuthCheck, type RequestFacts } from './request-auth';
+export { requestDeadline, withRequestDeadline } from './request-deadline';
 export { EkmCoreModule, InjectConfig, InjectLogger, InjectNats, InjectReadiness, type ServiceContext } from './core.module';
 export { EventLogModule, type EventLogOptions } from './event-log.module';
 export { StatusService, ekmVersion, type ServiceStatus } from './status.service';

@@ -14,7 +14,7 @@ import {
   type AuthenticatedPrincipal, type AuthFailureReason, type SharedNonceStore,
 } from '@ekm/auth';
 import type { ServiceConfig } from '@ekm/config';
-import { BusErrorCode, fail, isRequestId, REQUEST_ID_HEADER, type FailReply } from '@ekm/contracts';
+import { BusErrorCode, DEFAULT_DEADLINE_MS, fail, isRequestId, REQUEST_ID_HEADER, type FailReply } from '@ekm/contracts';
 import { eventStreamName, type EventStore } from '@ekm/event-store';
 import type { Logger } from '@ekm/telemetry';
 
@@ -29,6 +29,8 @@ export interface RequestFacts {
   readonly traceparent?: string;
   /** Trace id of the transport's SERVER span. */
   readonly traceId?: string;
+  /** When the caller stops waiting (epoch ms): its `Ekm-Deadline`, bounded, or the arrival plus the default. */
+  readonly deadline?: number;
 }
 
 /** The Nest context of an EKM request: NatsContext plus the authenticated caller and the request's facts. */
@@ -36,6 +38,8 @@ export class EkmRequestContext extends NatsContext {
   readonly requestId: string;
   readonly traceparent?: string;
   readonly traceId?: string;
+  /** Epoch ms after which nothing may be started for this request (`isPastDeadline`). */
+  readonly deadline: number;
 
   /** `replySubject`: the request's reply inbox (lets a handler confine messages to the caller's own inbox). */
   constructor(
@@ -46,6 +50,7 @@ export class EkmRequestContext extends NatsContext {
     this.requestId = facts.requestId;
     if (facts.traceparent !== undefined) this.traceparent = facts.traceparent;
     if (facts.traceId !== undefined) this.traceId = facts.traceId;
+    this.deadline = facts.deadline ?? Date.now() + DEFAULT_DEADLINE_MS;
   }
 }
 

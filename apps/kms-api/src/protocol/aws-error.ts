@@ -77,6 +77,7 @@ const BY_CODE: Readonly<Record<BusErrorCode, AwsExceptionName>> = {
   EKM_RATE_LIMITED: 'ThrottlingException',
   EKM_TIMEOUT: 'DependencyTimeoutException',
   EKM_INTERNAL: 'KMSInternalException',
+  EKM_DEADLINE_EXCEEDED: 'DependencyTimeoutException',
   EKM_SERVICE_UNTRUSTED: 'KMSInternalException',
   EKM_SEAL_REQUIRED: 'KMSInternalException',
   EKM_VERSION_IN_USE: 'KMSInvalidStateException',

@@ -17,6 +17,8 @@ export interface CallMeta {
   readonly via?: string;
   /** Trace id of the request's span, for the usage record. */
   readonly traceId?: string;
+  /** Epoch ms after which nothing is started for this call (the transport's bounded `Ekm-Deadline`). */
+  readonly deadline?: number;
 }
 
 /** A lifecycle call: the meta plus what its command events record. */

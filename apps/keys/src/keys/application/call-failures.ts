@@ -56,6 +56,8 @@ export type CallFailure =
   | { readonly kind: 'AUDIT_UNAVAILABLE' }
   /** The database refused this request's own usage record (a value it cannot store): not retriable. */
   | { readonly kind: 'AUDIT_RECORD_REFUSED' }
+  /** The caller's deadline passed before `step`: it was not started (nothing changed). */
+  | { readonly kind: 'DEADLINE_EXCEEDED'; readonly step: string }
   /** A failure an operation already put in wire form (a lifecycle use case's reply). */
   | { readonly kind: 'REPLIED'; readonly error: ReplyError };
 
@@ -81,6 +83,7 @@ const KIND_TO_BUS: Readonly<Record<Exclude<CallFailureKind, 'REJECTED' | 'REPLIE
   STORE_UNAVAILABLE: BusErrorCode.Unavailable,
   AUDIT_UNAVAILABLE: BusErrorCode.AuditUnavailable,
   AUDIT_RECORD_REFUSED: BusErrorCode.Validation,
+  DEADLINE_EXCEEDED: BusErrorCode.DeadlineExceeded,
 };
 
 export function busCodeOf(f: CallFailure): BusErrorCode {
@@ -113,6 +116,7 @@ export function describeFailure(f: CallFailure): string {
     case 'STORE_UNAVAILABLE': return 'the key store (Postgres) is unavailable or did not answer in time; retry with the same request id';
     case 'AUDIT_UNAVAILABLE': return 'usage record could not be committed; the operation was not performed';
     case 'AUDIT_RECORD_REFUSED': return '(request): holds a value the usage record cannot store; the operation was not performed';
+    case 'DEADLINE_EXCEEDED': return `the request's Ekm-Deadline passed before ${f.step}; nothing was done`;
     case 'REPLIED': return f.error.message;
     default: {
       const never: never = f;

@@ -6,7 +6,7 @@
  * record; when the record cannot be committed the result is replaced by AUDIT_UNAVAILABLE and every
  * secret it held is zeroed. Errors are classified once, by ./call-failures.ts.
  */
-import { BusErrorCode, ok, type Reply } from '@ekm/contracts';
+import { BusErrorCode, isPastDeadline, ok, type Reply } from '@ekm/contracts';
 import { busCodeOf, classify, describeFailure, toFailReply, type CallFailure } from './call-failures';
 import type { CallMeta } from './call-context';
 import { UsageRecordRefusedError, type UsageRecord } from './usage-recorder';
@@ -36,11 +36,21 @@ export interface UsageSink {
 /** The reply of an outcome (the transport serializes it; SecretBytes zero themselves then). */
 export const replyOf = <T>(o: Outcome<T>): Reply<T> => (o.ok ? ok(o.value) : toFailReply(o.failure));
 
+/**
+ * The caller's deadline passed (`meta.deadline`, epoch ms), so `step` must not start: the failure to
+ * return, else null. Checked before authorize (here, in runRecorded) and before the operation's first
+ * side effect (DataPlaneSteps), never after one: a refusal leaves nothing half done.
+ */
+export function deadlinePassed(meta: CallMeta, step: string): CallFailure | null {
+  return meta.deadline !== undefined && isPastDeadline(meta.deadline, Date.now()) ? { kind: 'DEADLINE_EXCEEDED', step } : null;
+}
+
 export async function runRecorded<T>(sink: UsageSink, meta: CallMeta, base: UsageFacts, body: () => Promise<Attempt<T>>): Promise<Outcome<T>> {
   let attempt: Attempt<T>;
   let bug: unknown = null;
   try {
-    attempt = await body();
+    const late = deadlinePassed(meta, 'authorization');
+    attempt = late ? { ok: false, failure: late, facts: base } : await body();
   } catch (err) {
     const failure = classify(err);
     if (failure === null) bug = err;

@@ -10,6 +10,7 @@ import type { NatsConnection, Subscription } from '@nats-io/transport-node';
 import type { SessionSigner } from '@ekm/auth';
 import { EkmClient, EkmError, PolicyClient } from '@ekm/client';
 import { BusErrorCode } from '@ekm/contracts';
+import { requestDeadline } from '@ekm/service-kit';
 import { DependencyUnavailableError } from '../../application/dependency-unavailable';
 import type { AuthorizationDecision, AuthorizationRequest, Authorizer, KeyStateReader } from '../../application/ports';
 import { DecisionCache, decisionKey, type DecisionCacheOptions } from './decision-cache';
@@ -47,7 +48,7 @@ export class PolicyAuthorizer implements Authorizer {
   ) {
     this.cache = new DecisionCache(opts);
     this.policy = new PolicyClient(EkmClient.fromConnection(nc, {
-      timeoutMs: opts.timeoutMs ?? 2000, maxAttempts: 1, ...(opts.signer ? { credentials: opts.signer } : {}),
+      timeoutMs: opts.timeoutMs ?? 2000, maxAttempts: 1, deadline: requestDeadline, ...(opts.signer ? { credentials: opts.signer } : {}),
     }));
   }
 

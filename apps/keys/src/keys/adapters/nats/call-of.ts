@@ -14,6 +14,7 @@ export function callMetaOf(ctx: NatsContext): CallMeta {
   const meta: { -readonly [K in keyof CallMeta]: CallMeta[K] } = { principal: principalId, requestId: requestIdOf(ctx) };
   if (via !== undefined) meta.via = via;
   if (traceId !== undefined) meta.traceId = traceId;
+  if (ctx instanceof EkmRequestContext) meta.deadline = ctx.deadline;
   return meta;
 }
 

@@ -9,7 +9,7 @@ import { serviceSigner } from '@ekm/auth';
 import { EkmClient, EkmError, RotationClient, type VersionRetirementCheck as RetirementCheck } from '@ekm/client';
 import type { KeysConfig } from '@ekm/config';
 import { BusErrorCode, fail, type FailReply } from '@ekm/contracts';
-import { NATS_CONNECTION, SERVICE_CONFIG } from '@ekm/service-kit';
+import { NATS_CONNECTION, requestDeadline, SERVICE_CONFIG } from '@ekm/service-kit';
 
 /** The principal the keys service acts as towards the rotation service. */
 const KEYS_PRINCIPAL = 'service:keys';
@@ -22,7 +22,7 @@ export class VersionRetirementCheck {
 
   constructor(@Inject(NATS_CONNECTION) nc: NatsConnection, @Inject(SERVICE_CONFIG) config: KeysConfig) {
     const signer = serviceSigner(config, 'keys');
-    this.rotation = new RotationClient(EkmClient.fromConnection(nc, { timeoutMs: 5_000, maxAttempts: 1, principalClaim: KEYS_PRINCIPAL, ...(signer ? { credentials: signer } : {}) }));
+    this.rotation = new RotationClient(EkmClient.fromConnection(nc, { timeoutMs: 5_000, maxAttempts: 1, deadline: requestDeadline, principalClaim: KEYS_PRINCIPAL, ...(signer ? { credentials: signer } : {}) }));
   }
 
   /** null when retiring `version` of `keyId` is allowed; otherwise the refusal. */

@@ -6,7 +6,7 @@
 import { assertEncryptionContext, decryptBlob, EncryptionContextInvalidError, parseBlob, type ParsedBlob } from '@ekm/crypto';
 import type { CryptoOperation } from '../../domain';
 import type { CallFailure } from '../call-failures';
-import type { Attempt, CallMeta, UsageFacts } from '../call-pipeline';
+import { deadlinePassed, type Attempt, type CallMeta, type UsageFacts } from '../call-pipeline';
 import { DependencyUnavailableError } from '../dependency-unavailable';
 import type { BudgetRotation } from './budget-rotation';
 import type { KekSource } from './crypto.ports';
@@ -69,6 +69,9 @@ export class DataPlaneSteps {
     const g = await this.grant(keyRef, a.action === undefined ? { principal, operation, context } : { principal, operation, context, action: a.action });
     if (!g.ok) return { ok: false, failure: g.failure, facts: refusedFacts(operation, context, g) };
     const facts = grantedFacts(operation, context, g.grant);
+    // Authorizing may have waited on the policy service: nothing is spent or computed for a caller gone.
+    const late = deadlinePassed(meta, operation);
+    if (late) return { ok: false, failure: late, facts };
     if (a.spend === true) {
       const spent = await this.spend(g.grant);
       if (spent) return { ok: false, failure: spent, facts };
