@@ -21,6 +21,7 @@ import { DataPlane } from '../../apps/keys/src/keys/application/crypto/data-plan
 import { KeyEventInvalidator } from '../../apps/keys/src/keys/adapters/cache/key-event-invalidator';
 import { createTestDatabase } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
+import { waitFor } from '../support/wait-for';
 import { b64, call, createKey, okData, sleep, startKeysApp, type KeysApp } from './keys-crypto.support';
 
 const meta = () => ({ principal: 'test', requestId: randomUUID() });
@@ -76,8 +77,7 @@ describe('keys replicas (e2e)', () => {
     // Target < 1 s; the test proves the refusal comes, with slack for a loaded CI machine (no timed target in tests).
     expect(refusedAfter).toBeLessThan(10_000);
     // The relayed KeyDisabled reached B and dropped its KEKs (not just the 500 ms state TTL).
-    const deadline = performance.now() + 10_000;
-    while (invB.stats.kekInvalidations === kekDrops && performance.now() < deadline) await sleep(20);
+    await waitFor(() => invB.stats.kekInvalidations > kekDrops, { timeoutMs: 10_000, intervalMs: 20, what: 'replica B to drop its KEKs' });
     expect(invB.stats.kekInvalidations).toBeGreaterThan(kekDrops);
   });
 
@@ -140,8 +140,7 @@ describe('keys replicas (e2e)', () => {
     // Wait for the relay to publish every committed event.
     const jsm = await jetstreamManager(nc);
     const total = Number((await pg.query<{ n: string }>('SELECT count(*) AS n FROM ekm_keys.events')).rows[0]!.n);
-    const deadline = Date.now() + 10_000;
-    while ((await jsm.streams.info('EKM_KEYS_EVENTS')).state.messages < total && Date.now() < deadline) await sleep(100);
+    await waitFor(async () => (await jsm.streams.info('EKM_KEYS_EVENTS')).state.messages >= total, { timeoutMs: 10_000, intervalMs: 100, what: 'the relay to publish every committed event' });
     const info = await jsm.streams.info('EKM_KEYS_EVENTS');
     expect(info.state.messages).toBeGreaterThanOrEqual(total);
 

@@ -15,6 +15,7 @@ import { buildClient, CommitmentPolicy, KmsKeyringNode } from '@aws-crypto/clien
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { IssuedAccessKey } from '@ekm/client';
 import { startKmsStack, type KmsStack } from './kms-api.support';
+import { scaled } from '../support/wait-for';
 
 const run = promisify(execFile);
 
@@ -58,7 +59,7 @@ async function keyCount(stack: KmsStack): Promise<number> {
 
 /** AuthenticationFailed records of the policy service for `accessKeyId`, waited for (recorded asynchronously). */
 async function refusalsOf(stack: KmsStack, accessKeyId: string, count: number): Promise<string[]> {
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + scaled(20_000);
   for (;;) {
     const r = await stack.policy.db.query<{ reason: string }>(
       `SELECT data->>'reason' AS reason FROM ekm_policy.events WHERE event_type = 'AuthenticationFailed' AND data->>'accessKeyId' = $1 AND data->>'via' = 'kms-api' ORDER BY global_position`, [accessKeyId]);

@@ -14,6 +14,7 @@ import {
 import { wrapKeyMaterial } from '@ekm/client';
 import { randomBytes } from 'node:crypto';
 import { startKmsStack, type KmsStack } from './kms-api.support';
+import { waitFor } from '../support/wait-for';
 
 async function refusal(p: Promise<unknown>): Promise<{ name: string; status: number | undefined; message: string }> {
   try {
@@ -228,12 +229,9 @@ describe('AWS KMS-compatible API (aws-sdk client-kms)', () => {
     expect(usage.rows.map((r) => r.data)).toEqual(expect.arrayContaining([expect.objectContaining({ via: 'kms-api' })]));
     const created = await stack.keysDb.query<{ metadata: { via?: string } }>(`SELECT metadata FROM ekm_keys.events WHERE data->>'keyId' = $1 AND event_type = 'KeyCreated'`, [k.KeyId]);
     expect(created.rows[0]?.metadata.via).toBe('kms-api');
-    const deadline = Date.now() + 30_000;
-    for (;;) {
+    await waitFor(async () => {
       const t = await stack.auditDb.query<{ n: string }>(`SELECT count(*) AS n FROM ekm_audit.trail WHERE key_id = $1 AND (entry::jsonb)->'actor'->>'via' = 'kms-api'`, [k.KeyId]);
-      if (Number(t.rows[0]!.n) >= 2) break;
-      if (Date.now() > deadline) throw new Error('the audit trail has no kms-api entries for the key');
-      await new Promise((r) => setTimeout(r, 100));
-    }
+      return Number(t.rows[0]!.n) >= 2;
+    }, { timeoutMs: 30_000, intervalMs: 100, what: 'kms-api entries for the key in the audit trail' });
   }, 60_000);
 });

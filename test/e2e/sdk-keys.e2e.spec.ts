@@ -170,7 +170,8 @@ describe('retries across a keys service restart', () => {
     // Issued in the gap: no responder -> EKM_UNAVAILABLE (retriable) -> backoff -> the restarted service answers.
     // 30 attempts (about 27 s of backoff): a restart on a loaded CI machine can take several seconds.
     const gap = ekm.crypto.generateDataKey({ keyId: k.keyId, encryptionContext: ctx }, { maxAttempts: 30 });
-    await new Promise((r) => setTimeout(r, 300));
+    // Intentional: the call must meet the gap (no responder) at least once before the service is back; no condition to wait on.
+    await new Promise((r) => setTimeout(r, scaled(300)));
     await stack.startKeys();
     const dk = await gap;
     expect(dk.keyId).toBe(k.keyId);
@@ -182,7 +183,8 @@ describe('retries across a keys service restart', () => {
     const requestId = randomUUID();
     await stack.stopKeys();
     const first = ekm.keys.createKey({ tenant: t, description: 'once' }, { requestId, maxAttempts: 30 });
-    await new Promise((r) => setTimeout(r, 200));
+    // Intentional, as above: the first attempts must find no keys service.
+    await new Promise((r) => setTimeout(r, scaled(200)));
     await stack.startKeys();
     const a = await first;
     // The caller saw no reply (say, a timeout) and retries with the same idempotency key.

@@ -14,6 +14,7 @@ import { startServiceApp } from '@ekm/service-kit';
 import { createLogger } from '@ekm/telemetry';
 import { createTestDatabase, urlFor } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
+import { quietPeriod } from '../support/wait-for';
 import { authProbeModule } from '../../libs/service-kit/src/request-auth.test-fixture';
 
 const USERS = ['keys', 'policy', 'rotation', 'audit', 'client', 'cli', 'siem', 'kms_api'] as const;
@@ -81,7 +82,9 @@ describe('NATS least-privilege accounts (infra/nats/accounts.conf)', () => {
     const reported = violation(client);
     client.publish('ekm.events.keys.KeyCreated', '{"forged":true}');
     expect(await reported).toMatch(/publish to "ekm\.events\.keys\.KeyCreated"/i);
-    await new Promise((r) => setTimeout(r, 200));
+    // Proves a delivery does NOT happen: a window (scaled with the load), then a round trip on the subscriber's connection.
+    await quietPeriod(200);
+    await keys.flush();
     expect(seen).toEqual([]);
   });
 

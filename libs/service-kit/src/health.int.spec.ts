@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig } from '@ekm/config';
 import { createLogger } from '@ekm/telemetry';
 import { startNats, stopServer, type ServerHandle } from '../../../test/support/servers';
+import { waitFor } from '../../../test/support/wait-for';
 import { startServiceApp, type ServiceApp } from './bootstrap';
 import { sampleModule } from './service-kit.test-fixture';
 
@@ -29,12 +30,7 @@ describe('health endpoints when NATS goes away', () => {
   it('is ready while NATS is up, 503 naming the nats check once it is unreachable, and still live', async () => {
     expect((await ready()).status).toBe(200);
     await stopServer(nats);
-    let r = await ready();
-    const deadline = Date.now() + 5000;
-    while (r.status === 200 && Date.now() < deadline) {
-      await new Promise((res) => setTimeout(res, 50));
-      r = await ready();
-    }
+    const r = await waitFor(async () => { const x = await ready(); return x.status !== 200 && x; }, { timeoutMs: 5000, what: 'readiness to fail after NATS stopped' });
     expect(r.status).toBe(503);
     expect(r.body.failing).toEqual(['nats']);
     expect(r.body.checks.find((c) => c.name === 'nats')?.reason).toMatch(/disconnected/);

@@ -17,6 +17,7 @@ import { createLogger } from '@ekm/telemetry';
 import { ensureStreams, eventStreamSpec } from '@ekm/event-store';
 import { createTestDatabase, urlFor } from '../../../test/support/pg';
 import { startNats, stopServer, type ServerHandle } from '../../../test/support/servers';
+import { waitFor } from '../../../test/support/wait-for';
 import { startServiceApp, type ServiceApp } from './bootstrap';
 import { authProbeModule } from './request-auth.test-fixture';
 
@@ -58,13 +59,10 @@ describe('request authentication in the transport (real NATS, Postgres)', () => 
     expect(r).toMatchObject({ ok: false, error: { code: 'EKM_UNAUTHENTICATED', details: { reason } } });
     // The refusal is in the service's event log (group-committed after the reply).
     for (const svc of replicas) await svc.auth.flush();
-    const deadline = Date.now() + 3000;
-    let rows: { data: Record<string, unknown>; stream_id: string }[] = [];
-    while (Date.now() < deadline) {
-      rows = (await admin.query(`SELECT data, stream_id FROM ekm_audit.events WHERE event_type = 'AuthenticationFailed' AND data->>'requestId' = $1`, [requestId])).rows;
-      if (rows.length > 0) break;
-      await new Promise((res) => setTimeout(res, 50));
-    }
+    const rows = await waitFor(async () => {
+      const found = (await admin.query<{ data: Record<string, unknown>; stream_id: string }>(`SELECT data, stream_id FROM ekm_audit.events WHERE event_type = 'AuthenticationFailed' AND data->>'requestId' = $1`, [requestId])).rows;
+      return found.length > 0 && found;
+    }, { timeoutMs: 3000, what: 'the AuthenticationFailed record' });
     expect(rows).toHaveLength(1);
     expect(rows[0]!.stream_id).toMatch(/^auth-failures-/);
     expect(rows[0]!.data).toMatchObject({ subject: expect.stringMatching(new RegExp(`^${prefix.replace(/\./g, '\\.')}\\.`)), reason, service: 'audit', at: expect.any(String) });

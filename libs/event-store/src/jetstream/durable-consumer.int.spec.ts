@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, headers } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
 import { relayFixture, waitFor, type RelayFixture } from '../relay/relay-test.fixture';
+import { quietPeriod } from '../../../../test/support/wait-for';
 import { DurableConsumer, type DurableConsumerOptions, type MessageContext } from './durable-consumer';
 import { TerminalError } from './consumer.errors';
 
@@ -95,7 +96,7 @@ describe('DurableConsumer (nats-server + Postgres dead letters)', () => {
       const { id, seq } = await t.publish({ n: 3 });
       await waitFor(async () => (await t.deadLetters()).length === 1, 10_000, 'dead letter');
       await waitFor(async () => (await t.pending()).ackPending === 0, 5_000, 'term');
-      await new Promise((r) => setTimeout(r, 400)); // longer than the nak backoff: nothing comes back
+      await quietPeriod(400); // a NEGATIVE check: longer than the nak backoff (scaled with the load), nothing comes back
       expect(calls).toBe(3);
       const [row] = await t.deadLetters();
       expect(row).toMatchObject({ seq, event_id: id, payload: { n: 3 } });

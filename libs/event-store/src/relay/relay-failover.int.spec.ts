@@ -60,6 +60,7 @@ describe('OutboxRelay failover', () => {
     expect((await b.status()).holder).toBe('relay-a');
 
     const writing = appendMany(f, 300, 'two');
+    // Intentional: stop relay-a while 'two' is being written (mid-stream); the appends below cover a fast machine.
     await new Promise((r) => setTimeout(r, 100));
     await a.stop();
     await waitFor(() => b.isActive, 5_000, 'relay-b to take over');

@@ -11,6 +11,7 @@ import { ROOT_OF_TRUST } from '../../application/ports';
 import { EPOCH_KEYRING, EpochKeyring } from '../../application/epochs/epoch-keyring';
 import { EPOCH_STATE_STORE, EpochMovedError, FORWARD_LEDGER, type EpochStateStore, type ForwardLedger, type StoredKek } from '../../application/epochs/epoch.ports';
 import { createTestDatabase } from '../../../../../../test/support/pg';
+import { waitFor } from '../../../../../../test/support/wait-for';
 import { dataOf, startKeysHarness, type Harness } from '../nats/keys-admin.test-harness';
 import { EpochRollerLifecycle } from './epoch-roller.lifecycle';
 import { FORWARD_LEDGER_FILE } from './file-forward-ledger';
@@ -20,13 +21,7 @@ const root = (h: Harness) => h.svc.app.get<RootOfTrust>(ROOT_OF_TRUST);
 const rowEpochs = async (h: Harness) => (await h.db.query<{ epoch: string }>('SELECT DISTINCT epoch FROM ekm_keys.key_material ORDER BY 1')).rows.map((r) => r.epoch);
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  return waitFor(fn, { timeoutMs, what });
 }
 
 async function encrypted(h: Harness, text: string): Promise<{ keyId: string; blob: string }> {
