@@ -136,6 +136,16 @@ describe('EkmNatsTransport + service app (real NATS and Postgres)', () => {
     expect(await eventCount()).toBe(before + 1);
   });
 
+  it('a handler serves inside its request deadline: the caller\'s (clamped) or the default', async () => {
+    const given = Date.now() + 7_000;
+    expect(await request('deadline', '', withDeadline(String(given)))).toEqual({ ok: true, data: { deadline: given } });
+    const before = Date.now();
+    const dflt = await request<{ deadline: number }>('deadline', '');
+    expect(dflt.ok && dflt.data.deadline).toBeGreaterThanOrEqual(before + 30_000);
+    const far = await request<{ deadline: number }>('deadline', '', withDeadline('9999999999999999'));
+    expect(far.ok && far.data.deadline).toBeLessThanOrEqual(Date.now() + 120_000);
+  });
+
   it('close() lets an in-flight slow handler finish and reply, then stops serving', async () => {
     const pending = request<{ sleptMs: number }>('slow', JSON.stringify({ ms: 400 }));
     const deadline = Date.now() + 2000;

@@ -4,6 +4,7 @@
  */
 import { Controller, Inject, Module, type DynamicModule, type Type } from '@nestjs/common';
 import { MessagePattern } from '@nestjs/microservices';
+import { requestDeadline } from './request-deadline';
 import { trace } from '@opentelemetry/api';
 import { z } from 'zod';
 import { integerBetween, ok, parseRequest, type Reply } from '@ekm/contracts';
@@ -43,11 +44,18 @@ export function sampleModule(prefix: string, withEventLog = true): DynamicModule
     traced(): Reply<{ traceId: string | undefined }> {
       return ok({ traceId: trace.getActiveSpan()?.spanContext().traceId });
     }
+
+    /** The deadline a service client would carry, read after an await (async context must survive it). */
+    async deadline(): Promise<Reply<{ deadline: number | undefined }>> {
+      await Promise.resolve();
+      return ok({ deadline: requestDeadline() });
+    }
   }
   pattern(SampleController, 'append', `${prefix}.append`);
   pattern(SampleController, 'slow', `${prefix}.slow`);
   pattern(SampleController, 'boom', `${prefix}.boom`);
   pattern(SampleController, 'traced', `${prefix}.traced`);
+  pattern(SampleController, 'deadline', `${prefix}.deadline`);
 
   @Controller()
   class PingController {
