@@ -39,7 +39,7 @@ export const replyOf = <T>(o: Outcome<T>): Reply<T> => (o.ok ? ok(o.value) : toF
 /**
  * The caller's deadline passed (`meta.deadline`, epoch ms), so `step` must not start: the failure to
  * return, else null. Checked before authorize (here, in runRecorded) and before the operation's first
- * side effect (DataPlaneSteps), never after one: a refusal leaves nothing half done.
+ * side effect (DataPlaneSteps, the admin-call runner before `run`), never after one: nothing half done.
  */
 export function deadlinePassed(meta: CallMeta, step: string): CallFailure | null {
   return meta.deadline !== undefined && isPastDeadline(meta.deadline, Date.now()) ? { kind: 'DEADLINE_EXCEEDED', step } : null;

@@ -9,7 +9,7 @@ import type { NatsContext } from '@nestjs/microservices';
 import type { z } from 'zod';
 import { parseRequest, type Reply } from '@ekm/contracts';
 import type { CallContext } from '../../application/call-context';
-import { replyOf, runRecorded, type Attempt, type UsageFacts } from '../../application/call-pipeline';
+import { deadlinePassed, replyOf, runRecorded, type Attempt, type UsageFacts } from '../../application/call-pipeline';
 import type { UsageRecorder } from '../../application/usage-recorder';
 import { USAGE_RECORDER } from '../../application/ports';
 import { KeyAccess } from '../../application/crypto/key-access';
@@ -66,6 +66,9 @@ export class AdminCallRunner {
       const decision = await this.access.authorize({ principal: call.principal, action, resource });
       if (!decision.allowed) return { ok: false, failure: { kind: 'FORBIDDEN', action, reason: decision.reason, principal: call.principal, operation }, facts };
     }
+    // Authorizing may have waited on the policy service: a command nobody waits for is not started.
+    const late = deadlinePassed(call, operation);
+    if (late) return { ok: false, failure: late, facts };
     const result = await spec.run(req, { ...call, keyId });
     if (!result.ok) return { ok: false, failure: { kind: 'REPLIED', error: result.error }, facts };
     const data = result.data as { keyId?: unknown; primaryVersion?: unknown } | null;
