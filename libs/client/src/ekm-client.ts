@@ -82,7 +82,7 @@ export interface CallOptions {
   readonly requestId?: string;
   /**
    * Epoch ms after which the caller no longer waits: no attempt starts after it, each attempt's timeout
-   * is cut to what is left, and it travels as `Ekm-Deadline` (services refuse a passed one with
+   * is cut to what is left, and it travels as `Ekm-Timeout-Ms`, the milliseconds left (services refuse a passed one with
    * `EKM_DEADLINE_EXCEEDED`). Without it each attempt's deadline is its own timeout from now.
    */
   readonly deadline?: number;
@@ -182,8 +182,9 @@ export class EkmClient {
     const h = natsHeaders();
     propagation.inject(context.active(), h, { set: (carrier, key, value) => carrier.set(key, value) });
     h.set(REQUEST_ID_HEADER, requestId);
-    // This attempt's own deadline: already cut to the call's deadline by `call`.
-    h.set(DEADLINE_HEADER, String(Date.now() + timeoutMs));
+    // This attempt's remaining time (already cut to the call's deadline by `call`), relative so that
+    // clock skew between caller and service does not matter.
+    h.set(DEADLINE_HEADER, String(Math.max(0, Math.floor(timeoutMs))));
     if (this.principalClaim !== undefined) h.set(DEV_PRINCIPAL_HEADER, this.principalClaim);
     // The signed bytes must be exactly the sent bytes; each attempt gets a fresh nonce and timestamp.
     // With a session the body is sealed (docs/auth.md §4a): nothing in it is readable on the bus.

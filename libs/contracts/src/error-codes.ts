@@ -50,7 +50,7 @@ export const BusErrorCode = {
   /** An unexpected failure; the message carries a request id to find the server log line. */
   Internal: 'EKM_INTERNAL',
   /**
-   * The request's deadline (`Ekm-Deadline`) passed before the service started it: nothing was done. Not
+   * The request's deadline (`Ekm-Timeout-Ms` from arrival) passed before the service started it: nothing was done. Not
    * retriable as it is: the caller stopped waiting; a new attempt sends a new deadline.
    */
   DeadlineExceeded: 'EKM_DEADLINE_EXCEEDED',

@@ -26,35 +26,37 @@ export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 export const isRequestId = (v: unknown): v is string => typeof v === 'string' && REQUEST_ID_PATTERN.test(v);
 
 /**
- * When the caller stops waiting for the reply: absolute epoch milliseconds, as a decimal integer. The SDK
- * sends its per-attempt timeout as one; a service refuses a request whose deadline has passed with
- * `EKM_DEADLINE_EXCEEDED` before doing anything, and carries the remaining deadline to the calls it makes
- * while serving it. Absolute, so it assumes the caller's clock is within the signing skew (30 s) of the
- * service's, as request signing already does.
+ * How long the caller still waits for the reply, in milliseconds from when the request arrives, as a
+ * decimal integer (like gRPC's `grpc-timeout`). The SDK sends each attempt's remaining time; a service
+ * turns it into an absolute deadline on its own clock at arrival, refuses a request whose deadline has
+ * passed with `EKM_DEADLINE_EXCEEDED` before doing anything (`0` is always refused), and carries the
+ * remaining time to the calls it makes while serving it. Relative on purpose: an absolute deadline would
+ * refuse every request of a caller whose clock is behind by more than its timeout (the signing skew
+ * allows 30 s). Time spent on the wire before arrival is not counted.
  */
-export const DEADLINE_HEADER = 'Ekm-Deadline';
+export const DEADLINE_HEADER = 'Ekm-Timeout-Ms';
 
 /** The deadline of a request that sends none (raw callers): this long after it arrived. */
 export const DEFAULT_DEADLINE_MS = 30_000;
 
-/** The furthest a caller may set its deadline: later ones are clamped to this (no request holds a slot for hours). */
+/** The longest a caller may ask to wait: longer ones are clamped to this (no request holds a slot for hours). */
 export const MAX_DEADLINE_MS = 120_000;
 
-/** At most 16 digits: every epoch millisecond until the year 318857 fits, and it stays a safe integer. */
-const DEADLINE_PATTERN = /^[0-9]{1,16}$/;
+/** At most 9 digits (about 11 days, far beyond the clamp): stays a safe integer whatever `now` is. */
+const DEADLINE_PATTERN = /^[0-9]{1,9}$/;
 
 export type DeadlineParse = { readonly ok: true; readonly deadline: number } | { readonly ok: false; readonly message: string };
 
 /**
  * The ONE deadline rule, applied by service-kit's transport when a request arrives at `now` (epoch ms):
- * absent → `now + DEFAULT_DEADLINE_MS`; later than `now + MAX_DEADLINE_MS` → clamped to that; anything
- * but a decimal integer (negative, fractional, exponent, spaces, too long) → refused. A past deadline
- * parses as it is: {@link isPastDeadline} decides.
+ * absent → `now + DEFAULT_DEADLINE_MS`; a remaining time above `MAX_DEADLINE_MS` → clamped to it;
+ * anything but a decimal integer (negative, fractional, exponent, spaces, too long) → refused. The result
+ * is an absolute deadline on the service's clock; `0` gives `now`, which {@link isPastDeadline} refuses.
  */
 export function parseDeadline(raw: string | undefined, now: number): DeadlineParse {
   if (raw === undefined) return { ok: true, deadline: now + DEFAULT_DEADLINE_MS };
-  if (!DEADLINE_PATTERN.test(raw)) return { ok: false, message: `${DEADLINE_HEADER} must be a deadline in epoch milliseconds (a decimal integer of at most 16 digits)` };
-  return { ok: true, deadline: Math.min(Number(raw), now + MAX_DEADLINE_MS) };
+  if (!DEADLINE_PATTERN.test(raw)) return { ok: false, message: `${DEADLINE_HEADER} must be the milliseconds the caller still waits (a decimal integer of at most 9 digits)` };
+  return { ok: true, deadline: now + Math.min(Number(raw), MAX_DEADLINE_MS) };
 }
 
 /** True when a request with `deadline` must not start anything at `now`: the caller no longer waits for it. */

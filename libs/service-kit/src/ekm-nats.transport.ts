@@ -3,7 +3,7 @@
  * built on the v3 client directly (after Nest's server-nats.js) so that EKM, not Nest, owns the wire
  * format: the body is the request JSON, the reply is a `Reply` envelope, errors carry `EKM_*` codes.
  *
- * Per message: size limit → deadline (`Ekm-Deadline`: malformed → EKM_VALIDATION, passed →
+ * Per message: size limit → deadline (`Ekm-Timeout-Ms`: malformed → EKM_VALIDATION, passed →
  * EKM_DEADLINE_EXCEEDED, before anything is checked or recorded) → authentication (`auth`) → rate limit (`rateLimit`, per principal) → `msg.json()` →
  * handler in a SERVER span → reply. Unexpected exceptions
  * become `EKM_INTERNAL` with a request id; the log line never includes the body.

@@ -29,7 +29,7 @@ export interface RequestFacts {
   readonly traceparent?: string;
   /** Trace id of the transport's SERVER span. */
   readonly traceId?: string;
-  /** When the caller stops waiting (epoch ms): its `Ekm-Deadline`, bounded, or the arrival plus the default. */
+  /** When the caller stops waiting (epoch ms): arrival plus its `Ekm-Timeout-Ms`, bounded, or the arrival plus the default. */
   readonly deadline?: number;
 }
 

@@ -17,7 +17,7 @@ export interface CallMeta {
   readonly via?: string;
   /** Trace id of the request's span, for the usage record. */
   readonly traceId?: string;
-  /** Epoch ms after which nothing is started for this call (the transport's bounded `Ekm-Deadline`). */
+  /** Epoch ms after which nothing is started for this call (the transport's bounded `Ekm-Timeout-Ms` from arrival). */
   readonly deadline?: number;
 }
 

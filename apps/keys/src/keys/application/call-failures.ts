@@ -116,7 +116,7 @@ export function describeFailure(f: CallFailure): string {
     case 'STORE_UNAVAILABLE': return 'the key store (Postgres) is unavailable or did not answer in time; retry with the same request id';
     case 'AUDIT_UNAVAILABLE': return 'usage record could not be committed; the operation was not performed';
     case 'AUDIT_RECORD_REFUSED': return '(request): holds a value the usage record cannot store; the operation was not performed';
-    case 'DEADLINE_EXCEEDED': return `the request's Ekm-Deadline passed before ${f.step}; nothing was done`;
+    case 'DEADLINE_EXCEEDED': return `the request's deadline (Ekm-Timeout-Ms) passed before ${f.step}; nothing was done`;
     case 'REPLIED': return f.error.message;
     default: {
       const never: never = f;
