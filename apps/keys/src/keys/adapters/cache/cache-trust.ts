@@ -116,3 +116,14 @@ export class CacheTrust {
     for (const l of this.flushListeners) l(reason);
   }
 }
+
+/** Nest token: the one CacheTrust of a keys process, shared by both caches and the invalidator. */
+export const KEY_CACHE_TRUST = Symbol('KEY_CACHE_TRUST');
+
+/**
+ * Whether an entry loaded at `loadedAt` (the load's start, monotonic ms) may be served at `now`: within
+ * the short TTL always; beyond it only while trust holds for loads that began after trust was (re)gained,
+ * and never past `maxAgeMs`.
+ */
+export const isEntryFresh = (loadedAt: number, now: number, ttlMs: number, maxAgeMs: number, trustedSince: number): boolean =>
+  now - loadedAt < ttlMs || (loadedAt >= trustedSince && now - loadedAt < maxAgeMs);
