@@ -200,4 +200,39 @@ describe('OutboxRelay checkpoint coalescing', () => {
       await relay.stop();
     }
   });
+
+  it('stamps Ekm-Relay-Seq <fencing>:1,2,3 on sequenced types only, and heartbeats its latest number while caught up', async () => {
+    const seen: { subject: string; seq: string | undefined }[] = [];
+    const hbSubject = `ekm.relay.${f.service}.heartbeat`;
+    const sub = f.nc.subscribe(`ekm.events.${f.service}.>`, { callback: (_e, m) => void seen.push({ subject: m.subject, seq: m.headers?.get('Ekm-Relay-Seq') }) });
+    const beats: string[] = [];
+    const hb = f.nc.subscribe(hbSubject, { callback: (_e, m) => void beats.push(m.headers?.get('Ekm-Relay-Seq') ?? '') });
+    await f.nc.flush();
+    const relay = new OutboxRelay({
+      service: f.service, pool: f.pool, store: f.store, js: f.js, pollIntervalMs: 1_000,
+      sequenced: (t) => t === 'Important', heartbeat: { subject: hbSubject, intervalMs: 50 },
+    });
+    relay.start();
+    try {
+      await waitFor(() => relay.isActive, 5_000, 'the lease');
+      await waitFor(() => beats.length > 0, 5_000, 'a first heartbeat');
+      const fencing = beats[0].split(':')[0];
+      expect(beats[0]).toBe(`${fencing}:0`);
+      await f.store.appendToStream('seq-1', [
+        { type: 'Important', data: {}, meta: { actor: 'test' } },
+        { type: 'Ticked', data: {}, meta: { actor: 'test' } },
+        { type: 'Important', data: {}, meta: { actor: 'test' } },
+      ], { expectedVersion: ExpectedVersion.any });
+      await waitFor(() => beats.includes(`${fencing}:2`), 10_000, 'a heartbeat after both sequenced events');
+      expect(seen.map((m) => [m.subject.split('.').pop(), m.seq])).toEqual([['Important', `${fencing}:1`], ['Ticked', ''], ['Important', `${fencing}:2`]]);
+      // The idle poll is 1 s, yet heartbeats keep coming at the 50 ms interval.
+      const n = beats.length;
+      await waitFor(() => beats.length >= n + 5, 10_000, 'more heartbeats while idle');
+      expect(beats.slice(n).every((b) => b === `${fencing}:2`)).toBe(true);
+    } finally {
+      await relay.stop();
+      sub.unsubscribe();
+      hb.unsubscribe();
+    }
+  });
 });
