@@ -161,8 +161,14 @@ export class OutboxRelay {
     const nc = heartbeat ? connectionOf(js) : null;
     if (heartbeat && !nc) throw new TypeError('relay heartbeat needs a JetStreamClient with a reachable connection');
     /** Caught up: every event readable at the last read is published, the last sequenced one is `seq`. */
+    let lastBeat = -Infinity;
     const beat = (): void => {
       if (!nc || !heartbeat) return;
+      // At most two per interval: at low load every request ends in a short batch, and a heartbeat
+      // each would add a message per request for no gain in freshness.
+      const now = performance.now();
+      if (now - lastBeat < heartbeat.intervalMs / 2) return;
+      lastBeat = now;
       const h = headers();
       h.set(EventHeader.RelaySequence, `${lease.fencing}:${seq}`);
       nc.publish(heartbeat.subject, Empty, { headers: h });

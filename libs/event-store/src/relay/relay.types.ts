@@ -82,8 +82,9 @@ export interface OutboxRelayOptions {
    */
   readonly sequenced?: (eventType: string) => boolean;
   /**
-   * Core-NATS heartbeat while the relay is caught up: after every read that found nothing new (at least
-   * every `intervalMs`, which also caps the idle poll) it publishes an empty message on `subject` with
+   * Core-NATS heartbeat while the relay is caught up: after a read that found nothing new or a short
+   * batch it published (the idle poll is capped at `intervalMs`; at most two heartbeats per interval) it
+   * publishes an empty message on `subject` with
    * `Ekm-Relay-Seq` = `<fencing>:<n>`, n the last sequenced event published (0 for none yet). A
    * subscriber that saw every n up to it knows it missed nothing committed before that read; one that
    * hears no heartbeat knows the relay is down, stuck or cut off. Default none.
