@@ -59,6 +59,8 @@ const CALLS = {
 const EXTRA_STREAMS = {
   rotation: ['ekm.rewrap.v1.>', '$JS.API.STREAM.CREATE.EKM_REWRAP_NOTICES', '$JS.API.STREAM.UPDATE.EKM_REWRAP_NOTICES', '$JS.API.STREAM.INFO.EKM_REWRAP_NOTICES', '$JS.API.STREAM.MSG.GET.EKM_REWRAP_NOTICES'],
 };
+/** Core-NATS relay heartbeats a service's replicas publish and hear (cache freshness; no stream holds them). */
+const HEARTBEATS = { keys: ['ekm.relay.keys.heartbeat'] };
 /** Event streams each service reads (policy events: revocations, replayed at start by every service). */
 const READS = { keys: ['policy'], policy: ['keys'], rotation: ['keys', 'policy?'] };
 
@@ -88,8 +90,8 @@ function permissionsOf(identity) {
       allowResponses: true,
     };
   }
-  const publish = ['$JS.API.INFO', ...owns(identity), ...(EXTRA_STREAMS[identity] ?? []), ...CALLS[identity], ...READS[identity].flatMap(consumes)];
-  const subscribe = [`ekm.v1.${identity}.>`, `_INBOX_${identity}.>`, `ekm.events.${identity}.>`, ...READS[identity].map((s) => `ekm.events.${s.replace('?', '')}.>`)];
+  const publish = ['$JS.API.INFO', ...owns(identity), ...(EXTRA_STREAMS[identity] ?? []), ...CALLS[identity], ...(HEARTBEATS[identity] ?? []), ...READS[identity].flatMap(consumes)];
+  const subscribe = [`ekm.v1.${identity}.>`, `_INBOX_${identity}.>`, `ekm.events.${identity}.>`, ...(HEARTBEATS[identity] ?? []), ...READS[identity].map((s) => `ekm.events.${s.replace('?', '')}.>`)];
   return { publish, subscribe, allowResponses: true };
 }
 

@@ -2,6 +2,9 @@
  * Two keys-service replicas on one database and one NATS (EKM_GCM_BUDGET=10):
  * - DisableKey through one replica: the other refuses within 1 s, through the relayed event (its
  *   cached KEK is dropped), not only through its state TTL;
+ * - B keeps a key's state cached past the 500 ms TTL while relay heartbeats keep it trusted;
+ * - with the outbox relay stopped (no event, no heartbeat) a DisableKey via A still stops B, through
+ *   the lapse of trust and the 500 ms TTL;
  * - the AES-GCM budget forces exactly one rotation however the encryptions spread over the replicas;
  * - canary: DEKs, KEKs and a canary plaintext appear in no table (text/jsonb/bytea; raw, hex, base64),
  *   no JetStream message of EKM_KEYS_EVENTS and no log line; key_material holds only wrapped bytes.
@@ -19,7 +22,13 @@ import { KEY_COMMAND_HANDLER, type KeyCommandHandler } from '../../apps/keys/src
 import { EPOCH_KEYRING, type EpochKeyring } from '../../apps/keys/src/keys/application/epochs/epoch-keyring';
 import { DataPlane } from '../../apps/keys/src/keys/application/crypto/data-plane';
 import { KeyEventInvalidator } from '../../apps/keys/src/keys/adapters/cache/key-event-invalidator';
+import { KEY_STATE_READER } from '../../apps/keys/src/keys/application/ports';
+import { KEY_CACHE_TRUST, type CacheTrust } from '../../apps/keys/src/keys/adapters/cache/cache-trust';
+import type { PgKeyStateReader } from '../../apps/keys/src/keys/adapters/postgres/key-state.reader';
+import { OUTBOX_RELAY } from '@ekm/service-kit';
+import type { OutboxRelay } from '@ekm/event-store';
 import { createTestDatabase } from '../support/pg';
+import { waitFor } from '../support/wait-for';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
 import { waitFor } from '../support/wait-for';
 import { b64, call, createKey, okData, sleep, startKeysApp, type KeysApp } from './keys-crypto.support';
@@ -79,6 +88,64 @@ describe('keys replicas (e2e)', () => {
     // The relayed KeyDisabled reached B and dropped its KEKs (not just the 500 ms state TTL).
     await waitFor(() => invB.stats.kekInvalidations > kekDrops, { timeoutMs: 10_000, intervalMs: 20, what: 'replica B to drop its KEKs' });
     expect(invB.stats.kekInvalidations).toBeGreaterThan(kekDrops);
+  });
+
+  const disable = async (app: KeysApp, keyId: string): Promise<void> => {
+    const handler = app.svc.app.get<symbol, KeyCommandHandler>(KEY_COMMAND_HANDLER, { strict: false });
+    const out = await handler.handle({ type: 'DisableKey', data: { keyId: asKeyId(keyId) }, meta: { actor: 'test', commandId: randomUUID(), now: new Date().toISOString() } });
+    expect(out.ok).toBe(true);
+  };
+
+  it('while relay heartbeats keep it trusted, B serves a key state from its cache past the 500 ms TTL', async () => {
+    const keyId = await createKey(nc);
+    const planeB = b.svc.app.get(DataPlane, { strict: false });
+    const readerB = b.svc.app.get<symbol, PgKeyStateReader>(KEY_STATE_READER, { strict: false });
+    const trustB = b.svc.app.get<symbol, CacheTrust>(KEY_CACHE_TRUST, { strict: false });
+    await waitFor(() => trustB.isTrusted, { what: 'B to trust its caches (a relay heartbeat)' });
+    const loadedAt = performance.now(); // at or before the load's own start stamp
+    expect((await planeB.encrypt({ keyId, plaintext: b64('warm') }, meta())).ok).toBe(true);
+    const loads = readerB.stats.loads;
+    // Wait (on a condition, not a sleep) until the entry is older than the TTL and trust still holds.
+    await waitFor(() => performance.now() - loadedAt > 600 && trustB.isTrusted && trustB.trustedSince() <= loadedAt, { what: 'an entry older than the TTL under trust' });
+    expect((await planeB.encrypt({ keyId, plaintext: b64('cached') }, meta())).ok).toBe(true);
+    expect(readerB.stats.loads).toBe(loads);
+    // And the cache is still invalidated by the event: a Disable via A stops B.
+    await disable(a, keyId);
+    await waitFor(async () => !(await planeB.encrypt({ keyId, plaintext: b64('after') }, meta())).ok, { what: 'B to refuse after the relayed KeyDisabled' });
+  });
+
+  it('with the relay stopped (no events, no heartbeats), a Disable via A still stops B within the old bound', async () => {
+    const relays = [a, b].map((app) => app.svc.app.get<symbol, OutboxRelay>(OUTBOX_RELAY, { strict: false }));
+    const planeB = b.svc.app.get(DataPlane, { strict: false });
+    const invB = b.svc.app.get(KeyEventInvalidator, { strict: false });
+    const readerB = b.svc.app.get<symbol, PgKeyStateReader>(KEY_STATE_READER, { strict: false });
+    const trustB = b.svc.app.get<symbol, CacheTrust>(KEY_CACHE_TRUST, { strict: false });
+    const seen = invB.stats.stateInvalidations;
+    const keyId = await createKey(nc);
+    // The key's creation events must have reached B before the relay goes away (a late one would drop
+    // B's cached entry and hide what this test is about).
+    const created = Number((await pg.query<{ n: string }>(`SELECT count(*) AS n FROM ekm_keys.events WHERE stream_id = $1`, [`key-${keyId}`])).rows[0]!.n);
+    await waitFor(() => invB.stats.stateInvalidations >= seen + created && trustB.isTrusted, { what: "B to hear the key's events" });
+    await Promise.all(relays.map((r) => r.stop()));
+    try {
+      // Through the reader itself: encryptions would spend the test's tiny GCM budget and trigger a
+      // rotation on B, whose local command re-reads the state and would hide what is measured here.
+      expect((await readerB.load(keyId))?.status).toBe('Enabled');
+      const loads = readerB.stats.loads;
+      expect((await readerB.load(keyId))?.status).toBe('Enabled');
+      expect(readerB.stats.loads).toBe(loads); // B serves the key from its cache
+      const invalidations = invB.stats.stateInvalidations;
+      await disable(a, keyId);
+      await waitFor(async () => (await readerB.load(keyId))?.status === 'Disabled', { what: 'B to see the Disable with no relayed event' });
+      // No event reached B: it was the lapsed trust (no heartbeat) and the 500 ms TTL alone.
+      expect(invB.stats.stateInvalidations).toBe(invalidations);
+      expect(trustB.isTrusted).toBe(false);
+      const r = await planeB.encrypt({ keyId, plaintext: b64('after') }, meta());
+      expect(r.ok ? null : r.failure).toMatchObject({ kind: 'REJECTED', rejection: { code: 'INVALID_KEY_STATE', status: 'Disabled' } });
+    } finally {
+      for (const r of relays) r.start();
+    }
+    await waitFor(() => trustB.isTrusted, { what: 'trust regained once the relay is back' });
   });
 
   it('the GCM budget (10, blocks of 3) rotates the key automatically exactly once, across both replicas', async () => {

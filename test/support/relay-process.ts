@@ -4,7 +4,8 @@
  * dist/test/support/relay-process.js.
  *
  * Env: EKM_RELAY_DB_URL, EKM_RELAY_SERVICE, EKM_RELAY_NATS_URL, EKM_RELAY_BATCH (default 50),
- * EKM_RELAY_KILL = none | before-publish:<n> (n-th publish, 1-based) | after-publish:<k> (k-th batch).
+ * EKM_RELAY_KILL = none | before-publish:<n> (n-th publish, 1-based) | after-publish:<k> (k-th batch),
+ * EKM_RELAY_CHECKPOINT_EVENTS / EKM_RELAY_CHECKPOINT_MS (checkpoint coalescing; default the relay's).
  * Stdout lines: `active <fencing>`, `checkpoint <tx> <gp>`. SIGTERM stops cleanly.
  */
 import { Pool } from 'pg';
@@ -53,6 +54,8 @@ async function main(): Promise<void> {
     batchSize: Number(process.env.EKM_RELAY_BATCH ?? 50),
     pollIntervalMs: 200,
     leaseRetryMs: 100,
+    ...(process.env.EKM_RELAY_CHECKPOINT_EVENTS ? { checkpointMaxEvents: Number(process.env.EKM_RELAY_CHECKPOINT_EVENTS) } : {}),
+    ...(process.env.EKM_RELAY_CHECKPOINT_MS ? { checkpointIntervalMs: Number(process.env.EKM_RELAY_CHECKPOINT_MS) } : {}),
     hooks: killHooks(process.env.EKM_RELAY_KILL ?? 'none'),
   });
   relay.start();

@@ -30,7 +30,12 @@ import { KeyListQuery } from './keys/adapters/postgres/key-list.query';
 import { PgKeyMaterialStore } from './keys/adapters/postgres/key-material.store';
 import { KeyProjection } from './keys/adapters/postgres/key-projection';
 import { GcmBudgetMigration } from './keys/adapters/postgres/gcm-budget.migration';
-import { PgKeyStateReader } from './keys/adapters/postgres/key-state.reader';
+import { KEY_STATE_CACHE_TTL_MS, PgKeyStateReader } from './keys/adapters/postgres/key-state.reader';
+import { CacheTrust, KEY_CACHE_TRUST } from './keys/adapters/cache/cache-trust';
+import { isSequencedKeyEvent, KEY_RELAY_HEARTBEAT_SUBJECT } from './keys/adapters/cache/key-event-invalidator';
+
+/** Half the trust bound: one late or lost heartbeat does not yet suspend the caches. */
+const RELAY_HEARTBEAT_MS = 250;
 import { KeysSchemaMigration } from './keys/adapters/postgres/keys-schema.migration';
 import { RootOfTrustLifecycle, rootOfTrustProvider } from './keys/adapters/root-of-trust/root-of-trust.provider';
 import { StatusController } from './system/status.controller';
@@ -48,7 +53,12 @@ import type { Logger } from '@ekm/telemetry';
 /** EKM_DELETION_MIN_DAYS lowers the shortest deletion window (0 in tests: destroy right after scheduling). */
 export const keyLimitsFor = (config: KeysConfig): KeyLifecycleLimits => ({ ...DEFAULT_KEY_LIMITS, minPendingWindowDays: config.deletionMinDays });
 
-const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchemaMigration, GcmBudgetMigration, KeysClockMigration, EpochsMigration, RootBindingMigration] });
+// The relay numbers lifecycle events and heartbeats while caught up, so replicas can keep key state and
+// KEKs cached until an event invalidates them (CacheTrust), not just for a 500 ms TTL.
+const eventLog = EventLogModule.forService('keys', {
+  extraMigrations: [KeysSchemaMigration, GcmBudgetMigration, KeysClockMigration, EpochsMigration, RootBindingMigration],
+  relay: { sequenced: isSequencedKeyEvent, heartbeat: { subject: KEY_RELAY_HEARTBEAT_SUBJECT, intervalMs: RELAY_HEARTBEAT_MS } },
+});
 
 /**
  * The control plane's ports, in their own module so the data plane (CryptoModule) can import them:
@@ -64,6 +74,7 @@ const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchem
     { provide: KEY_LIMITS, inject: [SERVICE_CONFIG], useFactory: keyLimitsFor },
     { provide: KEY_INLINE_PROJECTIONS, useValue: [toInline(new KeyProjection())] },
     { provide: KEY_MATERIAL_STORE, useClass: PgKeyMaterialStore },
+    { provide: KEY_CACHE_TRUST, useFactory: () => new CacheTrust({ boundMs: KEY_STATE_CACHE_TTL_MS }) },
     { provide: KEY_STATE_READER, useClass: PgKeyStateReader },
     { provide: KEY_COMMAND_HANDLER, useClass: HandleKeyCommand },
     { provide: EPOCH_STATE_STORE, useClass: PgEpochStateStore },
@@ -81,7 +92,7 @@ const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchem
     },
     EpochRollerLifecycle,
   ],
-  exports: [ROOT_OF_TRUST, AUTHORIZER, KEY_LIMITS, KEY_MATERIAL_STORE, KEY_STATE_READER, KEY_COMMAND_HANDLER, EPOCH_KEYRING, EpochRollerLifecycle],
+  exports: [ROOT_OF_TRUST, AUTHORIZER, KEY_LIMITS, KEY_MATERIAL_STORE, KEY_CACHE_TRUST, KEY_STATE_READER, KEY_COMMAND_HANDLER, EPOCH_KEYRING, EpochRollerLifecycle],
 })
 export class KeysControlModule {}
 

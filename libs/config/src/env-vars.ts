@@ -97,6 +97,8 @@ export const KEYS_ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'EKM_PKCS11_KEY_LABEL', schema: z.string().min(1), default: 'ekm-root', description: 'label of the root key object' },
   { name: 'EKM_KEK_CACHE_TTL_MS', schema: int(0, 86_400_000), default: '300000', description: 'how long an unwrapped KEK stays cached (0 = no cache)' },
   { name: 'EKM_KEK_CACHE_MAX', schema: int(0, 1_000_000), default: '1000', description: 'most KEK versions cached at once' },
+  { name: 'EKM_KEY_STATE_CACHE_MAX', schema: int(0, 10_000_000), default: '100000', description: 'most key states cached at once (0 = no cache)' },
+  { name: 'EKM_KEY_STATE_CACHE_MAX_AGE_MS', schema: int(500, 86_400_000), default: '60000', description: 'longest a cached key state is used while relayed key events keep it fresh (backstop; without fresh relay heartbeats the bound is 500 ms)' },
   { name: 'EKM_GCM_BUDGET', schema: int(1, 2 ** 32), default: String(2 ** 30), description: 'AES-GCM encryptions per key version before a forced rotation (NIST limit 2^32)' },
   { name: 'EKM_DELETION_MIN_DAYS', schema: int(0, 30), default: '7', description: 'shortest deletion waiting period, days (production needs >= 7)' },
   { name: 'EKM_EPOCH_ROLL_INTERVAL_MS', schema: int(0, 30 * 86_400_000), default: '86400000', description: 'longest life of a root-of-trust epoch key before a scheduled roll (0 = only destroys end epochs); bounds how long a database backup can open destroyed keys' },

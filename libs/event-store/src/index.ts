@@ -41,8 +41,8 @@ export { AsyncProjectionRunner, type AsyncProjectionRunnerOptions } from './proj
 export { rebuildProjection, type RebuildProjectionOptions, type RebuildResult } from './projections/rebuild-projection';
 
 // Outbox relay and JetStream helpers (libs/event-store/src/relay, jetstream)
-export { OutboxRelay } from './relay/outbox-relay';
-export { EventHeader, type EventEnvelope, type OutboxRelayOptions, type RelayHooks, type RelayLogger, type RelayStatus } from './relay/relay.types';
+export { OutboxRelay, DEFAULT_CHECKPOINT_INTERVAL_MS, DEFAULT_CHECKPOINT_MAX_EVENTS } from './relay/outbox-relay';
+export { EventHeader, relayHeartbeatSubject, type EventEnvelope, type OutboxRelayOptions, type RelayHooks, type RelayLogger, type RelayStatus } from './relay/relay.types';
 export { RelayCheckpointNotForwardError, RelayLeaseLostError } from './relay/relay.errors';
 export { republishRange, type RepublishRangeOptions, type RepublishResult } from './relay/republish-range';
 export { toEnvelope, toHeaders, publishEvents, type PublishOutcome } from './relay/event-message';

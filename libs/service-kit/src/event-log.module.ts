@@ -15,7 +15,7 @@ import type { NatsConnection } from '@nats-io/transport-node';
 import { Pool } from 'pg';
 import type { ServiceName } from '@ekm/contracts';
 import type { ServiceConfig } from '@ekm/config';
-import { EVENT_STORE, EVENT_STORE_MIGRATIONS, serviceSchema, ensureStreams, eventStreamSpec, migrateServiceSchema, OutboxRelay, OutboxRelayMigration, PostgresEventStore, type ServiceMigrationClass } from '@ekm/event-store';
+import { EVENT_STORE, EVENT_STORE_MIGRATIONS, serviceSchema, ensureStreams, eventStreamSpec, migrateServiceSchema, OutboxRelay, OutboxRelayMigration, PostgresEventStore, type OutboxRelayOptions, type ServiceMigrationClass } from '@ekm/event-store';
 import type { Logger } from '@ekm/telemetry';
 import type { ReadinessRegistry } from './readiness';
 import { PostgresNonceStore } from './postgres-nonce-store';
@@ -30,6 +30,8 @@ export interface EventLogOptions {
   readonly extraMigrations?: readonly ServiceMigrationClass[];
   /** Pool size; default 16 (measured: ~5.8k commits/s at 16 connections). */
   readonly poolMax?: number;
+  /** Relay sequencing and heartbeat, for services whose replicas keep caches fresh by relayed events. */
+  readonly relay?: Pick<OutboxRelayOptions, 'sequenced' | 'heartbeat'>;
 }
 
 /**
@@ -124,7 +126,7 @@ export class EventLogModule {
           provide: OUTBOX_RELAY,
           inject: [PG_POOL, EVENT_STORE, NATS_CONNECTION, LOGGER],
           useFactory: (pool: Pool, store: PostgresEventStore, nc: NatsConnection, logger: Logger) =>
-            new OutboxRelay({ service, pool, store, js: jetstream(nc), logger: logger.child({ component: 'outbox-relay' }) }),
+            new OutboxRelay({ service, pool, store, js: jetstream(nc), logger: logger.child({ component: 'outbox-relay' }), ...opts.relay }),
         },
         // The replay guard shared by the service's replicas (the transport claims every nonce here).
         { provide: NONCE_STORE, inject: [PG_POOL, LOGGER], useFactory: (pool: Pool, logger: Logger) => new PostgresNonceStore({ pool, schema: serviceSchema(service), logger }) },

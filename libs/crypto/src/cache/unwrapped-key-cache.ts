@@ -1,66 +1,89 @@
+import { LRUCache } from 'lru-cache';
 import type { KeyMaterial } from '../key-material';
 
 export type UnwrappedKeyCacheOptions = {
   /** Entries beyond this evict the least recently used one. */
   maxEntries: number;
-  /** Milliseconds an entry lives after it was stored (not refreshed by reads). */
+  /** Milliseconds an entry lives after it was stored (not refreshed by reads): the backstop. */
   ttlMs: number;
   /** Injectable clock for tests. */
   now?: () => number;
 };
 
-type Entry = { material: KeyMaterial; expiresAt: number };
+type Entry = { readonly material: KeyMaterial; readonly expiresAt: number };
 
 /** Cache key for a KEK version; `invalidate(keyId)` drops every version of the key. */
 export const kekCacheKey = (keyId: string, version: number): string => `${keyId}:${version}`;
+const keyIdOf = (key: string): string => {
+  const i = key.lastIndexOf(':');
+  return i < 0 ? key : key.slice(0, i);
+};
 
 /**
- * Unwrapped KEK versions (or any KeyMaterial) with TTL, a size bound and LRU eviction. The cache owns
- * what it holds: eviction, expiry, replacement, invalidate() and clear() zero-fill the buffers.
- * A material returned by get() is valid only until the cache next runs: use it synchronously (or
- * through withKey); a disposed material throws on use(), it never yields zero bytes silently.
+ * Unwrapped KEK versions (or any KeyMaterial) in an `lru-cache` (size bound, LRU eviction) with a TTL
+ * backstop. The cache owns what it holds: its dispose hook zero-fills the buffers on eviction, expiry,
+ * replacement, invalidate() and clear(). A material returned by get() is valid only until the cache next
+ * runs: use it synchronously (or through withKey); a disposed material throws on use(), it never yields
+ * zero bytes silently. An index by key id makes invalidate(keyId) cost the versions of that key, not the
+ * whole cache (it runs on every relayed lifecycle event).
  */
 export class UnwrappedKeyCache {
-  private readonly entries = new Map<string, Entry>(); // insertion order = recency order
+  private readonly lru: LRUCache<string, Entry>;
+  private readonly byKeyId = new Map<string, Set<string>>();
   private readonly now: () => number;
   private epoch = 0;
+  private lastPurge = -Infinity;
 
   constructor(private readonly options: UnwrappedKeyCacheOptions) {
     if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1) throw new RangeError('maxEntries must be an integer >= 1');
     if (!(options.ttlMs > 0)) throw new RangeError('ttlMs must be > 0');
     this.now = options.now ?? Date.now;
+    this.lru = new LRUCache<string, Entry>({
+      max: options.maxEntries,
+      dispose: (entry, key, reason) => {
+        entry.material.dispose();
+        // A replacement ('set') disposes the old entry while the key stays: keep it indexed.
+        if (reason === 'set') return;
+        const id = keyIdOf(key);
+        const keys = this.byKeyId.get(id);
+        if (keys) {
+          keys.delete(key);
+          if (keys.size === 0) this.byKeyId.delete(id);
+        }
+      },
+    });
   }
 
   get size(): number {
-    return this.entries.size;
+    return this.lru.size;
+  }
+
+  /** Key ids with an entry (the invalidation index; equals the cached ids). */
+  get indexedKeyIds(): number {
+    return this.byKeyId.size;
   }
 
   get(key: string): KeyMaterial | undefined {
-    const entry = this.entries.get(key);
+    const entry = this.lru.get(key);
     if (!entry) return undefined;
-    this.entries.delete(key);
     if (entry.expiresAt <= this.now()) {
-      entry.material.dispose();
+      this.lru.delete(key);
       return undefined;
     }
-    this.entries.set(key, entry);
     return entry.material;
   }
 
   /** Stores `material`, taking ownership. Replacing an entry disposes the old material. */
   set(key: string, material: KeyMaterial): void {
-    const old = this.entries.get(key);
-    if (old) {
-      this.entries.delete(key);
-      if (old.material !== material) old.material.dispose();
-    }
-    this.entries.set(key, { material, expiresAt: this.now() + this.options.ttlMs });
-    this.purgeExpired();
-    while (this.entries.size > this.options.maxEntries) {
-      const [lruKey, lru] = this.entries.entries().next().value as [string, Entry];
-      this.entries.delete(lruKey);
-      lru.material.dispose();
-    }
+    const old = this.lru.peek(key);
+    if (old?.material === material) return;
+    let keys = this.byKeyId.get(keyIdOf(key));
+    if (!keys) this.byKeyId.set(keyIdOf(key), (keys = new Set()));
+    keys.add(key);
+    const now = this.now();
+    this.lru.set(key, { material, expiresAt: now + this.options.ttlMs });
+    // Expired material is zeroed promptly but not by a full scan on every miss (100,000 entries).
+    if (now - this.lastPurge >= Math.min(1_000, this.options.ttlMs)) this.purgeExpired();
   }
 
   /**
@@ -86,43 +109,33 @@ export class UnwrappedKeyCache {
 
   /** Drops one exact cache key. */
   delete(key: string): boolean {
-    const entry = this.entries.get(key);
-    if (!entry) return false;
-    this.entries.delete(key);
-    entry.material.dispose();
-    return true;
+    return this.lru.delete(key);
   }
 
   /** Drops `keyId` and every `${keyId}:<version>` entry. Returns how many were dropped. */
   invalidate(keyId: string): number {
     this.epoch++;
+    const keys = [...(this.byKeyId.get(keyId) ?? [])];
     let dropped = 0;
-    for (const [key, entry] of [...this.entries]) {
-      if (key === keyId || key.startsWith(`${keyId}:`)) {
-        this.entries.delete(key);
-        entry.material.dispose();
-        dropped++;
-      }
-    }
+    for (const key of keys) if (this.lru.delete(key)) dropped++;
+    this.byKeyId.delete(keyId);
     return dropped;
   }
 
   clear(): void {
     this.epoch++;
-    for (const entry of this.entries.values()) entry.material.dispose();
-    this.entries.clear();
+    this.lru.clear();
+    this.byKeyId.clear();
   }
 
-  /** Disposes every expired entry (also done on each set()). */
+  /** Disposes every expired entry (also done by set(), at most once a second). */
   purgeExpired(): number {
     const now = this.now();
+    this.lastPurge = now;
     let dropped = 0;
-    for (const [key, entry] of [...this.entries]) {
-      if (entry.expiresAt <= now) {
-        this.entries.delete(key);
-        entry.material.dispose();
-        dropped++;
-      }
+    // Oldest stores expire first, but reads reorder the LRU: scan it all (set() is the miss path).
+    for (const [key, entry] of this.lru.entries()) {
+      if (entry.expiresAt <= now && this.lru.delete(key)) dropped++;
     }
     return dropped;
   }

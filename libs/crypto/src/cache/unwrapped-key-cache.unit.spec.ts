@@ -102,4 +102,20 @@ describe('UnwrappedKeyCache', () => {
       }),
     );
   });
+
+  it('its invalidation index follows evictions, deletes and replacements (no growth past the cache)', () => {
+    let now = 0;
+    const cache = new UnwrappedKeyCache({ maxEntries: 3, ttlMs: 100, now: () => now });
+    for (let i = 0; i < 50; i++) cache.set(kekCacheKey(`k${i}`, 1), tracked().material);
+    expect(cache.size).toBe(3);
+    expect(cache.indexedKeyIds).toBe(3);
+    cache.set(kekCacheKey('k49', 1), tracked().material); // replacement keeps the entry indexed
+    expect(cache.indexedKeyIds).toBe(3);
+    expect(cache.invalidate('k49')).toBe(1);
+    expect(cache.delete(kekCacheKey('k48', 1))).toBe(true);
+    expect(cache.indexedKeyIds).toBe(1);
+    now = 1_000;
+    expect(cache.get(kekCacheKey('k47', 1))).toBeUndefined();
+    expect(cache.indexedKeyIds).toBe(0);
+  });
 });

@@ -21,8 +21,9 @@ export function toEnvelope(e: RecordedEvent): EventEnvelope {
   };
 }
 
-export function toHeaders(e: RecordedEvent): MsgHdrs {
+export function toHeaders(e: RecordedEvent, relaySequence?: string): MsgHdrs {
   const h = headers();
+  if (relaySequence !== undefined) h.set(EventHeader.RelaySequence, relaySequence);
   h.set(EventHeader.StreamId, e.streamId);
   h.set(EventHeader.StreamPosition, String(e.streamPosition));
   h.set(EventHeader.EventType, e.type);
@@ -47,13 +48,13 @@ export async function publishEvents(
   js: JetStreamClient,
   service: string,
   batch: readonly RecordedEvent[],
-  opts: { timeoutMs: number; beforePublish?: (e: RecordedEvent) => void | Promise<void> },
+  opts: { timeoutMs: number; beforePublish?: (e: RecordedEvent) => void | Promise<void>; sequence?: (e: RecordedEvent) => string | undefined },
 ): Promise<PublishOutcome> {
   const nc = connectionOf(js);
   const settled = nc
     ? await publishPipelined(nc, batch.length, (i) => {
         const e = batch[i];
-        return { subject: eventSubject(service, e.type), payload: JSON.stringify(toEnvelope(e)), msgId: e.eventId, headers: toHeaders(e) };
+        return { subject: eventSubject(service, e.type), payload: JSON.stringify(toEnvelope(e)), msgId: e.eventId, headers: toHeaders(e, opts.sequence?.(e)) };
       }, opts.timeoutMs, opts.beforePublish ? (i) => opts.beforePublish?.(batch[i]) : undefined)
     : await publishWithRequests(js, service, batch, opts);
   const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -67,14 +68,14 @@ async function publishWithRequests(
   js: JetStreamClient,
   service: string,
   batch: readonly RecordedEvent[],
-  opts: { timeoutMs: number; beforePublish?: (e: RecordedEvent) => void | Promise<void> },
+  opts: { timeoutMs: number; beforePublish?: (e: RecordedEvent) => void | Promise<void>; sequence?: (e: RecordedEvent) => string | undefined },
 ): Promise<PromiseSettledResult<PubAck>[]> {
   const pending: Promise<PubAck>[] = [];
   try {
     for (const e of batch) {
       if (opts.beforePublish) await opts.beforePublish(e);
       const payload = JSON.stringify(toEnvelope(e));
-      pending.push(js.publish(eventSubject(service, e.type), payload, { msgID: e.eventId, headers: toHeaders(e), timeout: opts.timeoutMs }));
+      pending.push(js.publish(eventSubject(service, e.type), payload, { msgID: e.eventId, headers: toHeaders(e, opts.sequence?.(e)), timeout: opts.timeoutMs }));
     }
   } finally {
     // A throwing hook or subject must not leave earlier publishes unobserved.

@@ -82,7 +82,7 @@ describe('OutboxRelay (Postgres + JetStream)', () => {
         next.set(m.streamId, expected);
       }
 
-      expect(checkpoints.length).toBeGreaterThan(1);
+      expect(checkpoints.length).toBeGreaterThanOrEqual(1);
       for (let i = 1; i < checkpoints.length; i++) expect(cmp(checkpoints[i - 1], checkpoints[i])).toBe(-1);
       const status = await relay.status();
       expect(errors).toEqual([]);
@@ -120,5 +120,119 @@ describe('OutboxRelay (Postgres + JetStream)', () => {
     expect(out.duplicates).toBe(before);
     expect(out.through).toEqual(row.checkpoint);
     expect((await f.jsm.streams.info(f.stream)).state.messages).toBe(before);
+  });
+});
+
+describe('OutboxRelay checkpoint coalescing', () => {
+  let f: RelayFixture;
+  beforeEach(async () => {
+    f = await relayFixture('relaycp');
+  });
+  afterEach(async () => {
+    await f.close();
+  });
+
+  const appendOne = (i: number): Promise<unknown> =>
+    f.store.appendToStream(`cp-${i}`, [{ type: 'Ticked', data: { i }, meta: { actor: 'test' } }], { expectedVersion: ExpectedVersion.any });
+  const inStream = async (): Promise<number> => (await f.jsm.streams.info(f.stream)).state.messages;
+
+  it('publishes each event at once but commits no checkpoint per event; stop() commits what was published', async () => {
+    const commits: Checkpoint[] = [];
+    const relay = new OutboxRelay({
+      service: f.service, pool: f.pool, store: f.store, js: f.js, pollIntervalMs: 100,
+      checkpointIntervalMs: 600_000, checkpointMaxEvents: 1_000,
+      hooks: { afterCheckpoint: (c) => void commits.push(c) },
+    });
+    relay.start();
+    try {
+      await waitFor(() => relay.isActive, 5_000, 'the lease');
+      for (let i = 1; i <= 5; i++) {
+        await appendOne(i);
+        // Sequential writes: each one reaches JetStream without waiting for a checkpoint or a batch.
+        await waitFor(async () => (await inStream()) === i, 10_000, `event ${i} published`);
+      }
+      expect(commits).toEqual([]);
+      expect((await readRelayRow(f.pool, f.schema)).published).toBe('0');
+    } finally {
+      await relay.stop();
+    }
+    expect(commits).toHaveLength(1);
+    const row = await readRelayRow(f.pool, f.schema);
+    expect(row.published).toBe('5');
+    expect((await f.store.readAll(row.checkpoint, 10)).length).toBe(0);
+  });
+
+  it('an idle relay commits the pending checkpoint once its interval passed, and one commit covers many events', async () => {
+    const commits: Checkpoint[] = [];
+    const relay = new OutboxRelay({
+      service: f.service, pool: f.pool, store: f.store, js: f.js, pollIntervalMs: 100, checkpointIntervalMs: 300,
+      hooks: { afterCheckpoint: (c) => void commits.push(c) },
+    });
+    relay.start();
+    try {
+      await waitFor(() => relay.isActive, 5_000, 'the lease');
+      await Promise.all(Array.from({ length: 40 }, (_, i) => appendOne(i)));
+      await waitFor(async () => (await readRelayRow(f.pool, f.schema)).published === '40', 10_000, 'the idle commit');
+      expect(await inStream()).toBe(40);
+      expect(commits.length).toBeLessThan(40);
+      expect((await relay.status()).lag).toBe(0);
+    } finally {
+      await relay.stop();
+    }
+    expect(await inStream()).toBe(40);
+  });
+
+  it('checkpointMaxEvents bounds what a crash would re-publish', async () => {
+    const commits: Checkpoint[] = [];
+    const relay = new OutboxRelay({
+      service: f.service, pool: f.pool, store: f.store, js: f.js, pollIntervalMs: 100, batchSize: 10,
+      checkpointIntervalMs: 600_000, checkpointMaxEvents: 20,
+      hooks: { afterCheckpoint: (c) => void commits.push(c) },
+    });
+    for (let i = 0; i < 60; i += 10) {
+      await f.store.appendToStream(`cpm-${i}`, Array.from({ length: 10 }, (_, k) => ({ type: 'Ticked', data: { i: i + k }, meta: { actor: 'test' } })), { expectedVersion: ExpectedVersion.any });
+    }
+    relay.start();
+    try {
+      await waitFor(async () => (await readRelayRow(f.pool, f.schema)).published === '60', 10_000, 'three commits of 20');
+      expect(commits).toHaveLength(3);
+    } finally {
+      await relay.stop();
+    }
+  });
+
+  it('stamps Ekm-Relay-Seq <fencing>:1,2,3 on sequenced types only, and heartbeats its latest number while caught up', async () => {
+    const seen: { subject: string; seq: string | undefined }[] = [];
+    const hbSubject = `ekm.relay.${f.service}.heartbeat`;
+    const sub = f.nc.subscribe(`ekm.events.${f.service}.>`, { callback: (_e, m) => void seen.push({ subject: m.subject, seq: m.headers?.get('Ekm-Relay-Seq') }) });
+    const beats: string[] = [];
+    const hb = f.nc.subscribe(hbSubject, { callback: (_e, m) => void beats.push(m.headers?.get('Ekm-Relay-Seq') ?? '') });
+    await f.nc.flush();
+    const relay = new OutboxRelay({
+      service: f.service, pool: f.pool, store: f.store, js: f.js, pollIntervalMs: 1_000,
+      sequenced: (t) => t === 'Important', heartbeat: { subject: hbSubject, intervalMs: 50 },
+    });
+    relay.start();
+    try {
+      await waitFor(() => relay.isActive, 5_000, 'the lease');
+      await waitFor(() => beats.length > 0, 5_000, 'a first heartbeat');
+      const fencing = beats[0].split(':')[0];
+      expect(beats[0]).toBe(`${fencing}:0`);
+      await f.store.appendToStream('seq-1', [
+        { type: 'Important', data: {}, meta: { actor: 'test' } },
+        { type: 'Ticked', data: {}, meta: { actor: 'test' } },
+        { type: 'Important', data: {}, meta: { actor: 'test' } },
+      ], { expectedVersion: ExpectedVersion.any });
+      await waitFor(() => beats.includes(`${fencing}:2`), 10_000, 'a heartbeat after both sequenced events');
+      expect(seen.map((m) => [m.subject.split('.').pop(), m.seq])).toEqual([['Important', `${fencing}:1`], ['Ticked', ''], ['Important', `${fencing}:2`]]);
+      // The idle poll is 1 s, yet heartbeats keep coming at the 50 ms interval.
+      const n = beats.length;
+      await waitFor(() => beats.length >= n + 5, 10_000, 'more heartbeats while idle');
+      expect(beats.slice(n).every((b) => b === `${fencing}:2`)).toBe(true);
+    } finally {
+      await relay.stop();
+      sub.unsubscribe();
+      hb.unsubscribe();
+    }
   });
 });

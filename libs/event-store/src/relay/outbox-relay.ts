@@ -3,18 +3,35 @@
  * `readAll` from its checkpoint, publishes each event with `Nats-Msg-Id = event_id`, waits for every
  * ack of the batch, then compare-and-sets its checkpoint. A crash between publish and checkpoint
  * re-publishes the batch, which JetStream drops as duplicates inside the stream's duplicate window.
+ *
+ * Checkpoint commits are coalesced (at most one per `checkpointIntervalMs` or `checkpointMaxEvents`):
+ * at low load a commit per request cost a Postgres commit and an fsync each. Publishing is not delayed
+ * by it: the first event after an idle period goes out as soon as it is read. The position the relay
+ * reads from is kept in memory meanwhile; any failure falls back to the committed checkpoint, and a
+ * crash re-publishes at most the uncommitted events (deduplicated by `Nats-Msg-Id`).
  */
 import type { Checkpoint } from '../event-store.port';
 import { serviceSchema } from '../postgres/service-schema';
 import { backoffDelay, type BackoffPolicy } from '../jetstream/retry-delay';
+import { Empty, headers } from '@nats-io/transport-node';
 import { publishEvents } from './event-message';
+import { connectionOf } from './pipelined-publish';
 import { advanceCheckpoint, countAfter, readRelayRow } from './relay-checkpoint';
 import { defaultHolderId, RelayLease } from './relay-lease';
 import { RelayLeaseLostError } from './relay.errors';
-import type { OutboxRelayOptions, RelayLogger, RelayStatus } from './relay.types';
+import { EventHeader, type OutboxRelayOptions, type RelayLogger, type RelayStatus } from './relay.types';
 
 const silent: RelayLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 const DEFAULT_BACKOFF: BackoffPolicy = { initialMs: 100, maxMs: 5_000, jitter: 0.2 };
+export const DEFAULT_CHECKPOINT_INTERVAL_MS = 1_000;
+export const DEFAULT_CHECKPOINT_MAX_EVENTS = 10_000;
+
+/** Published but not yet committed as the checkpoint. */
+interface PendingCheckpoint {
+  next: Checkpoint;
+  count: number;
+  since: number;
+}
 
 export class OutboxRelay {
   readonly holderId: string;
@@ -124,36 +141,92 @@ export class OutboxRelay {
   }
 
   private async publishWhileLeased(lease: RelayLease): Promise<void> {
-    const { pool, store, js, service, hooks } = this.opts;
+    const { pool, store, js, service, hooks, sequenced, heartbeat } = this.opts;
     const batchSize = this.opts.batchSize ?? 256;
+    const intervalMs = this.opts.checkpointIntervalMs ?? DEFAULT_CHECKPOINT_INTERVAL_MS;
+    const maxEvents = this.opts.checkpointMaxEvents ?? DEFAULT_CHECKPOINT_MAX_EVENTS;
+    // One counter per lease over the sequenced event types, in publish order (see EventHeader.RelaySequence).
+    let seq = 0;
+    const sequence = sequenced ? (e: { type: string }): string | undefined => (sequenced(e.type) ? `${lease.fencing}:${++seq}` : undefined) : undefined;
     let failures = 0;
     let checkpoint: Checkpoint | null = null;
-    while (!this.stopping && !lease.isLost) {
-      try {
-        checkpoint ??= (await readRelayRow(pool, this.schema)).checkpoint;
-        this.wakePending = false;
-        const batch = await store.readAll(checkpoint, batchSize);
-        if (batch.length === 0) {
-          await this.pause(this.opts.pollIntervalMs ?? 1_000, true);
-          continue;
+    let pending: PendingCheckpoint | null = null;
+    const commit = async (): Promise<void> => {
+      if (!pending) return;
+      const p = pending;
+      await advanceCheckpoint(pool, this.schema, lease.fencing, p.next, p.count);
+      if (pending === p) pending = null;
+      await hooks?.afterCheckpoint?.(p.next);
+    };
+    const nc = heartbeat ? connectionOf(js) : null;
+    if (heartbeat && !nc) throw new TypeError('relay heartbeat needs a JetStreamClient with a reachable connection');
+    /** Caught up: every event readable at the last read is published, the last sequenced one is `seq`. */
+    let lastBeat = -Infinity;
+    const beat = (): void => {
+      if (!nc || !heartbeat) return;
+      // At most two per interval: at low load every request ends in a short batch, and a heartbeat
+      // each would add a message per request for no gain in freshness.
+      const now = performance.now();
+      if (now - lastBeat < heartbeat.intervalMs / 2) return;
+      lastBeat = now;
+      const h = headers();
+      h.set(EventHeader.RelaySequence, `${lease.fencing}:${seq}`);
+      nc.publish(heartbeat.subject, Empty, { headers: h });
+    };
+    /** Waits for a NOTIFY or the poll, but no longer than the pending checkpoint may stay uncommitted. */
+    const idle = async (): Promise<void> => {
+      const poll = Math.min(this.opts.pollIntervalMs ?? 1_000, heartbeat?.intervalMs ?? Infinity);
+      if (!pending) return this.pause(poll, true);
+      const due = pending.since + intervalMs - performance.now();
+      if (due <= 0) return commit();
+      return this.pause(Math.min(poll, due), true);
+    };
+    try {
+      while (!this.stopping && !lease.isLost) {
+        try {
+          checkpoint ??= (await readRelayRow(pool, this.schema)).checkpoint;
+          this.wakePending = false;
+          const batch = await store.readAll(checkpoint, batchSize);
+          if (batch.length === 0) {
+            beat();
+            await idle();
+            continue;
+          }
+          await publishEvents(js, service, batch, { timeoutMs: this.opts.publishTimeoutMs ?? 5_000, beforePublish: hooks?.beforePublish, sequence });
+          await hooks?.afterPublishBeforeCheckpoint?.(batch);
+          const last = batch[batch.length - 1];
+          const next: Checkpoint = { transactionId: last.transactionId, globalPosition: last.globalPosition };
+          const prev = pending as PendingCheckpoint | null; // closures (commit) reassign it: no narrowing
+          pending = { next, count: (prev?.count ?? 0) + batch.length, since: prev?.since ?? performance.now() };
+          checkpoint = next;
+          if (pending.count >= maxEvents || performance.now() - pending.since >= intervalMs) await commit();
+          failures = 0;
+          this.lastError = null;
+          // A short batch was everything readable at its read, and it is all published now.
+          if (batch.length < batchSize) beat();
+          // A short batch with no NOTIFY since the read: nothing newer is known, so skip the empty read
+          // (one query per request at low load). A commit that raced the read sent a NOTIFY (wakePending).
+          if (batch.length < batchSize && !this.wakePending) await idle();
+        } catch (err) {
+          if (err instanceof RelayLeaseLostError) {
+            lease.markLost(err.message);
+            return;
+          }
+          this.recordError(err, 'outbox relay attempt failed; retrying from the checkpoint');
+          checkpoint = null; // re-read: never trust a local position after a failure
+          pending = null; // what it covered is re-published from the committed checkpoint (duplicates dropped)
+          await this.pause(backoffDelay(++failures, this.opts.retryBackoff ?? DEFAULT_BACKOFF), false);
         }
-        await publishEvents(js, service, batch, { timeoutMs: this.opts.publishTimeoutMs ?? 5_000, beforePublish: hooks?.beforePublish });
-        await hooks?.afterPublishBeforeCheckpoint?.(batch);
-        const last = batch[batch.length - 1];
-        const next: Checkpoint = { transactionId: last.transactionId, globalPosition: last.globalPosition };
-        await advanceCheckpoint(pool, this.schema, lease.fencing, next, batch.length);
-        checkpoint = next;
-        failures = 0;
-        this.lastError = null;
-        await hooks?.afterCheckpoint?.(next);
-      } catch (err) {
-        if (err instanceof RelayLeaseLostError) {
-          lease.markLost(err.message);
-          return;
+      }
+    } finally {
+      // stop(): commit what was published, so a clean hand-over re-publishes nothing.
+      if (pending && !lease.isLost) {
+        try {
+          await commit();
+        } catch (err) {
+          if (err instanceof RelayLeaseLostError) lease.markLost(err.message);
+          else this.recordError(err, 'outbox relay final checkpoint failed; the next holder re-publishes (deduplicated)');
         }
-        this.recordError(err, 'outbox relay attempt failed; retrying from the checkpoint');
-        checkpoint = null; // re-read: never trust a local position after a failure
-        await this.pause(backoffDelay(++failures, this.opts.retryBackoff ?? DEFAULT_BACKOFF), false);
       }
     }
   }

@@ -25,7 +25,17 @@ export const EventHeader = {
   EventType: 'Ekm-Event-Type',
   GlobalPosition: 'Ekm-Global-Position',
   SchemaVersion: 'Ekm-Schema-Version',
+  /**
+   * `<fencing>:<n>` on events the relay was told to sequence (`OutboxRelayOptions.sequenced`): n counts
+   * those events 1, 2, 3… in publish order within one lease (fencing token). A core-NATS subscriber
+   * of exactly those subjects sees every n, so a skipped n (a lost message) or a new fencing (another
+   * relay took over, possibly after losing the previous holder's last messages) is detectable.
+   */
+  RelaySequence: 'Ekm-Relay-Seq',
 } as const;
+
+/** Where a service's relay publishes its heartbeat (core NATS only: no stream captures `ekm.relay.>`). */
+export const relayHeartbeatSubject = (service: string): string => `ekm.relay.${service}.heartbeat`;
 
 /**
  * Test seams: a test child process SIGKILLs itself at exact points. They run inside the relay loop;
@@ -55,8 +65,31 @@ export interface OutboxRelayOptions {
   readonly js: JetStreamClient;
   /** Shown in status; default `<hostname>:<pid>:<random>`. */
   readonly holderId?: string;
-  /** Events per read and per checkpoint move; default 256. */
+  /** Events per read; default 256. */
   readonly batchSize?: number;
+  /**
+   * Checkpoint coalescing: the checkpoint is committed once this many events were published since the
+   * last commit (default 10,000) or this many ms after the first uncommitted publish (default 1,000),
+   * and at stop(). Publishing itself is never delayed. A crash re-publishes at most those events, which
+   * JetStream drops as duplicates by `Nats-Msg-Id` (the stream's duplicate window, default 10 min, must
+   * exceed this interval plus the lease takeover time). 1 / 0 restore a commit after every batch.
+   */
+  readonly checkpointMaxEvents?: number;
+  readonly checkpointIntervalMs?: number;
+  /**
+   * Event types stamped with `Ekm-Relay-Seq` (one counter over all of them); default none. A
+   * subscriber to exactly these subjects can detect a lost message.
+   */
+  readonly sequenced?: (eventType: string) => boolean;
+  /**
+   * Core-NATS heartbeat while the relay is caught up: after a read that found nothing new or a short
+   * batch it published (the idle poll is capped at `intervalMs`; at most two heartbeats per interval) it
+   * publishes an empty message on `subject` with
+   * `Ekm-Relay-Seq` = `<fencing>:<n>`, n the last sequenced event published (0 for none yet). A
+   * subscriber that saw every n up to it knows it missed nothing committed before that read; one that
+   * hears no heartbeat knows the relay is down, stuck or cut off. Default none.
+   */
+  readonly heartbeat?: { readonly subject: string; readonly intervalMs: number };
   /** Fallback poll when no NOTIFY arrives (a late commit may become readable only later); default 1000. */
   readonly pollIntervalMs?: number;
   /** How often a standby replica tries the lease; default 1000. */

@@ -1,6 +1,9 @@
 /**
- * KEK_SOURCE: unwrapped KEK versions in an UnwrappedKeyCache (TTL EKM_KEK_CACHE_TTL_MS, at most
- * EKM_KEK_CACHE_MAX entries, zeroed on eviction; 0 for either disables caching), loaded on a miss from
+ * KEK_SOURCE: unwrapped KEK versions in an UnwrappedKeyCache (an lru-cache: at most EKM_KEK_CACHE_MAX
+ * entries, each for at most EKM_KEK_CACHE_TTL_MS, zeroed on eviction; 0 for either disables caching).
+ * Freshness comes from relayed key events (KeyEventInvalidator drops a key's versions on the events that
+ * take material out of use, and clears the whole cache when one may have been missed); every use is
+ * also gated by the key state, read through its own cache first. Loaded on a miss from
  * KEY_MATERIAL_STORE and opened by the EpochKeyring under the epoch the row names. A row read just
  * before an epoch roll moved it, whose old epoch key is already gone, is read once more.
  *
@@ -36,6 +39,8 @@ export class KekCache implements KekSource {
   private readonly flights = new Map<string, Flight>();
   /** Per key id: bumped by invalidate(), compared by loads that started before. */
   private readonly generations = new Map<string, number>();
+  /** Bumped by clear() (a flush after a possibly missed event): no load started before it is cached. */
+  private clears = 0;
   /** Counters for tests and metrics. */
   readonly stats = { hits: 0, loads: 0, invalidations: 0 };
 
@@ -82,11 +87,13 @@ export class KekCache implements KekSource {
   }
 
   clear(): void {
+    this.clears++;
     this.cache?.clear();
   }
 
   private async load(k: string, keyId: string, version: number): Promise<KeyMaterial> {
     const generation = this.generations.get(keyId) ?? 0;
+    const clears = this.clears;
     try {
       this.stats.loads++;
       const row = await this.read(keyId, version);
@@ -99,7 +106,7 @@ export class KekCache implements KekSource {
         if (again.epoch === row.epoch) throw e;
         material = await this.root.unwrap(again);
       }
-      if (this.cache && (this.generations.get(keyId) ?? 0) === generation) {
+      if (this.cache && (this.generations.get(keyId) ?? 0) === generation && this.clears === clears) {
         this.cache.set(k, material.use((b) => KeyMaterial.copyOf(b)));
       }
       return material;

@@ -1,16 +1,28 @@
 /**
- * Cross-replica invalidation (a replica must not serve a key state or KEK another replica changed): every replica listens on core NATS to `ekm.events.keys.>`,
- * where the outbox relay publishes each committed key event (header `Ekm-Stream-Id` = `key-<id>`).
- * Any event of a key drops its cached state; events that take material out of use also drop its cached
- * KEKs (zeroed). Core NATS rather than a durable consumer: only what is cached NOW matters, and a lost
- * message is bounded by the state reader's own TTL (≤ 500 ms) and the KEK cache TTL.
+ * Cross-replica invalidation (a replica must not serve a key state or KEK another replica changed).
+ * Every replica subscribes on core NATS to the lifecycle subjects `ekm.events.keys.<KeyEventType>`, one
+ * per type, so the server never sends it usage records (`ekm.events.keys.KeyUsageRecorded`, the bulk of
+ * the stream), and to the relay heartbeat `ekm.relay.keys.heartbeat`. Any lifecycle event of a key drops
+ * its cached state; events that take material out of use also drop its cached KEKs (zeroed).
+ *
+ * Core NATS rather than a durable consumer: only what is cached NOW matters. A lost message is detected
+ * by CacheTrust (the relay numbers lifecycle events and heartbeats its latest number): a gap, a relay
+ * change or a disconnect flushes both caches, a late heartbeat suspends trust, and the caches then keep
+ * entries only for their short TTL, the bound that held before any of this.
  */
-import { EventHeader } from '@ekm/event-store';
+import { EventHeader, eventSubject, relayHeartbeatSubject } from '@ekm/event-store';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
+import { KEY_EVENT_TYPES } from '../../domain';
 import type { KeyStateReader } from '../../application/ports';
 import type { KekSource } from '../../application/crypto/crypto.ports';
+import type { CacheTrust } from './cache-trust';
 
-export const KEY_EVENTS_SUBJECT = 'ekm.events.keys.>';
+/** The subjects a replica hears: lifecycle events only. */
+export const KEY_LIFECYCLE_SUBJECTS: readonly string[] = KEY_EVENT_TYPES.map((t) => eventSubject('keys', t));
+export const KEY_RELAY_HEARTBEAT_SUBJECT = relayHeartbeatSubject('keys');
+const LIFECYCLE_TYPES: ReadonlySet<string> = new Set(KEY_EVENT_TYPES);
+/** What the relay numbers: exactly the types this invalidator subscribes to (a gap in them is a loss). */
+export const isSequencedKeyEvent = (eventType: string): boolean => LIFECYCLE_TYPES.has(eventType);
 const KEY_STREAM_PREFIX = 'key-';
 
 /** Events after which no cached KEK of the key may be used again without re-reading state. */
@@ -22,32 +34,50 @@ export interface InvalidatorLogger {
   warn(obj: object, msg?: string): void;
 }
 
+/** The state cache's side of invalidation; both caches flush on a loss of trust. */
+export interface FlushableStateReader extends KeyStateReader {
+  clear?(): void;
+}
+
 export class KeyEventInvalidator {
-  private sub: Subscription | null = null;
+  private subs: Subscription[] = [];
+  private watching = false;
   /** Counters for tests and metrics. */
-  readonly stats = { stateInvalidations: 0, kekInvalidations: 0 };
+  readonly stats = { stateInvalidations: 0, kekInvalidations: 0, flushes: 0 };
 
   constructor(
     private readonly nc: NatsConnection,
-    private readonly reader: KeyStateReader,
+    private readonly reader: FlushableStateReader,
     private readonly keks: KekSource,
+    private readonly trust: CacheTrust,
     private readonly logger: InvalidatorLogger,
-  ) {}
+  ) {
+    trust.onFlush((reason) => {
+      this.stats.flushes++;
+      this.reader.clear?.();
+      this.keks.clear();
+      this.logger.warn({ reason }, 'key caches flushed: a relayed key event may have been missed');
+    });
+  }
 
-  /** Subscribes and flushes, so the server has the SUB before the service reports ready. */
+  /** Subscribes and flushes, so the server has every SUB before the service reports ready. */
   async start(): Promise<void> {
-    if (this.sub) return;
-    this.sub = this.nc.subscribe(KEY_EVENTS_SUBJECT, { callback: (err, msg) => (err ? this.logger.warn({ err: err.message }, 'key event subscription error') : this.onMessage(msg)) });
+    if (this.subs.length > 0) return;
+    const onError = (err: Error): void => this.logger.warn({ err: err.message }, 'key event subscription error');
+    for (const subject of KEY_LIFECYCLE_SUBJECTS) {
+      this.subs.push(this.nc.subscribe(subject, { callback: (err, msg) => (err ? onError(err) : this.onMessage(msg)) }));
+    }
+    this.subs.push(this.nc.subscribe(KEY_RELAY_HEARTBEAT_SUBJECT, { callback: (err, msg) => (err ? onError(err) : this.trust.heartbeat(msg.headers?.get(EventHeader.RelaySequence))) }));
+    void this.watchConnection();
     await this.nc.flush();
   }
 
   onMessage(msg: Msg): void {
     const streamId = msg.headers?.get(EventHeader.StreamId) ?? '';
-    // Usage records (`usage-<instance>`) and other streams share the subject space: ignore them cheaply.
-    if (!streamId.startsWith(KEY_STREAM_PREFIX)) return;
-    const keyId = streamId.slice(KEY_STREAM_PREFIX.length);
     const type = msg.headers?.get(EventHeader.EventType) ?? msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
-    this.invalidate(keyId, type);
+    if (streamId.startsWith(KEY_STREAM_PREFIX)) this.invalidate(streamId.slice(KEY_STREAM_PREFIX.length), type);
+    // After the invalidation: the number is accounted for only once its effect is applied.
+    this.trust.event(msg.headers?.get(EventHeader.RelaySequence));
   }
 
   invalidate(keyId: string, eventType: string): void {
@@ -60,9 +90,24 @@ export class KeyEventInvalidator {
   }
 
   async stop(): Promise<void> {
-    const sub = this.sub;
-    this.sub = null;
-    if (sub && !sub.isClosed()) sub.unsubscribe();
+    const subs = this.subs;
+    this.subs = [];
+    this.watching = false;
+    for (const sub of subs) if (!sub.isClosed()) sub.unsubscribe();
     await Promise.resolve();
+  }
+
+  /** A disconnect may have lost messages: whatever was cached before it is not trusted after it. */
+  private async watchConnection(): Promise<void> {
+    this.watching = true;
+    try {
+      for await (const s of this.nc.status()) {
+        if (!this.watching) return;
+        if (s.type === 'disconnect' || s.type === 'reconnect') this.trust.disconnected();
+      }
+    } catch (err) {
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'NATS status watch ended');
+      this.trust.disconnected();
+    }
   }
 }

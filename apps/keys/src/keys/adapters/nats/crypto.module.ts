@@ -1,11 +1,12 @@
 /**
  * CryptoModule: the keys service's data plane — the ekm.v1.keys.<crypto op> handlers, the group-committed
  * usage recorder (USAGE_RECORDER), the unwrapped-KEK cache (KEK_SOURCE), cross-replica invalidation from
- * `ekm.events.keys.>`, and the AES-GCM budget with forced rotation.
+ * the lifecycle subjects `ekm.events.keys.<KeyEventType>` and the relay heartbeat, and the AES-GCM budget
+ * with forced rotation.
  *
  * `imports` must export, between them: EVENT_STORE and PG_POOL (EventLogModule.forService('keys'), pass
  * the SAME object the root module imports so Nest builds one pool), and the control plane's
- * KEY_STATE_READER, KEY_MATERIAL_STORE, KEY_COMMAND_HANDLER, EPOCH_KEYRING and AUTHORIZER.
+ * KEY_STATE_READER, KEY_CACHE_TRUST, KEY_MATERIAL_STORE, KEY_COMMAND_HANDLER, EPOCH_KEYRING and AUTHORIZER.
  * The `gcm_budget` table comes from GcmBudgetMigration (add it to the keys service's extraMigrations).
  */
 import { hostname } from 'node:os';
@@ -28,6 +29,7 @@ import { GcmBudget } from '../../application/crypto/gcm-budget';
 import { KeyAccess } from '../../application/crypto/key-access';
 import { KekCache } from '../cache/kek-cache';
 import { KeyEventInvalidator } from '../cache/key-event-invalidator';
+import { KEY_CACHE_TRUST, type CacheTrust } from '../cache/cache-trust';
 import { EPOCH_KEYRING, type EpochKeyring } from '../../application/epochs/epoch-keyring';
 import { PostgresGcmCounterStore } from '../postgres/gcm-budget.store';
 import { KeysCryptoController } from './keys-crypto.controller';
@@ -114,9 +116,9 @@ export class CryptoModule {
         { provide: DataPlaneBatch, inject: [DataPlane], useFactory: (p: DataPlane) => new DataPlaneBatch(p) },
         {
           provide: KeyEventInvalidator,
-          inject: [NATS_CONNECTION, KEY_STATE_READER, KEK_SOURCE, LOGGER],
-          useFactory: (nc: NatsConnection, reader: KeyStateReader, keks: KekSource, logger: Logger) =>
-            new KeyEventInvalidator(nc, reader, keks, logger.child({ component: 'key-event-invalidator' })),
+          inject: [NATS_CONNECTION, KEY_STATE_READER, KEK_SOURCE, KEY_CACHE_TRUST, LOGGER],
+          useFactory: (nc: NatsConnection, reader: KeyStateReader, keks: KekSource, trust: CacheTrust, logger: Logger) =>
+            new KeyEventInvalidator(nc, reader, keks, trust, logger.child({ component: 'key-event-invalidator' })),
         },
         CryptoLifecycle,
       ],
