@@ -19,6 +19,7 @@ import { verifyTrail, type VerifyResult } from '../../application/verify-trail';
 import type { SourceEvent } from '../../domain/audit-entry';
 import { AuditSigner } from '../signing/audit-signer';
 import { AuditTrailMigration } from './audit-schema.migration';
+import { AuditTrailBatchMigration } from './trail-batch.migration';
 import type { SignedCheckpoint } from './chain-guard';
 import { TrailAppender } from './trail-appender';
 import { TrailReader } from './trail-reader';
@@ -84,7 +85,7 @@ describe('trail anchored outside the database (superuser, triggers bypassed)', (
 
   async function freshTrail(n = 303): Promise<Trail> {
     const db = await createTestDatabase('ekm_audit_anchor');
-    await migrateServiceSchema({ adminUrl: db.url, service: 'audit', extraMigrations: [AuditTrailMigration] });
+    await migrateServiceSchema({ adminUrl: db.url, service: 'audit', extraMigrations: [AuditTrailMigration, AuditTrailBatchMigration] });
     const t = await attach(db, [], `usage-${randomUUID()}`);
     // The first trail generates the signing key; later ones copy its row so one key signs every trail.
     if (open.length > 1) {

@@ -16,6 +16,7 @@ import { verifyTrail, type VerifyResult } from '../../application/verify-trail';
 import type { SourceEvent } from '../../domain/audit-entry';
 import { AuditSigner } from '../signing/audit-signer';
 import { AuditTrailMigration } from './audit-schema.migration';
+import { AuditTrailBatchMigration } from './trail-batch.migration';
 import { TrailAppender } from './trail-appender';
 import { TrailReader } from './trail-reader';
 
@@ -38,7 +39,7 @@ describe('audit trail tamper evidence (superuser)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('ekm_audit_tamper');
-    await migrateServiceSchema({ adminUrl: db.url, service: 'audit', extraMigrations: [AuditTrailMigration] });
+    await migrateServiceSchema({ adminUrl: db.url, service: 'audit', extraMigrations: [AuditTrailMigration, AuditTrailBatchMigration] });
     pool = new Pool({ connectionString: db.url, max: 4 });
     admin = new Client({ connectionString: db.url });
     await admin.connect();
