@@ -41,13 +41,21 @@ export interface AppendStats {
   readonly head: number;
 }
 
+/** A committed trail row as the SIEM relay publishes it (handed over so it need not read it back). */
+export interface CommittedRow {
+  readonly leafIndex: number;
+  readonly entry: string;
+  readonly hash: Buffer;
+  readonly category: string;
+}
+
 export interface TrailAppenderOptions {
   readonly pool: Pool;
   readonly signer: AuditSigner;
   readonly checkpointEvery: number;
   readonly schema?: string;
   /** Called after each commit that appended entries (wakes the SIEM relay). */
-  readonly onAppended?: (stats: AppendStats) => void;
+  readonly onAppended?: (stats: AppendStats, rows: readonly CommittedRow[]) => void;
   readonly maxBatch?: number;
   /** The newest published checkpoint (the signer's anchor at start; see ChainGuard). */
   readonly anchor?: CheckpointAnchor;
@@ -82,6 +90,7 @@ interface BatchResult {
   readonly stats: AppendStats;
   readonly chained: { index: number; hash: Buffer } | null;
   readonly committed: () => void;
+  readonly rows: readonly CommittedRow[];
 }
 
 export class TrailAppender {
@@ -158,7 +167,7 @@ export class TrailAppender {
       this.flushingSince = batch[0].queuedAt;
       try {
         const items = batch.flatMap((p) => p.items);
-        const { outcomes, stats, chained, committed } = await this.inLockedTx((c) => this.appendBatch(c, items));
+        const { outcomes, stats, chained, committed, rows } = await this.inLockedTx((c) => this.appendBatch(c, items));
         // Only after the commit: a rolled-back batch must not move the trusted head, nor what this process knows of the trail.
         committed();
         if (chained) this.guard.advance(chained.index, chained.hash);
@@ -171,7 +180,7 @@ export class TrailAppender {
           if (failed) p.reject(failed);
           else p.resolve(own.includes('appended') ? 'appended' : 'duplicate');
         }
-        if (stats.appended > 0) this.o.onAppended?.(stats);
+        if (stats.appended > 0) this.o.onAppended?.(stats, rows);
       } catch (err) {
         // Rolled back: nothing of what this batch learned about the trail holds.
         this.known = null;
@@ -304,7 +313,7 @@ export class TrailAppender {
     }
     // 5. Number, hash (in memory, on the head the guard vouches for or not), insert with one statement.
     const trusted = await this.guard.check(c, head);
-    const rows = toAppend.length > 0 ? await insertChained(c, this.s, head, toAppend, outcomes, this.o.clock?.() ?? new Date()) : { idx: [], hashes: [], quarantined: 0, rowByRow: false };
+    const rows = toAppend.length > 0 ? await insertChained(c, this.s, head, toAppend, outcomes, this.o.clock?.() ?? new Date()) : { idx: [], hashes: [], texts: [], categories: [], quarantined: 0, rowByRow: false };
     const { idx, hashes } = rows;
     if (idx.length > 0) {
       // One checkpoint per `checkpointEvery` entries, also when a big batch spans several.
@@ -323,6 +332,7 @@ export class TrailAppender {
       outcomes,
       stats: { appended: idx.length, gapFilled, quarantined: rows.quarantined, head: newHead.index },
       chained: trusted ? newHead : null,
+      rows: idx.map((leafIndex, n) => ({ leafIndex, entry: rows.texts[n], hash: hashes[n], category: rows.categories[n] })),
       // Applied only after the commit. Row by row, some rows may have been refused as duplicates, so
       // what this batch meant to append is not what the trail holds: reload from the trail instead.
       committed: () => {

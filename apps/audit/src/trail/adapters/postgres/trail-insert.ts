@@ -27,11 +27,12 @@ const isRowError = (err: unknown): boolean => {
  * becomes its quarantined stand-in, a unique violation a duplicate, so no member fails the others.
  */
 export async function insertChained(c: PoolClient, schema: string, head: { index: number; hash: Buffer }, items: readonly { e: SourceEvent; i?: number }[], outcomes: ('appended' | 'duplicate' | Error)[], now: Date):
-Promise<{ idx: number[]; hashes: Buffer[]; quarantined: number; rowByRow: boolean }> {
+Promise<{ idx: number[]; hashes: Buffer[]; texts: string[]; categories: string[]; quarantined: number; rowByRow: boolean }> {
   let prev = head.hash;
   let quarantined = 0;
   const idx: number[] = [];
   const texts: string[] = [];
+  const categories: string[] = [];
   const hashes: Buffer[] = [];
   // Column-major: one array parameter per column, one statement for the whole batch.
   const cols: TrailColumnValue[][] = TRAIL_COLUMNS.map(() => []);
@@ -41,6 +42,7 @@ Promise<{ idx: number[]; hashes: Buffer[]; quarantined: number; rowByRow: boolea
     prev = chainHash(prev, b.text);
     idx.push(head.index + n + 1);
     texts.push(b.text);
+    categories.push(b.entry.category);
     hashes.push(prev);
     trailColumns(b.entry).forEach((v, k) => cols[k].push(v));
   });
@@ -48,12 +50,12 @@ Promise<{ idx: number[]; hashes: Buffer[]; quarantined: number; rowByRow: boolea
   try {
     await c.query(`INSERT INTO ${schema}.trail (${INSERT_COLUMNS}) SELECT * FROM unnest(${UNNEST})`, [idx, texts, hashes, ...cols]);
     await c.query('RELEASE SAVEPOINT trail_batch');
-    return { idx, hashes, quarantined, rowByRow: false };
+    return { idx, hashes, texts, categories, quarantined, rowByRow: false };
   } catch (err) {
     await c.query('ROLLBACK TO SAVEPOINT trail_batch');
     if (!isRowError(err)) throw err;
   }
-  const out = { idx: [] as number[], hashes: [] as Buffer[], quarantined: 0, rowByRow: true };
+  const out = { idx: [] as number[], hashes: [] as Buffer[], texts: [] as string[], categories: [] as string[], quarantined: 0, rowByRow: true };
   prev = head.hash;
   for (const { e, i } of items) {
     const leaf = head.index + out.idx.length + 1;
@@ -80,6 +82,8 @@ Promise<{ idx: number[]; hashes: Buffer[]; quarantined: number; rowByRow: boolea
     prev = h;
     out.idx.push(leaf);
     out.hashes.push(h);
+    out.texts.push(b.text);
+    out.categories.push(b.entry.category);
   }
   return out;
 }
