@@ -2,9 +2,12 @@
 /**
  * Audit benchmarks over dist/ (run `npm run build` first): `npm run bench:audit`.
  * 1. Trail lag: a source (schema ekm_keys + its OutboxRelay) commits usage records at a steady rate
- *    while the audit service runs as a child process; lag = trail.appended_at - source recorded_at
- *    (both from the Postgres clock), p50/p99/max.
- * 2. Verify rate: N entries appended with the trail appender, then verifyTrail over Postgres.
+ *    while the audit service runs as a child process, each tick's records as one KeyUsageBatchRecorded
+ *    event (as the keys service's group commit writes them; AUDIT_BENCH_SINGLE=1: one KeyUsageRecorded
+ *    per record, as older keys services did); lag = when the trail's commit notification for the
+ *    entry arrived (LISTEN ekm_audit_trail) - source recorded_at, p50/p99/max (one machine, one clock).
+ * 2. Verify rate: N entries appended with the trail appender, then verifyTrail over Postgres; the
+ *    append rate of the first and of the last 10 % of the trail shows whether appends slow as it grows.
  * Starts its own Postgres and nats-server; prints a table and writes test/bench/results/audit-<ts>.json.
  * Env: AUDIT_BENCH_RATE (events/s, default 2000), AUDIT_BENCH_SECONDS (default 5), AUDIT_BENCH_VERIFY_N (default 100000).
  */
@@ -23,6 +26,7 @@ const { startPostgres, startNats, stopServer } = dist('test/support/servers.js')
 const es = dist('libs/event-store/src/index.js');
 const { SoftwareRootOfTrust } = dist('libs/crypto/src/index.js');
 const { AuditTrailMigration } = dist('apps/audit/src/trail/adapters/postgres/audit-schema.migration.js');
+const { AuditTrailBatchMigration } = dist('apps/audit/src/trail/adapters/postgres/trail-batch.migration.js');
 const { TrailAppender } = dist('apps/audit/src/trail/adapters/postgres/trail-appender.js');
 const { TrailReader } = dist('apps/audit/src/trail/adapters/postgres/trail-reader.js');
 const { AuditSigner } = dist('apps/audit/src/trail/adapters/signing/audit-signer.js');
@@ -32,6 +36,7 @@ const RATE = Number(process.env.AUDIT_BENCH_RATE ?? 2000);
 const SECONDS = Number(process.env.AUDIT_BENCH_SECONDS ?? 5);
 const VERIFY_N = Number(process.env.AUDIT_BENCH_VERIFY_N ?? 100000);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const SINGLE = process.env.AUDIT_BENCH_SINGLE === '1';
 const usage = (n) => ({ type: 'KeyUsageRecorded', data: { requestId: randomUUID(), principal: 'bench', tenant: 'acme', operation: 'GenerateDataKey', keyId: 'k-bench', keyVersion: 1, encryptionContext: { tenant: 'acme', collection: 'docs', asset: `a${n % 50}` }, outcome: 'ALLOWED', at: new Date().toISOString() }, meta: { actor: 'bench' } });
 
 async function createDb(pgUrl, name) {
@@ -73,13 +78,21 @@ async function lagBench(pg, natsUrl) {
     EKM_NATS_URL: natsUrl, EKM_DATABASE_ADMIN_URL: url, EKM_DATABASE_URL: u.toString(), EKM_HTTP_PORT: '0', EKM_AUTH: 'disabled',
     EKM_DATA_DIR: mkdtempSync(join(tmpdir(), 'ekm-audit-bench-')), EKM_ROOT_SECRET: 'audit-bench-root-secret-01', EKM_AUDIT_SOURCES: 'keys', EKM_LOG_LEVEL: 'info',
   });
+  // Commit notifications (payload: the trail head after the commit), timed as they arrive.
+  const listener = new Client({ connectionString: url });
+  await listener.connect();
+  const heads = [];
+  listener.on('notification', (m) => heads.push([Number(m.payload), Date.now()]));
+  await listener.query('LISTEN ekm_audit_trail');
   const perTick = Math.max(1, Math.round(RATE / 100));
   const streams = Array.from({ length: 8 }, () => `usage-bench-${randomUUID()}`);
   const start = Date.now();
   let sent = 0;
   const inflight = new Set();
   for (let tick = 0; Date.now() - start < SECONDS * 1000; tick++) {
-    const p = store.appendToStream(streams[tick % streams.length], Array.from({ length: perTick }, (_, i) => usage(sent + i)), { expectedVersion: es.ExpectedVersion.any });
+    const recs = Array.from({ length: perTick }, (_, i) => usage(sent + i));
+    const events = SINGLE ? recs : [{ type: 'KeyUsageBatchRecorded', data: { records: recs.map((r) => r.data) }, meta: recs[0].meta }];
+    const p = store.appendToStream(streams[tick % streams.length], events, { expectedVersion: es.ExpectedVersion.any });
     sent += perTick;
     inflight.add(p);
     void p.finally(() => inflight.delete(p));
@@ -95,32 +108,48 @@ async function lagBench(pg, natsUrl) {
     if (rows[0].n >= sent) break;
     await sleep(100);
   }
-  const { rows } = await admin.query(`
-    SELECT count(*)::int AS n,
-           percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) AS p99, max(lag) AS max
-      FROM (SELECT extract(epoch FROM t.appended_at - e.recorded_at) * 1000 AS lag FROM ekm_audit.trail t JOIN ekm_keys.events e ON e.event_id::text = t.source_event_id) x`);
+  const { rows: entries } = await admin.query(`
+    SELECT t.leaf_index::int AS leaf, (extract(epoch FROM e.recorded_at) * 1000)::float8 AS recorded_ms
+      FROM ekm_audit.trail t JOIN ekm_keys.events e ON e.stream_id = t.source_stream_id AND e.stream_position = t.source_stream_position ORDER BY t.leaf_index`);
+  const lags = [];
+  let h = 0;
+  for (const { leaf, recorded_ms } of entries) {
+    while (h < heads.length && heads[h][0] < leaf) h++;
+    if (h < heads.length) lags.push(heads[h][1] - recorded_ms);
+  }
+  lags.sort((a, b) => a - b);
+  const pct = (q) => (lags.length === 0 ? NaN : lags[Math.min(lags.length - 1, Math.floor(q * lags.length))]);
+  const rows = [{ n: entries.length, p50: pct(0.5), p99: pct(0.99), max: lags[lags.length - 1] }];
+  await listener.end();
   child.kill('SIGTERM');
   await new Promise((r) => child.once('exit', r));
   await relay.stop();
   await nc.close();
   await admin.end();
   await pool.end();
-  return { rateTarget: RATE, sent, achievedRate: Math.round(sent / produceSeconds), inTrail: rows[0].n, lagP50Ms: Number(rows[0].p50), lagP99Ms: Number(rows[0].p99), lagMaxMs: Number(rows[0].max) };
+  return { events: SINGLE ? 'KeyUsageRecorded' : 'KeyUsageBatchRecorded', rateTarget: RATE, sent, achievedRate: Math.round(sent / produceSeconds), inTrail: rows[0].n, lagP50Ms: Number(rows[0].p50), lagP99Ms: Number(rows[0].p99), lagMaxMs: Number(rows[0].max) };
 }
 
 async function verifyBench(pg) {
   const url = await createDb(pg.url, `bench_verify_${Date.now()}`);
-  await es.migrateServiceSchema({ adminUrl: url, service: 'audit', extraMigrations: [AuditTrailMigration] });
+  await es.migrateServiceSchema({ adminUrl: url, service: 'audit', extraMigrations: [AuditTrailMigration, AuditTrailBatchMigration] });
   const pool = new Pool({ connectionString: url, max: 4 });
   const root = SoftwareRootOfTrust.open({ dataDir: mkdtempSync(join(tmpdir(), 'ekm-audit-bench-v-')), env: 'development', secret: 'audit-bench-root-secret-01' });
   const signer = await AuditSigner.load(pool, root);
   const appender = new TrailAppender({ pool, signer, checkpointEvery: 1000 });
   const t0 = Date.now();
   const stream = `usage-${randomUUID()}`;
+  const chunkMs = [];
   for (let done = 0; done < VERIFY_N; done += 2000) {
     const n = Math.min(2000, VERIFY_N - done);
+    const c0 = Date.now();
     await appender.appendMany(Array.from({ length: n }, (_, i) => ({ service: 'keys', eventId: randomUUID(), type: 'KeyUsageRecorded', streamId: stream, streamPosition: done + i + 1, globalPosition: String(done + i + 1), recordedAt: new Date().toISOString(), ...usage(done + i) })));
+    chunkMs.push([n, Date.now() - c0]);
   }
+  const tenth = Math.max(1, Math.floor(chunkMs.length / 10));
+  const rateOf = (cs) => Math.round(cs.reduce((a, c) => a + c[0], 0) / (cs.reduce((a, c) => a + c[1], 0) / 1000));
+  const appendRateFirstTenth = rateOf(chunkMs.slice(0, tenth));
+  const appendRateLastTenth = rateOf(chunkMs.slice(-tenth));
   const appendRate = Math.round(VERIFY_N / ((Date.now() - t0) / 1000));
   const t1 = process.hrtime.bigint();
   const r = await verifyTrail(new TrailReader(pool), { verifySignature: (p, s) => signer.verify(p, s) });
@@ -128,7 +157,7 @@ async function verifyBench(pg) {
   await root.close();
   await pool.end();
   if (!r.ok) throw new Error(`verify failed: ${r.reason}`);
-  return { entries: r.entries, checkpoints: r.checkpoints, verifySeconds: Number(seconds.toFixed(3)), verifyRatePerSec: Math.round(r.entries / seconds), appendRatePerSec: appendRate };
+  return { entries: r.entries, checkpoints: r.checkpoints, verifySeconds: Number(seconds.toFixed(3)), verifyRatePerSec: Math.round(r.entries / seconds), appendRatePerSec: appendRate, appendRateFirstTenth, appendRateLastTenth };
 }
 
 let children = [];
@@ -146,7 +175,7 @@ async function main() {
     console.table({
       'trail lag p50 (ms)': lag.lagP50Ms.toFixed(1), 'trail lag p99 (ms)': lag.lagP99Ms.toFixed(1), 'trail lag max (ms)': lag.lagMaxMs.toFixed(1),
       'source rate (events/s)': lag.achievedRate, 'events in trail / sent': `${lag.inTrail} / ${lag.sent}`,
-      'verify rate (entries/s)': verify.verifyRatePerSec, 'verify entries': verify.entries, 'bulk append rate (entries/s)': verify.appendRatePerSec,
+      'verify rate (entries/s)': verify.verifyRatePerSec, 'verify entries': verify.entries, 'bulk append rate (entries/s)': verify.appendRatePerSec, 'append rate, first / last 10 % of the trail': `${verify.appendRateFirstTenth} / ${verify.appendRateLastTenth}`,
     });
     mkdirSync(join(__dirname, 'results'), { recursive: true });
     const file = join(__dirname, 'results', `audit-${Date.now()}.json`);

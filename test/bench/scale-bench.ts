@@ -21,6 +21,7 @@ import { RebuildKeyProjection } from '../../apps/keys/src/keys/adapters/postgres
 import { KeysSchemaMigration } from '../../apps/keys/src/keys/adapters/postgres/keys-schema.migration';
 import { rebuildKeysProjection } from '../../apps/cli/src/admin/keys-projection-rebuild';
 import { AuditTrailMigration } from '../../apps/audit/src/trail/adapters/postgres/audit-schema.migration';
+import { AuditTrailBatchMigration } from '../../apps/audit/src/trail/adapters/postgres/trail-batch.migration';
 import { TrailAppender } from '../../apps/audit/src/trail/adapters/postgres/trail-appender';
 import { TrailReader } from '../../apps/audit/src/trail/adapters/postgres/trail-reader';
 import { AuditSigner } from '../../apps/audit/src/trail/adapters/signing/audit-signer';
@@ -269,7 +270,7 @@ async function rebuildPart(o: ScaleOptions, stack: PrivateStack): Promise<Record
 async function auditPart(o: ScaleOptions, stack: PrivateStack): Promise<Record<string, unknown>> {
   await stack.stopKeys();
   const url = await createDatabase(stack.adminUrl, 'ekm_audit_scale');
-  await migrateServiceSchema({ adminUrl: url, service: 'audit', extraMigrations: [AuditTrailMigration] });
+  await migrateServiceSchema({ adminUrl: url, service: 'audit', extraMigrations: [AuditTrailMigration, AuditTrailBatchMigration] });
   const pool = new Pool({ connectionString: url, max: 4 });
   const dataDir = mkdtempSync(join(tmpdir(), 'ekm-bench-scale-audit-'));
   const root = SoftwareRootOfTrust.open({ dataDir, env: 'development', secret: 'bench-scale-audit-root-01' });

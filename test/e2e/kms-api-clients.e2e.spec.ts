@@ -102,7 +102,7 @@ describe('AWS KMS-compatible API with the Encryption SDK, raw SigV4 and the aws 
     altered.write('dock', at);
     await expect(decrypt(keyring, altered)).rejects.toThrow();
     const failed = await stack.keysDb.query<{ n: string }>(
-      `SELECT count(*) AS n FROM ekm_keys.events WHERE event_type = 'KeyUsageRecorded' AND data->>'operation' = 'Decrypt' AND data->>'outcome' <> 'ALLOWED' AND data->>'via' = 'kms-api' AND data->'encryptionContext'->>'collection' = 'dock'`);
+      `SELECT count(*) AS n FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records WHERE data->>'operation' = 'Decrypt' AND data->>'outcome' <> 'ALLOWED' AND data->>'via' = 'kms-api' AND data->'encryptionContext'->>'collection' = 'dock'`);
     expect(Number(failed.rows[0]!.n)).toBeGreaterThanOrEqual(1);
     client.destroy();
   }, 60_000);

@@ -128,7 +128,7 @@ describe('tenant isolation through the policy authorizer', () => {
     const c = new Client({ connectionString: url });
     await c.connect();
     try {
-      const { rows } = await c.query<{ n: string }>(`SELECT count(*) AS n FROM ekm_keys.events WHERE event_type = 'KeyUsageRecorded' AND data->>'principal' = $1 AND data->>'outcome' = $2`, [principal, outcome]);
+      const { rows } = await c.query<{ n: string }>(`SELECT count(*) AS n FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records WHERE data->>'principal' = $1 AND data->>'outcome' = $2`, [principal, outcome]);
       return Number(rows[0].n);
     } finally {
       await c.end();

@@ -156,7 +156,7 @@ describe('re-wrap tracking (e2e)', () => {
     await ok('keys', 'destroy-key-version', { keyId, version: 1, force: true });
     const versions = await ok<{ versions: { version: number; status: string }[] }>('keys', 'list-key-versions', { keyId });
     expect(versions.versions.find((v) => v.version === 1)?.status).toBe('Destroyed');
-    const forced = await pg.query<{ op: string }>(`SELECT data->>'operation' AS op FROM ekm_keys.events WHERE event_type = 'KeyUsageRecorded' AND data->>'keyId' = $1 AND data->>'operation' LIKE '%Forced'`, [keyId]);
+    const forced = await pg.query<{ op: string }>(`SELECT data->>'operation' AS op FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records WHERE data->>'keyId' = $1 AND data->>'operation' LIKE '%Forced'`, [keyId]);
     expect(forced.rows.map((r) => r.op).sort()).toEqual(['DestroyKeyVersionForced', 'DisableKeyVersionForced']);
 
     // One re-wrap notice for the tenant, for this rotation.

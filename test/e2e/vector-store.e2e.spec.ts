@@ -143,7 +143,7 @@ describe('vector-store example (e2e)', () => {
     const events = await pool.query<{ event_type: string }>('SELECT event_type FROM ekm_keys.events WHERE stream_id = $1 ORDER BY stream_position', [`key-${keyA}`]);
     expect(events.rows.map((e) => e.event_type)).toEqual(expect.arrayContaining(['KeyDeletionScheduled', 'KeyDestroyed']));
     const usage = await pool.query<{ data: { operation: string; outcome: string; errorCode?: string } }>(
-      `SELECT data FROM ekm_keys.events WHERE event_type = 'KeyUsageRecorded' AND data->>'keyId' = $1 AND data->>'outcome' <> 'ALLOWED'`, [keyA]);
+      `SELECT data FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records WHERE data->>'keyId' = $1 AND data->>'outcome' <> 'ALLOWED'`, [keyA]);
     expect(usage.rows.map((r) => r.data)).toEqual(expect.arrayContaining([expect.objectContaining({ operation: 'Decrypt', errorCode: 'EKM_KEY_NOT_ACTIVE' })]));
 
     // The audit trail (consumed from the keys service's events) shows the same, normalized.

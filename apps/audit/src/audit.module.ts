@@ -8,10 +8,11 @@ import { EventLogModule, RootBindingMigration } from '@ekm/service-kit';
 import { StatusController } from './system/status.controller';
 import { AuditController } from './trail/adapters/nats/audit.controller';
 import { AuditTrailMigration } from './trail/adapters/postgres/audit-schema.migration';
+import { AuditTrailBatchMigration } from './trail/adapters/postgres/trail-batch.migration';
 import { TrailLifecycle, trailRuntimeProvider } from './trail/adapters/trail-runtime';
 
 @Module({
-  imports: [EventLogModule.forService('audit', { extraMigrations: [AuditTrailMigration, RootBindingMigration] })],
+  imports: [EventLogModule.forService('audit', { extraMigrations: [AuditTrailMigration, AuditTrailBatchMigration, RootBindingMigration] })],
   providers: [trailRuntimeProvider, TrailLifecycle],
   controllers: [StatusController, AuditController],
 })

@@ -35,6 +35,9 @@ export function unstorableReason(entry: AuditEntry): string | null {
   const p = entry.source.streamPosition;
   if (!Number.isSafeInteger(p) || p < 1 || p > INT4_MAX) return 'source.streamPosition is outside the integer range of the trail';
   if (!/^[0-9]{1,19}$/.test(entry.source.globalPosition)) return 'source.globalPosition is not a bigint';
+  const item = entry.source.item;
+  if (item !== undefined && (!Number.isSafeInteger(item) || item < 0 || item > INT4_MAX)) return 'source.item is outside the integer range of the trail';
+  if (!Number.isSafeInteger(entry.timeMs)) return 'timeMs is not an integer';
   return null;
 }
 
@@ -64,7 +67,8 @@ export function quarantineEntry(e: SourceEvent, leafIndex: number, reason: strin
   const timeMs = Number.isFinite(recorded) && recorded >= 0 && recorded <= 253402300799999 ? recorded : now.getTime();
   const pos = Number.isSafeInteger(e.streamPosition) && e.streamPosition >= 1 && e.streamPosition <= INT4_MAX ? e.streamPosition : undefined;
   const gp = typeof e.globalPosition === 'string' && /^[0-9]{1,19}$/.test(e.globalPosition) ? e.globalPosition : '0';
-  const source = { service: safeId(e.service), eventId: safeId(e.eventId), eventType: safeId(e.type), streamId: safeId(e.streamId), globalPosition: gp, ...(pos !== undefined ? { streamPosition: pos } : {}) };
+  const item = Number.isSafeInteger(e.item) && e.item! >= 0 && e.item! <= INT4_MAX ? e.item : undefined;
+  const source = { service: safeId(e.service), eventId: safeId(e.eventId), eventType: safeId(e.type), streamId: safeId(e.streamId), globalPosition: gp, ...(pos !== undefined ? { streamPosition: pos } : {}), ...(item !== undefined ? { item } : {}) };
   return {
     schema: 'ekm.audit.v1',
     leafIndex,

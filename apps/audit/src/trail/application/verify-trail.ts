@@ -1,6 +1,6 @@
 /**
  * Recomputes the chain over the whole trail and checks it against every signed checkpoint.
- * Finds edited, deleted, inserted and reordered entries and a tail cut below the last checkpoint,
+ * Finds edited (entry or query columns), deleted, inserted and reordered entries and a tail cut below the last checkpoint,
  * naming the first bad index. Entries after the last checkpoint are only as good as the chain
  * (an attacker who re-hashes them is caught at the next checkpoint).
  */
@@ -10,6 +10,8 @@ export interface TrailRow {
   readonly leafIndex: number;
   readonly entry: string;
   readonly hash: Buffer;
+  /** Whether the row's query columns are what its entry says (false: edited apart from the entry); absent when not checked. */
+  readonly columnsMatch?: boolean;
 }
 
 export interface CheckpointRow {
@@ -86,6 +88,12 @@ export async function verifyTrail(src: TrailSource, o: VerifyOptions): Promise<V
       const h = chainHash(prev, row.entry);
       if (!h.equals(row.hash)) {
         problems.push({ index: expected, reason: `entry ${expected} does not match its chain hash: edited, inserted or reordered` });
+        stop = true;
+        break;
+      }
+      // The chain covers the entry; the query columns are copies of its fields and must agree with it.
+      if (row.columnsMatch === false) {
+        problems.push({ index: expected, reason: `entry ${expected}'s query columns differ from the entry its hash covers: edited` });
         stop = true;
         break;
       }

@@ -18,6 +18,34 @@ export interface SourceEvent {
   readonly recordedAt: string;
   readonly data: unknown;
   readonly meta: { readonly actor?: string; readonly correlationId?: string; readonly traceparent?: string; readonly via?: string };
+  /**
+   * A record of a batch event: its index in the event's records (the event id alone no longer names one
+   * entry). Absent for single events, whose entries carry no `source.item`.
+   */
+  readonly item?: number;
+}
+
+/** One group commit of the keys service's usage records: `{ records: [...] }`, each shaped as a single record's data. */
+export const USAGE_BATCH_EVENT = 'KeyUsageBatchRecorded';
+export const USAGE_RECORD_EVENT = 'KeyUsageRecorded';
+/**
+ * More records than the keys service ever puts in one batch (512): a batch beyond this is forged, and
+ * expanding it would let one message flood the trail, so it becomes one quarantined entry.
+ */
+export const MAX_BATCH_ITEMS = 2_048;
+
+/**
+ * The per-record source events of `e`: a usage batch expands into one event per record (`item` = its
+ * index, `data` = the record), anything else is itself. A batch without a usable `records` array stays
+ * one event without `item`, which the mapping refuses, so it is quarantined rather than dropped.
+ */
+export function expandSource(e: SourceEvent): SourceEvent[] {
+  if (e.type !== USAGE_BATCH_EVENT) return [e];
+  const records = isObj(e.data) ? e.data.records : undefined;
+  if (!Array.isArray(records) || records.length === 0 || records.length > MAX_BATCH_ITEMS) return [e];
+  // Each record names its own principal; the batch's metadata names only the first record's.
+  const meta = e.meta.traceparent !== undefined ? { traceparent: e.meta.traceparent } : {};
+  return records.map((data: unknown, item) => ({ ...e, data, meta, item }));
 }
 
 /** `quarantine`: a record the trail could not store as is (application/quarantine.ts). */
@@ -56,6 +84,8 @@ export interface AuditEntry {
     readonly streamId: string;
     readonly streamPosition: number;
     readonly globalPosition: string;
+    /** Records of a batch event only: the record's index in the event. */
+    readonly item?: number;
   };
 }
 
@@ -93,7 +123,7 @@ function toJson(v: unknown, depth = 0): Json | undefined {
 const USAGE_OUTCOME: Readonly<Record<string, AuditOutcome>> = { ALLOWED: 'success', DENIED: 'denied', FAILED: 'failure' };
 
 function categoryOf(e: SourceEvent): AuditCategory {
-  if (e.type === 'KeyUsageRecorded') return 'key_usage';
+  if (e.type === USAGE_RECORD_EVENT || e.type === USAGE_BATCH_EVENT) return 'key_usage';
   if (e.type === 'AuthenticationFailed') return 'authentication';
   if (e.service === 'keys') return 'key_lifecycle';
   if (e.service === 'policy') return 'policy';
@@ -118,6 +148,9 @@ export function toAuditEntry(e: SourceEvent, leafIndex: number): AuditEntry {
   const d: Obj = isObj(e.data) ? e.data : {};
   const timeMs = Date.parse(e.recordedAt);
   if (!Number.isFinite(timeMs) || timeMs < 0 || timeMs > 253402300799999) throw new InvalidSourceEventError(`source event ${String(e.eventId)} has no valid recordedAt`);
+  if (e.type === USAGE_BATCH_EVENT && (e.item === undefined || !isObj(e.data))) {
+    throw new InvalidSourceEventError(`batch event ${String(e.eventId)} has no usable records (none, not records, or more than ${MAX_BATCH_ITEMS})`);
+  }
   const category = categoryOf(e);
   const base = {
     schema: 'ekm.audit.v1' as const,
@@ -125,7 +158,7 @@ export function toAuditEntry(e: SourceEvent, leafIndex: number): AuditEntry {
     time: new Date(timeMs).toISOString(),
     timeMs,
     category,
-    source: { service: e.service, eventId: e.eventId, eventType: e.type, streamId: e.streamId, streamPosition: e.streamPosition, globalPosition: e.globalPosition },
+    source: { service: e.service, eventId: e.eventId, eventType: e.type, streamId: e.streamId, streamPosition: e.streamPosition, globalPosition: e.globalPosition, ...(e.item !== undefined ? { item: e.item } : {}) },
   };
   if (category === 'key_usage') {
     const keyId = str(d.keyId);

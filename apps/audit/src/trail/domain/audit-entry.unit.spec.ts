@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { toCef } from '../../../../../libs/client/src/audit-cef';
-import { toAuditEntry, type SourceEvent } from './audit-entry';
+import { expandSource, InvalidSourceEventError, MAX_BATCH_ITEMS, toAuditEntry, USAGE_BATCH_EVENT, type AuditEntry, type SourceEvent } from './audit-entry';
 import { canonicalJson, type Json } from './canonical-json';
 
 const ev = (over: Partial<SourceEvent> = {}): SourceEvent => ({
@@ -46,5 +46,51 @@ describe('toCef', () => {
     expect(line).toContain('externalId=5');
     expect(line).toContain('ekmCtx.collection=docs');
     expect(line).not.toContain('\n');
+  });
+});
+
+describe('expandSource (usage batches)', () => {
+  const rec = (principal: string): Record<string, unknown> => ({ requestId: `r-${principal}`, principal, operation: 'Decrypt', keyId: 'k', keyVersion: 1, outcome: 'ALLOWED', at: 'x' });
+  const batchOf = (records: unknown): SourceEvent => ev({ type: USAGE_BATCH_EVENT, data: { records }, meta: { actor: 'first', traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } });
+
+  it('expands a batch into one event per record, in order, each mapped like a single record', () => {
+    const out = expandSource(batchOf([rec('ann'), rec('bob')]));
+    expect(out.map((e) => e.item)).toEqual([0, 1]);
+    const entries = out.map((e, n) => toAuditEntry(e, n + 1));
+    expect(entries.map((e) => e.actor.principal)).toEqual(['ann', 'bob']);
+    expect(entries.map((e) => e.source)).toEqual([0, 1].map((item) => ({ service: 'keys', eventId: 'e-1', eventType: USAGE_BATCH_EVENT, streamId: 'usage-1', streamPosition: 3, globalPosition: '9', item })));
+    expect(entries.every((e) => e.category === 'key_usage')).toBe(true);
+  });
+
+  it('does not attribute a record without a principal to the batch metadata actor', () => {
+    const [e] = expandSource(batchOf([{ operation: 'Decrypt', outcome: 'ALLOWED' }]));
+    expect(toAuditEntry(e, 1).actor.principal).toBe('unknown');
+  });
+
+  it('leaves other events alone; a batch without usable records stays one event that the mapping refuses (quarantine)', () => {
+    const single = ev();
+    expect(expandSource(single)).toEqual([single]);
+    for (const bad of [undefined, 'x', [], Array.from({ length: MAX_BATCH_ITEMS + 1 }, () => rec('a'))]) {
+      const out = expandSource(batchOf(bad));
+      expect(out).toHaveLength(1);
+      expect(out[0].item).toBeUndefined();
+      expect(() => toAuditEntry(out[0], 1)).toThrow(InvalidSourceEventError);
+    }
+    // A record that is not an object is refused alone.
+    const [, second] = expandSource(batchOf([rec('a'), 42]));
+    expect(() => toAuditEntry(second, 2)).toThrow(InvalidSourceEventError);
+  });
+
+  it('property: n records give n entries with items 0..n-1, each the entry its record would give as a single event', () => {
+    fc.assert(fc.property(fc.array(fc.record({ principal: fc.string({ minLength: 1, maxLength: 8 }), operation: fc.constantFrom('Decrypt', 'Encrypt', 'GenerateDataKey'), outcome: fc.constantFrom('ALLOWED', 'DENIED', 'FAILED'), keyVersion: fc.integer({ min: 1, max: 9 }) }), { minLength: 1, maxLength: 40 }), (records) => {
+      const out = expandSource(batchOf(records));
+      expect(out.map((e) => e.item)).toEqual(records.map((_, n) => n));
+      out.forEach((e, n) => {
+        const { source, ...rest } = toAuditEntry(e, n + 1) as AuditEntry & { source: AuditEntry['source'] };
+        const { source: singleSource, ...asSingle } = toAuditEntry(ev({ data: records[n], meta: {} }), n + 1);
+        expect(rest).toEqual(asSingle);
+        expect(source).toEqual({ ...singleSource, eventType: USAGE_BATCH_EVENT, item: n });
+      });
+    }));
   });
 });

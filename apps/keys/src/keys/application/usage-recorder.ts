@@ -1,8 +1,8 @@
 /**
  * Usage records, fail closed and group-committed (ARCHITECTURE §6, §8).
  *
- * Every key-service call (allowed, denied or failed) produces one `KeyUsageRecorded` event, durable in
- * Postgres before the caller gets its reply. One Postgres commit per request stalls near 5k/s on this
+ * Every key-service call (allowed, denied or failed) produces one usage record, durable in Postgres
+ * before the caller gets its reply. One Postgres commit per request stalls near 5k/s on this
  * hardware, so concurrent records share a transaction (one INSERT statement, see the event store's
  * one-statement append): up to `maxInFlight` batches are on their way to Postgres at once, and records
  * arriving meanwhile accumulate into the next batch, flushed as soon as a slot frees. At low load a batch
@@ -15,8 +15,13 @@
  * halves and each half retried, down to the single record at fault, which alone is refused (not
  * retriable: the same record fails the same way). A database that is away still fails the whole batch.
  *
- * The records are ordinary events in the service's event log (stream `usage-<instance>`), so the outbox
- * relay carries them to JetStream for the audit service with no second delivery path.
+ * A group commit is ONE event, `KeyUsageBatchRecorded` with data `{ records: UsageRecord[] }` (each
+ * element what a single `KeyUsageRecorded` event held before), in the service's event log (stream
+ * `usage-<instance>`), so the outbox relay carries a batch to JetStream as one message
+ * (`ekm.events.keys.KeyUsageBatchRecorded`) with no second delivery path. Consumers keep per-record
+ * semantics: the audit trail gets one entry per record (source identity = event id + item index).
+ * A batch is capped by bytes as well as by count, so its message stays far below NATS' max_payload.
+ * Older logs hold single `KeyUsageRecorded` events; consumers read both.
  */
 import type { EventStore, NewEvent } from '@ekm/event-store';
 import { ExpectedVersion } from '@ekm/event-store';
@@ -68,9 +73,23 @@ const rowStateOf = (err: unknown): string | null => {
 
 interface Pending {
   readonly record: UsageRecord;
+  /** UTF-8 bytes of the record's JSON (the byte cap of a batch). */
+  readonly bytes: number;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
 }
+
+/** The event type of one group commit, and the single-record type older logs hold. */
+export const USAGE_BATCH_EVENT = 'KeyUsageBatchRecorded';
+export const USAGE_RECORD_EVENT = 'KeyUsageRecorded';
+
+/** The data of a `KeyUsageBatchRecorded` event. */
+export interface UsageBatchData {
+  readonly records: readonly UsageRecord[];
+}
+
+/** Default upper bound of a batch event's serialized records (NATS' default max_payload is 1 MiB). */
+export const DEFAULT_MAX_BATCH_BYTES = 256 * 1024;
 
 export interface UsageRecorderOptions {
   /** Stream that holds this process's records, e.g. `usage-<instanceId>`. */
@@ -79,6 +98,8 @@ export interface UsageRecorderOptions {
   readonly maxBatch?: number;
   /** Batches sent to Postgres at once (default 3). */
   readonly maxInFlight?: number;
+  /** Upper bound of a batch's serialized records in bytes (default 256 KiB); a larger single record goes alone. */
+  readonly maxBatchBytes?: number;
 }
 
 export class UsageRecorder {
@@ -87,6 +108,7 @@ export class UsageRecorder {
   private inFlight = 0;
   private readonly maxBatch: number;
   private readonly maxInFlight: number;
+  private readonly maxBatchBytes: number;
 
   constructor(
     private readonly store: EventStore,
@@ -94,12 +116,13 @@ export class UsageRecorder {
   ) {
     this.maxBatch = options.maxBatch ?? 512;
     this.maxInFlight = options.maxInFlight ?? 3;
+    this.maxBatchBytes = options.maxBatchBytes ?? DEFAULT_MAX_BATCH_BYTES;
   }
 
   /** Resolves once the record is committed; rejects with AuditUnavailableError otherwise. */
   record(record: UsageRecord): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ record, resolve, reject });
+      this.queue.push({ record, bytes: Buffer.byteLength(JSON.stringify(record), 'utf8'), resolve, reject });
       if (!this.scheduled && this.inFlight < this.maxInFlight) {
         this.scheduled = true;
         // setImmediate lets the requests already decoded in this I/O turn join the batch.
@@ -119,7 +142,7 @@ export class UsageRecorder {
   /** Sends batches while slots are free; each finished batch pumps again. */
   private pump(): void {
     while (this.queue.length > 0 && this.inFlight < this.maxInFlight) {
-      const batch = this.queue.splice(0, this.maxBatch);
+      const batch = this.queue.splice(0, this.takeCount());
       this.inFlight++;
       void this.commit(batch).finally(() => {
         this.inFlight--;
@@ -128,9 +151,22 @@ export class UsageRecorder {
     }
   }
 
+  /** Records of the next batch: at most maxBatch, and at most maxBatchBytes (at least one record). */
+  private takeCount(): number {
+    let n = 0;
+    let bytes = 0;
+    const max = Math.min(this.maxBatch, this.queue.length);
+    while (n < max) {
+      bytes += this.queue[n].bytes + 1;
+      if (n > 0 && bytes > this.maxBatchBytes) break;
+      n++;
+    }
+    return n;
+  }
+
   private async commit(batch: Pending[]): Promise<void> {
     try {
-      await this.store.appendToStream(this.options.streamId, batch.map((p) => toEvent(p.record)), { expectedVersion: ExpectedVersion.any });
+      await this.store.appendToStream(this.options.streamId, [toBatchEvent(batch.map((p) => p.record))], { expectedVersion: ExpectedVersion.any });
       for (const p of batch) p.resolve();
     } catch (cause) {
       const state = rowStateOf(cause);
@@ -151,10 +187,13 @@ export class UsageRecorder {
   }
 }
 
-function toEvent(r: UsageRecord): NewEvent {
+/** One event for a group commit. Its metadata names the first record (each record carries its own principal, request id and time). */
+function toBatchEvent(records: readonly UsageRecord[]): NewEvent {
+  const first = records[0];
+  const data: UsageBatchData = { records };
   return {
-    type: 'KeyUsageRecorded',
-    data: r,
-    meta: { actor: r.principal, correlationId: r.requestId, now: r.at },
+    type: USAGE_BATCH_EVENT,
+    data,
+    meta: { actor: first.principal, correlationId: first.requestId, now: first.at },
   };
 }

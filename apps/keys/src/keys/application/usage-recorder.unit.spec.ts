@@ -1,5 +1,9 @@
-import { InMemoryEventStore, type EventStore } from '@ekm/event-store';
-import { AuditUnavailableError, UsageRecorder, UsageRecordRefusedError, type UsageRecord } from './usage-recorder';
+import { InMemoryEventStore, type EventStore, type RecordedEvent } from '@ekm/event-store';
+import { AuditUnavailableError, UsageRecorder, UsageRecordRefusedError, USAGE_BATCH_EVENT, type UsageBatchData, type UsageRecord } from './usage-recorder';
+
+/** The records of a stream's batch events, in order. */
+const recordsOf = (events: readonly RecordedEvent[]): UsageRecord[] => events.flatMap((e) => [...(e.data as UsageBatchData).records]);
+const readRecords = async (store: InMemoryEventStore, stream: string): Promise<UsageRecord[]> => recordsOf(await store.readStream(stream));
 
 const rec = (i: number): UsageRecord => ({
   requestId: `r-${i}`, principal: 'svc-a', operation: 'GenerateDataKey', keyId: 'k', keyVersion: 1,
@@ -13,12 +17,31 @@ describe('UsageRecorder', () => {
     const recorder = new UsageRecorder(store, { streamId: 'usage-test', maxBatch: 64 });
     await Promise.all(Array.from({ length: 200 }, (_, i) => recorder.record(rec(i))));
     const events = await store.readStream('usage-test');
-    expect(events.map((e) => (e.data as UsageRecord).requestId).sort()).toEqual(Array.from({ length: 200 }, (_, i) => `r-${i}`).sort());
-    expect(events.every((e) => e.type === 'KeyUsageRecorded')).toBe(true);
+    expect(recordsOf(events).map((r) => r.requestId).sort()).toEqual(Array.from({ length: 200 }, (_, i) => `r-${i}`).sort());
+    // One event per group commit, holding each record unchanged.
+    expect(events.every((e) => e.type === USAGE_BATCH_EVENT)).toBe(true);
+    expect(events).toHaveLength(appendSpy.mock.calls.length);
+    expect(appendSpy.mock.calls.every((c) => c[1].length === 1)).toBe(true);
+    expect(recordsOf(events).find((r) => r.requestId === 'r-7')).toEqual(rec(7));
+    expect(events.every((e) => (e.data as UsageBatchData).records.length <= 64)).toBe(true);
     // 200 concurrent records in batches of at most 64: at least 4 and far fewer than 200 commits.
     expect(appendSpy.mock.calls.length).toBeGreaterThanOrEqual(4);
     expect(appendSpy.mock.calls.length).toBeLessThan(20);
     expect(recorder.pending).toBe(0);
+  });
+
+  it('caps a batch by serialized bytes, not only by count', async () => {
+    const store = new InMemoryEventStore();
+    const recorder = new UsageRecorder(store, { streamId: 'usage-test', maxBatch: 512, maxBatchBytes: 4_096 });
+    const big = (i: number): UsageRecord => ({ ...rec(i), reason: 'x'.repeat(1_000) });
+    await Promise.all(Array.from({ length: 40 }, (_, i) => recorder.record(big(i))));
+    const events = await store.readStream('usage-test');
+    expect(recordsOf(events)).toHaveLength(40);
+    for (const e of events) expect(Buffer.byteLength(JSON.stringify((e.data as UsageBatchData).records))).toBeLessThanOrEqual(4_096);
+    expect(events.length).toBeGreaterThanOrEqual(10);
+    // A single record larger than the cap still goes (alone).
+    await recorder.record({ ...rec(99), reason: 'y'.repeat(5_000) });
+    expect(recordsOf(await store.readStream('usage-test'))).toHaveLength(41);
   });
 
   it('fails closed: every record of a failed batch rejects with AuditUnavailableError', async () => {
@@ -51,7 +74,7 @@ describe('UsageRecorder', () => {
     await expect(recorder.record(rec(1))).rejects.toBeInstanceOf(AuditUnavailableError);
     fail = false;
     await expect(recorder.record(rec(2))).resolves.toBeUndefined();
-    expect((await store.readStream('usage-test')).length).toBe(1);
+    expect(await readRecords(store, 'usage-test')).toHaveLength(1);
   });
 
   it('keeps at most maxInFlight batches in flight and resolves a record only after its own batch committed', async () => {
@@ -83,7 +106,7 @@ describe('UsageRecorder', () => {
     }
     await Promise.all(all);
     expect(maxOpen).toBe(2);
-    expect((await store.readStream('usage-test')).length).toBe(10);
+    expect(await readRecords(store, 'usage-test')).toHaveLength(10);
   });
 });
 
@@ -108,7 +131,9 @@ describe('UsageRecorder isolates the member at fault', () => {
     expect(rejected[0].reason).toBeInstanceOf(UsageRecordRefusedError);
     expect(rejected[0].reason.retriable).toBe(false);
     expect(rejected[0].reason.message).not.toMatch(/a\u0000/);
-    expect(await inner.readStream('usage-test')).toHaveLength(80);
+    const committed = await readRecords(inner, 'usage-test');
+    expect(committed).toHaveLength(80);
+    expect(committed.some((r) => r.requestId === 'r-999')).toBe(false);
   });
 
   it('still fails the whole batch (retriable) when the database itself is away', async () => {

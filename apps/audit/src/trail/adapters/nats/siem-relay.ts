@@ -1,15 +1,23 @@
 /**
  * Publishes the trail to the SIEM stream EKM_AUDIT in leaf order: the trail table is the outbox.
  * One active relay among replicas (session advisory lock on a dedicated connection: released when
- * the holder dies). Each entry goes to `ekm.audit.v1.<category>` with `Nats-Msg-Id` = leaf index,
- * all acks awaited before the position row moves (compare-and-set), so a crash re-publishes at most
- * one batch, which JetStream drops as duplicates inside its window. Checkpoints follow on
- * `ekm.audit.v1.checkpoint` (`Nats-Msg-Id` = `checkpoint-<treeSize>`) once the entries they cover are out.
+ * the holder dies). Each entry goes to `ekm.audit.v1.<category>` with `Nats-Msg-Id` = leaf index: one
+ * message per entry, so every entry stays individually verifiable by the SIEM.
+ *
+ * Pipelined: up to `pipeline` batches are in flight at once (the next batch is sent while the acks of
+ * the previous one are awaited); batches settle in leaf order and the position row moves after each
+ * batch whose every ack arrived (compare-and-set on the position this relay holds in memory while it
+ * holds the lease), so the position never passes an entry JetStream has not stored. A crash or a
+ * failed publish re-publishes at most `pipeline` batches, which JetStream drops as duplicates inside
+ * its window. The rows come from the appender's commits in this process when they are contiguous with
+ * the position (no read back), else from the table. Checkpoints follow on `ekm.audit.v1.checkpoint`
+ * (`Nats-Msg-Id` = `checkpoint-<treeSize>`) once the entries they cover are out.
  */
 import { DiscardPolicy, RetentionPolicy, StorageType, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import { headers } from '@nats-io/transport-node';
 import { Client, type Pool } from 'pg';
 import { DEFAULT_DUPLICATE_WINDOW_MS, type RelayLogger, type StreamSpec } from '@ekm/event-store';
+import type { CommittedRow } from '../postgres/trail-appender';
 
 export const AUDIT_STREAM = 'EKM_AUDIT';
 export const AUDIT_SUBJECT_PREFIX = 'ekm.audit.v1';
@@ -32,20 +40,50 @@ export interface SiemRelayOptions {
   readonly logger: RelayLogger;
   readonly schema?: string;
   readonly batch?: number;
+  /** Batches in flight at once (default 4). */
+  readonly pipeline?: number;
+  /** Committed rows kept for publishing without a read back (default 20,000); past it, rows are read. */
+  readonly maxHandedOver?: number;
   readonly pollMs?: number;
   readonly publicKey: Buffer;
 }
 
 const LOCK = 'ekm:audit:siem-relay';
 
+interface InFlight {
+  readonly from: number;
+  readonly last: number;
+  readonly acks: Promise<unknown>;
+}
+
 export class SiemRelay {
   private stopped = true;
   private loop: Promise<void> | null = null;
   private wake: (() => void) | null = null;
   private lease: Client | null = null;
+  /** The stored position while this relay holds the lease (null: read it). */
+  private pos: { entries: number; checkpoints: number } | null = null;
+  /** Rows the appender committed in this process, ascending and contiguous. */
+  private handed: CommittedRow[] = [];
   published = 0;
+  /** Entries published from the appender's hand-over, and read back from the table (metrics, tests). */
+  fromHandover = 0;
+  fromTable = 0;
 
   constructor(private readonly o: SiemRelayOptions) {}
+
+  /** Rows just committed (in leaf order): published from memory when they follow the position. */
+  offer(rows: readonly CommittedRow[]): void {
+    if (rows.length > 0) {
+      const tail = this.handed[this.handed.length - 1];
+      // Not contiguous (another replica appended between): start over; the gap is read from the table.
+      if (tail !== undefined && rows[0].leafIndex !== tail.leafIndex + 1) this.handed = [];
+      this.handed.push(...rows);
+      const max = this.o.maxHandedOver ?? 20_000;
+      if (this.handed.length > max) this.handed = this.handed.slice(this.handed.length - max);
+    }
+    this.notify();
+  }
 
   start(): void {
     if (!this.stopped) return;
@@ -87,6 +125,7 @@ export class SiemRelay {
         this.o.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'SIEM relay attempt failed; retrying');
         await this.lease?.end().catch(() => undefined);
         this.lease = null;
+        this.pos = null;
         await this.sleep(500);
       }
     }
@@ -103,6 +142,7 @@ export class SiemRelay {
       return false;
     }
     this.lease = c;
+    this.pos = null;
     return true;
   }
 
@@ -111,28 +151,75 @@ export class SiemRelay {
   }
 
   private async position(): Promise<{ entries: number; checkpoints: number }> {
+    if (this.pos) return this.pos;
     const { rows } = await this.lease!.query<{ p: string; c: string }>(`SELECT published_through AS p, checkpoints_through AS c FROM ${this.s}.siem_relay WHERE id = 1`);
-    return { entries: Number(rows[0].p), checkpoints: Number(rows[0].c) };
+    this.pos = { entries: Number(rows[0].p), checkpoints: Number(rows[0].c) };
+    return this.pos;
   }
 
-  private async publishBatch(): Promise<number> {
-    const pos = await this.position();
+  /** Up to `batch` rows after `after`: from the hand-over when it holds `after + 1`, else from the table. */
+  private async rowsAfter(after: number): Promise<CommittedRow[]> {
+    const limit = this.o.batch ?? 1_000;
+    let drop = 0;
+    while (drop < this.handed.length && this.handed[drop].leafIndex <= after) drop++;
+    if (drop > 0) this.handed = this.handed.slice(drop);
+    if (this.handed.length > 0 && this.handed[0].leafIndex === after + 1) {
+      const rows = this.handed.slice(0, limit);
+      this.fromHandover += rows.length;
+      return rows;
+    }
+    const first = this.handed[0]?.leafIndex;
+    // Read only up to where the hand-over takes over.
+    const upTo = first !== undefined ? Math.min(limit, first - after - 1) : limit;
     const { rows } = await this.lease!.query<{ leaf_index: string; entry: string; hash: Buffer; category: string }>(
-      `SELECT leaf_index, entry, hash, category FROM ${this.s}.trail WHERE leaf_index > $1 ORDER BY leaf_index LIMIT $2`, [pos.entries, this.o.batch ?? 500]);
-    if (rows.length === 0) return 0;
+      `SELECT leaf_index, entry, hash, category FROM ${this.s}.trail WHERE leaf_index > $1 ORDER BY leaf_index LIMIT $2`, [after, upTo]);
+    this.fromTable += rows.length;
+    return rows.map((r) => ({ leafIndex: Number(r.leaf_index), entry: r.entry, hash: r.hash, category: r.category }));
+  }
+
+  private publishRows(rows: readonly CommittedRow[]): Promise<unknown> {
     const pending: Promise<PubAck>[] = [];
     for (const r of rows) {
       const h = headers();
-      h.set('Ekm-Leaf-Index', r.leaf_index);
-      pending.push(this.o.js.publish(`${AUDIT_SUBJECT_PREFIX}.${r.category}`, siemBody(r.entry, r.hash), { msgID: r.leaf_index, headers: h, timeout: 5_000 }));
+      h.set('Ekm-Leaf-Index', String(r.leafIndex));
+      pending.push(this.o.js.publish(`${AUDIT_SUBJECT_PREFIX}.${r.category}`, siemBody(r.entry, r.hash), { msgID: String(r.leafIndex), headers: h, timeout: 5_000 }));
     }
-    const settled = await Promise.allSettled(pending);
-    const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
-    if (failed) throw failed.reason;
-    const last = Number(rows[rows.length - 1].leaf_index);
-    await this.lease!.query(`UPDATE ${this.s}.siem_relay SET published_through = $1 WHERE id = 1 AND published_through = $2`, [last, pos.entries]);
-    this.published += rows.length;
-    return rows.length;
+    const all = Promise.all(pending);
+    // Settled in order by publishBatch; a rejection seen only after an earlier failure must not go unhandled.
+    all.catch(() => undefined);
+    return all;
+  }
+
+  /** Moves the stored position to `last` once every ack of the batch (from..last) arrived. */
+  private async settle(f: InFlight): Promise<void> {
+    await f.acks;
+    const pos = await this.position();
+    const r = await this.lease!.query(`UPDATE ${this.s}.siem_relay SET published_through = $1 WHERE id = 1 AND published_through = $2`, [f.last, pos.entries]);
+    if (r.rowCount !== 1) throw new Error(`the SIEM relay position moved under this relay (expected ${pos.entries}); re-reading it`);
+    this.pos = { ...pos, entries: f.last };
+    this.published += f.last - f.from + 1;
+  }
+
+  private async publishBatch(): Promise<number> {
+    const start = (await this.position()).entries;
+    const inflight: InFlight[] = [];
+    let next = start;
+    try {
+      for (;;) {
+        const rows = await this.rowsAfter(next);
+        if (rows.length === 0) break;
+        const last = rows[rows.length - 1].leafIndex;
+        inflight.push({ from: next + 1, last, acks: this.publishRows(rows) });
+        next = last;
+        if (inflight.length >= (this.o.pipeline ?? 4)) await this.settle(inflight.shift()!);
+      }
+      while (inflight.length > 0) await this.settle(inflight.shift()!);
+    } catch (err) {
+      // Re-read the position: whatever was not settled is published again (JetStream drops the duplicates).
+      this.pos = null;
+      throw err;
+    }
+    return next - start;
   }
 
   private async publishCheckpoints(): Promise<number> {
@@ -147,7 +234,13 @@ export class SiemRelay {
       });
       await this.o.js.publish(CHECKPOINT_SUBJECT, body, { msgID: `checkpoint-${r.tree_size}`, timeout: 5_000 });
     }
-    await this.lease!.query(`UPDATE ${this.s}.siem_relay SET checkpoints_through = $1 WHERE id = 1 AND checkpoints_through = $2`, [Number(rows[rows.length - 1].tree_size), pos.checkpoints]);
+    const through = Number(rows[rows.length - 1].tree_size);
+    const r = await this.lease!.query(`UPDATE ${this.s}.siem_relay SET checkpoints_through = $1 WHERE id = 1 AND checkpoints_through = $2`, [through, pos.checkpoints]);
+    if (r.rowCount !== 1) {
+      this.pos = null;
+      throw new Error('the SIEM relay checkpoint position moved under this relay; re-reading it');
+    }
+    this.pos = { ...pos, checkpoints: through };
     return rows.length;
   }
 }

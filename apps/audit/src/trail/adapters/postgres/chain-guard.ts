@@ -17,6 +17,7 @@ import type { AuditVerifier } from '../signing/audit-signer';
 import { chainHash, GENESIS_HASH, parseCheckpointPayload } from '../../application/hash-chain';
 import { buildEntry } from '../../application/quarantine';
 import { rowToSource } from './source-events';
+import { expandSource } from '../../domain/audit-entry';
 
 /** A checkpoint (payload + signature) as published; verified here with the service's own key. */
 export interface SignedCheckpoint {
@@ -139,10 +140,10 @@ export class ChainGuard {
   private async firstUnsourced(c: PoolClient, rows: readonly { leaf: number; entry: string }[]): Promise<number | null> {
     const parsed = rows.map((r) => {
       try {
-        const e = JSON.parse(r.entry) as { category?: string; source?: { service?: string; eventId?: string } };
-        return { ...r, category: e.category, service: e.source?.service, eventId: e.source?.eventId };
+        const e = JSON.parse(r.entry) as { category?: string; source?: { service?: string; eventId?: string; item?: unknown } };
+        return { ...r, category: e.category, service: e.source?.service, eventId: e.source?.eventId, item: e.source?.item };
       } catch {
-        return { ...r, category: undefined, service: undefined, eventId: undefined };
+        return { ...r, category: undefined, service: undefined, eventId: undefined, item: undefined };
       }
     });
     const found = new Map<string, ReturnType<typeof rowToSource>>();
@@ -166,7 +167,9 @@ export class ChainGuard {
       if (!src) return p.leaf;
       // A quarantined entry's time may be the append time: the source event existing is the check.
       if (p.category === 'quarantine') continue;
-      if (buildEntry(src, p.leaf, new Date()).text !== p.entry) return p.leaf;
+      // A record of a batch event is rebuilt from that record alone.
+      const record = p.item === undefined ? src : typeof p.item === 'number' ? expandSource(src).find((x) => x.item === p.item) : undefined;
+      if (!record || buildEntry(record, p.leaf, new Date()).text !== p.entry) return p.leaf;
     }
     return null;
   }

@@ -2,7 +2,8 @@
  * Safety net behind the consumers: sweeps each source's events table in commit order (ARCHITECTURE §3
  * read horizon) from a per-source checkpoint and appends whatever the trail lacks. This catches what
  * per-stream gap detection cannot: the LAST events of a stream lost from JetStream with nothing after
- * them. Cheap when nothing is missing (dedupe by event id); runs every EKM_AUDIT_RECONCILE_INTERVAL_MS.
+ * them. Cheap when nothing is missing (an event at or below its stream's trail head is a duplicate, known
+ * from the appender's memory); runs every EKM_AUDIT_RECONCILE_INTERVAL_MS.
  */
 import type { Pool } from 'pg';
 import type { RelayLogger } from '@ekm/event-store';

@@ -19,6 +19,12 @@ import { verifyTrail, type VerifyResult } from '../../application/verify-trail';
 import type { SourceEvent } from '../../domain/audit-entry';
 import { AuditSigner } from '../signing/audit-signer';
 import { AuditTrailMigration } from './audit-schema.migration';
+import { AuditTrailBatchMigration } from './trail-batch.migration';
+import { FROM_ENTRY_SQL, TRAIL_COLUMNS } from './trail-columns';
+
+/** A careful attacker also rewrites the row's query columns so they match the edited entry. */
+const syncColumns = (c: Client, leaf: number): Promise<unknown> =>
+  c.query(`UPDATE ekm_audit.trail SET (${TRAIL_COLUMNS.join(', ')}) = (SELECT ${FROM_ENTRY_SQL.join(', ')}) WHERE leaf_index = $1`, [leaf]);
 import type { SignedCheckpoint } from './chain-guard';
 import { TrailAppender } from './trail-appender';
 import { TrailReader } from './trail-reader';
@@ -84,7 +90,7 @@ describe('trail anchored outside the database (superuser, triggers bypassed)', (
 
   async function freshTrail(n = 303): Promise<Trail> {
     const db = await createTestDatabase('ekm_audit_anchor');
-    await migrateServiceSchema({ adminUrl: db.url, service: 'audit', extraMigrations: [AuditTrailMigration] });
+    await migrateServiceSchema({ adminUrl: db.url, service: 'audit', extraMigrations: [AuditTrailMigration, AuditTrailBatchMigration] });
     const t = await attach(db, [], `usage-${randomUUID()}`);
     // The first trail generates the signing key; later ones copy its row so one key signs every trail.
     if (open.length > 1) {
@@ -180,6 +186,7 @@ describe('trail anchored outside the database (superuser, triggers bypassed)', (
     }],
     ['a re-hashed chain', 101, async (c: Client) => {
       await c.query(`UPDATE ekm_audit.trail SET entry = replace(entry, '"alice"', '"mallory"') WHERE leaf_index = 130`);
+      await syncColumns(c, 130);
       await rehashFrom(c, 130);
     }],
   ])('finds %s and names the first bad index (%i); nothing the signer signs afterwards hides it', async (what, first, sql) => {
@@ -208,6 +215,7 @@ describe('trail anchored outside the database (superuser, triggers bypassed)', (
     const t = await freshTrail();
     await asSuperuser(t, async (c) => {
       await c.query(`UPDATE ekm_audit.trail SET entry = replace(entry, '"alice"', '"mallory"') WHERE leaf_index = 130`);
+      await syncColumns(c, 130);
       await rehashFrom(c, 130);
       await c.query('DELETE FROM ekm_audit.checkpoints WHERE tree_size >= 200');
     });
@@ -228,6 +236,7 @@ describe('trail anchored outside the database (superuser, triggers bypassed)', (
       const { rows } = await c.query<{ entry: string; hash: Buffer }>('SELECT entry, hash FROM ekm_audit.trail WHERE leaf_index = 303');
       const forged = rows[0].entry.replace('"alice"', '"ghost"').replace(/"eventId":"[^"]+"/, `"eventId":"${randomUUID()}"`).replace(/"leafIndex":303/, '"leafIndex":304').replace(/"streamPosition":303/, '"streamPosition":304');
       await c.query('INSERT INTO ekm_audit.trail (leaf_index, entry, hash) VALUES (304, $1, $2)', [forged, chainHash(rows[0].hash, forged)]);
+      await syncColumns(c, 304);
     });
     // The chain alone is intact: only the signer's own bookkeeping can tell.
     expect(await verify(t)).toMatchObject({ ok: true, entries: 304 });

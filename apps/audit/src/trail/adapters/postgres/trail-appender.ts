@@ -17,7 +17,7 @@
  * quarantined stand-in (or, for a unique violation, reported as a duplicate).
  */
 import type { Pool, PoolClient } from 'pg';
-import type { SourceEvent } from '../../domain/audit-entry';
+import { expandSource, type SourceEvent } from '../../domain/audit-entry';
 import { checkpointPayload, GENESIS_HASH } from '../../application/hash-chain';
 import type { AuditSigner } from '../signing/audit-signer';
 import { ChainGuard, type CheckpointAnchor } from './chain-guard';
@@ -41,13 +41,21 @@ export interface AppendStats {
   readonly head: number;
 }
 
+/** A committed trail row as the SIEM relay publishes it (handed over so it need not read it back). */
+export interface CommittedRow {
+  readonly leafIndex: number;
+  readonly entry: string;
+  readonly hash: Buffer;
+  readonly category: string;
+}
+
 export interface TrailAppenderOptions {
   readonly pool: Pool;
   readonly signer: AuditSigner;
   readonly checkpointEvery: number;
   readonly schema?: string;
   /** Called after each commit that appended entries (wakes the SIEM relay). */
-  readonly onAppended?: (stats: AppendStats) => void;
+  readonly onAppended?: (stats: AppendStats, rows: readonly CommittedRow[]) => void;
   readonly maxBatch?: number;
   /** The newest published checkpoint (the signer's anchor at start; see ChainGuard). */
   readonly anchor?: CheckpointAnchor;
@@ -57,7 +65,8 @@ export interface TrailAppenderOptions {
 }
 
 interface Pending {
-  readonly event: SourceEvent;
+  /** The event's trail records: itself, or one per record of a usage batch. */
+  readonly items: readonly SourceEvent[];
   readonly resolve: (o: AppendOutcome) => void;
   readonly reject: (e: Error) => void;
   readonly queuedAt: number;
@@ -65,9 +74,31 @@ interface Pending {
 
 const LOCK_KEY = 'ekm:audit:trail';
 const keyOf = (service: string, streamId: string): string => `${service}\u0000${streamId}`;
+const recordKey = (service: string, streamId: string, pos: number, item: number): string => `${service}\u0000${streamId}\u0000${pos}\u0000${item}`;
+
+/** The newest trail entry of a source stream: its position and the event id that holds it. */
+interface StreamHead {
+  readonly pos: number;
+  readonly eventId: string | null;
+}
+const NO_HEAD: StreamHead = { pos: 0, eventId: null };
+/** Stream heads kept in memory (one per key for lifecycle streams): past this, the map starts over. */
+const MAX_KNOWN_STREAMS = 100_000;
+
+interface BatchResult {
+  readonly outcomes: (AppendOutcome | Error)[];
+  readonly stats: AppendStats;
+  readonly chained: { index: number; hash: Buffer } | null;
+  readonly committed: () => void;
+  readonly rows: readonly CommittedRow[];
+}
 
 export class TrailAppender {
   private queue: Pending[] = [];
+  /** The trail head as this process left it after its last commit (null: unknown, reload). */
+  private known: { index: number; hash: Buffer } | null = null;
+  /** Last trail position per source stream, valid while the stored head is `known`. */
+  private readonly streams = new Map<string, StreamHead>();
   private flushing = false;
   private readonly s: string;
   readonly guard: ChainGuard;
@@ -88,7 +119,7 @@ export class TrailAppender {
   /** Resolves once `event` is committed in the trail (or was already there). */
   append(event: SourceEvent): Promise<AppendOutcome> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ event, resolve, reject, queuedAt: Date.now() });
+      this.queue.push({ items: expandSource(event), resolve, reject, queuedAt: Date.now() });
       if (!this.flushing) {
         this.flushing = true;
         setImmediate(() => void this.flushLoop());
@@ -127,20 +158,33 @@ export class TrailAppender {
 
   private async flushLoop(): Promise<void> {
     while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.o.maxBatch ?? 1000);
+      // Whole events only: the records of one batch event are appended in one transaction.
+      const max = this.o.maxBatch ?? 1000;
+      let take = 0;
+      let records = 0;
+      while (take < this.queue.length && (take === 0 || records + this.queue[take].items.length <= max)) records += this.queue[take++].items.length;
+      const batch = this.queue.splice(0, take);
       this.flushingSince = batch[0].queuedAt;
       try {
-        const { outcomes, stats, chained } = await this.inLockedTx((c) => this.appendBatch(c, batch.map((p) => p.event)));
-        // Only after the commit: a rolled-back batch must not move the trusted head.
+        const items = batch.flatMap((p) => p.items);
+        const { outcomes, stats, chained, committed, rows } = await this.inLockedTx((c) => this.appendBatch(c, items));
+        // Only after the commit: a rolled-back batch must not move the trusted head, nor what this process knows of the trail.
+        committed();
         if (chained) this.guard.advance(chained.index, chained.hash);
         this.quarantinedTotal += stats.quarantined;
-        batch.forEach((p, i) => {
-          const out = outcomes[i];
-          if (out instanceof Error) p.reject(out);
-          else p.resolve(out);
-        });
-        if (stats.appended > 0) this.o.onAppended?.(stats);
+        let n = 0;
+        for (const p of batch) {
+          const own = outcomes.slice(n, n + p.items.length);
+          n += p.items.length;
+          const failed = own.find((o): o is Error => o instanceof Error);
+          if (failed) p.reject(failed);
+          else p.resolve(own.includes('appended') ? 'appended' : 'duplicate');
+        }
+        if (stats.appended > 0) this.o.onAppended?.(stats, rows);
       } catch (err) {
+        // Rolled back: nothing of what this batch learned about the trail holds.
+        this.known = null;
+        this.streams.clear();
         const e = err instanceof Error ? err : new Error(String(err));
         for (const p of batch) p.reject(e);
       }
@@ -175,79 +219,101 @@ export class TrailAppender {
     return Number(rows[0].n ?? 0);
   }
 
-  private async appendBatch(c: PoolClient, events: readonly SourceEvent[]): Promise<{ outcomes: (AppendOutcome | Error)[]; stats: AppendStats; chained: { index: number; hash: Buffer } | null }> {
-    const outcomes: (AppendOutcome | Error)[] = new Array(events.length);
-    // 1. Dedupe against the trail and within the batch.
-    const { rows: seen } = await c.query<{ s: string; e: string }>(
-      `SELECT source_service AS s, source_event_id AS e FROM ${this.s}.trail t JOIN unnest($1::text[], $2::text[]) AS u(s, e) ON t.source_service = u.s AND t.source_event_id = u.e`,
-      [events.map((e) => e.service), events.map((e) => e.eventId)],
-    );
-    const present = new Set(seen.map((r) => `${r.s}\u0000${r.e}`));
-    const fresh: { i: number; e: SourceEvent }[] = [];
-    events.forEach((e, i) => {
-      const k = `${e.service}\u0000${e.eventId}`;
-      if (present.has(k)) outcomes[i] = 'duplicate';
+  private async appendBatch(c: PoolClient, items: readonly SourceEvent[]): Promise<BatchResult> {
+    const outcomes: (AppendOutcome | Error)[] = new Array(items.length);
+    // 1. The trail head, one index probe. If it is not the head this process left, another writer
+    //    appended meanwhile: what it knows of the source streams may be stale, so it reloads them.
+    const head = await this.head(c);
+    if (this.known === null || this.known.index !== head.index || !this.known.hash.equals(head.hash)) this.streams.clear();
+    // 2. Last trail position of each source stream in the batch: from memory, or one probe per stream
+    //    not seen yet (the position index, newest first; never a scan of the stream's entries).
+    const last = new Map<string, StreamHead>();
+    const unknown: { s: string; id: string }[] = [];
+    for (const e of items) {
+      const k = keyOf(e.service, e.streamId);
+      if (last.has(k)) continue;
+      const h = this.streams.get(k);
+      if (h) last.set(k, h);
       else {
-        present.add(k);
-        fresh.push({ i, e });
+        last.set(k, NO_HEAD);
+        unknown.push({ s: e.service, id: e.streamId });
       }
-    });
-    // 2. Last trail position per source stream.
-    const streams = [...new Map(fresh.map(({ e }) => [keyOf(e.service, e.streamId), e])).values()];
-    const lastPos = new Map<string, number>();
-    if (streams.length > 0) {
-      const { rows } = await c.query<{ s: string; id: string; p: number }>(
-        `SELECT u.s, u.id, coalesce(max(t.source_stream_position), 0)::int AS p FROM unnest($1::text[], $2::text[]) AS u(s, id)
-           LEFT JOIN ${this.s}.trail t ON t.source_service = u.s AND t.source_stream_id = u.id GROUP BY u.s, u.id`,
-        [streams.map((e) => e.service), streams.map((e) => e.streamId)],
+    }
+    if (unknown.length > 0) {
+      const { rows } = await c.query<{ s: string; id: string; p: number | null; e: string | null }>(
+        `SELECT u.s, u.id, t.p, t.e FROM unnest($1::text[], $2::text[]) AS u(s, id)
+           LEFT JOIN LATERAL (SELECT source_stream_position AS p, source_event_id AS e FROM ${this.s}.trail t
+                               WHERE t.source_service = u.s AND t.source_stream_id = u.id AND t.source_stream_position IS NOT NULL
+                               ORDER BY t.source_stream_position DESC, t.source_item DESC LIMIT 1) t ON true`,
+        [unknown.map((u) => u.s), unknown.map((u) => u.id)],
       );
-      for (const r of rows) lastPos.set(keyOf(r.s, r.id), r.p);
+      for (const r of rows) last.set(keyOf(r.s, r.id), r.p === null ? NO_HEAD : { pos: r.p, eventId: r.e });
     }
-    // 3. Order: by stream position within each stream; fill gaps from the source; refuse unrepairable streams.
-    const groups = new Map<string, { i: number; e: SourceEvent }[]>();
-    for (const f of fresh) {
-      const g = groups.get(keyOf(f.e.service, f.e.streamId));
-      if (g) g.push(f);
-      else groups.set(keyOf(f.e.service, f.e.streamId), [f]);
+    // 3. Records of the event already at a stream's head may be in the trail (a redelivery, or a batch
+    //    only partly appended): those, and only those, are looked up record by record.
+    const present = new Set<string>();
+    const atHead = items.filter((e) => {
+      const h = last.get(keyOf(e.service, e.streamId))!;
+      return e.streamPosition === h.pos && e.eventId === h.eventId;
+    });
+    if (atHead.length > 0) {
+      const { rows } = await c.query<{ s: string; id: string; p: number; i: number }>(
+        `SELECT t.source_service AS s, t.source_stream_id AS id, t.source_stream_position AS p, t.source_item AS i FROM ${this.s}.trail t
+           JOIN unnest($1::text[], $2::text[], $3::int[], $4::int[]) AS u(s, id, p, i)
+             ON t.source_service = u.s AND t.source_stream_id = u.id AND t.source_stream_position = u.p AND t.source_item = u.i`,
+        [atHead.map((e) => e.service), atHead.map((e) => e.streamId), atHead.map((e) => e.streamPosition), atHead.map((e) => e.item ?? 0)],
+      );
+      for (const r of rows) present.add(recordKey(r.s, r.id, r.p, r.i));
     }
-    const ordered = [...groups.values()].flatMap((g) => g.sort((a, b) => a.e.streamPosition - b.e.streamPosition));
+    // 4. Order by (position, item) within each stream; fill gaps from the source; refuse unrepairable streams.
+    const groups = new Map<string, number[]>();
+    items.forEach((e, i) => {
+      const k = keyOf(e.service, e.streamId);
+      const g = groups.get(k);
+      if (g) g.push(i);
+      else groups.set(k, [i]);
+    });
+    const ordered = [...groups.values()].flatMap((g) => g.sort((a, b) => items[a].streamPosition - items[b].streamPosition || (items[a].item ?? 0) - (items[b].item ?? 0)));
     const toAppend: { e: SourceEvent; i?: number }[] = [];
     const blocked = new Map<string, Error>();
     let gapFilled = 0;
-    for (const { i, e } of ordered) {
+    for (const i of ordered) {
+      const e = items[i];
       const k = keyOf(e.service, e.streamId);
       const blockedBy = blocked.get(k);
       if (blockedBy) {
         outcomes[i] = blockedBy;
         continue;
       }
-      const last = lastPos.get(k) ?? 0;
-      if (e.streamPosition <= last) {
-        // Another event already holds this position: a duplicate under a different id is not appended.
+      const h = last.get(k)!;
+      const rk = recordKey(e.service, e.streamId, e.streamPosition, e.item ?? 0);
+      // Another event already holds this position (a duplicate under a different id is not appended),
+      // or this very record is already there.
+      if (e.streamPosition < h.pos || (e.streamPosition === h.pos && (e.eventId !== h.eventId || present.has(rk)))) {
         outcomes[i] = 'duplicate';
         continue;
       }
-      if (e.streamPosition > last + 1) {
+      if (e.streamPosition > h.pos + 1) {
         let missing: SourceEvent[];
         try {
-          missing = await this.readGap(c, e.service, e.streamId, last + 1, e.streamPosition - 1);
+          missing = (await this.readGap(c, e.service, e.streamId, h.pos + 1, e.streamPosition - 1)).flatMap(expandSource);
         } catch (err) {
-          const gap = new GapNotRepairedError(e.service, e.streamId, last + 1, e.streamPosition - 1, err instanceof Error ? err.message : String(err));
+          const gap = new GapNotRepairedError(e.service, e.streamId, h.pos + 1, e.streamPosition - 1, err instanceof Error ? err.message : String(err));
           blocked.set(k, gap);
           outcomes[i] = gap;
           continue;
         }
-        for (const m of missing) if (!present.has(`${m.service}\u0000${m.eventId}`)) toAppend.push({ e: m });
+        for (const m of missing) toAppend.push({ e: m });
         gapFilled += missing.length;
       }
       toAppend.push({ e, i });
-      lastPos.set(k, e.streamPosition);
+      present.add(rk);
+      last.set(k, { pos: e.streamPosition, eventId: e.eventId });
       outcomes[i] = 'appended';
     }
-    // 4. Number, hash (in memory, on the head the guard vouches for or not), insert.
-    const head = await this.head(c);
+    // 5. Number, hash (in memory, on the head the guard vouches for or not), insert with one statement.
     const trusted = await this.guard.check(c, head);
-    const rows = toAppend.length > 0 ? await insertChained(c, this.s, head, toAppend, outcomes, this.o.clock?.() ?? new Date()) : { idx: [], hashes: [], quarantined: 0 };
+    const rows = toAppend.length > 0 ? await insertChained(c, this.s, head, toAppend, outcomes, this.o.clock?.() ?? new Date()) : { idx: [], hashes: [], texts: [], categories: [], quarantined: 0, rowByRow: false };
     const { idx, hashes } = rows;
     if (idx.length > 0) {
       // One checkpoint per `checkpointEvery` entries, also when a big batch spans several.
@@ -261,12 +327,25 @@ export class TrailAppender {
       }
       await c.query(`SELECT pg_notify('ekm_audit_trail', $1)`, [String(idx[idx.length - 1])]);
     }
-    this.gapFilledTotal += gapFilled;
     const newHead = idx.length > 0 ? { index: idx[idx.length - 1], hash: hashes[hashes.length - 1] } : head;
     return {
       outcomes,
       stats: { appended: idx.length, gapFilled, quarantined: rows.quarantined, head: newHead.index },
       chained: trusted ? newHead : null,
+      rows: idx.map((leafIndex, n) => ({ leafIndex, entry: rows.texts[n], hash: hashes[n], category: rows.categories[n] })),
+      // Applied only after the commit. Row by row, some rows may have been refused as duplicates, so
+      // what this batch meant to append is not what the trail holds: reload from the trail instead.
+      committed: () => {
+        this.gapFilledTotal += gapFilled;
+        if (rows.rowByRow) {
+          this.known = null;
+          this.streams.clear();
+          return;
+        }
+        if (this.streams.size + last.size > MAX_KNOWN_STREAMS) this.streams.clear();
+        for (const [k, h] of last) if (h !== NO_HEAD) this.streams.set(k, h);
+        this.known = newHead;
+      },
     };
   }
 

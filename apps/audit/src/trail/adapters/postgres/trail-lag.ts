@@ -2,7 +2,8 @@
  * Is the trail keeping up? Per source: committed events past the sweeper's checkpoint that have no
  * trail entry yet, and the age of the oldest. "Up" is not enough: a consumer retrying one record for
  * ever answers every probe while nothing is appended. Counted up to a cap (the probe must stay cheap
- * under load) and cached for a second, since readiness, status and metrics all ask.
+ * under load) and cached for a second, since readiness, status and metrics all ask. A source event is
+ * in the trail when its stream position is (the trail's source identity; a usage batch is one event).
  */
 import type { Pool } from 'pg';
 import { quoteIdent, serviceSchema } from '@ekm/event-store';
@@ -59,7 +60,7 @@ export class TrailLag {
              LEFT JOIN ${a}.source_checkpoints cp ON cp.service = $1
             WHERE e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
               AND (cp.service IS NULL OR (e.transaction_id, e.global_position) > (cp.transaction_id, cp.global_position))
-              AND NOT EXISTS (SELECT 1 FROM ${a}.trail t WHERE t.source_service = $1 AND t.source_event_id = e.event_id::text)
+              AND NOT EXISTS (SELECT 1 FROM ${a}.trail t WHERE t.source_service = $1 AND t.source_stream_id = e.stream_id AND t.source_stream_position = e.stream_position)
             ORDER BY e.transaction_id, e.global_position LIMIT $2) x`,
         [service, cap + 1]);
       const n = Number(rows[0].n);

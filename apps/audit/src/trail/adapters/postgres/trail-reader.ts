@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import type { AuditEntry } from '../../domain/audit-entry';
 import type { CheckpointRow, TrailRow, TrailSource } from '../../application/verify-trail';
 import type { ReceiptTrailRow } from '../../application/destruction-receipt';
+import { COLUMNS_MATCH_SQL } from './trail-columns';
 
 export interface TrailQuery {
   readonly keyId?: string;
@@ -50,8 +51,8 @@ export class TrailReader implements TrailSource {
 
   async scan(after: number, limit: number): Promise<TrailRow[]> {
     // rowMode array: ~2x fewer allocations on the hot verify path.
-    const r = await this.pool.query<[string, string, Buffer]>({ text: `SELECT leaf_index, entry, hash FROM ${this.s}.trail WHERE leaf_index > $1 ORDER BY leaf_index LIMIT $2`, values: [after, limit], rowMode: 'array' });
-    return r.rows.map((x) => ({ leafIndex: Number(x[0]), entry: x[1], hash: x[2] }));
+    const r = await this.pool.query<[string, string, Buffer, boolean]>({ text: `SELECT leaf_index, entry, hash, ${COLUMNS_MATCH_SQL} FROM ${this.s}.trail WHERE leaf_index > $1 ORDER BY leaf_index LIMIT $2`, values: [after, limit], rowMode: 'array' });
+    return r.rows.map((x) => ({ leafIndex: Number(x[0]), entry: x[1], hash: x[2], columnsMatch: x[3] }));
   }
 
   async head(): Promise<number> {

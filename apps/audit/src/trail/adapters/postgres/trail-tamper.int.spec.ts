@@ -16,6 +16,8 @@ import { verifyTrail, type VerifyResult } from '../../application/verify-trail';
 import type { SourceEvent } from '../../domain/audit-entry';
 import { AuditSigner } from '../signing/audit-signer';
 import { AuditTrailMigration } from './audit-schema.migration';
+import { AuditTrailBatchMigration } from './trail-batch.migration';
+import { FROM_ENTRY_SQL, TRAIL_COLUMNS } from './trail-columns';
 import { TrailAppender } from './trail-appender';
 import { TrailReader } from './trail-reader';
 
@@ -38,7 +40,7 @@ describe('audit trail tamper evidence (superuser)', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('ekm_audit_tamper');
-    await migrateServiceSchema({ adminUrl: db.url, service: 'audit', extraMigrations: [AuditTrailMigration] });
+    await migrateServiceSchema({ adminUrl: db.url, service: 'audit', extraMigrations: [AuditTrailMigration, AuditTrailBatchMigration] });
     pool = new Pool({ connectionString: db.url, max: 4 });
     admin = new Client({ connectionString: db.url });
     await admin.connect();
@@ -132,6 +134,14 @@ describe('audit trail tamper evidence (superuser)', () => {
     expect(r).toMatchObject({ ok: false, firstBadIndex: 40 });
   });
 
+  it('finds a query column edited apart from its entry (the chain covers what the columns copy)', async () => {
+    for (const [col, value] of [['principal', 'mallory'], ['tenant', 'other-tenant'], ['key_id', 'k-forged'], ['time_ms', 1], ['source_item', 3], ['category', 'quarantine']] as const) {
+      const r = await tampered((c) => c.query(`UPDATE ekm_audit.trail SET ${col} = $1 WHERE leaf_index = 77`, [value]).then(() => undefined));
+      expect(r).toMatchObject({ ok: false, firstBadIndex: 77 });
+      expect(r.reason).toMatch(/query columns differ/);
+    }
+  });
+
   it('finds a tail cut below the last checkpoint', async () => {
     const r = await tampered((c) => c.query(`DELETE FROM ekm_audit.trail WHERE leaf_index > 250`).then(() => undefined));
     expect(r).toMatchObject({ ok: false, entries: 250, firstBadIndex: 251 });
@@ -141,6 +151,8 @@ describe('audit trail tamper evidence (superuser)', () => {
   it('finds an edit whose chain was fully re-hashed, at the checkpoint that covers it', async () => {
     const r = await tampered(async (c) => {
       await c.query(`UPDATE ekm_audit.trail SET entry = replace(entry, '"alice"', '"mallory"') WHERE leaf_index = 130`);
+      // A careful attacker rewrites the query columns too, so they match the edited entry.
+      await c.query(`UPDATE ekm_audit.trail SET (${TRAIL_COLUMNS.join(', ')}) = (SELECT ${FROM_ENTRY_SQL.join(', ')}) WHERE leaf_index = 130`);
       const { rows } = await c.query<{ leaf_index: string; entry: string; hash: Buffer }>(`SELECT leaf_index, entry, hash FROM ekm_audit.trail WHERE leaf_index >= 129 ORDER BY leaf_index`);
       let prev = rows[0].hash;
       for (const row of rows.slice(1)) {
