@@ -40,6 +40,11 @@ import { EPOCH_STATE_STORE, FORWARD_LEDGER, type EpochStateStore, type ForwardLe
 import { EpochRollerLifecycle } from './keys/adapters/epochs/epoch-roller.lifecycle';
 import { FileForwardLedger } from './keys/adapters/epochs/file-forward-ledger';
 import { EpochsMigration } from './keys/adapters/postgres/epochs.migration';
+import { TenantRootsMigration } from './keys/adapters/postgres/tenant-roots.migration';
+import { PgTenantRootStore } from './keys/adapters/postgres/tenant-root.store';
+import { AwsExternalKms } from './keys/adapters/external-kms/aws-external-kms';
+import { TENANT_ROOT_KEYRING, TenantRootKeyring } from './keys/application/tenant-roots/tenant-root-keyring';
+import { EXTERNAL_KMS, TENANT_ROOT_STORE, type ExternalKms, type TenantRootStore } from './keys/application/tenant-roots/tenant-root.ports';
 import { PgEpochStateStore } from './keys/adapters/postgres/epoch-state.store';
 import type { RootOfTrust } from '@ekm/crypto';
 import { LOGGER } from '@ekm/service-kit';
@@ -48,12 +53,13 @@ import type { Logger } from '@ekm/telemetry';
 /** EKM_DELETION_MIN_DAYS lowers the shortest deletion window (0 in tests: destroy right after scheduling). */
 export const keyLimitsFor = (config: KeysConfig): KeyLifecycleLimits => ({ ...DEFAULT_KEY_LIMITS, minPendingWindowDays: config.deletionMinDays });
 
-const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchemaMigration, GcmBudgetMigration, KeysClockMigration, EpochsMigration, RootBindingMigration] });
+const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchemaMigration, GcmBudgetMigration, KeysClockMigration, EpochsMigration, RootBindingMigration, TenantRootsMigration] });
 
 /**
  * The control plane's ports, in their own module so the data plane (CryptoModule) can import them:
  * ROOT_OF_TRUST, AUTHORIZER, KEY_STATE_READER, KEY_MATERIAL_STORE, KEY_COMMAND_HANDLER, KEY_LIMITS,
- * EPOCH_KEYRING (wraps new KEK versions under the current root-of-trust epoch, opens stored ones).
+ * EPOCH_KEYRING (wraps new KEK versions under the current root-of-trust epoch, opens stored ones),
+ * TENANT_ROOT_KEYRING (the tenant root layer inside the epoch layer; local or external roots).
  */
 @Module({
   imports: [eventLog],
@@ -73,6 +79,16 @@ const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchem
       inject: [ROOT_OF_TRUST, EPOCH_STATE_STORE, FORWARD_LEDGER],
       useFactory: (root: RootOfTrust, state: EpochStateStore, ledger: ForwardLedger) => new EpochKeyring(root, state, ledger),
     },
+    { provide: TENANT_ROOT_STORE, useClass: PgTenantRootStore },
+    { provide: EXTERNAL_KMS, inject: [SERVICE_CONFIG], useFactory: (config: KeysConfig) => new AwsExternalKms({ timeoutMs: config.tenantRoots.externalTimeoutMs }) },
+    {
+      provide: TENANT_ROOT_KEYRING,
+      inject: [EPOCH_KEYRING, TENANT_ROOT_STORE, EXTERNAL_KMS, SERVICE_CONFIG],
+      useFactory: (keyring: EpochKeyring, store: TenantRootStore, external: ExternalKms, config: KeysConfig) => new TenantRootKeyring(keyring, store, external, {
+        // A local root lives as long as the KEKs it opens may; an external one only EKM_XKS_CACHE_MS.
+        localTtlMs: config.kekCacheTtlMs, externalTtlMs: config.tenantRoots.externalCacheMs, maxEntries: config.tenantRoots.cacheMax,
+      }),
+    },
     {
       provide: EpochRoller,
       inject: [ROOT_OF_TRUST, EPOCH_STATE_STORE, FORWARD_LEDGER, EPOCH_KEYRING, SERVICE_CONFIG, LOGGER, EVENT_STORE],
@@ -81,7 +97,7 @@ const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchem
     },
     EpochRollerLifecycle,
   ],
-  exports: [ROOT_OF_TRUST, AUTHORIZER, KEY_LIMITS, KEY_MATERIAL_STORE, KEY_STATE_READER, KEY_COMMAND_HANDLER, EPOCH_KEYRING, EpochRollerLifecycle],
+  exports: [ROOT_OF_TRUST, AUTHORIZER, KEY_LIMITS, KEY_MATERIAL_STORE, KEY_STATE_READER, KEY_COMMAND_HANDLER, EPOCH_KEYRING, TENANT_ROOT_KEYRING, EpochRollerLifecycle],
 })
 export class KeysControlModule {}
 

@@ -47,14 +47,18 @@ export class UnwrappedKeyCache {
     return entry.material;
   }
 
-  /** Stores `material`, taking ownership. Replacing an entry disposes the old material. */
-  set(key: string, material: KeyMaterial): void {
+  /**
+   * Stores `material`, taking ownership. Replacing an entry disposes the old material. `ttlMs` shortens
+   * (never lengthens) this entry's life below the cache's TTL.
+   */
+  set(key: string, material: KeyMaterial, ttlMs?: number): void {
     const old = this.entries.get(key);
     if (old) {
       this.entries.delete(key);
       if (old.material !== material) old.material.dispose();
     }
-    this.entries.set(key, { material, expiresAt: this.now() + this.options.ttlMs });
+    const ttl = ttlMs === undefined ? this.options.ttlMs : Math.min(this.options.ttlMs, Math.max(0, ttlMs));
+    this.entries.set(key, { material, expiresAt: this.now() + ttl });
     this.purgeExpired();
     while (this.entries.size > this.options.maxEntries) {
       const [lruKey, lru] = this.entries.entries().next().value as [string, Entry];
