@@ -40,6 +40,7 @@ import { EPOCH_STATE_STORE, FORWARD_LEDGER, type EpochStateStore, type ForwardLe
 import { EpochRollerLifecycle } from './keys/adapters/epochs/epoch-roller.lifecycle';
 import { FileForwardLedger } from './keys/adapters/epochs/file-forward-ledger';
 import { EpochsMigration } from './keys/adapters/postgres/epochs.migration';
+import { KeysTenantRootsController } from './keys/adapters/nats/keys-tenant-roots.controller';
 import { TenantRootsMigration } from './keys/adapters/postgres/tenant-roots.migration';
 import { PgTenantRootStore } from './keys/adapters/postgres/tenant-root.store';
 import { AwsExternalKms } from './keys/adapters/external-kms/aws-external-kms';
@@ -103,7 +104,7 @@ export class KeysControlModule {}
 
 @Module({
   imports: [eventLog, KeysControlModule, CryptoModule.forRoot({ imports: [eventLog, KeysControlModule] })],
-  controllers: [StatusController, KeysAdminController, KeysAttributesController, KeysImportController, KeysVersionsController],
+  controllers: [StatusController, KeysAdminController, KeysAttributesController, KeysImportController, KeysVersionsController, KeysTenantRootsController],
   providers: [
     PgImportTokenStore, KeyListQuery, KeyAdminUseCases, AdminCallRunner, KeyCommandReplies, DbClock, VersionRetirementCheck,
     { provide: ID_DERIVATION_KEY, inject: [SERVICE_CONFIG], useFactory: idDerivationKeyFor },
