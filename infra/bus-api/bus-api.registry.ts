@@ -12,6 +12,7 @@ import {
   AliasRequest, CreateKeyRequest, DestroyKeyRequest, EnableRotationRequest, ImportKeyMaterialRequest, ImportParametersRequest, KeyRefRequest,
   ListKeysRequest, RevokeKeyRequest, RotateKeyRequest, ScheduleDeletionRequest, TagKeyRequest, UntagKeyRequest, UpdateDescriptionRequest,
 } from '../../apps/keys/src/keys/adapters/nats/keys-admin.schemas';
+import { DescribeTenantRootRequest, SetTenantRootExternalRequest } from '../../apps/keys/src/keys/adapters/nats/keys-tenant-roots.controller';
 import { CompromiseVersionRequest, ExpireTokenRequest, RetireVersionRequest, VersionRequest } from '../../apps/keys/src/keys/adapters/nats/keys-versions.controller';
 import {
   DecryptBatchRequest, DecryptRequest, EncryptRequest, GenerateDataKeyBatchRequest, GenerateDataKeyRequest, GenerateMacRequest, ReEncryptBatchRequest,
@@ -69,6 +70,8 @@ export const REQUEST_SCHEMAS = {
     'destroy-key-version': RetireVersionRequest,
     'update-key-description': UpdateDescriptionRequest,
     'mark-key-version-compromised': CompromiseVersionRequest,
+    'describe-tenant-root': DescribeTenantRootRequest,
+    'set-tenant-root-external': SetTenantRootExternalRequest,
   },
   policy: {
     'status': AnyBody,

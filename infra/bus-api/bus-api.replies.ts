@@ -7,6 +7,7 @@
  */
 import type { z } from 'zod';
 import {
+  TenantRootReply,
   CiphertextReply, DataKeyBatchReply, DataKeyReply, DecryptBatchReply, ImportParametersReply, KeyInfoReply, KeyPageReply, KeyRotationStatusReply,
   KeyVersionsReply, MacReply, MacVerificationReply, PlaintextReply, ReEncryptBatchReply, ReEncryptReply, ServiceStatusReply,
   type OPERATIONS, type ServiceName,
@@ -52,6 +53,8 @@ const KEYS_REPLIES = {
   'destroy-key-version': KeyInfoReply,
   'update-key-description': KeyInfoReply,
   'mark-key-version-compromised': KeyInfoReply,
+  'describe-tenant-root': TenantRootReply,
+  'set-tenant-root-external': TenantRootReply,
 } as const satisfies { readonly [O in Ops<'keys'>]: z.ZodType };
 
 export const REPLY_SCHEMAS = {

@@ -35,6 +35,8 @@ export interface KmsStack {
   readonly dir: string;
   readonly policy: PolicyHarness;
   readonly admin: PolicyClient;
+  /** A bus client of a new operator principal (tenant `*`, role admin), for keys operator calls such as set-tenant-root-external. */
+  operator(): Promise<EkmClient>;
   readonly keysDb: Client;
   readonly auditDb: Client;
   /** A principal of `tenant` with role app and one access key. */
@@ -46,7 +48,8 @@ export interface KmsStack {
   stop(): Promise<void>;
 }
 
-export async function startKmsStack(): Promise<KmsStack> {
+/** `keysEnv`: extra settings of the keys service (e.g. a short EKM_XKS_CACHE_MS). */
+export async function startKmsStack(opts: { keysEnv?: Record<string, string> } = {}): Promise<KmsStack> {
   const dir = mkdtempSync(join(tmpdir(), 'ekm-kms-e2e-'));
   const authSecret = randomBytes(32).toString('base64url');
   const rootSecret = 'kms-e2e-root-secret-0123456789';
@@ -54,7 +57,7 @@ export async function startKmsStack(): Promise<KmsStack> {
   const nats: ServerHandle = await startNats();
   const policy = await startPolicyHarness({ natsUrl: nats.url, env: common });
   const keysDbInfo = await createTestDatabase('ekm_keys_kms');
-  const keys: KeysApp = await startKeysApp(nats.url, keysDbInfo, { ...common, EKM_AUTHZ: 'policy' });
+  const keys: KeysApp = await startKeysApp(nats.url, keysDbInfo, { ...common, EKM_AUTHZ: 'policy', ...opts.keysEnv });
   const auditDbInfo = await createTestDatabase('ekm_audit_kms');
   const audit = await startAuditApp(auditEnv(nats.url, auditDbInfo, { ...common, EKM_ROOT_SECRET: rootSecret, EKM_AUDIT_SOURCES: 'keys' }));
   const keysDb = new Client({ connectionString: keysDbInfo.url });
@@ -94,6 +97,16 @@ export async function startKmsStack(): Promise<KmsStack> {
   });
   return {
     endpoint, caPem, caFile, dir, policy, admin, keysDb, auditDb,
+    async operator() {
+      const { principal } = await admin.createPrincipal({ tenant: '*', roles: ['admin'], name: 'kms-e2e-operator' });
+      return EkmClient.fromConnection(policy.nc, {
+        credentials: new SessionSigner(() => {
+          const s = sealer.issue({ principalId: principal.principalId, tenant: '*', roles: ['admin'] });
+          return Promise.resolve({ token: s.token, sessionKey: s.sessionKey, expiresAt: s.claims.expiresAt });
+        }),
+        timeoutMs: 20_000,
+      });
+    },
     async principal(tenant) {
       const { principal } = await admin.createPrincipal({ tenant, roles: ['app'], name: `kms-e2e-${tenant}` });
       return { principalId: principal.principalId, key: await admin.createAccessKey(principal.principalId) };

@@ -45,6 +45,12 @@ import { EPOCH_STATE_STORE, FORWARD_LEDGER, type EpochStateStore, type ForwardLe
 import { EpochRollerLifecycle } from './keys/adapters/epochs/epoch-roller.lifecycle';
 import { FileForwardLedger } from './keys/adapters/epochs/file-forward-ledger';
 import { EpochsMigration } from './keys/adapters/postgres/epochs.migration';
+import { KeysTenantRootsController } from './keys/adapters/nats/keys-tenant-roots.controller';
+import { TenantRootsMigration } from './keys/adapters/postgres/tenant-roots.migration';
+import { PgTenantRootStore } from './keys/adapters/postgres/tenant-root.store';
+import { AwsExternalKms } from './keys/adapters/external-kms/aws-external-kms';
+import { TENANT_ROOT_KEYRING, TenantRootKeyring } from './keys/application/tenant-roots/tenant-root-keyring';
+import { EXTERNAL_KMS, TENANT_ROOT_STORE, type ExternalKms, type TenantRootStore } from './keys/application/tenant-roots/tenant-root.ports';
 import { PgEpochStateStore } from './keys/adapters/postgres/epoch-state.store';
 import type { RootOfTrust } from '@ekm/crypto';
 import { LOGGER } from '@ekm/service-kit';
@@ -56,14 +62,15 @@ export const keyLimitsFor = (config: KeysConfig): KeyLifecycleLimits => ({ ...DE
 // The relay numbers lifecycle events and heartbeats while caught up, so replicas can keep key state and
 // KEKs cached until an event invalidates them (CacheTrust), not just for a 500 ms TTL.
 const eventLog = EventLogModule.forService('keys', {
-  extraMigrations: [KeysSchemaMigration, GcmBudgetMigration, KeysClockMigration, EpochsMigration, RootBindingMigration],
+  extraMigrations: [KeysSchemaMigration, GcmBudgetMigration, KeysClockMigration, EpochsMigration, RootBindingMigration, TenantRootsMigration],
   relay: { sequenced: isSequencedKeyEvent, heartbeat: { subject: KEY_RELAY_HEARTBEAT_SUBJECT, intervalMs: RELAY_HEARTBEAT_MS } },
 });
 
 /**
  * The control plane's ports, in their own module so the data plane (CryptoModule) can import them:
  * ROOT_OF_TRUST, AUTHORIZER, KEY_STATE_READER, KEY_MATERIAL_STORE, KEY_COMMAND_HANDLER, KEY_LIMITS,
- * EPOCH_KEYRING (wraps new KEK versions under the current root-of-trust epoch, opens stored ones).
+ * EPOCH_KEYRING (wraps new KEK versions under the current root-of-trust epoch, opens stored ones),
+ * TENANT_ROOT_KEYRING (the tenant root layer inside the epoch layer; local or external roots).
  */
 @Module({
   imports: [eventLog],
@@ -84,6 +91,16 @@ const eventLog = EventLogModule.forService('keys', {
       inject: [ROOT_OF_TRUST, EPOCH_STATE_STORE, FORWARD_LEDGER],
       useFactory: (root: RootOfTrust, state: EpochStateStore, ledger: ForwardLedger) => new EpochKeyring(root, state, ledger),
     },
+    { provide: TENANT_ROOT_STORE, useClass: PgTenantRootStore },
+    { provide: EXTERNAL_KMS, inject: [SERVICE_CONFIG], useFactory: (config: KeysConfig) => new AwsExternalKms({ timeoutMs: config.tenantRoots.externalTimeoutMs }) },
+    {
+      provide: TENANT_ROOT_KEYRING,
+      inject: [EPOCH_KEYRING, TENANT_ROOT_STORE, EXTERNAL_KMS, SERVICE_CONFIG],
+      useFactory: (keyring: EpochKeyring, store: TenantRootStore, external: ExternalKms, config: KeysConfig) => new TenantRootKeyring(keyring, store, external, {
+        // A local root lives as long as the KEKs it opens may; an external one only EKM_XKS_CACHE_MS.
+        localTtlMs: config.kekCacheTtlMs, externalTtlMs: config.tenantRoots.externalCacheMs, maxEntries: config.tenantRoots.cacheMax,
+      }),
+    },
     {
       provide: EpochRoller,
       inject: [ROOT_OF_TRUST, EPOCH_STATE_STORE, FORWARD_LEDGER, EPOCH_KEYRING, SERVICE_CONFIG, LOGGER, EVENT_STORE],
@@ -92,13 +109,13 @@ const eventLog = EventLogModule.forService('keys', {
     },
     EpochRollerLifecycle,
   ],
-  exports: [ROOT_OF_TRUST, AUTHORIZER, KEY_LIMITS, KEY_MATERIAL_STORE, KEY_CACHE_TRUST, KEY_STATE_READER, KEY_COMMAND_HANDLER, EPOCH_KEYRING, EpochRollerLifecycle],
+  exports: [ROOT_OF_TRUST, AUTHORIZER, KEY_LIMITS, KEY_MATERIAL_STORE, KEY_CACHE_TRUST, KEY_STATE_READER, KEY_COMMAND_HANDLER, EPOCH_KEYRING, TENANT_ROOT_KEYRING, EpochRollerLifecycle],
 })
 export class KeysControlModule {}
 
 @Module({
   imports: [eventLog, KeysControlModule, CryptoModule.forRoot({ imports: [eventLog, KeysControlModule] })],
-  controllers: [StatusController, KeysAdminController, KeysAttributesController, KeysImportController, KeysVersionsController],
+  controllers: [StatusController, KeysAdminController, KeysAttributesController, KeysImportController, KeysVersionsController, KeysTenantRootsController],
   providers: [
     PgImportTokenStore, KeyListQuery, KeyAdminUseCases, AdminCallRunner, KeyCommandReplies, DbClock, VersionRetirementCheck,
     { provide: ID_DERIVATION_KEY, inject: [SERVICE_CONFIG], useFactory: idDerivationKeyFor },

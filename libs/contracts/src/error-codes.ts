@@ -43,6 +43,12 @@ export const BusErrorCode = {
   AuditUnavailable: 'EKM_AUDIT_UNAVAILABLE',
   /** The root of trust (HSM or software root) cannot be reached or refused to unwrap. */
   RootKeyUnavailable: 'EKM_ROOT_KEY_UNAVAILABLE',
+  /**
+   * The tenant's root key lives in an external KMS that refused (access denied, key disabled or in an
+   * invalid state) or did not answer in time: the operation was not performed (fail closed). The message
+   * names the tenant and the reason class, never the KMS's credentials or its own words.
+   */
+  ExternalKeyUnavailable: 'EKM_EXTERNAL_KEY_UNAVAILABLE',
   /** The caller exceeded its request rate or in-flight quota. */
   RateLimited: 'EKM_RATE_LIMITED',
   /** The operation did not finish in time; its outcome may be unknown, so retry idempotently. */
@@ -80,6 +86,8 @@ export const BUS_ERROR_CODES: readonly BusErrorCode[] = Object.values(BusErrorCo
  * for writes, the same idempotency key. `Record<BusErrorCode, boolean>` makes this table exhaustive.
  */
 export const RETRIABLE: Readonly<Record<BusErrorCode, boolean>> = {
+  // The external KMS may answer again (re-enabled key, restored grant, network back).
+  EKM_EXTERNAL_KEY_UNAVAILABLE: true,
   EKM_VALIDATION: false,
   EKM_MALFORMED_REQUEST: false,
   EKM_PAYLOAD_TOO_LARGE: false,

@@ -17,6 +17,8 @@ export const SEALED_SUBJECTS: ReadonlySet<string> = new Set<string>([
   subject('keys', 'generate-mac'),
   subject('keys', 'verify-mac'),
   subject('keys', 'import-key-material'),
+  // The request carries the credentials of the tenant's external KMS.
+  subject('keys', 'set-tenant-root-external'),
   // The reply carries the new credential's private key.
   subject('policy', 'create-principal'),
   subject('policy', 'rotate-credential'),

@@ -55,6 +55,9 @@ export const KEYS_OPERATIONS = [
   'destroy-key-version',
   // One version's material is exposed: it stops for good (decrypt only with keys:DecryptCompromised; ReEncrypt moves its data).
   'mark-key-version-compromised',
+  // Operators: where a tenant's root key lives (EKM, or an external AWS-KMS-compatible KMS).
+  'describe-tenant-root',
+  'set-tenant-root-external',
 ] as const;
 
 /**

@@ -74,6 +74,8 @@ const BY_CODE: Readonly<Record<BusErrorCode, AwsExceptionName>> = {
   EKM_UNAVAILABLE: 'DependencyTimeoutException',
   EKM_AUDIT_UNAVAILABLE: 'DependencyTimeoutException',
   EKM_ROOT_KEY_UNAVAILABLE: 'DependencyTimeoutException',
+  // As AWS KMS answers for a key in an unavailable external key store.
+  EKM_EXTERNAL_KEY_UNAVAILABLE: 'KMSInvalidStateException',
   EKM_RATE_LIMITED: 'ThrottlingException',
   EKM_TIMEOUT: 'DependencyTimeoutException',
   EKM_INTERNAL: 'KMSInternalException',

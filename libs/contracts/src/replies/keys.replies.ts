@@ -109,6 +109,21 @@ export const DataKeyBatchReply = batchOf({ ...versioned, ciphertextBlob: base64,
 export const DecryptBatchReply = batchOf({ ...versioned, plaintext: base64 });
 export const ReEncryptBatchReply = batchOf({ ...versioned, ciphertextBlob: base64, sourceKeyId: z.string().min(1), sourceKeyVersion: z.number().int().positive() });
 
+/**
+ * Where a tenant's root key (the key its KEK versions are wrapped under, inside the root-of-trust epoch)
+ * lives: NONE before the tenant's first key, LOCAL (under EKM's root of trust), or EXTERNAL (only as the
+ * ciphertext of an external AWS-KMS-compatible KMS). Never carries credentials.
+ */
+export const TenantRootReply = z.discriminatedUnion('kind', [
+  z.object({ tenant: z.string().min(1), kind: z.literal('NONE') }).strict(),
+  z.object({ tenant: z.string().min(1), kind: z.literal('LOCAL'), epoch: z.string().min(1) }).strict(),
+  z.object({
+    tenant: z.string().min(1), kind: z.literal('EXTERNAL'), epoch: z.string().min(1),
+    external: z.object({ endpoint: z.string().min(1), region: z.string().min(1), keyId: z.string().min(1) }).strict(),
+  }).strict(),
+]).readonly();
+
+export type TenantRootReply = z.infer<typeof TenantRootReply>;
 export type KeyVersionInfoReply = z.infer<typeof KeyVersionInfoReply>;
 export type KeyRotationReply = z.infer<typeof KeyRotationReply>;
 export type KeyInfoReply = z.infer<typeof KeyInfoReply>;

@@ -73,15 +73,19 @@ export class UnwrappedKeyCache {
     return entry.material;
   }
 
-  /** Stores `material`, taking ownership. Replacing an entry disposes the old material. */
-  set(key: string, material: KeyMaterial): void {
+  /**
+   * Stores `material`, taking ownership. Replacing an entry disposes the old material. `ttlMs` shortens
+   * (never lengthens) this entry's life below the cache's TTL.
+   */
+  set(key: string, material: KeyMaterial, ttlMs?: number): void {
     const old = this.lru.peek(key);
     if (old?.material === material) return;
     let keys = this.byKeyId.get(keyIdOf(key));
     if (!keys) this.byKeyId.set(keyIdOf(key), (keys = new Set()));
     keys.add(key);
     const now = this.now();
-    this.lru.set(key, { material, expiresAt: now + this.options.ttlMs });
+    const ttl = ttlMs === undefined ? this.options.ttlMs : Math.min(this.options.ttlMs, Math.max(0, ttlMs));
+    this.lru.set(key, { material, expiresAt: now + ttl });
     // Expired material is zeroed promptly but not by a full scan on every miss (100,000 entries).
     if (now - this.lastPurge >= Math.min(1_000, this.options.ttlMs)) this.purgeExpired();
   }

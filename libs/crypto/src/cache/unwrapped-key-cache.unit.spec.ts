@@ -40,6 +40,22 @@ describe('UnwrappedKeyCache', () => {
     expect(b.isZeroed()).toBe(true);
   });
 
+  it('a per-entry ttlMs shortens that entry only and never lengthens it past the cache TTL', () => {
+    let now = 0;
+    const cache = new UnwrappedKeyCache({ maxEntries: 10, ttlMs: 100, now: () => now });
+    const short = tracked(1), long = tracked(2), plain = tracked(3);
+    cache.set('short', short.material, 10);
+    cache.set('long', long.material, 10_000);
+    cache.set('plain', plain.material);
+    now = 10;
+    expect(cache.get('short')).toBeUndefined();
+    expect(short.isZeroed()).toBe(true);
+    expect(cache.get('plain')).toBe(plain.material);
+    now = 100;
+    expect(cache.get('long')).toBeUndefined();
+    expect(cache.get('plain')).toBeUndefined();
+  });
+
   it('invalidate(keyId) drops every version of that key only; clear() drops everything; all zeroed', () => {
     const cache = new UnwrappedKeyCache({ maxEntries: 10, ttlMs: 1000 });
     const k1v1 = tracked(), k1v2 = tracked(), k10v1 = tracked(), k2v1 = tracked();

@@ -14,6 +14,8 @@ import { MaterialMissingError } from './crypto/crypto.ports';
 import { isDatabaseUnavailable } from './database-unavailable';
 import { DependencyUnavailableError } from './dependency-unavailable';
 import { MaterialEpochDestroyedError } from './epochs/epoch.ports';
+import { ExternalKeyUnavailableError, type ExternalKeyReason } from './tenant-roots/tenant-root.ports';
+import { TenantRootPayloadInvalidError } from './tenant-roots/tenant-root.payload';
 import { RequestIdReusedError, StaleExpectedVersionError } from './handle-key-command';
 import { AliasTakenError, ImportTokenRaceError, InvalidCursorError } from './key-store.errors';
 import { REJECTION_TO_BUS } from './rejection-codes';
@@ -46,6 +48,8 @@ export type CallFailure =
   | { readonly kind: 'MATERIAL_MISSING'; readonly keyId: string; readonly version: number; readonly epoch?: string }
   /** The root of trust is unreachable or refused to (un)wrap. */
   | { readonly kind: 'ROOT_UNAVAILABLE' }
+  /** The tenant's root lives in an external KMS that refused or did not answer (reason class only). */
+  | { readonly kind: 'EXTERNAL_KEY_UNAVAILABLE'; readonly tenant: string; readonly reason: ExternalKeyReason }
   /** The version used its whole AES-GCM budget; a forced rotation is under way. */
   | { readonly kind: 'BUDGET_EXHAUSTED'; readonly keyId: string; readonly version: number }
   /** A dependency (material store, GCM counter, key state, the policy service) failed: nothing happened. */
@@ -77,6 +81,7 @@ const KIND_TO_BUS: Readonly<Record<Exclude<CallFailureKind, 'REJECTED' | 'REPLIE
   IMPORT_TOKEN_INVALID: BusErrorCode.ImportTokenInvalid,
   MATERIAL_MISSING: BusErrorCode.KeyNotActive,
   ROOT_UNAVAILABLE: BusErrorCode.RootKeyUnavailable,
+  EXTERNAL_KEY_UNAVAILABLE: BusErrorCode.ExternalKeyUnavailable,
   // Retriable: the forced rotation makes a new primary within moments.
   BUDGET_EXHAUSTED: BusErrorCode.Unavailable,
   UNAVAILABLE: BusErrorCode.Unavailable,
@@ -110,6 +115,7 @@ export function describeFailure(f: CallFailure): string {
         ? `the material of version ${f.version} of key ${f.keyId} is gone`
         : `the material of version ${f.version} of key ${f.keyId} is gone: it is wrapped under epoch ${f.epoch}, whose key was destroyed (a backup from before the destroy cannot bring it back)`;
     case 'ROOT_UNAVAILABLE': return 'the root of trust is unavailable; the operation was not performed';
+    case 'EXTERNAL_KEY_UNAVAILABLE': return `the external root key of tenant ${f.tenant} is unavailable (${f.reason}); the operation was not performed`;
     case 'BUDGET_EXHAUSTED':
       return `version ${f.version} of key ${f.keyId} reached its AES-GCM budget; a rotation is under way, retry shortly`;
     case 'UNAVAILABLE': return `${f.what} is unavailable; the operation was not performed (nothing was changed), retry`;
@@ -139,6 +145,8 @@ export function toFailReply(f: CallFailure): FailReply {
  */
 export function classify(err: unknown): CallFailure | null {
   if (err instanceof InvalidCiphertextError) return { kind: 'INVALID_CIPHERTEXT' };
+  if (err instanceof ExternalKeyUnavailableError) return { kind: 'EXTERNAL_KEY_UNAVAILABLE', tenant: err.tenant, reason: err.reason };
+  if (err instanceof TenantRootPayloadInvalidError) return { kind: 'ROOT_UNAVAILABLE' };
   if (err instanceof MaterialEpochDestroyedError) return { kind: 'MATERIAL_MISSING', keyId: err.keyId, version: err.version, epoch: err.epoch };
   if (err instanceof MaterialMissingError) return { kind: 'MATERIAL_MISSING', keyId: err.keyId, version: err.version };
   if (err instanceof RootKeyUnavailableError || err instanceof UnwrapFailedError || err instanceof RootOperationFailedError) return { kind: 'ROOT_UNAVAILABLE' };

@@ -14,8 +14,7 @@ import { EVENT_STORE, type EventStore } from '@ekm/event-store';
 import { PgImportTokenStore } from '../adapters/postgres/import-token.store';
 import { commandMeta, deterministicId, type CallContext } from './call-context';
 import { HandleKeyCommand, KEY_LIMITS } from './handle-key-command';
-import { EPOCH_KEYRING } from './epochs/epoch-keyring';
-import type { EpochKeyring } from './epochs/epoch-keyring';
+import { TENANT_ROOT_KEYRING, type TenantRootKeyring } from './tenant-roots/tenant-root-keyring';
 import type { WrappedKek } from './epochs/epoch.ports';
 import { keyStreamId, toKeyEvent } from './key-stream';
 import { ID_DERIVATION_KEY, KEY_COMMAND_HANDLER, ROOT_OF_TRUST, type CommandOutcome, type RootOfTrust } from './ports';
@@ -41,7 +40,7 @@ export class KeyAdminUseCases {
     @Inject(KEY_LIMITS) private readonly limits: KeyLifecycleLimits,
     private readonly tokens: PgImportTokenStore,
     @Inject(ID_DERIVATION_KEY) private readonly idKey: Buffer,
-    @Inject(EPOCH_KEYRING) private readonly keyring: EpochKeyring,
+    @Inject(TENANT_ROOT_KEYRING) private readonly keyring: TenantRootKeyring,
   ) {}
 
   async createKey(input: CreateKeyInput, ctx: CallContext): Promise<CommandOutcome> {
@@ -52,7 +51,7 @@ export class KeyAdminUseCases {
     if (input.origin === 'EXTERNAL') return this.handler.handle({ type: 'CreateKey', data: { keyId, ...input }, meta });
     const materialRef = randomUUID();
     return this.keyring.retryOnEpochMove(async () => {
-      const { fingerprint, wrapped } = await this.newKek();
+      const { fingerprint, wrapped } = await this.newKek(input.tenant);
       return this.handler.handle(
         { type: 'CreateKey', data: { keyId, ...input, initialVersion: { materialRef, fingerprint } }, meta },
         { material: { version: 1, wrapped } },
@@ -70,10 +69,11 @@ export class KeyAdminUseCases {
     // Decide first with a placeholder, so a refused rotation costs no root-of-trust call.
     const probe = decide(placeholder, state, this.limits);
     if (!probe.ok) return probe;
-    const next = state.status === 'Absent' ? 1 : state.highestVersion + 1;
+    if (state.status === 'Absent') return { ok: false, rejection: { code: 'KEY_NOT_FOUND', keyId: asKeyId(keyId) } }; // decide refuses it above
+    const next = state.highestVersion + 1;
     const materialRef = randomUUID();
     return this.keyring.retryOnEpochMove(async () => {
-      const { fingerprint, wrapped } = await this.newKek();
+      const { fingerprint, wrapped } = await this.newKek(state.tenant);
       return this.handler.handle(
         { ...placeholder, data: { ...placeholder.data, materialRef, fingerprint } },
         { material: { version: next, wrapped }, ...expected },
@@ -134,11 +134,13 @@ export class KeyAdminUseCases {
       privateKey.dispose();
     }
     const next = state.status === 'Absent' ? 1 : state.highestVersion + 1;
+    const tenant = state.status === 'Absent' ? null : state.tenant;
     const materialRef = randomUUID();
     try {
       const fingerprint = keyFingerprint(material);
+      if (tenant === null) return { ok: false, rejection: { code: 'KEY_NOT_FOUND', keyId: asKeyId(keyId) } }; // decide refuses it above
       return await this.keyring.retryOnEpochMove(async () => this.handler.handle(build(materialRef, fingerprint), {
-        material: { version: next, wrapped: await this.keyring.wrap(material) },
+        material: { version: next, wrapped: await this.keyring.wrap(material, tenant) },
         alsoInTransaction: (tx) => this.tokens.consume(tx, tokenId),
       }));
     } finally {
@@ -151,8 +153,8 @@ export class KeyAdminUseCases {
     return { state: foldKeyEvents(recorded.map(toKeyEvent)), seen: commandId !== undefined && recorded.some((e) => e.meta.commandId === commandId) };
   }
 
-  private async newKek(): Promise<{ fingerprint: string; wrapped: WrappedKek }> {
-    const { material, wrapped } = await this.keyring.generateKek();
+  private async newKek(tenant: string): Promise<{ fingerprint: string; wrapped: WrappedKek }> {
+    const { material, wrapped } = await this.keyring.generateKek(tenant);
     try {
       return { fingerprint: keyFingerprint(material), wrapped };
     } finally {

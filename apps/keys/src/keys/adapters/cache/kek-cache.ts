@@ -21,6 +21,8 @@ import { DependencyUnavailableError } from '../../application/dependency-unavail
 /** Opens a stored row under its epoch (the EpochKeyring). */
 export interface KekOpener {
   unwrap(row: StoredKek): Promise<KeyMaterial>;
+  /** How long the version just opened from `row` may stay cached at most (a tenant's external root bound); undefined = the cache TTL. */
+  cacheBoundMs?(row: StoredKek): number | undefined;
 }
 
 interface Flight {
@@ -96,7 +98,7 @@ export class KekCache implements KekSource {
     const clears = this.clears;
     try {
       this.stats.loads++;
-      const row = await this.read(keyId, version);
+      let row = await this.read(keyId, version);
       let material: KeyMaterial;
       try {
         material = await this.root.unwrap(row);
@@ -105,9 +107,10 @@ export class KekCache implements KekSource {
         const again = await this.read(keyId, version);
         if (again.epoch === row.epoch) throw e;
         material = await this.root.unwrap(again);
+        row = again;
       }
       if (this.cache && (this.generations.get(keyId) ?? 0) === generation && this.clears === clears) {
-        this.cache.set(k, material.use((b) => KeyMaterial.copyOf(b)));
+        this.cache.set(k, material.use((b) => KeyMaterial.copyOf(b)), this.root.cacheBoundMs?.(row));
       }
       return material;
     } finally {

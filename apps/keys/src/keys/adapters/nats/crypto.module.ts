@@ -31,6 +31,7 @@ import { KekCache } from '../cache/kek-cache';
 import { KeyEventInvalidator } from '../cache/key-event-invalidator';
 import { KEY_CACHE_TRUST, type CacheTrust } from '../cache/cache-trust';
 import { EPOCH_KEYRING, type EpochKeyring } from '../../application/epochs/epoch-keyring';
+import { TENANT_ROOT_KEYRING, type TenantRootKeyring } from '../../application/tenant-roots/tenant-root-keyring';
 import { PostgresGcmCounterStore } from '../postgres/gcm-budget.store';
 import { KeysCryptoController } from './keys-crypto.controller';
 
@@ -92,8 +93,8 @@ export class CryptoModule {
         },
         {
           provide: KEK_SOURCE,
-          inject: [KEY_MATERIAL_STORE, EPOCH_KEYRING, SERVICE_CONFIG],
-          useFactory: (store: KeyMaterialStore, keyring: EpochKeyring, config: KeysConfig) => new KekCache(store, keyring, { ttlMs: config.kekCacheTtlMs, maxEntries: config.kekCacheMax }),
+          inject: [KEY_MATERIAL_STORE, TENANT_ROOT_KEYRING, SERVICE_CONFIG],
+          useFactory: (store: KeyMaterialStore, keyring: TenantRootKeyring, config: KeysConfig) => new KekCache(store, keyring, { ttlMs: config.kekCacheTtlMs, maxEntries: config.kekCacheMax }),
         },
         { provide: GCM_COUNTER_STORE, inject: [PG_POOL], useFactory: (pool: Pool) => new PostgresGcmCounterStore(pool) },
         {
@@ -103,8 +104,8 @@ export class CryptoModule {
         },
         {
           provide: BudgetRotation,
-          inject: [KEY_COMMAND_HANDLER, KEY_STATE_READER, EPOCH_KEYRING, LOGGER],
-          useFactory: (cmds: KeyCommandHandler, reader: KeyStateReader, keyring: EpochKeyring, logger: Logger) =>
+          inject: [KEY_COMMAND_HANDLER, KEY_STATE_READER, TENANT_ROOT_KEYRING, LOGGER],
+          useFactory: (cmds: KeyCommandHandler, reader: KeyStateReader, keyring: TenantRootKeyring, logger: Logger) =>
             new BudgetRotation(cmds, reader, keyring, logger.child({ component: 'gcm-budget' })),
         },
         { provide: KeyAccess, inject: [KEY_STATE_READER, AUTHORIZER], useFactory: (r: KeyStateReader, a: Authorizer) => new KeyAccess(r, a) },

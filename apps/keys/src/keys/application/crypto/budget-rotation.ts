@@ -10,9 +10,9 @@ import { asKeyId, type RotateKey } from '../../domain';
 import type { WrappedKek } from '../epochs/epoch.ports';
 import type { KeyCommandHandler, KeyStateReader } from '../ports';
 
-/** Where fresh KEKs come from: the EpochKeyring (wrapped under the current epoch). */
+/** Where fresh KEKs come from: the TenantRootKeyring (under the tenant's root, inside the current epoch). */
 export interface KekGenerator {
-  generateKek(): Promise<{ material: KeyMaterial; wrapped: WrappedKek }>;
+  generateKek(tenant: string): Promise<{ material: KeyMaterial; wrapped: WrappedKek }>;
 }
 
 export const BUDGET_ACTOR = 'ekm-keys/gcm-budget';
@@ -63,7 +63,7 @@ export class BudgetRotation {
       if (state === null || state.status !== 'Enabled') return 'SKIPPED';
       if (state.primary !== version) return 'ALREADY_ROTATED';
       const next = state.highestVersion + 1;
-      const { material, wrapped } = await this.root.generateKek();
+      const { material, wrapped } = await this.root.generateKek(state.tenant);
       let fingerprint: string;
       try {
         fingerprint = keyFingerprint(material);

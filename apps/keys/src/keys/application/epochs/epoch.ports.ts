@@ -13,6 +13,11 @@ export const LEGACY_EPOCH = '0';
 export interface WrappedKek {
   readonly epoch: string;
   readonly wrapped: Buffer;
+  /**
+   * The tenant whose root key wraps the material inside the epoch layer (../tenant-roots); absent on
+   * rows written before tenant roots, which the epoch layer alone opens. The epoch roller never needs it.
+   */
+  readonly tenantRoot?: string | null;
 }
 
 export interface StoredKek extends WrappedKek {
