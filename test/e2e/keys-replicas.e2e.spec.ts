@@ -30,7 +30,6 @@ import type { OutboxRelay } from '@ekm/event-store';
 import { createTestDatabase } from '../support/pg';
 import { waitFor } from '../support/wait-for';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
-import { waitFor } from '../support/wait-for';
 import { b64, call, createKey, okData, sleep, startKeysApp, type KeysApp } from './keys-crypto.support';
 
 const meta = () => ({ principal: 'test', requestId: randomUUID() });
