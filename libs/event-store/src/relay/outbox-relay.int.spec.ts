@@ -3,6 +3,7 @@ import { OutboxRelay } from './outbox-relay';
 import { advanceCheckpoint, readRelayRow } from './relay-checkpoint';
 import { RelayCheckpointNotForwardError, RelayLeaseLostError } from './relay.errors';
 import { republishRange } from './republish-range';
+import { quietPeriod } from '../../../../test/support/wait-for';
 import { committedEventIds, readStreamMessages, relayFixture, waitFor, type RelayFixture } from './relay-test.fixture';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -230,6 +231,46 @@ describe('OutboxRelay checkpoint coalescing', () => {
       await waitFor(() => beats.length >= n + 5, 10_000, 'more heartbeats while idle');
       expect(beats.slice(n).every((b) => b === `${fencing}:2`)).toBe(true);
     } finally {
+      await relay.stop();
+      sub.unsubscribe();
+      hb.unsubscribe();
+    }
+  });
+
+  it('sends no heartbeat while a committed event is held back by an open transaction (a replica must not keep trusting its caches)', async () => {
+    const hbSubject = `ekm.relay.${f.service}.heartbeat`;
+    const seen: string[] = [];
+    const sub = f.nc.subscribe(`ekm.events.${f.service}.>`, { callback: (_e, m) => void seen.push(m.subject) });
+    const beats: string[] = [];
+    const hb = f.nc.subscribe(hbSubject, { callback: (_e, m) => void beats.push(m.headers?.get('Ekm-Relay-Seq') ?? '') });
+    await f.nc.flush();
+    const relay = new OutboxRelay({
+      service: f.service, pool: f.pool, store: f.store, js: f.js, pollIntervalMs: 1_000,
+      sequenced: (t) => t === 'Important', heartbeat: { subject: hbSubject, intervalMs: 50 },
+    });
+    const held = await f.pool.connect();
+    relay.start();
+    try {
+      await waitFor(() => relay.isActive, 5_000, 'the lease');
+      // A transaction with an xid, open like a pg_dump's: alone it holds nothing back, so beats go on.
+      await held.query('BEGIN');
+      await held.query('SELECT pg_current_xact_id()');
+      const before = beats.length;
+      await waitFor(() => beats.length >= before + 3, 10_000, 'heartbeats while the transaction is open but nothing is held back');
+      await f.store.appendToStream('held-1', [{ type: 'Important', data: {}, meta: { actor: 'test' } }], { expectedVersion: ExpectedVersion.any });
+      await quietPeriod(100); // a heartbeat decided before the commit may still arrive
+      const n = beats.length;
+      // Twenty intervals: heartbeats would arrive every 25-50 ms if the relay still sent them.
+      await quietPeriod(1_000);
+      expect(beats.length).toBe(n);
+      expect(seen.filter((s) => s.endsWith('.Important'))).toHaveLength(0);
+      await held.query('COMMIT');
+      await waitFor(() => seen.some((s) => s.endsWith('.Important')), 10_000, 'the held-back event published');
+      await waitFor(() => beats.length > n, 10_000, 'heartbeats again once caught up');
+      expect(beats.at(-1)?.endsWith(':1')).toBe(true);
+    } finally {
+      await held.query('ROLLBACK').catch(() => undefined);
+      held.release();
       await relay.stop();
       sub.unsubscribe();
       hb.unsubscribe();

@@ -10,8 +10,9 @@
  * reads from is kept in memory meanwhile; any failure falls back to the committed checkpoint, and a
  * crash re-publishes at most the uncommitted events (deduplicated by `Nats-Msg-Id`).
  */
+import type { Pool } from 'pg';
 import type { Checkpoint } from '../event-store.port';
-import { serviceSchema } from '../postgres/service-schema';
+import { quoteIdent, serviceSchema } from '../postgres/service-schema';
 import { backoffDelay, type BackoffPolicy } from '../jetstream/retry-delay';
 import { Empty, headers } from '@nats-io/transport-node';
 import { publishEvents } from './event-message';
@@ -162,12 +163,18 @@ export class OutboxRelay {
     if (heartbeat && !nc) throw new TypeError('relay heartbeat needs a JetStreamClient with a reachable connection');
     /** Caught up: every event readable at the last read is published, the last sequenced one is `seq`. */
     let lastBeat = -Infinity;
-    const beat = (): void => {
+    const beat = async (): Promise<void> => {
       if (!nc || !heartbeat) return;
       // At most two per interval: at low load every request ends in a short batch, and a heartbeat
       // each would add a message per request for no gain in freshness.
       const now = performance.now();
       if (now - lastBeat < heartbeat.intervalMs / 2) return;
+      // "Caught up" must mean every COMMITTED event is published. readAll stops at the cluster-wide
+      // snapshot xmin, so while any transaction on the server stays open (a pg_dump, a slow writer in
+      // another database) events committed after it began are held back. A heartbeat then would keep
+      // replicas trusting key states a committed Disable/Revoke already changed: send none, so their
+      // trust lapses and they fall back to the short TTL until the held-back events are published.
+      if (await heldBack(pool, this.schema)) return;
       lastBeat = now;
       const h = headers();
       h.set(EventHeader.RelaySequence, `${lease.fencing}:${seq}`);
@@ -188,7 +195,7 @@ export class OutboxRelay {
           this.wakePending = false;
           const batch = await store.readAll(checkpoint, batchSize);
           if (batch.length === 0) {
-            beat();
+            await beat();
             await idle();
             continue;
           }
@@ -203,7 +210,7 @@ export class OutboxRelay {
           failures = 0;
           this.lastError = null;
           // A short batch was everything readable at its read, and it is all published now.
-          if (batch.length < batchSize) beat();
+          if (batch.length < batchSize) await beat();
           // A short batch with no NOTIFY since the read: nothing newer is known, so skip the empty read
           // (one query per request at low load). A commit that raced the read sent a NOTIFY (wakePending).
           if (batch.length < batchSize && !this.wakePending) await idle();
@@ -236,4 +243,10 @@ export class OutboxRelay {
     this.lastError = { message, at: new Date() };
     this.log.error({ schema: this.schema, holder: this.holderId, err: message }, msg);
   }
+}
+
+/** True when a committed event exists that readAll cannot see yet (held back by an open transaction). */
+async function heldBack(pool: Pool, schema: string): Promise<boolean> {
+  const r = await pool.query<{ held: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${quoteIdent(schema)}.events WHERE transaction_id >= pg_snapshot_xmin(pg_current_snapshot())) AS held`);
+  return r.rows[0]?.held === true;
 }
