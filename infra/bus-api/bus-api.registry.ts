@@ -12,6 +12,7 @@ import {
   AliasRequest, CreateKeyRequest, DestroyKeyRequest, EnableRotationRequest, ImportKeyMaterialRequest, ImportParametersRequest, KeyRefRequest,
   ListKeysRequest, RevokeKeyRequest, RotateKeyRequest, ScheduleDeletionRequest, TagKeyRequest, UntagKeyRequest, UpdateDescriptionRequest,
 } from '../../apps/keys/src/keys/adapters/nats/keys-admin.schemas';
+import { SealTenantRequest, TenantSealStatusRequest, UnsealTenantRequest } from '../../apps/keys/src/keys/adapters/nats/tenant-seal.controller';
 import { CompromiseVersionRequest, ExpireTokenRequest, RetireVersionRequest, VersionRequest } from '../../apps/keys/src/keys/adapters/nats/keys-versions.controller';
 import {
   DecryptBatchRequest, DecryptRequest, EncryptRequest, GenerateDataKeyBatchRequest, GenerateDataKeyRequest, GenerateMacRequest, ReEncryptBatchRequest,
@@ -69,6 +70,9 @@ export const REQUEST_SCHEMAS = {
     'destroy-key-version': RetireVersionRequest,
     'update-key-description': UpdateDescriptionRequest,
     'mark-key-version-compromised': CompromiseVersionRequest,
+    'seal-tenant': SealTenantRequest,
+    'unseal-tenant': UnsealTenantRequest,
+    'get-tenant-seal-status': TenantSealStatusRequest,
   },
   policy: {
     'status': AnyBody,

@@ -8,7 +8,7 @@
 import type { z } from 'zod';
 import {
   CiphertextReply, DataKeyBatchReply, DataKeyReply, DecryptBatchReply, ImportParametersReply, KeyInfoReply, KeyPageReply, KeyRotationStatusReply,
-  KeyVersionsReply, MacReply, MacVerificationReply, PlaintextReply, ReEncryptBatchReply, ReEncryptReply, ServiceStatusReply,
+  KeyVersionsReply, MacReply, MacVerificationReply, PlaintextReply, ReEncryptBatchReply, ReEncryptReply, ServiceStatusReply, TenantSealStatusReply,
   type OPERATIONS, type ServiceName,
 } from '@ekm/contracts';
 
@@ -52,6 +52,9 @@ const KEYS_REPLIES = {
   'destroy-key-version': KeyInfoReply,
   'update-key-description': KeyInfoReply,
   'mark-key-version-compromised': KeyInfoReply,
+  'seal-tenant': TenantSealStatusReply,
+  'unseal-tenant': TenantSealStatusReply,
+  'get-tenant-seal-status': TenantSealStatusReply,
 } as const satisfies { readonly [O in Ops<'keys'>]: z.ZodType };
 
 export const REPLY_SCHEMAS = {

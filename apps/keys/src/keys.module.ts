@@ -44,6 +44,13 @@ import { PgEpochStateStore } from './keys/adapters/postgres/epoch-state.store';
 import type { RootOfTrust } from '@ekm/crypto';
 import { LOGGER } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
+import { KEK_SOURCE, type KekSource } from './keys/application/crypto/crypto.ports';
+import { SEAL_SECRETS, TENANT_SEAL_GATE, type SealSecrets } from './keys/application/tenants/tenant-seal.ports';
+import { StreamTenantSealGate } from './keys/application/tenants/tenant-seal-gate';
+import { TenantSealCommands } from './keys/application/tenants/tenant-seal.commands';
+import { ScryptSealSecrets } from './keys/adapters/tenants/seal-secrets';
+import { TenantSealController } from './keys/adapters/nats/tenant-seal.controller';
+import { dropTenantMaterial } from './keys/adapters/tenants/tenant-material-drop';
 
 /** EKM_DELETION_MIN_DAYS lowers the shortest deletion window (0 in tests: destroy right after scheduling). */
 export const keyLimitsFor = (config: KeysConfig): KeyLifecycleLimits => ({ ...DEFAULT_KEY_LIMITS, minPendingWindowDays: config.deletionMinDays });
@@ -80,17 +87,24 @@ const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchem
         new EpochRoller(root, state, ledger, keyring, logger.child({ component: 'epoch-roller' }), { intervalMs: config.epochs.rollIntervalMs, batch: config.epochs.rewrapBatch }, new LogEpochEvents(store)),
     },
     EpochRollerLifecycle,
+    { provide: TENANT_SEAL_GATE, inject: [EVENT_STORE], useFactory: (store: EventStore) => new StreamTenantSealGate(store) },
   ],
-  exports: [ROOT_OF_TRUST, AUTHORIZER, KEY_LIMITS, KEY_MATERIAL_STORE, KEY_STATE_READER, KEY_COMMAND_HANDLER, EPOCH_KEYRING, EpochRollerLifecycle],
+  exports: [ROOT_OF_TRUST, AUTHORIZER, KEY_LIMITS, KEY_MATERIAL_STORE, KEY_STATE_READER, KEY_COMMAND_HANDLER, EPOCH_KEYRING, EpochRollerLifecycle, TENANT_SEAL_GATE],
 })
 export class KeysControlModule {}
 
 @Module({
   imports: [eventLog, KeysControlModule, CryptoModule.forRoot({ imports: [eventLog, KeysControlModule] })],
-  controllers: [StatusController, KeysAdminController, KeysAttributesController, KeysImportController, KeysVersionsController],
+  controllers: [StatusController, KeysAdminController, KeysAttributesController, KeysImportController, KeysVersionsController, TenantSealController],
   providers: [
     PgImportTokenStore, KeyListQuery, KeyAdminUseCases, AdminCallRunner, KeyCommandReplies, DbClock, VersionRetirementCheck,
     { provide: ID_DERIVATION_KEY, inject: [SERVICE_CONFIG], useFactory: idDerivationKeyFor },
+    { provide: SEAL_SECRETS, inject: [SERVICE_CONFIG], useFactory: (config: KeysConfig) => new ScryptSealSecrets(servicePepperFor(config, 'ekm-tenant-seal-pepper-v1')) },
+    {
+      provide: TenantSealCommands,
+      inject: [EVENT_STORE, TENANT_SEAL_GATE, SEAL_SECRETS, KEK_SOURCE],
+      useFactory: (store: EventStore, gate: StreamTenantSealGate, secrets: SealSecrets, keks: KekSource) => new TenantSealCommands(store, gate, secrets, dropTenantMaterial(keks)),
+    },
   ],
 })
 export class KeysModule {}
@@ -101,6 +115,11 @@ export class KeysModule {}
  * retried CreateKey derives, so a retry across a secret change creates a second key.
  */
 export function idDerivationKeyFor(config: KeysConfig): Buffer {
+  return servicePepperFor(config, 'ekm-id-derivation-v1');
+}
+
+/** HMAC(EKM_AUTH_SECRET, label): a per-purpose secret every replica derives alike and no database holds. */
+export function servicePepperFor(config: KeysConfig, label: string): Buffer {
   const secret = resolveAuthSecret({ ...(config.authSecret !== undefined ? { secret: config.authSecret } : {}), env: config.env, dataDir: config.dataDir });
-  return createHmac('sha256', secret).update('ekm-id-derivation-v1').digest();
+  return createHmac('sha256', secret).update(label).digest();
 }

@@ -17,6 +17,9 @@ export const SEALED_SUBJECTS: ReadonlySet<string> = new Set<string>([
   subject('keys', 'generate-mac'),
   subject('keys', 'verify-mac'),
   subject('keys', 'import-key-material'),
+  // The request may carry the tenant-held unseal secret.
+  subject('keys', 'seal-tenant'),
+  subject('keys', 'unseal-tenant'),
   // The reply carries the new credential's private key.
   subject('policy', 'create-principal'),
   subject('policy', 'rotate-credential'),

@@ -55,6 +55,11 @@ export const KEYS_OPERATIONS = [
   'destroy-key-version',
   // One version's material is exposed: it stops for good (decrypt only with keys:DecryptCompromised; ReEncrypt moves its data).
   'mark-key-version-compromised',
+  // The tenant kill switch: every operation of a sealed tenant fails with EKM_TENANT_SEALED on every
+  // replica until it is unsealed (optionally only with the tenant-held secret set at seal time).
+  'seal-tenant',
+  'unseal-tenant',
+  'get-tenant-seal-status',
 ] as const;
 
 /**

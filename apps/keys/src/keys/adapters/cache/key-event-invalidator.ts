@@ -12,6 +12,7 @@ import type { KekSource } from '../../application/crypto/crypto.ports';
 
 export const KEY_EVENTS_SUBJECT = 'ekm.events.keys.>';
 const KEY_STREAM_PREFIX = 'key-';
+const TENANT_STREAM_PREFIX = 'tenant-';
 
 /** Events after which no cached KEK of the key may be used again without re-reading state. */
 export const KEK_DROPPING_EVENTS: ReadonlySet<string> = new Set([
@@ -32,6 +33,8 @@ export class KeyEventInvalidator {
     private readonly reader: KeyStateReader,
     private readonly keks: KekSource,
     private readonly logger: InvalidatorLogger,
+    /** A tenant's seal stream (`tenant-<tenant>`) changed: drop its cached seal answer and material. */
+    private readonly onTenantEvent?: (tenant: string) => void,
   ) {}
 
   /** Subscribes and flushes, so the server has the SUB before the service reports ready. */
@@ -43,6 +46,10 @@ export class KeyEventInvalidator {
 
   onMessage(msg: Msg): void {
     const streamId = msg.headers?.get(EventHeader.StreamId) ?? '';
+    if (streamId.startsWith(TENANT_STREAM_PREFIX)) {
+      this.onTenantEvent?.(streamId.slice(TENANT_STREAM_PREFIX.length));
+      return;
+    }
     // Usage records (`usage-<instance>`) and other streams share the subject space: ignore them cheaply.
     if (!streamId.startsWith(KEY_STREAM_PREFIX)) return;
     const keyId = streamId.slice(KEY_STREAM_PREFIX.length);

@@ -17,6 +17,8 @@ export interface KekSource {
   withKek<T>(keyId: string, version: number, fn: (kek: KeyMaterial) => T): Promise<T>;
   /** Drops every cached version of `keyId` (zeroed); a load in flight is not cached afterwards. */
   invalidate(keyId: string): void;
+  /** Drops every cached KEK (zeroed): the tenant kill switch, whose tenant the cache does not know. */
+  clear(): void;
 }
 
 /** The version's wrapped material is absent (destroyed). */
