@@ -9,7 +9,8 @@ import { resolveAuthSecret } from '@ekm/auth';
 import type { KeysConfig } from '@ekm/config';
 import { EVENT_STORE, toInline, type EventStore } from '@ekm/event-store';
 import { LogEpochEvents } from './keys/adapters/postgres/epoch-events';
-import { EventLogModule, RootBindingMigration, SERVICE_CONFIG } from '@ekm/service-kit';
+import { EventLogModule, PG_POOL, RootBindingMigration, SERVICE_CONFIG } from '@ekm/service-kit';
+import type { Pool } from 'pg';
 import { DEFAULT_KEY_LIMITS, type KeyLifecycleLimits } from './keys/domain';
 import { HandleKeyCommand, KEY_INLINE_PROJECTIONS, KEY_LIMITS } from './keys/application/handle-key-command';
 import { KeyAdminUseCases } from './keys/application/key-admin.use-cases';
@@ -45,7 +46,9 @@ import type { RootOfTrust } from '@ekm/crypto';
 import { LOGGER } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
 import { KEK_SOURCE, type KekSource } from './keys/application/crypto/crypto.ports';
-import { SEAL_SECRETS, TENANT_SEAL_GATE, type SealSecrets } from './keys/application/tenants/tenant-seal.ports';
+import { SEAL_SECRETS, TENANT_SEAL_GATE, UNSEAL_VERIFIERS, type SealSecrets, type UnsealVerifierStore } from './keys/application/tenants/tenant-seal.ports';
+import { TenantSealMigration } from './keys/adapters/postgres/tenant-seal.migration';
+import { PgUnsealVerifierStore } from './keys/adapters/postgres/unseal-verifier.store';
 import { StreamTenantSealGate } from './keys/application/tenants/tenant-seal-gate';
 import { TenantSealCommands } from './keys/application/tenants/tenant-seal.commands';
 import { ScryptSealSecrets } from './keys/adapters/tenants/seal-secrets';
@@ -55,7 +58,7 @@ import { dropTenantMaterial } from './keys/adapters/tenants/tenant-material-drop
 /** EKM_DELETION_MIN_DAYS lowers the shortest deletion window (0 in tests: destroy right after scheduling). */
 export const keyLimitsFor = (config: KeysConfig): KeyLifecycleLimits => ({ ...DEFAULT_KEY_LIMITS, minPendingWindowDays: config.deletionMinDays });
 
-const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchemaMigration, GcmBudgetMigration, KeysClockMigration, EpochsMigration, RootBindingMigration] });
+const eventLog = EventLogModule.forService('keys', { extraMigrations: [KeysSchemaMigration, GcmBudgetMigration, KeysClockMigration, EpochsMigration, RootBindingMigration, TenantSealMigration] });
 
 /**
  * The control plane's ports, in their own module so the data plane (CryptoModule) can import them:
@@ -100,10 +103,12 @@ export class KeysControlModule {}
     PgImportTokenStore, KeyListQuery, KeyAdminUseCases, AdminCallRunner, KeyCommandReplies, DbClock, VersionRetirementCheck,
     { provide: ID_DERIVATION_KEY, inject: [SERVICE_CONFIG], useFactory: idDerivationKeyFor },
     { provide: SEAL_SECRETS, inject: [SERVICE_CONFIG], useFactory: (config: KeysConfig) => new ScryptSealSecrets(servicePepperFor(config, 'ekm-tenant-seal-pepper-v1')) },
+    { provide: UNSEAL_VERIFIERS, inject: [PG_POOL], useFactory: (pool: Pool) => new PgUnsealVerifierStore(pool) },
     {
       provide: TenantSealCommands,
-      inject: [EVENT_STORE, TENANT_SEAL_GATE, SEAL_SECRETS, KEK_SOURCE],
-      useFactory: (store: EventStore, gate: StreamTenantSealGate, secrets: SealSecrets, keks: KekSource) => new TenantSealCommands(store, gate, secrets, dropTenantMaterial(keks)),
+      inject: [EVENT_STORE, TENANT_SEAL_GATE, SEAL_SECRETS, UNSEAL_VERIFIERS, KEK_SOURCE],
+      useFactory: (store: EventStore, gate: StreamTenantSealGate, secrets: SealSecrets, verifiers: UnsealVerifierStore, keks: KekSource) =>
+        new TenantSealCommands(store, gate, secrets, verifiers, dropTenantMaterial(keks)),
     },
   ],
 })

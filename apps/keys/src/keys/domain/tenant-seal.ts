@@ -1,35 +1,26 @@
 /**
  * The tenant kill switch as a decider (Emmett): a tenant is Open or Sealed; SealTenant and UnsealTenant
  * move it. The events live in the keys event log (stream `tenant-<tenant>`), so they are relayed and
- * reach the audit trail like every lifecycle event. No I/O here: whether an unseal secret matches the
- * stored verifier is computed by the application (scrypt + HMAC) and handed in as a fact.
+ * reach the audit trail like every lifecycle event. They say only WHETHER an unseal secret is required:
+ * its verifier lives outside the log (events are published on the bus and copied into the trail). No
+ * I/O here: whether a secret matches is computed by the application and handed in as a fact.
  */
 import type { Event, EventMeta } from '@ekm/event-store';
 
-/**
- * What is stored of a tenant-held unseal secret: never the secret, only
- * HMAC(pepper, scrypt(secret, salt)), so neither the log nor the audit trail can be brute-forced without
- * the service's pepper.
- */
-export interface SealVerifier {
-  readonly scheme: 'scrypt-hmac-v1';
-  readonly salt: string;
-  readonly hash: string;
-}
-
 export type TenantSealEvent =
-  | Event<'TenantSealed', { tenant: string; reason: string; secretRequired: boolean; verifier?: SealVerifier }>
+  | Event<'TenantSealed', { tenant: string; reason: string; secretRequired: boolean }>
   | Event<'TenantUnsealed', { tenant: string; reason: string }>;
 
 export type TenantSealState =
   | { readonly status: 'Open'; readonly tenant: string }
-  | { readonly status: 'Sealed'; readonly tenant: string; readonly sealedAt: string; readonly verifier?: SealVerifier };
+  /** `sealPosition`: the stream position of the TenantSealed event (the verifier is stored under it). */
+  | { readonly status: 'Sealed'; readonly tenant: string; readonly sealedAt: string; readonly secretRequired: boolean; readonly sealPosition: number };
 
 /** How the unseal secret given compares with the stored verifier (decided by the application). */
 export type UnsealSecretCheck = 'absent' | 'matches' | 'differs';
 
 export type TenantSealCommand =
-  | Readonly<{ type: 'SealTenant'; data: { tenant: string; reason: string; verifier?: SealVerifier }; meta: EventMeta }>
+  | Readonly<{ type: 'SealTenant'; data: { tenant: string; reason: string; secretRequired: boolean }; meta: EventMeta }>
   | Readonly<{ type: 'UnsealTenant'; data: { tenant: string; reason: string; secret: UnsealSecretCheck }; meta: EventMeta }>;
 
 export type TenantSealRejection =
@@ -43,10 +34,11 @@ export type TenantSealDecision = { ok: true; events: TenantSealEvent[] } | { ok:
 export const openTenant = (tenant: string): TenantSealState => ({ status: 'Open', tenant });
 
 /** Total: an event is a fact. */
-export function evolveTenantSeal(state: TenantSealState, event: TenantSealEvent, recordedAt = ''): TenantSealState {
+export function evolveTenantSeal(state: TenantSealState, event: TenantSealEvent, recordedAt = '', position = 0): TenantSealState {
   switch (event.type) {
     case 'TenantSealed':
-      return { status: 'Sealed', tenant: state.tenant, sealedAt: recordedAt, ...(event.data.verifier ? { verifier: event.data.verifier } : {}) };
+      // `secretRequired` is read strictly: only `false` opens without a secret (a damaged event stays locked).
+      return { status: 'Sealed', tenant: state.tenant, sealedAt: recordedAt, secretRequired: event.data.secretRequired !== false, sealPosition: position };
     case 'TenantUnsealed':
       return openTenant(state.tenant);
     default: {
@@ -56,8 +48,8 @@ export function evolveTenantSeal(state: TenantSealState, event: TenantSealEvent,
   }
 }
 
-export function foldTenantSeal(tenant: string, events: ReadonlyArray<{ event: TenantSealEvent; recordedAt?: string }>): TenantSealState {
-  return events.reduce((s, e) => evolveTenantSeal(s, e.event, e.recordedAt), openTenant(tenant));
+export function foldTenantSeal(tenant: string, events: ReadonlyArray<{ event: TenantSealEvent; recordedAt?: string; position?: number }>): TenantSealState {
+  return events.reduce((s, e, i) => evolveTenantSeal(s, e.event, e.recordedAt, e.position ?? i + 1), openTenant(tenant));
 }
 
 export function decideTenantSeal(cmd: TenantSealCommand, state: TenantSealState): TenantSealDecision {
@@ -65,12 +57,12 @@ export function decideTenantSeal(cmd: TenantSealCommand, state: TenantSealState)
   switch (cmd.type) {
     case 'SealTenant': {
       if (state.status === 'Sealed') return { ok: false, rejection: { code: 'TENANT_ALREADY_SEALED', tenant } };
-      const { verifier, reason } = cmd.data;
-      return { ok: true, events: [{ type: 'TenantSealed', data: { tenant, reason, secretRequired: verifier !== undefined, ...(verifier ? { verifier } : {}) }, meta: cmd.meta }] };
+      const { secretRequired, reason } = cmd.data;
+      return { ok: true, events: [{ type: 'TenantSealed', data: { tenant, reason, secretRequired }, meta: cmd.meta }] };
     }
     case 'UnsealTenant': {
       if (state.status === 'Open') return { ok: false, rejection: { code: 'TENANT_NOT_SEALED', tenant } };
-      if (state.verifier !== undefined) {
+      if (state.secretRequired) {
         if (cmd.data.secret === 'absent') return { ok: false, rejection: { code: 'UNSEAL_SECRET_REQUIRED', tenant } };
         if (cmd.data.secret !== 'matches') return { ok: false, rejection: { code: 'UNSEAL_SECRET_INVALID', tenant } };
       }

@@ -8,6 +8,7 @@ import { active, ev, rotated, T0 } from '../../domain/key.test-kit';
 import { AllowAllAuthorizer } from '../../adapters/authz/allow-all.authorizer';
 import type { AuthorizationRequest, Authorizer, KeyStateReader } from '../ports';
 import type { TenantSealGate } from '../tenants/tenant-seal.ports';
+import { DependencyUnavailableError } from '../dependency-unavailable';
 import { DECRYPT_COMPROMISED, KeyAccess } from './key-access';
 
 const state = foldKeyEvents([...active, ...rotated(1, 2), ev('KeyVersionCompromised', { version: 1, reason: 'leak', compromisedAt: T0 })]) as ExistingKeyState;
@@ -53,5 +54,34 @@ describe('KeyAccess with a compromised version', () => {
   it('allow-all never grants keys:DecryptCompromised', async () => {
     const refused = await new KeyAccess(readerOf(state), new AllowAllAuthorizer(), OPEN).check(state.keyId, decrypt(1));
     expect(refused).toMatchObject({ ok: false, failure: { rejection: { code: 'VERSION_COMPROMISED' } } });
+  });
+});
+
+describe('KeyAccess and the tenant kill switch', () => {
+  const sealedGate = (asked: string[] = []): TenantSealGate => ({ isSealed: (t) => (asked.push(t), true), invalidate: () => undefined });
+  const plain = foldKeyEvents([...active]) as ExistingKeyState;
+
+  it('a sealed tenant is refused TENANT_SEALED on data-plane and lifecycle access, after authorization', async () => {
+    const asked: string[] = [];
+    const access = new KeyAccess(readerOf(plain), authorizer(true), sealedGate(asked));
+    expect(await access.check(plain.keyId, { principal: 'p', operation: 'Encrypt', context: {} })).toMatchObject({ ok: false, failure: { kind: 'TENANT_SEALED', tenant: plain.tenant } });
+    expect(await access.authorizeRef(plain.keyId, 'p', 'keys:DescribeKey')).toMatchObject({ ok: false, failure: { kind: 'TENANT_SEALED', tenant: plain.tenant } });
+    expect(asked).toEqual([plain.tenant, plain.tenant]);
+  });
+
+  it('a caller the authorizer refuses learns FORBIDDEN, not that the tenant is sealed (the gate is not asked)', async () => {
+    const asked: string[] = [];
+    const deny: Authorizer = { authorize: async () => ({ allowed: false, reason: 'other tenant' }) };
+    const access = new KeyAccess(readerOf(plain), deny, sealedGate(asked));
+    expect(await access.check(plain.keyId, { principal: 'p', operation: 'Encrypt', context: {} })).toMatchObject({ ok: false, failure: { kind: 'FORBIDDEN' } });
+    expect(await access.authorizeRef(plain.keyId, 'p', 'keys:DescribeKey')).toMatchObject({ ok: false, failure: { kind: 'FORBIDDEN' } });
+    expect(asked).toEqual([]);
+  });
+
+  it('fails closed: a seal store that cannot be read refuses the call (the error propagates), never answers open', async () => {
+    const broken: TenantSealGate = { isSealed: () => Promise.reject(new DependencyUnavailableError('the tenant seal state')), invalidate: () => undefined };
+    const access = new KeyAccess(readerOf(plain), authorizer(true), broken);
+    await expect(access.check(plain.keyId, { principal: 'p', operation: 'Encrypt', context: {} })).rejects.toBeInstanceOf(DependencyUnavailableError);
+    await expect(access.isSealed(plain.tenant)).rejects.toBeInstanceOf(DependencyUnavailableError);
   });
 });

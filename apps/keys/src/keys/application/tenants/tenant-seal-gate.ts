@@ -62,7 +62,9 @@ export class StreamTenantSealGate implements TenantSealGate {
     } catch {
       throw new DependencyUnavailableError('the tenant seal state');
     }
-    const state = foldTenantSeal(tenant, events.map((e) => ({ event: { type: e.type, data: e.data, meta: e.meta } as TenantSealEvent, recordedAt: e.recordedAt.toISOString() })));
+    const state = foldTenantSeal(tenant, events.map((e) => ({
+      event: { type: e.type, data: e.data, meta: e.meta } as TenantSealEvent, recordedAt: e.recordedAt.toISOString(), position: e.streamPosition,
+    })));
     return { ...state, version: events.at(-1)?.streamPosition ?? 0 };
   }
 }

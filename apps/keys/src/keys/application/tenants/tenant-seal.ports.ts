@@ -1,5 +1,6 @@
-/** Ports of the tenant kill switch (bound in keys.module.ts). */
-import type { SealVerifier, UnsealSecretCheck } from '../../domain/tenant-seal';
+/** Ports of the tenant kill switch (bound in keys.module.ts and crypto.module.ts). */
+import type { TransactionContext } from '@ekm/event-store';
+import type { UnsealSecretCheck } from '../../domain/tenant-seal';
 
 /**
  * Asked at the access step of every request, after authorization: is the key's tenant sealed? Read
@@ -20,13 +21,32 @@ export interface TenantSealGate {
  */
 export const TENANT_SEAL_TTL_MS = 500;
 
+/**
+ * What is stored of a tenant-held unseal secret: never the secret, only
+ * HMAC(pepper, tenant, seal position, scrypt(secret, salt)). The pepper is derived from the service's
+ * auth secret and is in no database, so a copy of the table is no offline guessing target, and a row
+ * copied to another tenant or seal does not match there.
+ */
+export interface SealVerifier {
+  readonly scheme: 'scrypt-hmac-v1';
+  readonly salt: string;
+  readonly hash: string;
+}
+
 /** Makes and checks the verifier of a tenant-held unseal secret; never stores or logs the secret. */
 export const SEAL_SECRETS = Symbol('SEAL_SECRETS');
 export interface SealSecrets {
-  verifierOf(secret: string): Promise<SealVerifier>;
-  check(verifier: SealVerifier | undefined, secret: string | undefined): Promise<UnsealSecretCheck>;
+  verifierOf(tenant: string, sealPosition: number, secret: string): Promise<SealVerifier>;
+  /** `verifier` null (a seal that required a secret but whose verifier is gone) never matches. */
+  check(tenant: string, sealPosition: number, verifier: SealVerifier | null, secret: string | undefined): Promise<UnsealSecretCheck>;
+}
+
+/** Where verifiers live: written in the seal's own append transaction, read at unseal. */
+export const UNSEAL_VERIFIERS = Symbol('UNSEAL_VERIFIERS');
+export interface UnsealVerifierStore {
+  save(tx: TransactionContext, tenant: string, sealPosition: number, verifier: SealVerifier): Promise<void>;
+  load(tenant: string, sealPosition: number): Promise<SealVerifier | null>;
 }
 
 /** Called after a tenant's seal state changed here: drop that tenant's cached unwrapped material (zeroed). */
-export const TENANT_MATERIAL_DROP = Symbol('TENANT_MATERIAL_DROP');
 export type TenantMaterialDrop = (tenant: string) => void;
