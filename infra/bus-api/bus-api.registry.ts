@@ -13,6 +13,7 @@ import {
   ListKeysRequest, RevokeKeyRequest, RotateKeyRequest, ScheduleDeletionRequest, TagKeyRequest, UntagKeyRequest, UpdateDescriptionRequest,
 } from '../../apps/keys/src/keys/adapters/nats/keys-admin.schemas';
 import { DescribeTenantRootRequest, SetTenantRootExternalRequest } from '../../apps/keys/src/keys/adapters/nats/keys-tenant-roots.controller';
+import { SealTenantRequest, TenantSealStatusRequest, UnsealTenantRequest } from '../../apps/keys/src/keys/adapters/nats/tenant-seal.controller';
 import { CompromiseVersionRequest, ExpireTokenRequest, RetireVersionRequest, VersionRequest } from '../../apps/keys/src/keys/adapters/nats/keys-versions.controller';
 import {
   DecryptBatchRequest, DecryptRequest, EncryptRequest, GenerateDataKeyBatchRequest, GenerateDataKeyRequest, GenerateMacRequest, ReEncryptBatchRequest,
@@ -72,6 +73,9 @@ export const REQUEST_SCHEMAS = {
     'mark-key-version-compromised': CompromiseVersionRequest,
     'describe-tenant-root': DescribeTenantRootRequest,
     'set-tenant-root-external': SetTenantRootExternalRequest,
+    'seal-tenant': SealTenantRequest,
+    'unseal-tenant': UnsealTenantRequest,
+    'get-tenant-seal-status': TenantSealStatusRequest,
   },
   policy: {
     'status': AnyBody,

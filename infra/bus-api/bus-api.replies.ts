@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import {
   TenantRootReply,
   CiphertextReply, DataKeyBatchReply, DataKeyReply, DecryptBatchReply, ImportParametersReply, KeyInfoReply, KeyPageReply, KeyRotationStatusReply,
-  KeyVersionsReply, MacReply, MacVerificationReply, PlaintextReply, ReEncryptBatchReply, ReEncryptReply, ServiceStatusReply,
+  KeyVersionsReply, MacReply, MacVerificationReply, PlaintextReply, ReEncryptBatchReply, ReEncryptReply, ServiceStatusReply, TenantSealStatusReply,
   type OPERATIONS, type ServiceName,
 } from '@ekm/contracts';
 
@@ -55,6 +55,9 @@ const KEYS_REPLIES = {
   'mark-key-version-compromised': KeyInfoReply,
   'describe-tenant-root': TenantRootReply,
   'set-tenant-root-external': TenantRootReply,
+  'seal-tenant': TenantSealStatusReply,
+  'unseal-tenant': TenantSealStatusReply,
+  'get-tenant-seal-status': TenantSealStatusReply,
 } as const satisfies { readonly [O in Ops<'keys'>]: z.ZodType };
 
 export const REPLY_SCHEMAS = {

@@ -14,6 +14,7 @@ import { macCommand } from './commands/mac.commands';
 import { importCommand } from './commands/import.commands';
 import { auditCommand } from './commands/audit.commands';
 import { rotationCommand } from './commands/rotation.commands';
+import { tenantCommand } from './commands/tenant.commands';
 import { principalCommand } from './commands/principal.commands';
 import { policyCommand } from './commands/policy.commands';
 import { adminCommand } from './commands/admin.commands';
@@ -58,6 +59,7 @@ export function buildProgram(ctx: CliContext): Command {
   program.addCommand(importCommand(ctx));
   program.addCommand(auditCommand(ctx));
   program.addCommand(rotationCommand(ctx));
+  program.addCommand(tenantCommand(ctx));
   program.addCommand(principalCommand(ctx));
   program.addCommand(policyCommand(ctx));
   program.addCommand(adminCommand(ctx));

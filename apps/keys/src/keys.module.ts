@@ -9,7 +9,8 @@ import { resolveAuthSecret } from '@ekm/auth';
 import type { KeysConfig } from '@ekm/config';
 import { EVENT_STORE, toInline, type EventStore } from '@ekm/event-store';
 import { LogEpochEvents } from './keys/adapters/postgres/epoch-events';
-import { EventLogModule, RootBindingMigration, SERVICE_CONFIG } from '@ekm/service-kit';
+import { EventLogModule, PG_POOL, RootBindingMigration, SERVICE_CONFIG } from '@ekm/service-kit';
+import type { Pool } from 'pg';
 import { DEFAULT_KEY_LIMITS, type KeyLifecycleLimits } from './keys/domain';
 import { HandleKeyCommand, KEY_INLINE_PROJECTIONS, KEY_LIMITS } from './keys/application/handle-key-command';
 import { KeyAdminUseCases } from './keys/application/key-admin.use-cases';
@@ -55,6 +56,15 @@ import { PgEpochStateStore } from './keys/adapters/postgres/epoch-state.store';
 import type { RootOfTrust } from '@ekm/crypto';
 import { LOGGER } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
+import { KEK_SOURCE, type KekSource } from './keys/application/crypto/crypto.ports';
+import { SEAL_SECRETS, TENANT_SEAL_GATE, UNSEAL_VERIFIERS, type SealSecrets, type UnsealVerifierStore } from './keys/application/tenants/tenant-seal.ports';
+import { TenantSealMigration } from './keys/adapters/postgres/tenant-seal.migration';
+import { PgUnsealVerifierStore } from './keys/adapters/postgres/unseal-verifier.store';
+import { StreamTenantSealGate } from './keys/application/tenants/tenant-seal-gate';
+import { TenantSealCommands } from './keys/application/tenants/tenant-seal.commands';
+import { ScryptSealSecrets } from './keys/adapters/tenants/seal-secrets';
+import { TenantSealController } from './keys/adapters/nats/tenant-seal.controller';
+import { dropTenantMaterial } from './keys/adapters/tenants/tenant-material-drop';
 
 /** EKM_DELETION_MIN_DAYS lowers the shortest deletion window (0 in tests: destroy right after scheduling). */
 export const keyLimitsFor = (config: KeysConfig): KeyLifecycleLimits => ({ ...DEFAULT_KEY_LIMITS, minPendingWindowDays: config.deletionMinDays });
@@ -62,7 +72,7 @@ export const keyLimitsFor = (config: KeysConfig): KeyLifecycleLimits => ({ ...DE
 // The relay numbers lifecycle events and heartbeats while caught up, so replicas can keep key state and
 // KEKs cached until an event invalidates them (CacheTrust), not just for a 500 ms TTL.
 const eventLog = EventLogModule.forService('keys', {
-  extraMigrations: [KeysSchemaMigration, GcmBudgetMigration, KeysClockMigration, EpochsMigration, RootBindingMigration, TenantRootsMigration],
+  extraMigrations: [KeysSchemaMigration, GcmBudgetMigration, KeysClockMigration, EpochsMigration, RootBindingMigration, TenantRootsMigration, TenantSealMigration],
   relay: { sequenced: isSequencedKeyEvent, heartbeat: { subject: KEY_RELAY_HEARTBEAT_SUBJECT, intervalMs: RELAY_HEARTBEAT_MS } },
 });
 
@@ -108,17 +118,26 @@ const eventLog = EventLogModule.forService('keys', {
         new EpochRoller(root, state, ledger, keyring, logger.child({ component: 'epoch-roller' }), { intervalMs: config.epochs.rollIntervalMs, batch: config.epochs.rewrapBatch }, new LogEpochEvents(store)),
     },
     EpochRollerLifecycle,
+    { provide: TENANT_SEAL_GATE, inject: [EVENT_STORE], useFactory: (store: EventStore) => new StreamTenantSealGate(store) },
   ],
-  exports: [ROOT_OF_TRUST, AUTHORIZER, KEY_LIMITS, KEY_MATERIAL_STORE, KEY_CACHE_TRUST, KEY_STATE_READER, KEY_COMMAND_HANDLER, EPOCH_KEYRING, TENANT_ROOT_KEYRING, EpochRollerLifecycle],
+  exports: [ROOT_OF_TRUST, AUTHORIZER, KEY_LIMITS, KEY_MATERIAL_STORE, KEY_CACHE_TRUST, KEY_STATE_READER, KEY_COMMAND_HANDLER, EPOCH_KEYRING, TENANT_ROOT_KEYRING, EpochRollerLifecycle, TENANT_SEAL_GATE],
 })
 export class KeysControlModule {}
 
 @Module({
   imports: [eventLog, KeysControlModule, CryptoModule.forRoot({ imports: [eventLog, KeysControlModule] })],
-  controllers: [StatusController, KeysAdminController, KeysAttributesController, KeysImportController, KeysVersionsController, KeysTenantRootsController],
+  controllers: [StatusController, KeysAdminController, KeysAttributesController, KeysImportController, KeysVersionsController, KeysTenantRootsController, TenantSealController],
   providers: [
     PgImportTokenStore, KeyListQuery, KeyAdminUseCases, AdminCallRunner, KeyCommandReplies, DbClock, VersionRetirementCheck,
     { provide: ID_DERIVATION_KEY, inject: [SERVICE_CONFIG], useFactory: idDerivationKeyFor },
+    { provide: SEAL_SECRETS, inject: [SERVICE_CONFIG], useFactory: (config: KeysConfig) => new ScryptSealSecrets(servicePepperFor(config, 'ekm-tenant-seal-pepper-v1')) },
+    { provide: UNSEAL_VERIFIERS, inject: [PG_POOL], useFactory: (pool: Pool) => new PgUnsealVerifierStore(pool) },
+    {
+      provide: TenantSealCommands,
+      inject: [EVENT_STORE, TENANT_SEAL_GATE, SEAL_SECRETS, UNSEAL_VERIFIERS, KEK_SOURCE],
+      useFactory: (store: EventStore, gate: StreamTenantSealGate, secrets: SealSecrets, verifiers: UnsealVerifierStore, keks: KekSource) =>
+        new TenantSealCommands(store, gate, secrets, verifiers, dropTenantMaterial(keks)),
+    },
   ],
 })
 export class KeysModule {}
@@ -129,6 +148,11 @@ export class KeysModule {}
  * retried CreateKey derives, so a retry across a secret change creates a second key.
  */
 export function idDerivationKeyFor(config: KeysConfig): Buffer {
+  return servicePepperFor(config, 'ekm-id-derivation-v1');
+}
+
+/** HMAC(EKM_AUTH_SECRET, label): a per-purpose secret every replica derives alike and no database holds. */
+export function servicePepperFor(config: KeysConfig, label: string): Buffer {
   const secret = resolveAuthSecret({ ...(config.authSecret !== undefined ? { secret: config.authSecret } : {}), env: config.env, dataDir: config.dataDir });
-  return createHmac('sha256', secret).update('ekm-id-derivation-v1').digest();
+  return createHmac('sha256', secret).update(label).digest();
 }

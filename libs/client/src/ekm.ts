@@ -8,6 +8,7 @@ import { EkmClient, type EkmClientOptions } from './ekm-client';
 import { KeysClient } from './keys.client';
 import { PolicyClient } from './policy.client';
 import { RotationClient } from './rotation.client';
+import { TenantsClient } from './tenants.client';
 
 /** The SDK facade: `const ekm = await Ekm.connect(); await ekm.crypto.generateDataKey({...}); await ekm.close();` */
 export class Ekm {
@@ -21,6 +22,8 @@ export class Ekm {
   readonly rotation: RotationClient;
   /** The audit trail: query, verify, usage reports. */
   readonly audit: AuditClient;
+  /** The tenant kill switch (seal, unseal, status). */
+  readonly tenants: TenantsClient;
 
   private constructor(
     /** The low-level bus client (raw `call()`, the NATS connection). */
@@ -31,6 +34,7 @@ export class Ekm {
     this.policy = new PolicyClient(client);
     this.rotation = new RotationClient(client);
     this.audit = new AuditClient(client);
+    this.tenants = new TenantsClient(client);
   }
 
   /**

@@ -6,6 +6,7 @@ export { sigV4Login, type SigV4LoginRequest, type SigV4LoginOutcome } from './si
 export { natsConnectOptions, type NatsLoginOptions, type NatsTlsFiles } from './nats-connect-options';
 export { Ekm } from './ekm';
 export { KeysClient, type Caller, type KeysCallOptions } from './keys.client';
+export { TenantsClient, type SealTenantInput, type TenantSealStatus } from './tenants.client';
 export { CryptoClient } from './crypto.client';
 export { wrapKeyMaterial } from './wrap-key-material';
 export type * from './keys.types';

@@ -72,6 +72,13 @@ export const BusErrorCode = {
   ServiceUntrusted: 'EKM_SERVICE_UNTRUSTED',
   /** The operation carries key material or plaintext, so its body must be sealed under the session (`Ekm-Seal`). */
   SealRequired: 'EKM_SEAL_REQUIRED',
+  /**
+   * The key's tenant is sealed (`ekm tenant seal`): every operation of that tenant is refused on every
+   * replica until an admin unseals it. Not retriable: it stays so until an explicit unseal.
+   */
+  TenantSealed: 'EKM_TENANT_SEALED',
+  /** UnsealTenant: the tenant was sealed with an unseal secret and the secret given is absent or wrong. */
+  UnsealSecretInvalid: 'EKM_UNSEAL_SECRET_INVALID',
 } as const;
 
 /** One of the wire error codes in {@link BusErrorCode}. */
@@ -116,6 +123,8 @@ export const RETRIABLE: Readonly<Record<BusErrorCode, boolean>> = {
   EKM_VERSION_IN_USE: false,
   EKM_SERVICE_UNTRUSTED: false,
   EKM_SEAL_REQUIRED: false,
+  EKM_TENANT_SEALED: false,
+  EKM_UNSEAL_SECRET_INVALID: false,
 };
 
 /** True when `code` is retriable (see {@link RETRIABLE}). */

@@ -19,6 +19,9 @@ export const SEALED_SUBJECTS: ReadonlySet<string> = new Set<string>([
   subject('keys', 'import-key-material'),
   // The request carries the credentials of the tenant's external KMS.
   subject('keys', 'set-tenant-root-external'),
+  // The request may carry the tenant-held unseal secret.
+  subject('keys', 'seal-tenant'),
+  subject('keys', 'unseal-tenant'),
   // The reply carries the new credential's private key.
   subject('policy', 'create-principal'),
   subject('policy', 'rotate-credential'),

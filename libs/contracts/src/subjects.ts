@@ -58,6 +58,11 @@ export const KEYS_OPERATIONS = [
   // Operators: where a tenant's root key lives (EKM, or an external AWS-KMS-compatible KMS).
   'describe-tenant-root',
   'set-tenant-root-external',
+  // The tenant kill switch: every operation of a sealed tenant fails with EKM_TENANT_SEALED on every
+  // replica until it is unsealed (optionally only with the tenant-held secret set at seal time).
+  'seal-tenant',
+  'unseal-tenant',
+  'get-tenant-seal-status',
 ] as const;
 
 /**

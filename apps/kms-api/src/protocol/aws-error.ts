@@ -83,6 +83,9 @@ const BY_CODE: Readonly<Record<BusErrorCode, AwsExceptionName>> = {
   EKM_SERVICE_UNTRUSTED: 'KMSInternalException',
   EKM_SEAL_REQUIRED: 'KMSInternalException',
   EKM_VERSION_IN_USE: 'KMSInvalidStateException',
+  // A sealed tenant is a state of the key's owner, as a disabled key is: AWS callers see KMSInvalidState.
+  EKM_TENANT_SEALED: 'KMSInvalidStateException',
+  EKM_UNSEAL_SECRET_INVALID: 'AccessDeniedException',
 };
 
 /** Operations whose context mismatch means "this ciphertext does not open with that context". */

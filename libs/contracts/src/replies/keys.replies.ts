@@ -125,6 +125,18 @@ export const TenantRootReply = z.discriminatedUnion('kind', [
 
 export type TenantRootReply = z.infer<typeof TenantRootReply>;
 export type KeyVersionInfoReply = z.infer<typeof KeyVersionInfoReply>;
+/**
+ * The seal state of a tenant (the kill switch). `secretRequired`: unsealing needs the tenant-held secret
+ * given at seal time. Never carries the secret or its verifier.
+ */
+export const TenantSealStatusReply = z.object({
+  tenant: z.string().min(1),
+  sealed: z.boolean(),
+  /** When the seal was committed (ISO-8601), while sealed. */
+  sealedAt: isoTime.optional(),
+  secretRequired: z.boolean(),
+}).strict().readonly();
+
 export type KeyRotationReply = z.infer<typeof KeyRotationReply>;
 export type KeyInfoReply = z.infer<typeof KeyInfoReply>;
 export type KeyPageReply = z.infer<typeof KeyPageReply>;
@@ -140,3 +152,4 @@ export type MacVerificationReply = z.infer<typeof MacVerificationReply>;
 export type DataKeyBatchReply = z.infer<typeof DataKeyBatchReply>;
 export type DecryptBatchReply = z.infer<typeof DecryptBatchReply>;
 export type ReEncryptBatchReply = z.infer<typeof ReEncryptBatchReply>;
+export type TenantSealStatusReply = z.infer<typeof TenantSealStatusReply>;

@@ -56,6 +56,8 @@ export type CallFailure =
   | { readonly kind: 'UNAVAILABLE'; readonly what: string }
   /** Postgres failed or did not answer in time: a timed-out COMMIT may still have committed. */
   | { readonly kind: 'STORE_UNAVAILABLE' }
+  /** The key's tenant is sealed (the kill switch): refused on every replica until unsealed. */
+  | { readonly kind: 'TENANT_SEALED'; readonly tenant: string }
   /** The usage record could not be committed (fail closed). */
   | { readonly kind: 'AUDIT_UNAVAILABLE' }
   /** The database refused this request's own usage record (a value it cannot store): not retriable. */
@@ -86,6 +88,7 @@ const KIND_TO_BUS: Readonly<Record<Exclude<CallFailureKind, 'REJECTED' | 'REPLIE
   BUDGET_EXHAUSTED: BusErrorCode.Unavailable,
   UNAVAILABLE: BusErrorCode.Unavailable,
   STORE_UNAVAILABLE: BusErrorCode.Unavailable,
+  TENANT_SEALED: BusErrorCode.TenantSealed,
   AUDIT_UNAVAILABLE: BusErrorCode.AuditUnavailable,
   AUDIT_RECORD_REFUSED: BusErrorCode.Validation,
   DEADLINE_EXCEEDED: BusErrorCode.DeadlineExceeded,
@@ -120,6 +123,7 @@ export function describeFailure(f: CallFailure): string {
       return `version ${f.version} of key ${f.keyId} reached its AES-GCM budget; a rotation is under way, retry shortly`;
     case 'UNAVAILABLE': return `${f.what} is unavailable; the operation was not performed (nothing was changed), retry`;
     case 'STORE_UNAVAILABLE': return 'the key store (Postgres) is unavailable or did not answer in time; retry with the same request id';
+    case 'TENANT_SEALED': return `tenant ${f.tenant} is sealed; an admin of the tenant or an operator must unseal it (ekm tenant unseal ${f.tenant})`;
     case 'AUDIT_UNAVAILABLE': return 'usage record could not be committed; the operation was not performed';
     case 'AUDIT_RECORD_REFUSED': return '(request): holds a value the usage record cannot store; the operation was not performed';
     case 'DEADLINE_EXCEEDED': return `the request's deadline (Ekm-Timeout-Ms) passed before ${f.step}; nothing was done`;

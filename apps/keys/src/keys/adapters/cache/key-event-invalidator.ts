@@ -13,17 +13,23 @@
 import { EventHeader, eventSubject, relayHeartbeatSubject } from '@ekm/event-store';
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { KEY_EVENT_TYPES } from '../../domain';
+import { TENANT_SEAL_EVENT_TYPES } from '../../domain/tenant-seal';
 import type { KeyStateReader } from '../../application/ports';
 import type { KekSource } from '../../application/crypto/crypto.ports';
 import type { CacheTrust } from './cache-trust';
 
 /** The subjects a replica hears: lifecycle events only. */
-export const KEY_LIFECYCLE_SUBJECTS: readonly string[] = KEY_EVENT_TYPES.map((t) => eventSubject('keys', t));
+export const KEY_LIFECYCLE_SUBJECTS: readonly string[] = [
+  ...KEY_EVENT_TYPES.map((t) => eventSubject('keys', t)),
+  // The tenant kill switch: a seal drops the tenant's cached seal answer and every cached KEK at once.
+  ...TENANT_SEAL_EVENT_TYPES.map((t) => eventSubject('keys', t)),
+];
 export const KEY_RELAY_HEARTBEAT_SUBJECT = relayHeartbeatSubject('keys');
 const LIFECYCLE_TYPES: ReadonlySet<string> = new Set(KEY_EVENT_TYPES);
 /** What the relay numbers: exactly the types this invalidator subscribes to (a gap in them is a loss). */
 export const isSequencedKeyEvent = (eventType: string): boolean => LIFECYCLE_TYPES.has(eventType);
 const KEY_STREAM_PREFIX = 'key-';
+const TENANT_STREAM_PREFIX = 'tenant-';
 
 /** Events after which no cached KEK of the key may be used again without re-reading state. */
 export const KEK_DROPPING_EVENTS: ReadonlySet<string> = new Set([
@@ -51,6 +57,8 @@ export class KeyEventInvalidator {
     private readonly keks: KekSource,
     private readonly trust: CacheTrust,
     private readonly logger: InvalidatorLogger,
+    /** A tenant's seal stream (`tenant-<tenant>`) changed: drop its cached seal answer and material. */
+    private readonly onTenantEvent?: (tenant: string) => void,
   ) {
     trust.onFlush((reason) => {
       this.stats.flushes++;
@@ -74,6 +82,10 @@ export class KeyEventInvalidator {
 
   onMessage(msg: Msg): void {
     const streamId = msg.headers?.get(EventHeader.StreamId) ?? '';
+    if (streamId.startsWith(TENANT_STREAM_PREFIX)) {
+      this.onTenantEvent?.(streamId.slice(TENANT_STREAM_PREFIX.length));
+      return;
+    }
     const type = msg.headers?.get(EventHeader.EventType) ?? msg.subject.slice(msg.subject.lastIndexOf('.') + 1);
     if (streamId.startsWith(KEY_STREAM_PREFIX)) this.invalidate(streamId.slice(KEY_STREAM_PREFIX.length), type);
     // After the invalidation: the number is accounted for only once its effect is applied.

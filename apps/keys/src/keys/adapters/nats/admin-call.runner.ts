@@ -29,6 +29,8 @@ export interface AdminCall<S extends z.ZodType, T> {
   /** Resource attributes for authorization when there is no key yet (CreateKey). */
   readonly resource?: (req: z.output<S>) => { tenant?: string; tags?: Readonly<Record<string, string>> };
   readonly run: (req: z.output<S>, call: ResolvedCall) => Promise<Reply<T>>;
+  /** Runs while the tenant is sealed: only the kill switch's own calls (seal, unseal, status). */
+  readonly sealExempt?: boolean;
 }
 
 @Injectable()
@@ -65,6 +67,9 @@ export class AdminCallRunner {
       Object.assign(known, facts);
       const decision = await this.access.authorize({ principal: call.principal, action, resource });
       if (!decision.allowed) return { ok: false, failure: { kind: 'FORBIDDEN', action, reason: decision.reason, principal: call.principal, operation }, facts };
+      if (spec.sealExempt !== true && resource.tenant !== undefined && (await this.access.isSealed(resource.tenant))) {
+        return { ok: false, failure: { kind: 'TENANT_SEALED', tenant: resource.tenant }, facts };
+      }
     }
     // Authorizing may have waited on the policy service: a command nobody waits for is not started.
     const late = deadlinePassed(call, operation);

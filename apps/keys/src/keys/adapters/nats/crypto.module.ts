@@ -34,6 +34,8 @@ import { EPOCH_KEYRING, type EpochKeyring } from '../../application/epochs/epoch
 import { TENANT_ROOT_KEYRING, type TenantRootKeyring } from '../../application/tenant-roots/tenant-root-keyring';
 import { PostgresGcmCounterStore } from '../postgres/gcm-budget.store';
 import { KeysCryptoController } from './keys-crypto.controller';
+import { TENANT_SEAL_GATE, type TenantSealGate } from '../../application/tenants/tenant-seal.ports';
+import { onTenantSealEvent } from '../tenants/tenant-material-drop';
 
 export interface CryptoModuleOptions {
   readonly imports: ReadonlyArray<Type<unknown> | DynamicModule>;
@@ -108,7 +110,10 @@ export class CryptoModule {
           useFactory: (cmds: KeyCommandHandler, reader: KeyStateReader, keyring: TenantRootKeyring, logger: Logger) =>
             new BudgetRotation(cmds, reader, keyring, logger.child({ component: 'gcm-budget' })),
         },
-        { provide: KeyAccess, inject: [KEY_STATE_READER, AUTHORIZER], useFactory: (r: KeyStateReader, a: Authorizer) => new KeyAccess(r, a) },
+        {
+          provide: KeyAccess, inject: [KEY_STATE_READER, AUTHORIZER, TENANT_SEAL_GATE],
+          useFactory: (r: KeyStateReader, a: Authorizer, seals: TenantSealGate) => new KeyAccess(r, a, seals),
+        },
         {
           provide: DataPlane,
           inject: [KeyAccess, KEK_SOURCE, GcmBudget, BudgetRotation, USAGE_RECORDER],
@@ -117,9 +122,9 @@ export class CryptoModule {
         { provide: DataPlaneBatch, inject: [DataPlane], useFactory: (p: DataPlane) => new DataPlaneBatch(p) },
         {
           provide: KeyEventInvalidator,
-          inject: [NATS_CONNECTION, KEY_STATE_READER, KEK_SOURCE, KEY_CACHE_TRUST, LOGGER],
-          useFactory: (nc: NatsConnection, reader: KeyStateReader, keks: KekSource, trust: CacheTrust, logger: Logger) =>
-            new KeyEventInvalidator(nc, reader, keks, trust, logger.child({ component: 'key-event-invalidator' })),
+          inject: [NATS_CONNECTION, KEY_STATE_READER, KEK_SOURCE, KEY_CACHE_TRUST, LOGGER, TENANT_SEAL_GATE],
+          useFactory: (nc: NatsConnection, reader: KeyStateReader, keks: KekSource, trust: CacheTrust, logger: Logger, seals: TenantSealGate) =>
+            new KeyEventInvalidator(nc, reader, keks, trust, logger.child({ component: 'key-event-invalidator' }), onTenantSealEvent(seals, keks)),
         },
         CryptoLifecycle,
       ],

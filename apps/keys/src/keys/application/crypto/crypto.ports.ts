@@ -17,7 +17,7 @@ export interface KekSource {
   withKek<T>(keyId: string, version: number, fn: (kek: KeyMaterial) => T): Promise<T>;
   /** Drops every cached version of `keyId` (zeroed); a load in flight is not cached afterwards. */
   invalidate(keyId: string): void;
-  /** Drops every cached KEK (zeroed); loads in flight are not cached afterwards. */
+  /** Drops every cached KEK (zeroed); loads in flight are not cached afterwards. Used on a loss of cache trust and by the tenant kill switch (the cache does not know tenants). */
   clear(): void;
 }
 

@@ -1,4 +1,5 @@
 /** DataPlaneSteps.admit: a deadline that passes while the authorizer decides stops the call before any side effect. */
+import type { TenantSealGate } from '../tenants/tenant-seal.ports';
 import { foldKeyEvents, type ExistingKeyState } from '../../domain';
 import { active } from '../../domain/key.test-kit';
 import type { Authorizer, KeyStateReader } from '../ports';
@@ -18,6 +19,8 @@ const counter = (): GcmCounterStore & { calls: number } => ({
 const noKek: KekSource = { withKek: () => { throw new Error('the KEK must not be used'); } } as unknown as KekSource;
 const noRotation = { request: () => Promise.resolve() } as unknown as BudgetRotation;
 const ctx = { collection: 'docs' };
+/** No tenant is sealed. */
+const OPEN: TenantSealGate = { isSealed: () => false, invalidate: () => undefined };
 
 describe('DataPlaneSteps.admit and the deadline', () => {
   it('a deadline that passes during authorization refuses before the GCM budget is touched', async () => {
@@ -25,7 +28,7 @@ describe('DataPlaneSteps.admit and the deadline', () => {
     // The authorizer answers only once the deadline has passed (a slow policy service).
     const slow: Authorizer = { authorize: async () => { while (Date.now() <= deadline) await new Promise((r) => setImmediate(r)); return { allowed: true }; } };
     const store = counter();
-    const steps = new DataPlaneSteps(new KeyAccess(reader, slow), noKek, new GcmBudget(store, 1_000, 10, 0.75), noRotation);
+    const steps = new DataPlaneSteps(new KeyAccess(reader, slow, OPEN), noKek, new GcmBudget(store, 1_000, 10, 0.75), noRotation);
     const r = await steps.begin(state.keyId, { requestId: 'r', principal: 'p', deadline }, { operation: 'Encrypt', context: ctx, spend: true });
     expect(r).toMatchObject({ ok: false, failure: { kind: 'DEADLINE_EXCEEDED', step: 'Encrypt' }, facts: { keyId: state.keyId } });
     expect(store.calls).toBe(0);
@@ -33,7 +36,7 @@ describe('DataPlaneSteps.admit and the deadline', () => {
 
   it('within the deadline the grant is given and one GCM invocation taken', async () => {
     const store = counter();
-    const steps = new DataPlaneSteps(new KeyAccess(reader, { authorize: async () => ({ allowed: true }) }), noKek, new GcmBudget(store, 1_000, 10, 0.75), noRotation);
+    const steps = new DataPlaneSteps(new KeyAccess(reader, { authorize: async () => ({ allowed: true }) }, OPEN), noKek, new GcmBudget(store, 1_000, 10, 0.75), noRotation);
     const r = await steps.begin(state.keyId, { requestId: 'r', principal: 'p', deadline: Date.now() + 60_000 }, { operation: 'Encrypt', context: ctx, spend: true });
     expect(r.ok).toBe(true);
     expect(store.calls).toBe(1);

@@ -11,6 +11,7 @@ import { asKeyId, checkDecryptAllowed, checkPurposeBinding, checkUsage, selectEn
 import { DependencyUnavailableError } from '../dependency-unavailable';
 import type { AuthorizationDecision, AuthorizationRequest, Authorizer, KeyStateReader } from '../ports';
 import { rejected, type CallFailure } from '../call-failures';
+import type { TenantSealGate } from '../tenants/tenant-seal.ports';
 
 export type EncryptionContextMap = Readonly<Record<string, string>>;
 
@@ -47,6 +48,8 @@ export class KeyAccess {
   constructor(
     private readonly reader: KeyStateReader,
     private readonly authorizer: Authorizer,
+    /** The tenant kill switch, asked after authorization (so a sealed tenant is not revealed to others). */
+    private readonly seals: TenantSealGate,
   ) {}
 
   /** `alias/<name>` or a key id → key id, or null. */
@@ -68,12 +71,26 @@ export class KeyAccess {
     if (keyId === null || state === null) return { ok: false, failure: { kind: 'KEY_NOT_FOUND', keyRef } };
     const decision = await this.decide({ principal, action, resource: resourceOf(keyId, state) });
     if (!decision.allowed) return { ok: false, failure: { kind: 'FORBIDDEN', keyId, action, reason: decision.reason, principal }, keyId };
+    if (await this.isSealed(state.tenant)) return { ok: false, failure: { kind: 'TENANT_SEALED', tenant: state.tenant }, keyId };
     return { ok: true, keyId, state };
   }
 
   /** Lifecycle calls without a key yet (CreateKey, ListKeys): authorize on the resource the request names. */
   authorize(req: AuthorizationRequest): Promise<AuthorizationDecision> {
     return this.decide(req);
+  }
+
+  /**
+   * The tenant kill switch, for lifecycle calls that name a tenant but no key (CreateKey, ListKeys of a
+   * tenant). Asked only after the caller was authorized, so a sealed tenant is not revealed to others.
+   * A seal store that cannot be read refuses (DependencyUnavailableError), never answers "open".
+   */
+  async isSealed(tenant: string): Promise<boolean> {
+    return this.sealOf(tenant);
+  }
+
+  private sealOf(tenant: string): boolean | Promise<boolean> {
+    return this.seals.isSealed(tenant);
   }
 
   /** Data-plane calls: resolve + check; an unknown reference is KEY_NOT_FOUND naming what the caller sent. */
@@ -103,16 +120,21 @@ export class KeyAccess {
     const action = req.action ?? `keys:${req.operation}`;
     const decision = await this.decide({ principal: req.principal, action, resource: resourceOf(keyId, state), encryptionContext: req.context });
     if (!decision.allowed) return { ok: false, failure: { kind: 'FORBIDDEN', keyId, action, reason: decision.reason }, keyId };
+    // The seal answer is synchronous while this replica's cache is fresh (the hot path stays one frame).
+    const seal = this.sealOf(state.tenant);
+    const sealed = typeof seal === 'boolean' ? seal : await seal;
     // Only a compromised version or a revoked key needs one more decision before the checks at access.
-    const may = req.version === undefined ? false : this.mayUseCompromised(keyId, state, req.version, req);
-    return this.checkAtAccess(keyId, state, req, typeof may === 'boolean' ? may : await may);
+    const may = sealed || req.version === undefined ? false : this.mayUseCompromised(keyId, state, req.version, req);
+    return this.checkAtAccess(keyId, state, req, typeof may === 'boolean' ? may : await may, sealed);
   }
 
   /**
    * The checks at access, for a caller already authorized: every rule on the key's state that gates a
-   * data-plane use of it is here, in one place (usage for the spec, version, purpose binding).
+   * data-plane use of it is here, in one place (the tenant kill switch, usage for the spec, version,
+   * purpose binding). The seal comes first: a sealed tenant's keys say nothing more about themselves.
    */
-  private checkAtAccess(keyId: string, state: ExistingKeyState, req: AccessRequest, allowCompromised: boolean): Granted {
+  private checkAtAccess(keyId: string, state: ExistingKeyState, req: AccessRequest, allowCompromised: boolean, sealed: boolean): Granted {
+    if (sealed) return { ok: false, failure: { kind: 'TENANT_SEALED', tenant: state.tenant }, keyId };
     const id = asKeyId(keyId);
     const usage = checkUsage(state.spec, req.operation, id);
     if (!usage.ok) return { ok: false, failure: rejected(usage.rejection), keyId };
