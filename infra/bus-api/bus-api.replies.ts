@@ -1,6 +1,6 @@
 /**
  * The reply schema (zod, from @ekm/contracts) of the `data` each subject's responder answers with on
- * success. The keys service's table is complete (`satisfies` fails the typecheck when an operation is
+ * success. The keys and rotation services' tables are complete (`satisfies` fails the typecheck when an operation is
  * added without one); the other services' subjects not listed here are described by the envelope only,
  * and `REPLY_SCHEMA_GAPS` names them so the gap stays visible (a test holds the two lists disjoint and
  * together complete).
@@ -9,7 +9,8 @@ import type { z } from 'zod';
 import {
   TenantRootReply,
   CiphertextReply, DataKeyBatchReply, DataKeyReply, DecryptBatchReply, ImportParametersReply, KeyInfoReply, KeyPageReply, KeyRotationStatusReply,
-  KeyVersionsReply, MacReply, MacVerificationReply, PlaintextReply, ReEncryptBatchReply, ReEncryptReply, ServiceStatusReply, TenantSealStatusReply,
+  KeyVersionsReply, MacReply, MacVerificationReply, PlaintextReply, ReEncryptBatchReply, ReEncryptReply, RetirementCheckReply, RewrapStatusReply,
+  RotationStatusReply, ServiceStatusReply, TenantSealStatusReply,
   type OPERATIONS, type ServiceName,
 } from '@ekm/contracts';
 
@@ -60,10 +61,16 @@ const KEYS_REPLIES = {
   'get-tenant-seal-status': TenantSealStatusReply,
 } as const satisfies { readonly [O in Ops<'keys'>]: z.ZodType };
 
+const ROTATION_REPLIES = {
+  'status': RotationStatusReply,
+  'rewrap-status': RewrapStatusReply,
+  'check-version-retirement': RetirementCheckReply,
+} as const satisfies { readonly [O in Ops<'rotation'>]: z.ZodType };
+
 export const REPLY_SCHEMAS = {
   keys: KEYS_REPLIES,
   policy: { 'status': ServiceStatusReply },
-  rotation: {},
+  rotation: ROTATION_REPLIES,
   audit: { 'status': ServiceStatusReply },
 } as const satisfies { readonly [S in ServiceName]: { readonly [O in Ops<S>]?: z.ZodType } };
 
@@ -75,7 +82,7 @@ export const REPLY_SCHEMA_GAPS: { readonly [S in ServiceName]: readonly Ops<S>[]
     'revoke-credential', 'put-policy', 'get-policy', 'list-policies', 'delete-policy', 'create-access-key', 'list-access-keys',
     'delete-access-key', 'access-key-login',
   ],
-  rotation: ['status', 'rewrap-status', 'check-version-retirement'],
+  rotation: [],
   audit: ['query', 'verify', 'report', 'destruction-receipt'],
 };
 

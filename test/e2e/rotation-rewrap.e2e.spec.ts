@@ -17,6 +17,7 @@ import { subject, type Reply, type ServiceName } from '@ekm/contracts';
 import { startServiceApp, type ServiceApp } from '@ekm/service-kit';
 import { createLogger } from '@ekm/telemetry';
 import { RotationModule } from '../../apps/rotation/src/rotation.module';
+import { replySchemaOf } from '../../infra/bus-api/bus-api.replies';
 import { createTestDatabase, urlFor } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
 import { startKeysApp, type KeysApp } from './keys-crypto.support';
@@ -42,6 +43,10 @@ describe('re-wrap tracking (e2e)', () => {
   const ok = async <T>(service: ServiceName, op: string, body: unknown): Promise<T> => {
     const r = await raw<T>(service, op, body);
     if (!r.ok) throw new Error(`${op}: ${r.error.code} ${r.error.message}`);
+    // Every real reply must match its contract exactly (the schemas are strict: an extra or missing field fails).
+    const contract = replySchemaOf(service, op);
+    if (contract === undefined) throw new Error(`${service}.${op} has no reply schema`);
+    contract.parse(r.data);
     return r.data;
   };
   const keyEvents = async (keyId: string): Promise<number> =>
@@ -117,6 +122,8 @@ describe('re-wrap tracking (e2e)', () => {
     });
     expect(progress).toMatchObject({ totalAssets: 3, onPrimary: 2, byVersion: [{ version: 2, assets: 2 }, { version: 1, assets: 1 }] });
     expect(progress.rewrappedShare).toBeCloseTo(2 / 3);
+    const retirement = await ok<{ allowed: boolean; liveAssets: number }>('rotation', 'check-version-retirement', { keyId, version: 1 });
+    expect(retirement).toMatchObject({ keyId, version: 1, allowed: false, liveAssets: 1 });
     const under1 = await ok<{ version: { total: number; assets: { asset: string }[] } }>('rotation', 'rewrap-status', { keyId, version: 1 });
     expect(under1.version.total).toBe(1);
     expect(under1.version.assets.map((a) => a.asset)).toEqual(['a3']);

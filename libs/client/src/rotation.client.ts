@@ -3,61 +3,24 @@
  * Reads only; every call can fail with the transport codes `EKM_TIMEOUT`, `EKM_UNAVAILABLE` (retried
  * automatically), `EKM_VALIDATION` and `EKM_UNAUTHENTICATED`.
  */
+import type {
+  RetirementCheckReply, RewrapProgressReply, RewrapStatusReply, RotationStatusReply, ScheduleStatusReply, TrackedAssetReply,
+} from '@ekm/contracts';
 import type { Caller } from './keys.client';
 import type { CallOptions } from './ekm-client';
 
 /** Re-wrap progress of one key: tracked assets (by encryption context tenant/collection/asset) per version. */
-export interface RewrapProgress {
-  readonly keyId: string;
-  readonly primaryVersion: number | null;
-  readonly totalAssets: number;
-  readonly onPrimary: number;
-  /** onPrimary / totalAssets (1 when nothing is tracked). */
-  readonly rewrappedShare: number;
-  readonly byVersion: readonly { readonly version: number; readonly assets: number }[];
-}
-
+export type RewrapProgress = RewrapProgressReply;
 /** One asset whose data key was last wrapped under a given version. */
-export interface TrackedAsset {
-  readonly tenant: string;
-  readonly collection: string;
-  readonly asset: string;
-  readonly keyVersion: number;
-  readonly wrappedAt: string;
-}
-
+export type TrackedAsset = TrackedAssetReply;
 /** Re-wrap progress of one key (version): the assets still holding data keys under old versions. */
-export interface RewrapStatus extends RewrapProgress {
-  readonly version?: { readonly version: number; readonly total: number; readonly assets: readonly TrackedAsset[] };
-}
-
+export type RewrapStatus = RewrapStatusReply;
 /** The schedule part of `ekm.v1.rotation.status` (times ISO-8601 on the scheduler's database clock). */
-export interface RotationScheduleStatus {
-  readonly now: string;
-  readonly trackedKeys: number;
-  readonly nextRotations: readonly { keyId: string; nextRotationAt: string; periodDays: number }[];
-  readonly overdue: readonly { kind: string; keyId: string; dueAt: string }[];
-  readonly failures: readonly { kind: string; keyId: string; ref: string; attempts: number; lastError: string; retryAt: string | null }[];
-  readonly pendingDeletions: readonly { keyId: string; deletionDueAt: string; liveAssets: number }[];
-  readonly pendingImportTokens: readonly { keyId: string; tokenId: string; expiresAt: string }[];
-  readonly budgetRotations: readonly { keyId: string; count: number; lastAt: string }[];
-  readonly rewrap: readonly RewrapProgress[];
-}
-
+export type RotationScheduleStatus = ScheduleStatusReply;
 /** The rotation service's view: schedules, overdue rotations, failures, re-wrap progress. */
-export interface RotationStatus {
-  readonly service: string;
-  readonly version: string;
-  readonly instance: string;
-  readonly schedule: RotationScheduleStatus;
-}
-
+export type RotationStatus = RotationStatusReply;
 /** The rotation service's answer to {@link RotationClient.checkVersionRetirement}. */
-export interface VersionRetirementCheck {
-  readonly allowed: boolean;
-  readonly liveAssets: number;
-  readonly sample: readonly { readonly tenant: string; readonly collection: string; readonly asset: string }[];
-}
+export type VersionRetirementCheck = RetirementCheckReply;
 
 /** Client of the rotation service (`ekm.v1.rotation.*`): status and re-wrap tracking. Errors: `EkmError` (`EKM_VALIDATION`, `EKM_KEY_NOT_FOUND`, `EKM_UNAVAILABLE`, `EKM_TIMEOUT`). */
 export class RotationClient {

@@ -12,3 +12,4 @@ export * from './fields';
 export * from './backoff';
 export * from './replies/keys.replies';
 export * from './replies/status.replies';
+export * from './replies/rotation.replies';

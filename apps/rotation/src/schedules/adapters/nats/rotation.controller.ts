@@ -10,34 +10,17 @@ import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices
 import type { Pool } from 'pg';
 import { z } from 'zod';
 import { confineToTenant, isOperatorScope } from '@ekm/auth';
-import { BusErrorCode, fail, keyVersion, ok, parseRequest, subject, type FailReply, type Reply } from '@ekm/contracts';
+import {
+  BusErrorCode, fail, keyVersion, ok, parseRequest, subject, type FailReply, type Reply, type RetirementCheckReply, type RewrapStatusReply,
+} from '@ekm/contracts';
 import { quoteIdent, serviceSchema } from '@ekm/event-store';
 import { ACCESS_REFUSALS, PG_POOL, principalOf, StatusService, type AccessRefusals, type ServiceStatus } from '@ekm/service-kit';
-import type { RewrapProgress } from '../../domain/schedule.rules';
 import { RotationQueries, type AssetRow, type ScheduleStatus } from '../postgres/rotation.queries';
 
 const keyId = z.string().min(1).max(300);
 export const StatusRequest = z.strictObject({ limit: z.number().int().min(1).max(1000).default(50) });
 export const RewrapStatusRequest = z.strictObject({ keyId, version: keyVersion.optional(), limit: z.number().int().min(1).max(1000).default(100) });
 export const RetirementRequest = z.strictObject({ keyId, version: keyVersion.optional() });
-
-export interface RotationStatus extends ServiceStatus {
-  readonly schedule: ScheduleStatus;
-}
-
-export interface RewrapStatus extends RewrapProgress {
-  /** With `version`: the assets still under it (first `limit`) and their total. */
-  readonly version?: { readonly version: number; readonly total: number; readonly assets: readonly AssetRow[] };
-}
-
-/** `allowed` is false while any tracked asset's data key is still wrapped under the version(s). */
-export interface RetirementCheck {
-  readonly keyId: string;
-  readonly version: number | null;
-  readonly liveAssets: number;
-  readonly allowed: boolean;
-  readonly sample: readonly AssetRow[];
-}
 
 @Controller()
 export class RotationController {
@@ -47,8 +30,9 @@ export class RotationController {
     this.queries = new RotationQueries(pool, quoteIdent(serviceSchema('rotation')));
   }
 
+  /** Not typed with its reply contract: the relay status is an interface, which zod's open record cannot be assigned from. */
   @MessagePattern(subject('rotation', 'status'))
-  async getStatus(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<RotationStatus>> {
+  async getStatus(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<ServiceStatus & { readonly schedule: ScheduleStatus }>> {
     const req = parseRequest(StatusRequest, body);
     if (!req.ok) return this.refusals.deny(ctx, 'RotationStatus', undefined, req);
     const scope = confineToTenant(principalOf(ctx), undefined);
@@ -57,7 +41,7 @@ export class RotationController {
   }
 
   @MessagePattern(subject('rotation', 'rewrap-status'))
-  async rewrapStatus(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<RewrapStatus>> {
+  async rewrapStatus(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<RewrapStatusReply>> {
     const req = parseRequest(RewrapStatusRequest, body);
     if (!req.ok) return this.refusals.deny(ctx, 'RewrapStatus', undefined, req);
     const { keyId: id, version, limit } = req.data;
@@ -71,7 +55,7 @@ export class RotationController {
 
   /** Without `version`: every version of the key (DestroyKey). Unknown keys have no tracked assets. */
   @MessagePattern(subject('rotation', 'check-version-retirement'))
-  async checkRetirement(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<RetirementCheck>> {
+  async checkRetirement(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<RetirementCheckReply>> {
     const req = parseRequest(RetirementRequest, body);
     if (!req.ok) return this.refusals.deny(ctx, 'CheckVersionRetirement', undefined, req);
     const { keyId: id, version } = req.data;
