@@ -12,3 +12,7 @@ export * from './fields';
 export * from './backoff';
 export * from './replies/keys.replies';
 export * from './replies/status.replies';
+export * from './requests/keys';
+export * from './policy/glob';
+export * from './policy/actions';
+export * from './policy/policy-document.schema';
