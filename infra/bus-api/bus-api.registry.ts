@@ -3,22 +3,18 @@
  * `OPERATIONS` in @ekm/contracts. `satisfies` makes the table complete at compile time: an operation
  * added to the subjects table without a schema here fails `npm run typecheck`. The schemas still live
  * beside their controllers; when they move into libs/contracts (one contract per operation), this
- * table becomes an import from there.
+ * table becomes an import from there (done for the keys service: libs/contracts/src/requests/keys.ts).
  */
 import { z } from 'zod';
-import type { OPERATIONS, ServiceName } from '@ekm/contracts';
-import { LoginRequestSchema } from '@ekm/auth';
 import {
-  AliasRequest, CreateKeyRequest, DestroyKeyRequest, EnableRotationRequest, ImportKeyMaterialRequest, ImportParametersRequest, KeyRefRequest,
-  ListKeysRequest, RevokeKeyRequest, RotateKeyRequest, ScheduleDeletionRequest, TagKeyRequest, UntagKeyRequest, UpdateDescriptionRequest,
-} from '../../apps/keys/src/keys/adapters/nats/keys-admin.schemas';
+  AliasRequest, CompromiseVersionRequest, CreateKeyRequest, DecryptBatchRequest, DecryptRequest, DestroyKeyRequest, EnableRotationRequest, EncryptRequest,
+  ExpireTokenRequest, GenerateDataKeyBatchRequest, GenerateDataKeyRequest, GenerateMacRequest, ImportKeyMaterialRequest, ImportParametersRequest, KeyRefRequest,
+  ListKeysRequest, ReEncryptBatchRequest, ReEncryptRequest, RetireVersionRequest, RevokeKeyRequest, RotateKeyRequest, ScheduleDeletionRequest, TagKeyRequest,
+  UntagKeyRequest, UpdateDescriptionRequest, VerifyMacRequest, VersionRequest, type OPERATIONS, type ServiceName,
+} from '@ekm/contracts';
+import { LoginRequestSchema } from '@ekm/auth';
 import { DescribeTenantRootRequest, SetTenantRootExternalRequest } from '../../apps/keys/src/keys/adapters/nats/keys-tenant-roots.controller';
 import { SealTenantRequest, TenantSealStatusRequest, UnsealTenantRequest } from '../../apps/keys/src/keys/adapters/nats/tenant-seal.controller';
-import { CompromiseVersionRequest, ExpireTokenRequest, RetireVersionRequest, VersionRequest } from '../../apps/keys/src/keys/adapters/nats/keys-versions.controller';
-import {
-  DecryptBatchRequest, DecryptRequest, EncryptRequest, GenerateDataKeyBatchRequest, GenerateDataKeyRequest, GenerateMacRequest, ReEncryptBatchRequest,
-  ReEncryptRequest, VerifyMacRequest,
-} from '../../apps/keys/src/keys/application/crypto/crypto.requests';
 import {
   CreatePrincipalRequest, DecideRequest, ListPoliciesRequest, ListPrincipalsRequest, PolicyRefRequest, PrincipalRefRequest, PutPolicyRequest,
   RevokeCredentialRequest, RevokePrincipalRequest, RotateCredentialRequest, SimulateRequest,

@@ -13,3 +13,7 @@ export * from './backoff';
 export * from './replies/keys.replies';
 export * from './replies/status.replies';
 export * from './replies/rotation.replies';
+export * from './requests/keys';
+export * from './policy/glob';
+export * from './policy/actions';
+export * from './policy/policy-document.schema';

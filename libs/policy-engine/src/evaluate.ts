@@ -4,7 +4,7 @@
  * on a resource of tenant B, and must name its tenant, whatever the policies say; only operator scope
  * `*` crosses tenants); then an explicit deny wins over any allow; then the first allow; else default deny.
  */
-import { globMatch } from './glob';
+import { globMatch } from '@ekm/contracts';
 import {
   OPERATOR_SCOPE, type Condition, type Decision, type DecisionRequest, type Policy, type ResourceFacts, type Statement,
   type StatementOutcome, type TraceEntry, type TracedDecision,

@@ -4,7 +4,6 @@ export type {
   Condition, Decision, DecisionRequest, Effect, Policy, PolicyDocument, PrincipalFacts, PrincipalStatus, ResourceFacts, Statement,
   StatementOutcome, TraceEntry, TracedDecision,
 } from './policy.types';
-export { ConditionSchema, PolicyDocumentSchema, StatementSchema, parsePolicyDocument, type ParsedPolicy } from './policy-document.schema';
+export { ConditionSchema, PolicyDocumentSchema, StatementSchema, actionProblem, globMatch, KNOWN_ACTIONS, POLICY_ACTIONS } from '@ekm/contracts';
+export { parsePolicyDocument, type ParsedPolicy } from './policy-document.schema';
 export { PolicySet, evaluate, simulate } from './evaluate';
-export { globMatch } from './glob';
-export { actionProblem, KNOWN_ACTIONS, POLICY_ACTIONS } from './actions';

@@ -1,8 +1,9 @@
 import { InvalidKeyLengthError } from '../errors';
 import { KeyMaterial } from '../key-material';
+import { MAX_DATA_KEY_BYTES, MIN_DATA_KEY_BYTES } from '@ekm/contracts';
 
-export const MIN_DATA_KEY_BYTES = 1;
-export const MAX_DATA_KEY_BYTES = 1024;
+// The bounds are the request contract's (one rule for the schema and the generator).
+export { MAX_DATA_KEY_BYTES, MIN_DATA_KEY_BYTES };
 
 /** GenerateDataKey's size: `AES_256` (32 bytes) or an explicit 1–1024 bytes (KMS `NumberOfBytes`). */
 export type DataKeySpec = 'AES_256' | { numberOfBytes: number };

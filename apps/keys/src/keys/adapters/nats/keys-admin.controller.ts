@@ -16,7 +16,7 @@ import { KeyCommandReplies, outcomeReply } from './key-command.reply';
 import { rejectionReply } from '../../application/call-failures';
 import {
   CreateKeyRequest, DestroyKeyRequest, KeyRefRequest, ListKeysRequest, RevokeKeyRequest, RotateKeyRequest, ScheduleDeletionRequest, withAliasPrefix,
-} from './keys-admin.schemas';
+} from '@ekm/contracts';
 import { DbClock } from '../postgres/db-clock';
 
 const byId = { schema: KeyRefRequest, keyRef: (r: { keyId: string }) => r.keyId };

@@ -7,7 +7,7 @@ import { KEY_STATE_READER, type KeyStateReader } from '../../application/ports';
 import { AdminCallRunner } from './admin-call.runner';
 import { KeyCommandReplies } from './key-command.reply';
 import { rejectionReply } from '../../application/call-failures';
-import { AliasRequest, EnableRotationRequest, KeyRefRequest, TagKeyRequest, UntagKeyRequest, UpdateDescriptionRequest, withAliasPrefix } from './keys-admin.schemas';
+import { AliasRequest, EnableRotationRequest, KeyRefRequest, TagKeyRequest, UntagKeyRequest, UpdateDescriptionRequest, withAliasPrefix } from '@ekm/contracts';
 
 export interface KeyRotationStatus {
   readonly keyId: string;

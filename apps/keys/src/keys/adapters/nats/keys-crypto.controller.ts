@@ -11,7 +11,7 @@ import type { Outcome } from '../../application/call-pipeline';
 import {
   DecryptBatchRequest, DecryptRequest, EncryptRequest, GenerateDataKeyBatchRequest, GenerateDataKeyRequest, GenerateMacRequest,
   ReEncryptBatchRequest, ReEncryptRequest, VerifyMacRequest,
-} from '../../application/crypto/crypto.requests';
+} from '@ekm/contracts';
 import { DataPlane } from '../../application/crypto/data-plane';
 import { DataPlaneBatch, type BatchOutcome } from '../../application/crypto/data-plane-batch';
 import { callMetaOf as metaOf } from './call-of';

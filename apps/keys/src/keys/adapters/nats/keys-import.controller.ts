@@ -7,7 +7,7 @@ import { KeyAdminUseCases } from '../../application/key-admin.use-cases';
 import { AdminCallRunner } from './admin-call.runner';
 import { outcomeReply } from './key-command.reply';
 import { rejectionReply } from '../../application/call-failures';
-import { ImportKeyMaterialRequest, ImportParametersRequest } from './keys-admin.schemas';
+import { ImportKeyMaterialRequest, ImportParametersRequest } from '@ekm/contracts';
 
 export interface ImportParametersReply {
   readonly keyId: string;

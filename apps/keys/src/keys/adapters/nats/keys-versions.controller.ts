@@ -7,18 +7,11 @@
  */
 import { Controller } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
-import { z } from 'zod';
-import { keyVersion, subject, type Reply } from '@ekm/contracts';
+import { CompromiseVersionRequest, ExpireTokenRequest, RetireVersionRequest, subject, VersionRequest, type Reply } from '@ekm/contracts';
 import type { KeyInfo } from '../../domain';
 import { AdminCallRunner } from './admin-call.runner';
 import { KeyCommandReplies } from './key-command.reply';
 import { VersionRetirementCheck } from './version-retirement.check';
-
-const keyRef = z.string().min(1).max(300);
-export const VersionRequest = z.strictObject({ keyId: keyRef, version: keyVersion });
-export const RetireVersionRequest = z.strictObject({ keyId: keyRef, version: keyVersion, force: z.boolean().default(false) });
-export const CompromiseVersionRequest = z.strictObject({ keyId: keyRef, version: keyVersion, reason: z.string().max(512).default('') });
-export const ExpireTokenRequest = z.strictObject({ keyId: keyRef, tokenId: z.string().min(1).max(256) });
 
 @Controller()
 export class KeysVersionsController {

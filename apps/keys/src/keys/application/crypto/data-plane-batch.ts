@@ -8,7 +8,7 @@
 import type { ReplyError } from '@ekm/contracts';
 import { toFailReply, type CallFailure } from '../call-failures';
 import type { DataPlane } from './data-plane';
-import type { DecryptRequest, GenerateDataKeyRequest, ReEncryptRequest } from './crypto.requests';
+import type { DecryptRequest, GenerateDataKeyRequest, ReEncryptRequest } from '@ekm/contracts';
 import { disposeSecrets } from './secret-bytes';
 import type { CallMeta, Outcome } from '../call-pipeline';
 

@@ -8,7 +8,7 @@
 import type { CallMeta, Outcome, UsageSink } from '../call-pipeline';
 import type { BudgetRotation } from './budget-rotation';
 import type { KekSource } from './crypto.ports';
-import type { DecryptRequest, EncryptRequest, GenerateDataKeyRequest, GenerateMacRequest, ReEncryptRequest, VerifyMacRequest } from './crypto.requests';
+import type { DecryptRequest, EncryptRequest, GenerateDataKeyRequest, GenerateMacRequest, ReEncryptRequest, VerifyMacRequest } from '@ekm/contracts';
 import { DataPlaneSteps } from './data-plane-steps';
 import { decrypt, type DecryptResult } from './decrypt.op';
 import { encrypt, type EncryptResult } from './encrypt.op';

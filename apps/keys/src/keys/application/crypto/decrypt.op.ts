@@ -1,6 +1,6 @@
 /** Decrypt: the blob names key and version → (the keyId given must be the blob's) → grant that version → open. */
 import { runRecorded, type CallMeta, type Outcome, type UsageSink } from '../call-pipeline';
-import type { DecryptRequest } from './crypto.requests';
+import type { DecryptRequest } from '@ekm/contracts';
 import { failed, type DataPlaneSteps } from './data-plane-steps';
 import { SecretBytes } from './secret-bytes';
 

@@ -1,7 +1,7 @@
 /** Encrypt: context → grant (primary version) → GCM budget → the caller's plaintext sealed under the KEK (zeroed after). */
 import { encryptBlob } from '@ekm/crypto';
 import { runRecorded, type CallMeta, type Outcome, type UsageSink } from '../call-pipeline';
-import type { EncryptRequest } from './crypto.requests';
+import type { EncryptRequest } from '@ekm/contracts';
 import type { DataPlaneSteps } from './data-plane-steps';
 
 export interface EncryptResult { keyId: string; keyVersion: number; ciphertextBlob: string }

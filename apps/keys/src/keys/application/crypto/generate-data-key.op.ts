@@ -2,7 +2,7 @@
 import { encryptBlob, generateDataKey as newDataKey, type DataKeySpec } from '@ekm/crypto';
 import type { CryptoOperation } from '../../domain';
 import { runRecorded, type CallMeta, type Outcome, type UsageSink } from '../call-pipeline';
-import type { GenerateDataKeyRequest } from './crypto.requests';
+import type { GenerateDataKeyRequest } from '@ekm/contracts';
 import type { DataPlaneSteps } from './data-plane-steps';
 import { SecretBytes } from './secret-bytes';
 

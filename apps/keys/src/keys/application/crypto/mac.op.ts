@@ -1,7 +1,7 @@
 /** GenerateMac (primary version) and VerifyMac (every enabled version, newest first: a MAC does not name its version). */
 import { hmacSha256, verifyHmacSha256 } from '@ekm/crypto';
 import { runRecorded, type CallMeta, type Outcome, type UsageSink } from '../call-pipeline';
-import type { GenerateMacRequest, VerifyMacRequest } from './crypto.requests';
+import type { GenerateMacRequest, VerifyMacRequest } from '@ekm/contracts';
 import type { DataPlaneSteps } from './data-plane-steps';
 
 export interface MacResult { keyId: string; keyVersion: number; mac: string; macAlgorithm: 'HMAC_SHA_256' }

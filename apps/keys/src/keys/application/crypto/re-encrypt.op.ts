@@ -5,7 +5,7 @@
  */
 import { encryptBlob } from '@ekm/crypto';
 import { runRecorded, type CallMeta, type Outcome, type UsageSink } from '../call-pipeline';
-import type { ReEncryptRequest } from './crypto.requests';
+import type { ReEncryptRequest } from '@ekm/contracts';
 import { contextProblem, failed, type DataPlaneSteps } from './data-plane-steps';
 
 export interface ReEncryptResult { keyId: string; keyVersion: number; sourceKeyId: string; sourceKeyVersion: number; ciphertextBlob: string }

@@ -1,8 +1,11 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { KEYS_OPERATIONS } from '@ekm/contracts';
+import { KEYS_OPERATIONS } from '../subjects';
+import { validate } from '../validation';
 import { actionProblem, KNOWN_ACTIONS } from './actions';
-import { parsePolicyDocument } from './policy-document.schema';
+import { PolicyDocumentSchema } from './policy-document.schema';
+
+const parsePolicyDocument = (input: unknown) => validate(PolicyDocumentSchema, input);
 
 const doc = (actions: string[]) => ({ statements: [{ sid: 's', effect: 'allow', roles: ['app'], actions, resources: ['*'] }] });
 
@@ -18,7 +21,7 @@ function keysServiceActions(): string[] {
       }
     }
   };
-  walk(join(__dirname, '..', '..', '..', 'apps', 'keys', 'src'));
+  walk(join(__dirname, '..', '..', '..', '..', 'apps', 'keys', 'src'));
   return [...found].sort();
 }
 

@@ -7,7 +7,7 @@
  * (`generate-data-key` -> `keys:GenerateDataKey`), so a new subject is a new action without touching
  * this file; the few actions that are not subjects are listed beside them.
  */
-import { KEYS_OPERATIONS } from '@ekm/contracts';
+import { KEYS_OPERATIONS } from '../subjects';
 import { globMatch } from './glob';
 
 const pascal = (kebab: string): string => kebab.split('-').map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join('');
