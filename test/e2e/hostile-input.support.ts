@@ -64,6 +64,12 @@ function bases(keyId: string, blob: string): Record<string, Record<string, unkno
     'keys.disable-key-version': { keyId, version: 1 },
     'keys.enable-key-version': { keyId, version: 1 },
     'keys.destroy-key-version': { keyId, version: 1, force: false },
+    // A tenant of its own: a variant that happened to pass must not seal the tenant the others use.
+    'keys.seal-tenant': { tenant: 'fuzz-seal', reason: 'r' },
+    'keys.unseal-tenant': { tenant: 'fuzz-seal', reason: 'r' },
+    'keys.get-tenant-seal-status': { tenant: 'fuzz-seal' },
+    'keys.describe-tenant-root': { tenant: 'fuzz-root' },
+    'keys.set-tenant-root-external': { tenant: 'fuzz-root', endpoint: 'https://127.0.0.1:1', region: 'eu-west-1', keyId: 'k', credentials: { accessKeyId: 'AKIAFUZZ', secretAccessKey: 'fuzz-secret' } },
     'keys.update-key-description': { keyId, description: 'd' },
     'keys.mark-key-version-compromised': { keyId, version: 1, reason: 'r' },
     'policy.login': { principalId, credentialId: 'c', timestamp: 1, nonce: 'AAAAAAAAAAAAAAAA', signature: 'A'.repeat(86) },

@@ -40,10 +40,11 @@ describe('keys data plane (e2e)', () => {
   const ctx = { collection: 'docs', tenant: 't-e2e' };
   /** [non-usage events, usage events] */
   const counts = async (): Promise<[number, number]> => {
-    const r = await pg.query<{ k: string; u: string }>(`SELECT count(*) FILTER (WHERE stream_id NOT LIKE 'usage-%' AND stream_id NOT LIKE 'refusals-%' AND stream_id NOT LIKE 'auth-failures-%') AS k, count(*) FILTER (WHERE stream_id LIKE 'usage-%') AS u FROM ekm_keys.events`);
+    const r = await pg.query<{ k: string; u: string }>(`SELECT count(*) FILTER (WHERE stream_id NOT LIKE 'usage-%' AND stream_id NOT LIKE 'refusals-%' AND stream_id NOT LIKE 'auth-failures-%') AS k, coalesce(sum(CASE WHEN event_type = 'KeyUsageBatchRecorded' THEN jsonb_array_length(data->'records') ELSE 1 END) FILTER (WHERE stream_id LIKE 'usage-%'), 0) AS u FROM ekm_keys.events`);
     return [Number(r.rows[0]!.k), Number(r.rows[0]!.u)];
   };
-  const lastUsage = async () => (await pg.query<{ data: Record<string, unknown> }>(`SELECT data FROM ekm_keys.events WHERE stream_id LIKE 'usage-%' ORDER BY global_position DESC LIMIT 1`)).rows[0]!.data;
+  // Usage records come one group commit per event (KeyUsageBatchRecorded { records }): the last record of the last one.
+  const lastUsage = async () => (await pg.query<{ data: Record<string, unknown> }>(`SELECT CASE WHEN event_type = 'KeyUsageBatchRecorded' THEN data->'records'->(jsonb_array_length(data->'records') - 1) ELSE data END AS data FROM ekm_keys.events WHERE stream_id LIKE 'usage-%' ORDER BY global_position DESC LIMIT 1`)).rows[0]!.data;
 
   it('generate-data-key → decrypt round trip, by id and alias, AES_256 and numberOfBytes', async () => {
     await okData(nc, 'create-alias', { keyId: key, alias: 'alias/e2e-docs' });

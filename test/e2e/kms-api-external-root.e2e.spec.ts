@@ -59,7 +59,7 @@ describe('external tenant root in a second EKM (AWS-compatible API)', () => {
     expect(await waitFor(() => refusal(t, tKey), { timeoutMs: 15_000, what: 'stack 1 to refuse tenant hyok' })).toBe('KMSInvalidStateException');
     expect(await roundTrip(other, otherKey)).toBe(true);
     const { rows } = await s1.keysDb.query<{ data: { tenant?: string; errorCode?: string; reason?: string } }>(
-      `SELECT data FROM ekm_keys.events WHERE event_type = 'KeyUsageRecorded' AND data->>'errorCode' = 'EKM_EXTERNAL_KEY_UNAVAILABLE'`);
+      `SELECT data FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records WHERE data->>'errorCode' = 'EKM_EXTERNAL_KEY_UNAVAILABLE'`);
     expect(rows.length).toBeGreaterThan(0);
     expect(rows[0]!.data).toMatchObject({ outcome: 'FAILED', reason: expect.stringContaining('tenant hyok is unavailable (KEY_DISABLED)') });
     const { rows: [leak] } = await s1.keysDb.query<{ n: string }>(`SELECT count(*) AS n FROM ekm_keys.events WHERE data::text LIKE $1`, [`%${holder.key.secretAccessKey}%`]);

@@ -34,7 +34,12 @@ describe('one request id per request (raw NATS callers)', () => {
 
   async function recordsOf(type: string, requestId: string): Promise<Array<{ requestId?: string; operation?: string; outcome?: string }>> {
     const { rows } = await h.db.query<{ data: { requestId?: string; operation?: string; outcome?: string } }>(
-      `SELECT data FROM ekm_keys.events WHERE event_type = $1 AND data->>'requestId' = $2`, [type, requestId]);
+      // Usage records arrive one per group commit inside KeyUsageBatchRecorded: read them record by record.
+      type === 'KeyUsageRecorded'
+        ? `SELECT r AS data FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r
+             WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded') AND r->>'requestId' = $1`
+        : `SELECT data FROM ekm_keys.events WHERE event_type = '${type}' AND data->>'requestId' = $1`,
+      [requestId]);
     return rows.map((r) => r.data);
   }
 

@@ -89,7 +89,7 @@ describe('tenant root keys', () => {
     expect(dataOf(await h.call('describe-tenant-root', { tenant: 'roots-xks' }))).toMatchObject({ kind: 'LOCAL' });
     expect(text(await decrypt(blob))).toBe('still local');
     const { rows: usage } = await h.db.query<{ data: { operation: string; outcome: string; tenant?: string; errorCode?: string } }>(
-      `SELECT data FROM ekm_keys.events WHERE event_type = 'KeyUsageRecorded' AND data->>'operation' = 'SetTenantRootExternal'`);
+      `SELECT data FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records WHERE data->>'operation' = 'SetTenantRootExternal'`);
     expect(usage.map((u) => u.data)).toEqual([expect.objectContaining({ outcome: 'FAILED', tenant: 'roots-xks', errorCode: 'EKM_EXTERNAL_KEY_UNAVAILABLE' })]);
     const { rows: [leak] } = await h.db.query<{ n: string }>(`SELECT count(*) AS n FROM ekm_keys.events WHERE data::text LIKE $1 OR metadata::text LIKE $1`, [`%${SECRET}%`]);
     expect(Number(leak!.n)).toBe(0);
