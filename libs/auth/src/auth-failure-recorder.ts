@@ -63,6 +63,9 @@ export interface RefusalRecorderOptions {
   /** Records per process per minute (default 1,200). */
   readonly globalPerMinute?: number;
   readonly clock?: () => number;
+  /** Tries per batch before it is given up (default 4: about 1.4 s of backoff). */
+  readonly maxAttempts?: number;
+  readonly retryBaseMs?: number;
 }
 
 interface Queued { readonly type: string; readonly data: object; readonly actor: string; readonly at: string; readonly requestId?: string }
@@ -114,12 +117,21 @@ export class RefusalRecorder {
   private async flushLoop(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.o.maxBatch ?? 500);
-      try {
-        await this.store.appendToStream(this.streamId, batch.map((q) => ({
-          type: q.type, data: q.data as Record<string, unknown>, meta: { actor: q.actor, now: q.at, ...(q.requestId ? { correlationId: q.requestId } : {}) },
-        })), { expectedVersion: ExpectedVersion.any });
-      } catch (err) {
-        this.logger?.error({ records: batch.length, err: err instanceof Error ? err.message : String(err) }, 'refusals could not be recorded');
+      const events = batch.map((q) => ({
+        type: q.type, data: q.data as Record<string, unknown>, meta: { actor: q.actor, now: q.at, ...(q.requestId ? { correlationId: q.requestId } : {}) },
+      }));
+      // A busy or restarting Postgres (a pool wait past the query timeout) must not lose the record:
+      // the batch is retried with backoff, and given up (logged with its size) only after the last try.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await this.store.appendToStream(this.streamId, events, { expectedVersion: ExpectedVersion.any });
+          break;
+        } catch (err) {
+          const last = attempt >= (this.o.maxAttempts ?? 4);
+          this.logger?.[last ? 'error' : 'warn']({ records: batch.length, attempt, err: err instanceof Error ? err.message : String(err) }, last ? 'refusals could not be recorded' : 'refusals not recorded yet: retrying');
+          if (last) break;
+          await new Promise((r) => setTimeout(r, (this.o.retryBaseMs ?? 200) * 2 ** (attempt - 1)).unref());
+        }
       }
     }
     if (this.dropped > 0) {

@@ -22,6 +22,35 @@ describe('RefusalRecorder (a flood cannot fill the trail)', () => {
     expect(events.at(-1)!.meta).toMatchObject({ actor: 'p', correlationId: 'rq-late' });
   });
 
+  it('a batch the store refuses for a moment is retried and recorded once; a store that never answers gives up after maxAttempts', async () => {
+    const store = new InMemoryEventStore();
+    let failures = 2;
+    let calls = 0;
+    const flaky = new Proxy(store, {
+      get: (t, k) => (k === 'appendToStream' ? async (...a: Parameters<InMemoryEventStore['appendToStream']>) => {
+        calls++;
+        if (failures-- > 0) throw new Error('timeout exceeded when trying to connect');
+        return t.appendToStream(...a);
+      } : Reflect.get(t, k)),
+    });
+    const r = new RefusalRecorder(flaky, 'refusals-f', undefined, { retryBaseMs: 1 });
+    r.record(ACCESS_DENIED, denied('1970-01-01T00:00:00.000Z', 'rq-1'), 'p');
+    r.record(ACCESS_DENIED, denied('1970-01-01T00:00:00.000Z', 'rq-2'), 'p');
+    await r.flush();
+    expect(calls).toBe(3);
+    expect((await store.readStream('refusals-f')).map((e) => (e.data as { requestId: string }).requestId)).toEqual(['rq-1', 'rq-2']);
+
+    failures = Infinity;
+    calls = 0;
+    const errors: string[] = [];
+    const logger = { warn: () => undefined, error: (_: unknown, m: string) => errors.push(m) } as never;
+    const dead = new RefusalRecorder(flaky, 'refusals-g', logger, { retryBaseMs: 1, maxAttempts: 3 });
+    dead.record(ACCESS_DENIED, denied('1970-01-01T00:00:00.000Z', 'rq-3'), 'p');
+    await dead.flush();
+    expect(calls).toBe(3);
+    expect(errors).toEqual(['refusals could not be recorded']);
+  });
+
   it('caps the whole process per minute, whatever the principal names', async () => {
     const store = new InMemoryEventStore();
     const r = new RefusalRecorder(store, 'refusals-y', undefined, { perKeyPerMinute: 100, globalPerMinute: 20, clock: () => 0 });

@@ -75,7 +75,7 @@ export async function startServiceApp(opts: StartServiceOptions): Promise<Servic
     await nc.close();
     throw err;
   }
-  const context: ServiceContext = { config, nc, logger, readiness, metrics, health, ...(opts.telemetry ? { onClosed: () => opts.telemetry!.shutdown() } : {}) };
+  const context: ServiceContext = { config, nc, logger, readiness, metrics, health, flushAuthFailures: () => auth.flush(), ...(opts.telemetry ? { onClosed: () => opts.telemetry!.shutdown() } : {}) };
   // The core module drains the shared connection last (after the relay stopped), not the transport.
   const transport = new EkmNatsTransport({
     service, connection: nc, logger, metrics, maxRequestBytes: config.maxRequestBytes, shutdownGraceMs: config.shutdownGraceMs, drainConnectionOnClose: false, auth,

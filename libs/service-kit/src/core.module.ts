@@ -15,7 +15,7 @@ import type { Logger } from '@ekm/telemetry';
 import type { HealthServer } from './health-server';
 import type { RequestMetrics } from './metrics';
 import type { ReadinessRegistry } from './readiness';
-import { LOGGER, METRICS, NATS_CONNECTION, READINESS, SERVICE_CONFIG } from './tokens';
+import { AUTH_FAILURES_FLUSH, LOGGER, METRICS, NATS_CONNECTION, READINESS, SERVICE_CONFIG } from './tokens';
 
 /** What bootstrap builds before Nest starts (so liveness and the connection exist early). */
 export interface ServiceContext {
@@ -27,6 +27,8 @@ export interface ServiceContext {
   readonly health: HealthServer;
   /** Extra teardown after everything else (telemetry flush). */
   readonly onClosed?: () => Promise<void>;
+  /** Commits the transport's queued authentication-failure records (`TransportAuth.flush`). */
+  readonly flushAuthFailures?: () => Promise<void>;
 }
 
 const CONTEXT = Symbol('EKM_SERVICE_CONTEXT');
@@ -65,12 +67,13 @@ export class EkmCoreModule {
       { provide: LOGGER, useValue: ctx.logger },
       { provide: READINESS, useValue: ctx.readiness },
       { provide: METRICS, useValue: ctx.metrics },
+      { provide: AUTH_FAILURES_FLUSH, useValue: ctx.flushAuthFailures ?? (async () => undefined) },
     ];
     return {
       module: EkmCoreModule,
       global: true,
       providers: [...values, CoreLifecycle],
-      exports: [SERVICE_CONFIG, NATS_CONNECTION, LOGGER, READINESS, METRICS],
+      exports: [SERVICE_CONFIG, NATS_CONNECTION, LOGGER, READINESS, METRICS, AUTH_FAILURES_FLUSH],
     };
   }
 }

@@ -21,7 +21,7 @@ import type { ReadinessRegistry } from './readiness';
 import { PostgresNonceStore } from './postgres-nonce-store';
 import { RequestNoncesMigration } from './request-nonces.migration';
 import { StatusService } from './status.service';
-import { ACCESS_REFUSALS, LOGGER, NATS_CONNECTION, NONCE_STORE, OUTBOX_RELAY, PG_POOL, READINESS, SERVICE_CONFIG } from './tokens';
+import { ACCESS_REFUSALS, AUTH_FAILURES_FLUSH, LOGGER, NATS_CONNECTION, NONCE_STORE, OUTBOX_RELAY, PG_POOL, READINESS, SERVICE_CONFIG } from './tokens';
 import { AccessRefusals } from './access-refusals';
 
 /** Options of {@link EventLogModule.forService}. */
@@ -66,6 +66,8 @@ class EventLogLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
     @Inject(OUTBOX_RELAY) private readonly relay: OutboxRelay,
     @Inject(READINESS) private readonly readiness: ReadinessRegistry,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(ACCESS_REFUSALS) private readonly refusals: AccessRefusals,
+    @Inject(AUTH_FAILURES_FLUSH) private readonly flushAuthFailures: () => Promise<void>,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -89,6 +91,16 @@ class EventLogLifecycle implements OnApplicationBootstrap, BeforeApplicationShut
   }
 
   async onApplicationShutdown(): Promise<void> {
+    // The transport has stopped taking requests: commit the refusals still queued (group commit) before
+    // the pool they go through ends, or a refusal made just before a restart would never reach the trail.
+    // Bounded by the shutdown grace: a Postgres that does not answer cannot hold the shutdown.
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.config.shutdownGraceMs);
+      timer.unref();
+    });
+    await Promise.race([Promise.all([this.flushAuthFailures(), this.refusals.flush()]).catch(() => undefined), grace]);
+    clearTimeout(timer);
     await this.pool.end();
   }
 }

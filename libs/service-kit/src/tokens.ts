@@ -18,3 +18,8 @@ export const OUTBOX_RELAY = Symbol('EKM_OUTBOX_RELAY');
 export const NONCE_STORE = Symbol('EKM_NONCE_STORE');
 /** The service's `AccessRefusals` (handlers' refusals into its event log; provided by `EventLogModule`). */
 export const ACCESS_REFUSALS = Symbol('EKM_ACCESS_REFUSALS');
+/**
+ * `() => Promise<void>`: commits the transport's queued `AuthenticationFailed` records (provided by
+ * `EkmCoreModule`). `EventLogModule` calls it at shutdown before it ends the pool they are written through.
+ */
+export const AUTH_FAILURES_FLUSH = Symbol('EKM_AUTH_FAILURES_FLUSH');

@@ -95,10 +95,19 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length > 0 ? v.replace(/\u0000/g, '') : undefined);
 const int = (v: unknown): number | undefined => (typeof v === 'number' && Number.isSafeInteger(v) ? v : undefined);
 
+/**
+ * Sets `k` as an own, enumerable member. Plain assignment of a key `__proto__` (which JSON.parse
+ * hands us as an own member of hostile data) would instead replace the prototype of `out`, and the
+ * entry would then fail canonicalJson's plain-object rule (fuzzing found it) or silently lose the key.
+ */
+function put<V>(out: Record<string, V>, k: string, v: V): void {
+  Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
+
 function stringMap(v: unknown): Record<string, string> | undefined {
   if (!isObj(v)) return undefined;
   const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') out[k.replace(/\u0000/g, '')] = val.replace(/\u0000/g, '');
+  for (const [k, val] of Object.entries(v)) if (typeof val === 'string') put(out, k.replace(/\u0000/g, ''), val.replace(/\u0000/g, ''));
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
@@ -113,7 +122,7 @@ function toJson(v: unknown, depth = 0): Json | undefined {
     const out: Record<string, Json> = {};
     for (const [k, x] of Object.entries(v)) {
       const j = toJson(x, depth + 1);
-      if (j !== undefined) out[k.replace(/\u0000/g, '')] = j;
+      if (j !== undefined) put(out, k.replace(/\u0000/g, ''), j);
     }
     return out;
   }
@@ -225,7 +234,8 @@ export function toAuditEntry(e: SourceEvent, leafIndex: number): AuditEntry {
 
 /** Policy decisions carry `effect`/`decision`; every other lifecycle event is a fact that happened. */
 function outcomeOfDecision(d: Obj): AuditOutcome {
-  const v = String(d.effect ?? d.decision ?? d.outcome ?? '').toLowerCase();
+  // Strings only: `String(v)` on hostile data (`{"toString": ""}`) throws a TypeError (fuzzing found it).
+  const v = [d.effect, d.decision, d.outcome].find((x): x is string => typeof x === 'string')?.toLowerCase() ?? '';
   return v === 'deny' || v === 'denied' ? 'denied' : v === 'failed' || v === 'failure' ? 'failure' : 'success';
 }
 

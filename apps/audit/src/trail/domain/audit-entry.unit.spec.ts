@@ -24,6 +24,28 @@ describe('toAuditEntry', () => {
     const e = toAuditEntry(ev({ data: { ...(ev().data as object), plaintext: 'SECRET', ciphertextBlob: 'BLOB' } }), 1);
     expect(JSON.stringify(e)).not.toMatch(/SECRET|BLOB/);
   });
+  // Both found by the fuzzing in test/chaos/fuzz (a CI run): hostile data as JSON.parse hands it over.
+  it('a lifecycle outcome that is an object with its own toString does not throw; it is not a decision', () => {
+    const e = toAuditEntry(ev({ type: 'Weird', data: JSON.parse('{"outcome":{"toString":""},"effect":{"valueOf":1}}') }), 1);
+    expect(e.outcome).toBe('success');
+    expect(() => canonicalJson(e as unknown as Json)).not.toThrow();
+    expect(toAuditEntry(ev({ type: 'PolicyDecided', data: { effect: 7, decision: 'Deny' } }), 1).outcome).toBe('denied');
+  });
+  it('an own "__proto__" member of hostile data stays an own member of the details, and the entry still hashes', () => {
+    const data = JSON.parse('{"operation":{"__proto__":[1]},"encryptionContext":{"__proto__":"x"},"__proto__":{"a":"b"}}') as object;
+    for (const type of ['PolicyPut', 'KeyUsageRecorded']) {
+      const e = toAuditEntry(ev({ type, data }), 1);
+      expect(() => canonicalJson(e as unknown as Json)).not.toThrow();
+      const round = JSON.parse(canonicalJson(e as unknown as Json)) as AuditEntry;
+      if (type === 'PolicyPut') {
+        expect(Object.getPrototypeOf(e.details)).toBe(Object.prototype);
+        expect(Object.hasOwn(e.details as object, '__proto__')).toBe(true);
+        expect((round.details as Record<string, unknown>).operation).toEqual(JSON.parse('{"__proto__":[1]}'));
+      } else {
+        expect(e.encryptionContext && Object.hasOwn(e.encryptionContext, '__proto__')).toBe(true);
+      }
+    }
+  });
   it('maps authentication failures and lifecycle events', () => {
     expect(toAuditEntry(ev({ type: 'AuthenticationFailed', data: { principalId: 'm', reason: 'REPLAYED' } }), 1)).toMatchObject({ category: 'authentication', outcome: 'denied', actor: { principal: 'm' }, reason: 'REPLAYED' });
     expect(toAuditEntry(ev({ type: 'KeyRotated', data: { keyId: 'k', from: 1, to: 2 }, meta: { actor: 'ops' } }), 1)).toMatchObject({ category: 'key_lifecycle', action: 'KeyRotated', outcome: 'success', keyId: 'k', keyVersion: 2, actor: { principal: 'ops' } });
