@@ -35,17 +35,27 @@ describe('external tenant root in a second EKM (AWS-compatible API)', () => {
   });
 
   it('round-trips through the external root, is cut within the cache bound when the key is disabled there, and comes back when it is re-enabled', async () => {
-    s1 = await startKmsStack({ keysEnv: { EKM_XKS_CACHE_MS: '2000', EKM_XKS_TIMEOUT_MS: '5000' } });
-    s2 = await startKmsStack();
+    const b = await startKmsStack();
+    s2 = b;
+    // Stack 1 may call stack 2's origin and nothing else (EKM_XKS_ALLOWED_ENDPOINTS).
+    s1 = await startKmsStack({ keysEnv: { EKM_XKS_CACHE_MS: '2000', EKM_XKS_TIMEOUT_MS: '5000', EKM_XKS_ALLOWED_ENDPOINTS: b.endpoint } });
     // Stack 2: the customer's KMS and a key there.
     const holder = await s2.principal('hyok-holder');
     const kms2 = s2.kms(holder.key);
     const external = (await kms2.send(new CreateKeyCommand({ Description: 'root of tenant hyok in stack 1' }))).KeyMetadata!.KeyId!;
-    // Stack 1: tenant hyok's root moves to stack 2.
-    const set = await (await s1.operator()).call<{ kind: string; external: { keyId: string } }>('keys', 'set-tenant-root-external', {
-      tenant: 'hyok', endpoint: s2.endpoint, region: REGION, keyId: external,
-      credentials: { accessKeyId: holder.key.accessKeyId, secretAccessKey: holder.key.secretAccessKey }, caPem: s2.caPem.toString(),
+    const operator = await s1.operator();
+    const setTo = (endpoint: string) => operator.call<{ kind: string; external: { keyId: string } }>('keys', 'set-tenant-root-external', {
+      tenant: 'hyok', endpoint, region: REGION, keyId: external,
+      credentials: { accessKeyId: holder.key.accessKeyId, secretAccessKey: holder.key.secretAccessKey }, caPem: b.caPem.toString(),
     });
+    // An origin not in the list (the cloud metadata address, the same host on another port) is never called:
+    // refused, and the tenant's root stays what it was.
+    for (const elsewhere of ['https://169.254.169.254', `https://127.0.0.1:${Number(new URL(s2.endpoint).port) + 1}`, `${s2.endpoint}@evil.example`]) {
+      await expect(setTo(elsewhere)).rejects.toMatchObject({ code: 'EKM_VALIDATION', message: expect.stringContaining('EKM_XKS_ALLOWED_ENDPOINTS') });
+    }
+    expect(await operator.call<{ kind: string }>('keys', 'describe-tenant-root', { tenant: 'hyok' })).not.toMatchObject({ kind: 'EXTERNAL' });
+    // Stack 1: tenant hyok's root moves to stack 2.
+    const set = await setTo(s2.endpoint);
     expect(set).toMatchObject({ kind: 'EXTERNAL', external: { keyId: external } });
     const t = s1.kms((await s1.principal('hyok')).key);
     const other = s1.kms((await s1.principal('hyok-neighbour')).key);
@@ -62,6 +72,10 @@ describe('external tenant root in a second EKM (AWS-compatible API)', () => {
       `SELECT data FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records WHERE data->>'errorCode' = 'EKM_EXTERNAL_KEY_UNAVAILABLE'`);
     expect(rows.length).toBeGreaterThan(0);
     expect(rows[0]!.data).toMatchObject({ outcome: 'FAILED', reason: expect.stringContaining('tenant hyok is unavailable (KEY_DISABLED)') });
+    // The three refused sets are in the trail too (a request error: answered once, not retried by the SDK).
+    const { rows: refusedSets } = await s1.keysDb.query(
+      `SELECT 1 FROM (SELECT r AS data FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS u WHERE data->>'errorCode' = 'EKM_VALIDATION' AND data->>'reason' LIKE '%EKM_XKS_ALLOWED_ENDPOINTS%'`);
+    expect(refusedSets).toHaveLength(3);
     const { rows: [leak] } = await s1.keysDb.query<{ n: string }>(`SELECT count(*) AS n FROM ekm_keys.events WHERE data::text LIKE $1`, [`%${holder.key.secretAccessKey}%`]);
     expect(Number(leak!.n)).toBe(0);
 

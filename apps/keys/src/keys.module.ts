@@ -102,7 +102,7 @@ const eventLog = EventLogModule.forService('keys', {
       useFactory: (root: RootOfTrust, state: EpochStateStore, ledger: ForwardLedger) => new EpochKeyring(root, state, ledger),
     },
     { provide: TENANT_ROOT_STORE, useClass: PgTenantRootStore },
-    { provide: EXTERNAL_KMS, inject: [SERVICE_CONFIG], useFactory: (config: KeysConfig) => new AwsExternalKms({ timeoutMs: config.tenantRoots.externalTimeoutMs }) },
+    { provide: EXTERNAL_KMS, inject: [SERVICE_CONFIG], useFactory: (config: KeysConfig) => new AwsExternalKms({ timeoutMs: config.tenantRoots.externalTimeoutMs, allowedEndpoints: config.tenantRoots.allowedEndpoints }) },
     {
       provide: TENANT_ROOT_KEYRING,
       inject: [EPOCH_KEYRING, TENANT_ROOT_STORE, EXTERNAL_KMS, SERVICE_CONFIG],

@@ -68,7 +68,7 @@ export interface KeysConfig extends BaseConfig {
   /** EKM_KEY_STATE_CACHE_MAX / _MAX_AGE_MS: the key-state cache kept fresh by relayed key events. */
   readonly keyStateCache: { readonly max: number; readonly maxAgeMs: number };
   /** EKM_XKS_CACHE_MS / EKM_XKS_TIMEOUT_MS / EKM_TENANT_ROOT_CACHE_MAX: tenant roots, local and external. */
-  readonly tenantRoots: { readonly externalCacheMs: number; readonly externalTimeoutMs: number; readonly cacheMax: number };
+  readonly tenantRoots: { readonly externalCacheMs: number; readonly externalTimeoutMs: number; readonly cacheMax: number; readonly allowedEndpoints: readonly string[] };
   readonly gcmBudget: number;
   readonly deletionMinDays: number;
   /** EKM_EPOCH_ROLL_INTERVAL_MS / _TICK_MS / EKM_EPOCH_REWRAP_BATCH: the epoch roller. */
@@ -232,7 +232,7 @@ function toKeys(r: Raw): KeysConfig {
     kekCacheTtlMs: r.EKM_KEK_CACHE_TTL_MS as number,
     kekCacheMax: r.EKM_KEK_CACHE_MAX as number,
     keyStateCache: { max: r.EKM_KEY_STATE_CACHE_MAX as number, maxAgeMs: r.EKM_KEY_STATE_CACHE_MAX_AGE_MS as number },
-    tenantRoots: { externalCacheMs: r.EKM_XKS_CACHE_MS as number, externalTimeoutMs: r.EKM_XKS_TIMEOUT_MS as number, cacheMax: r.EKM_TENANT_ROOT_CACHE_MAX as number },
+    tenantRoots: { externalCacheMs: r.EKM_XKS_CACHE_MS as number, externalTimeoutMs: r.EKM_XKS_TIMEOUT_MS as number, cacheMax: r.EKM_TENANT_ROOT_CACHE_MAX as number, allowedEndpoints: r.EKM_XKS_ALLOWED_ENDPOINTS as string[] },
     gcmBudget: r.EKM_GCM_BUDGET as number,
     deletionMinDays: r.EKM_DELETION_MIN_DAYS as number,
     epochs: { rollIntervalMs: r.EKM_EPOCH_ROLL_INTERVAL_MS as number, tickMs: r.EKM_EPOCH_TICK_MS as number, rewrapBatch: r.EKM_EPOCH_REWRAP_BATCH as number },

@@ -34,6 +34,21 @@ const url = (protocols: readonly string[]) =>
     }
   }, `must be a URL with scheme ${protocols.map((p) => p.replace(':', '')).join(' or ')}`);
 
+/**
+ * Comma-separated https origins (`https://host[:port]`, nothing after) → the normalised origins. Empty =
+ * none. A path, query, credentials or another scheme is refused: the list names where EKM may connect,
+ * not what it sends there.
+ */
+const httpsOrigins = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0))
+  .pipe(z.array(z.string().refine((v) => {
+    try {
+      const u = new URL(v);
+      return u.protocol === 'https:' && u.username === '' && u.password === '' && (u.pathname === '/' || u.pathname === '') && u.search === '' && u.hash === '' && !v.includes('*');
+    } catch {
+      return false;
+    }
+  }, 'must list https://host[:port] origins, comma-separated (no path, query or wildcard)').transform((v) => new URL(v).origin)));
+
 /** Comma-separated NATS URLs → array. */
 const natsServers = z.string().transform((v) => v.split(',').map((s) => s.trim()).filter((s) => s.length > 0))
   .pipe(z.array(url(['nats:', 'tls:', 'ws:', 'wss:'])).min(1, 'must list at least one nats:// URL'));
@@ -100,6 +115,7 @@ export const KEYS_ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'EKM_KEY_STATE_CACHE_MAX', schema: int(0, 10_000_000), default: '100000', description: 'most key states cached at once (0 = no cache)' },
   { name: 'EKM_KEY_STATE_CACHE_MAX_AGE_MS', schema: int(500, 86_400_000), default: '60000', description: 'longest a cached key state is used while relayed key events keep it fresh (backstop; without fresh relay heartbeats the bound is 500 ms)' },
   { name: 'EKM_XKS_CACHE_MS', schema: int(0, 3_600_000), default: '60000', description: 'how long a tenant root held in an external KMS (and every KEK opened through it) stays usable after one successful external Decrypt; revoking at the external KMS cuts the tenant within this bound (0 = ask the external KMS on every KEK load)' },
+  { name: 'EKM_XKS_ALLOWED_ENDPOINTS', schema: httpsOrigins, default: '', description: 'https origins (comma-separated, e.g. https://kms.eu-west-1.amazonaws.com) of the external KMSs a tenant root may be moved to and that the keys service will call; empty (the default) = external roots are off. Checked when a root is set and before every external call, so removing an origin cuts the tenants whose root lives there (EKM_EXTERNAL_KEY_UNAVAILABLE, ENDPOINT_NOT_ALLOWED)' },
   { name: 'EKM_XKS_TIMEOUT_MS', schema: int(100, 60_000), default: '5000', description: 'how long one call to an external KMS may take before the tenant\'s operation fails closed (EKM_EXTERNAL_KEY_UNAVAILABLE, TIMEOUT)' },
   { name: 'EKM_TENANT_ROOT_CACHE_MAX', schema: int(1, 1_000_000), default: '10000', description: 'most unwrapped tenant root keys cached at once (zeroed on eviction)' },
   { name: 'EKM_GCM_BUDGET', schema: int(1, 2 ** 32), default: String(2 ** 30), description: 'AES-GCM encryptions per key version before a forced rotation (NIST limit 2^32)' },

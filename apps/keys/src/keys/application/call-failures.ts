@@ -14,7 +14,7 @@ import { MaterialMissingError } from './crypto/crypto.ports';
 import { isDatabaseUnavailable } from './database-unavailable';
 import { DependencyUnavailableError } from './dependency-unavailable';
 import { MaterialEpochDestroyedError } from './epochs/epoch.ports';
-import { ExternalKeyUnavailableError, type ExternalKeyReason } from './tenant-roots/tenant-root.ports';
+import { ExternalEndpointNotAllowedError, ExternalKeyUnavailableError, type ExternalKeyReason } from './tenant-roots/tenant-root.ports';
 import { TenantRootPayloadInvalidError } from './tenant-roots/tenant-root.payload';
 import { RequestIdReusedError, StaleExpectedVersionError } from './handle-key-command';
 import { AliasTakenError, ImportTokenRaceError, InvalidCursorError } from './key-store.errors';
@@ -118,7 +118,10 @@ export function describeFailure(f: CallFailure): string {
         ? `the material of version ${f.version} of key ${f.keyId} is gone`
         : `the material of version ${f.version} of key ${f.keyId} is gone: it is wrapped under epoch ${f.epoch}, whose key was destroyed (a backup from before the destroy cannot bring it back)`;
     case 'ROOT_UNAVAILABLE': return 'the root of trust is unavailable; the operation was not performed';
-    case 'EXTERNAL_KEY_UNAVAILABLE': return `the external root key of tenant ${f.tenant} is unavailable (${f.reason}); the operation was not performed`;
+    case 'EXTERNAL_KEY_UNAVAILABLE':
+      return f.reason === 'ENDPOINT_NOT_ALLOWED'
+        ? `the external root key of tenant ${f.tenant} is unavailable (ENDPOINT_NOT_ALLOWED: its endpoint's origin is not in this EKM's EKM_XKS_ALLOWED_ENDPOINTS, so it was not called); the operation was not performed`
+        : `the external root key of tenant ${f.tenant} is unavailable (${f.reason}); the operation was not performed`;
     case 'BUDGET_EXHAUSTED':
       return `version ${f.version} of key ${f.keyId} reached its AES-GCM budget; a rotation is under way, retry shortly`;
     case 'UNAVAILABLE': return `${f.what} is unavailable; the operation was not performed (nothing was changed), retry`;
@@ -150,6 +153,7 @@ export function toFailReply(f: CallFailure): FailReply {
 export function classify(err: unknown): CallFailure | null {
   if (err instanceof InvalidCiphertextError) return { kind: 'INVALID_CIPHERTEXT' };
   if (err instanceof ExternalKeyUnavailableError) return { kind: 'EXTERNAL_KEY_UNAVAILABLE', tenant: err.tenant, reason: err.reason };
+  if (err instanceof ExternalEndpointNotAllowedError) return { kind: 'INVALID_REQUEST', message: err.message };
   if (err instanceof TenantRootPayloadInvalidError) return { kind: 'ROOT_UNAVAILABLE' };
   if (err instanceof MaterialEpochDestroyedError) return { kind: 'MATERIAL_MISSING', keyId: err.keyId, version: err.version, epoch: err.epoch };
   if (err instanceof MaterialMissingError) return { kind: 'MATERIAL_MISSING', keyId: err.keyId, version: err.version };

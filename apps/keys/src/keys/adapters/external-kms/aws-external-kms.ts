@@ -17,6 +17,22 @@ import {
 export interface AwsExternalKmsOptions {
   /** EKM_XKS_TIMEOUT_MS: one call's deadline (connect + response). */
   readonly timeoutMs: number;
+  /**
+   * EKM_XKS_ALLOWED_ENDPOINTS: the https origins this process may call. Checked before every call (not
+   * only when a root is set): a tenant admin naming an internal address cannot make the keys service a
+   * request forwarder into the operator's network, and an origin the operator removes stops being called.
+   */
+  readonly allowedEndpoints: readonly string[];
+}
+
+/** Whether `endpoint`'s origin is one of `allowed` (normalised origins); an unparseable endpoint is not. */
+export function endpointAllowed(endpoint: string, allowed: readonly string[]): boolean {
+  try {
+    const u = new URL(endpoint);
+    return u.protocol === 'https:' && u.username === '' && u.password === '' && allowed.includes(u.origin);
+  } catch {
+    return false;
+  }
 }
 
 /** AWS exception names → reason class. Anything else the KMS answered is REFUSED. */
@@ -59,6 +75,10 @@ export function reasonOf(err: unknown): ExternalKeyReason {
 export class AwsExternalKms implements ExternalKms {
   constructor(private readonly opts: AwsExternalKmsOptions) {}
 
+  allows(endpoint: string): boolean {
+    return endpointAllowed(endpoint, this.opts.allowedEndpoints);
+  }
+
   async encrypt(tenant: string, target: ExternalRootTarget, plaintext: KeyMaterial): Promise<Buffer> {
     const out = await this.call(tenant, target, (c, o) => plaintext.use((p) => c.send(new EncryptCommand({
       KeyId: target.keyId, Plaintext: Uint8Array.from(p), EncryptionContext: externalRootContext(tenant),
@@ -79,6 +99,7 @@ export class AwsExternalKms implements ExternalKms {
   }
 
   private async call<T>(tenant: string, target: ExternalRootTarget, fn: (c: KMSClient, o: { abortSignal: AbortSignal }) => Promise<T>): Promise<T> {
+    if (!this.allows(target.endpoint)) throw new ExternalKeyUnavailableError(tenant, 'ENDPOINT_NOT_ALLOWED');
     const agent = new Agent({ keepAlive: false, ...(target.caPem !== undefined ? { ca: target.caPem } : {}) });
     const client = new KMSClient({
       endpoint: target.endpoint,

@@ -16,7 +16,7 @@ import type { EpochKeyring } from '../epochs/epoch-keyring';
 import type { StoredKek, WrappedKek } from '../epochs/epoch.ports';
 import { decodeRoot, encodeExternalRoot, encodeLocalRoot } from './tenant-root.payload';
 import {
-  ExternalKeyUnavailableError, TenantRootMissingError, type ExternalKms, type ExternalRootTarget, type TenantRootInfo, type TenantRootStore,
+  ExternalEndpointNotAllowedError, ExternalKeyUnavailableError, TenantRootMissingError, type ExternalKms, type ExternalRootTarget, type TenantRootInfo, type TenantRootStore,
 } from './tenant-root.ports';
 
 export const TENANT_ROOT_KEYRING = Symbol('TENANT_ROOT_KEYRING');
@@ -104,6 +104,7 @@ export class TenantRootKeyring {
    * credentials or a key they cannot use change nothing. The old payload is left to the epoch roll this requests.
    */
   async setExternal(tenant: string, target: ExternalRootTarget): Promise<TenantRootInfo> {
+    if (!this.external.allows(target.endpoint)) throw new ExternalEndpointNotAllowedError();
     return this.retryOnEpochMove(async () => {
       await this.ensureRoot(tenant);
       const generation = this.bump(tenant);

@@ -6,7 +6,7 @@ import type { StoredKek, WrappedKek } from '../epochs/epoch.ports';
 import { TenantRootKeyring } from './tenant-root-keyring';
 import { decodeRoot, encodeExternalRoot, encodeLocalRoot, TenantRootPayloadInvalidError } from './tenant-root.payload';
 import {
-  ExternalKeyUnavailableError, tenantRootKeyId, TenantRootMissingError, type ExternalKms, type ExternalRootTarget, type TenantRootStore,
+  ExternalEndpointNotAllowedError, ExternalKeyUnavailableError, tenantRootKeyId, TenantRootMissingError, type ExternalKms, type ExternalRootTarget, type TenantRootStore,
 } from './tenant-root.ports';
 
 /** An epoch layer under one fixed key, epoch 'e1'. */
@@ -40,6 +40,11 @@ class MemoryRoots implements TenantRootStore {
 
 /** An external KMS: KWP under its own key, refusing with `refuse` when set; counts calls. */
 class FakeExternal implements ExternalKms {
+  allowed = true;
+  allows(): boolean {
+    return this.allowed;
+  }
+
   private readonly k = randomBytes(32);
   refuse: ExternalKeyUnavailableError['reason'] | null = null;
   decrypts = 0;
@@ -128,6 +133,17 @@ describe('TenantRootKeyring', () => {
     const before = store.rows.get('t')!.wrapped;
     external.refuse = 'ACCESS_DENIED';
     await expect(keyring.setExternal('t', target)).rejects.toMatchObject({ reason: 'ACCESS_DENIED' });
+    expect(store.rows.get('t')!.wrapped.equals(before)).toBe(true);
+    expect((await keyring.describe('t')).kind).toBe('LOCAL');
+  });
+
+  it('setExternal to an endpoint not allowed is refused before any external call, and stores nothing', async () => {
+    const { keyring, store, external } = setup();
+    await keyring.generateKek('t');
+    const before = store.rows.get('t')!.wrapped;
+    external.allowed = false;
+    await expect(keyring.setExternal('t', target)).rejects.toBeInstanceOf(ExternalEndpointNotAllowedError);
+    expect(external.decrypts).toBe(0);
     expect(store.rows.get('t')!.wrapped.equals(before)).toBe(true);
     expect((await keyring.describe('t')).kind).toBe('LOCAL');
   });

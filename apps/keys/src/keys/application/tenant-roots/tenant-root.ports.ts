@@ -58,6 +58,8 @@ export interface ExternalRootTarget extends ExternalRootLocation {
 /** Why the external KMS could not serve a tenant root: a class, never the KMS's own message. */
 export const EXTERNAL_KEY_REASONS = [
   'ACCESS_DENIED', 'KEY_DISABLED', 'KEY_INVALID_STATE', 'KEY_NOT_FOUND', 'INVALID_CIPHERTEXT', 'UNREACHABLE', 'TIMEOUT', 'INVALID_RESPONSE', 'REFUSED',
+  // The root's endpoint is not (or no longer) in EKM_XKS_ALLOWED_ENDPOINTS: EKM did not call it.
+  'ENDPOINT_NOT_ALLOWED',
 ] as const;
 export type ExternalKeyReason = (typeof EXTERNAL_KEY_REASONS)[number];
 
@@ -66,6 +68,17 @@ export class ExternalKeyUnavailableError extends Error {
   override readonly name = 'ExternalKeyUnavailableError';
   constructor(readonly tenant: string, readonly reason: ExternalKeyReason) {
     super(`the external root key of tenant ${tenant} is unavailable (${reason}); the operation was not performed`);
+  }
+}
+
+/**
+ * A set-tenant-root-external request named an endpoint whose origin is not in EKM_XKS_ALLOWED_ENDPOINTS:
+ * refused before anything is called or stored (a request error, not an outage: not retried).
+ */
+export class ExternalEndpointNotAllowedError extends Error {
+  override readonly name = 'ExternalEndpointNotAllowedError';
+  constructor() {
+    super("endpoint: its origin is not in this EKM's EKM_XKS_ALLOWED_ENDPOINTS (the operator lists the external KMSs the keys service may call); nothing was called or changed");
   }
 }
 
@@ -81,6 +94,8 @@ export class TenantRootMissingError extends MaterialMissingError {
 /** An AWS-KMS-compatible KMS (AWS KMS, or another EKM's AWS-compatible API). Errors: ExternalKeyUnavailableError only. */
 export const EXTERNAL_KMS = Symbol('EXTERNAL_KMS');
 export interface ExternalKms {
+  /** Whether this process may call `endpoint` at all (EKM_XKS_ALLOWED_ENDPOINTS). */
+  allows(endpoint: string): boolean;
   encrypt(tenant: string, target: ExternalRootTarget, plaintext: KeyMaterial): Promise<Buffer>;
   /** The caller disposes the result. */
   decrypt(tenant: string, target: ExternalRootTarget, ciphertext: Buffer): Promise<KeyMaterial>;
