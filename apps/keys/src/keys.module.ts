@@ -134,9 +134,9 @@ export class KeysControlModule {}
     { provide: UNSEAL_VERIFIERS, inject: [PG_POOL], useFactory: (pool: Pool) => new PgUnsealVerifierStore(pool) },
     {
       provide: TenantSealCommands,
-      inject: [EVENT_STORE, TENANT_SEAL_GATE, SEAL_SECRETS, UNSEAL_VERIFIERS, KEK_SOURCE],
-      useFactory: (store: EventStore, gate: StreamTenantSealGate, secrets: SealSecrets, verifiers: UnsealVerifierStore, keks: KekSource) =>
-        new TenantSealCommands(store, gate, secrets, verifiers, dropTenantMaterial(keks)),
+      inject: [EVENT_STORE, TENANT_SEAL_GATE, SEAL_SECRETS, UNSEAL_VERIFIERS, KEK_SOURCE, TENANT_ROOT_KEYRING],
+      useFactory: (store: EventStore, gate: StreamTenantSealGate, secrets: SealSecrets, verifiers: UnsealVerifierStore, keks: KekSource, roots: TenantRootKeyring) =>
+        new TenantSealCommands(store, gate, secrets, verifiers, dropTenantMaterial(keks, roots)),
     },
   ],
 })

@@ -10,10 +10,22 @@ export type UnwrappedKeyCacheOptions = {
   now?: () => number;
 };
 
-type Entry = { readonly material: KeyMaterial; readonly expiresAt: number };
+/** `group`: an optional second index (the KEK cache groups versions by tenant), see invalidateGroup(). */
+type Entry = { readonly material: KeyMaterial; readonly expiresAt: number; readonly group?: string };
 
 /** Cache key for a KEK version; `invalidate(keyId)` drops every version of the key. */
 export const kekCacheKey = (keyId: string, version: number): string => `${keyId}:${version}`;
+const index = (m: Map<string, Set<string>>, id: string, key: string): void => {
+  let keys = m.get(id);
+  if (!keys) m.set(id, (keys = new Set()));
+  keys.add(key);
+};
+const unindex = (m: Map<string, Set<string>>, id: string, key: string): void => {
+  const keys = m.get(id);
+  if (!keys) return;
+  keys.delete(key);
+  if (keys.size === 0) m.delete(id);
+};
 const keyIdOf = (key: string): string => {
   const i = key.lastIndexOf(':');
   return i < 0 ? key : key.slice(0, i);
@@ -30,6 +42,7 @@ const keyIdOf = (key: string): string => {
 export class UnwrappedKeyCache {
   private readonly lru: LRUCache<string, Entry>;
   private readonly byKeyId = new Map<string, Set<string>>();
+  private readonly byGroup = new Map<string, Set<string>>();
   private readonly now: () => number;
   private epoch = 0;
   private lastPurge = -Infinity;
@@ -42,14 +55,11 @@ export class UnwrappedKeyCache {
       max: options.maxEntries,
       dispose: (entry, key, reason) => {
         entry.material.dispose();
-        // A replacement ('set') disposes the old entry while the key stays: keep it indexed.
+        if (entry.group !== undefined) unindex(this.byGroup, entry.group, key);
+        // A replacement ('set') disposes the old entry while the key stays: keep it indexed by key id
+        // (set() has re-indexed its group already).
         if (reason === 'set') return;
-        const id = keyIdOf(key);
-        const keys = this.byKeyId.get(id);
-        if (keys) {
-          keys.delete(key);
-          if (keys.size === 0) this.byKeyId.delete(id);
-        }
+        unindex(this.byKeyId, keyIdOf(key), key);
       },
     });
   }
@@ -75,17 +85,18 @@ export class UnwrappedKeyCache {
 
   /**
    * Stores `material`, taking ownership. Replacing an entry disposes the old material. `ttlMs` shortens
-   * (never lengthens) this entry's life below the cache's TTL.
+   * (never lengthens) this entry's life below the cache's TTL. `group` indexes the entry for
+   * invalidateGroup() too.
    */
-  set(key: string, material: KeyMaterial, ttlMs?: number): void {
+  set(key: string, material: KeyMaterial, ttlMs?: number, group?: string): void {
     const old = this.lru.peek(key);
     if (old?.material === material) return;
-    let keys = this.byKeyId.get(keyIdOf(key));
-    if (!keys) this.byKeyId.set(keyIdOf(key), (keys = new Set()));
-    keys.add(key);
+    index(this.byKeyId, keyIdOf(key), key);
     const now = this.now();
     const ttl = ttlMs === undefined ? this.options.ttlMs : Math.min(this.options.ttlMs, Math.max(0, ttlMs));
-    this.lru.set(key, { material, expiresAt: now + ttl });
+    // The old entry's dispose (reason 'set') unindexes its group before the new one is indexed.
+    this.lru.set(key, { material, expiresAt: now + ttl, ...(group !== undefined ? { group } : {}) });
+    if (group !== undefined) index(this.byGroup, group, key);
     // Expired material is zeroed promptly but not by a full scan on every miss (100,000 entries).
     if (now - this.lastPurge >= Math.min(1_000, this.options.ttlMs)) this.purgeExpired();
   }
@@ -126,10 +137,20 @@ export class UnwrappedKeyCache {
     return dropped;
   }
 
+  /** Drops every entry stored with `group`. Returns how many were dropped. */
+  invalidateGroup(group: string): number {
+    this.epoch++;
+    let dropped = 0;
+    for (const key of [...(this.byGroup.get(group) ?? [])]) if (this.lru.delete(key)) dropped++;
+    this.byGroup.delete(group);
+    return dropped;
+  }
+
   clear(): void {
     this.epoch++;
     this.lru.clear();
     this.byKeyId.clear();
+    this.byGroup.clear();
   }
 
   /** Disposes every expired entry (also done by set(), at most once a second). */

@@ -25,6 +25,13 @@ export interface KekOpener {
   cacheBoundMs?(row: StoredKek): number | undefined;
 }
 
+/**
+ * Cache group of a row without a tenant root (written before tenant roots): cleared with every tenant.
+ * Tenant groups are `t:<tenant>`, so no tenant id can name this group.
+ */
+const NO_TENANT_ROOT = '-';
+const groupOf = (tenant: string): string => `t:${tenant}`;
+
 interface Flight {
   readonly promise: Promise<KeyMaterial>;
   refs: number;
@@ -43,6 +50,9 @@ export class KekCache implements KekSource {
   private readonly generations = new Map<string, number>();
   /** Bumped by clear() (a flush after a possibly missed event): no load started before it is cached. */
   private clears = 0;
+  /** Bumped by clearTenant(); `tenantCleared` holds its value at each group's last clear (few tenants are ever sealed). */
+  private tenantClears = 0;
+  private readonly tenantCleared = new Map<string, number>();
   /** Counters for tests and metrics. */
   readonly stats = { hits: 0, loads: 0, invalidations: 0 };
 
@@ -93,9 +103,18 @@ export class KekCache implements KekSource {
     this.cache?.clear();
   }
 
+  clearTenant(tenant: string): void {
+    this.tenantClears++;
+    this.tenantCleared.set(groupOf(tenant), this.tenantClears);
+    this.tenantCleared.set(NO_TENANT_ROOT, this.tenantClears);
+    this.cache?.invalidateGroup(groupOf(tenant));
+    this.cache?.invalidateGroup(NO_TENANT_ROOT);
+  }
+
   private async load(k: string, keyId: string, version: number): Promise<KeyMaterial> {
     const generation = this.generations.get(keyId) ?? 0;
     const clears = this.clears;
+    const tenantClears = this.tenantClears;
     try {
       this.stats.loads++;
       let row = await this.read(keyId, version);
@@ -109,8 +128,10 @@ export class KekCache implements KekSource {
         material = await this.root.unwrap(again);
         row = again;
       }
-      if (this.cache && (this.generations.get(keyId) ?? 0) === generation && this.clears === clears) {
-        this.cache.set(k, material.use((b) => KeyMaterial.copyOf(b)), this.root.cacheBoundMs?.(row));
+      const group = row.tenantRoot ? groupOf(row.tenantRoot) : NO_TENANT_ROOT;
+      const tenantClearedSince = (this.tenantCleared.get(group) ?? 0) > tenantClears;
+      if (this.cache && (this.generations.get(keyId) ?? 0) === generation && this.clears === clears && !tenantClearedSince) {
+        this.cache.set(k, material.use((b) => KeyMaterial.copyOf(b)), this.root.cacheBoundMs?.(row), group);
       }
       return material;
     } finally {

@@ -36,6 +36,10 @@ class RecordingKeks implements KekSource {
   clear(): void {
     this.clears++;
   }
+  readonly tenantsCleared: string[] = [];
+  clearTenant(tenant: string): void {
+    this.tenantsCleared.push(tenant);
+  }
 }
 
 describe('KeyEventInvalidator (real nats-server)', () => {

@@ -122,9 +122,9 @@ export class CryptoModule {
         { provide: DataPlaneBatch, inject: [DataPlane], useFactory: (p: DataPlane) => new DataPlaneBatch(p) },
         {
           provide: KeyEventInvalidator,
-          inject: [NATS_CONNECTION, KEY_STATE_READER, KEK_SOURCE, KEY_CACHE_TRUST, LOGGER, TENANT_SEAL_GATE],
-          useFactory: (nc: NatsConnection, reader: KeyStateReader, keks: KekSource, trust: CacheTrust, logger: Logger, seals: TenantSealGate) =>
-            new KeyEventInvalidator(nc, reader, keks, trust, logger.child({ component: 'key-event-invalidator' }), onTenantSealEvent(seals, keks)),
+          inject: [NATS_CONNECTION, KEY_STATE_READER, KEK_SOURCE, KEY_CACHE_TRUST, LOGGER, TENANT_SEAL_GATE, TENANT_ROOT_KEYRING],
+          useFactory: (nc: NatsConnection, reader: KeyStateReader, keks: KekSource, trust: CacheTrust, logger: Logger, seals: TenantSealGate, roots: TenantRootKeyring) =>
+            new KeyEventInvalidator(nc, reader, keks, trust, logger.child({ component: 'key-event-invalidator' }), onTenantSealEvent(seals, keks, roots)),
         },
         CryptoLifecycle,
       ],

@@ -17,8 +17,14 @@ export interface KekSource {
   withKek<T>(keyId: string, version: number, fn: (kek: KeyMaterial) => T): Promise<T>;
   /** Drops every cached version of `keyId` (zeroed); a load in flight is not cached afterwards. */
   invalidate(keyId: string): void;
-  /** Drops every cached KEK (zeroed); loads in flight are not cached afterwards. Used on a loss of cache trust and by the tenant kill switch (the cache does not know tenants). */
+  /** Drops every cached KEK (zeroed); loads in flight are not cached afterwards. Used on a loss of cache trust. */
   clear(): void;
+  /**
+   * Drops every cached KEK of `tenant` (zeroed), and those whose row names no tenant root (written before
+   * tenant roots: their tenant is not known here); that tenant's loads in flight are not cached afterwards.
+   * Used by the tenant kill switch: other tenants keep their cached KEKs.
+   */
+  clearTenant(tenant: string): void;
 }
 
 /** The version's wrapped material is absent (destroyed). */

@@ -65,7 +65,8 @@ describe('KekCache', () => {
     let gate: (() => void) | null = null;
     const store: KeyMaterialStore = {
       put: () => Promise.resolve(), deleteVersion: () => Promise.resolve(), deleteAll: () => Promise.resolve(0),
-      get: (k, v) => Promise.resolve(v === 9 ? null : { keyId: k, version: v, materialRef: `${k}/${v}`, epoch: 'e1', wrapped: Buffer.from('wrapped') }),
+      // Key `a-1` is tenant a's (its row names tenant root a), `legacy` predates tenant roots.
+      get: (k, v) => Promise.resolve(v === 9 ? null : { keyId: k, version: v, materialRef: `${k}/${v}`, epoch: 'e1', wrapped: Buffer.from('wrapped'), ...(k === 'legacy' ? {} : { tenantRoot: k.split('-')[0]! }) }),
     };
     const root: KekOpener = {
       unwrap: async () => {
@@ -97,6 +98,36 @@ describe('KekCache', () => {
     s.release();
     expect(await p).toBe(32);
     expect(s.cache.size).toBe(0);
+  });
+
+  it("clearTenant drops that tenant's KEKs and those of rows without a tenant root, and keeps other tenants'", async () => {
+    const s = setup();
+    s.release();
+    for (const k of ['a-1', 'a-2', 'b-1', 'legacy', 'a:b-1']) await s.cache.withKek(k, 1, () => 0);
+    expect(s.cache.size).toBe(5);
+    s.cache.clearTenant('a');
+    // a-1, a-2 and legacy are gone; b-1 and tenant "a:b"'s key stay (no tenant id names another's group).
+    expect(s.cache.size).toBe(2);
+    const before = s.unwraps();
+    await s.cache.withKek('b-1', 1, () => 0);
+    await s.cache.withKek('a:b-1', 1, () => 0);
+    expect(s.unwraps()).toBe(before);
+    await s.cache.withKek('a-1', 1, () => 0);
+    expect(s.unwraps()).toBe(before + 1);
+  });
+
+  it("a load of the tenant's KEK overlapping clearTenant is not cached; another tenant's is", async () => {
+    const s = setup();
+    const a = s.cache.withKek('a-1', 1, (m) => m.length);
+    const b = s.cache.withKek('b-1', 1, (m) => m.length);
+    await new Promise((r) => setImmediate(r));
+    s.cache.clearTenant('a');
+    s.release();
+    expect(await Promise.all([a, b])).toEqual([32, 32]);
+    expect(s.cache.size).toBe(1);
+    const before = s.unwraps();
+    await s.cache.withKek('b-1', 1, () => 0);
+    expect(s.unwraps()).toBe(before);
   });
 
   it('missing material is MaterialMissingError; disabled cache (ttl 0) still works', async () => {
