@@ -140,8 +140,11 @@ export class ChainGuard {
   private async firstUnsourced(c: PoolClient, rows: readonly { leaf: number; entry: string }[]): Promise<number | null> {
     const parsed = rows.map((r) => {
       try {
-        const e = JSON.parse(r.entry) as { category?: string; source?: { service?: string; eventId?: string; item?: unknown } };
-        return { ...r, category: e.category, service: e.source?.service, eventId: e.source?.eventId, item: e.source?.item };
+        const e = JSON.parse(r.entry) as { category?: unknown; source?: { service?: unknown; eventId?: unknown; item?: unknown } };
+        // Strings only: an edited row can hold any JSON here (an object with its own toString would make
+        // a template or String() throw instead of reporting the row).
+        const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+        return { ...r, category: text(e.category), service: text(e.source?.service), eventId: text(e.source?.eventId), item: e.source?.item };
       } catch {
         return { ...r, category: undefined, service: undefined, eventId: undefined, item: undefined };
       }
@@ -163,7 +166,7 @@ export class ChainGuard {
       }
     }
     for (const p of parsed) {
-      const src = found.get(`${String(p.service)}\u0000${String(p.eventId)}`);
+      const src = p.service === undefined || p.eventId === undefined ? undefined : found.get(`${p.service}\u0000${p.eventId}`);
       if (!src) return p.leaf;
       // A quarantined entry's time may be the append time: the source event existing is the check.
       if (p.category === 'quarantine') continue;

@@ -245,6 +245,19 @@ describe('trail anchored outside the database (superuser, triggers bypassed)', (
     expect(t.appender.guard.untrustedIndex).toBe(304);
   });
 
+  it('a forged entry whose source names are objects (own toString) is named, not a crash of the guard', async () => {
+    const t = await freshTrail();
+    await asSuperuser(t, async (c) => {
+      const { rows } = await c.query<{ entry: string; hash: Buffer }>('SELECT entry, hash FROM ekm_audit.trail WHERE leaf_index = 303');
+      const forged = rows[0].entry.replace(/"eventId":"[^"]+"/, '"eventId":{"toString":""}').replace('"service":"keys"', '"service":{"toString":"","valueOf":""}').replace(/"leafIndex":303/, '"leafIndex":304');
+      expect(forged).toContain('"eventId":{"toString":""}');
+      await c.query('INSERT INTO ekm_audit.trail (leaf_index, entry, hash) VALUES (304, $1, $2)', [forged, chainHash(rows[0].hash, forged)]);
+      await syncColumns(c, 304).catch(() => undefined);
+    });
+    expect(await t.appender.checkpointIfBehind()).toBeNull();
+    expect(t.appender.guard.untrustedReason).toMatch(/entry 304 was not appended by this service/);
+  });
+
   it('a restore of an older dump is found: the trail ends before the newest published checkpoint, and grows on without being signed', async () => {
     const t = await freshTrail(150);
     const dump = execFileSync('pg_dump', ['--no-owner', '--no-privileges', t.db.url], { maxBuffer: 256 * 1024 * 1024 });
