@@ -20,7 +20,7 @@ export function sourceDigest(e: SourceEvent): string {
   try {
     text = JSON.stringify({ service: e.service, eventId: e.eventId, type: e.type, streamId: e.streamId, streamPosition: e.streamPosition, globalPosition: e.globalPosition, recordedAt: e.recordedAt, data: e.data, meta: e.meta });
   } catch {
-    text = `unserializable:${String(e.service)}:${String(e.eventId)}`;
+    text = `unserializable:${textOf(e.service)}:${textOf(e.eventId)}`;
   }
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
@@ -55,9 +55,22 @@ function firstUnsafeText(v: unknown, path = ''): string | null {
   return null;
 }
 
+/**
+ * A string for any value, never a throw: this is the last-resort path, and `String(v)` throws on an
+ * object whose own `toString`/`valueOf` are not functions (`{"toString": ""}` from JSON.parse).
+ */
+function textOf(v: unknown): string {
+  if (typeof v === 'string') return v;
+  try {
+    return JSON.stringify(v) ?? typeof v;
+  } catch {
+    return typeof v;
+  }
+}
+
 /** A storable stand-in for an identifying string: itself when safe and short, else its digest. */
 const safeId = (v: unknown): string => {
-  const s = typeof v === 'string' ? v : String(v);
+  const s = textOf(v);
   return storableTextProblem(s) === null && s.length <= 512 ? s : `sha256:${createHash('sha256').update(s, 'utf8').digest('hex')}`;
 };
 

@@ -48,4 +48,13 @@ describe('quarantined entries', () => {
       if (parsed.source.streamPosition !== undefined) expect(parsed.source.streamPosition).toBeLessThan(2 ** 31);
     }), { numRuns: 300 });
   });
+
+  it('identifying fields that are not strings (objects with their own toString, arrays, numbers) still give a storable entry', () => {
+    const hostile = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(JSON.parse('{"toString":"","valueOf":""}') as unknown), fc.constant(JSON.parse('{"__proto__":[]}') as unknown));
+    fc.assert(fc.property(fc.record({ service: hostile, eventId: hostile, type: hostile, streamId: hostile, recordedAt: hostile, globalPosition: hostile, data: hostile }), (r) => {
+      const b = buildEntry({ streamPosition: 1, meta: {}, ...r } as unknown as SourceEvent, 5, NOW);
+      expect(unsafeStringIssues(JSON.parse(b.text))).toEqual([]);
+      expect(sourceDigest({ ...r } as unknown as SourceEvent)).toMatch(/^[0-9a-f]{64}$/);
+    }), { numRuns: 300 });
+  });
 });

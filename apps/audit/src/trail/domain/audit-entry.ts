@@ -152,13 +152,16 @@ export class InvalidSourceEventError extends Error {
   readonly retriable = false;
 }
 
+/** The event id for a message: strings only (`String()` of a hostile object throws). */
+const idOf = (e: SourceEvent): string => (typeof e.eventId === 'string' ? e.eventId.slice(0, 64) : '(not a string)');
+
 /** The entry for `e` at `leafIndex`. Total over event types: an unknown type still becomes an entry. */
 export function toAuditEntry(e: SourceEvent, leafIndex: number): AuditEntry {
   const d: Obj = isObj(e.data) ? e.data : {};
-  const timeMs = Date.parse(e.recordedAt);
-  if (!Number.isFinite(timeMs) || timeMs < 0 || timeMs > 253402300799999) throw new InvalidSourceEventError(`source event ${String(e.eventId)} has no valid recordedAt`);
+  const timeMs = typeof e.recordedAt === 'string' ? Date.parse(e.recordedAt) : NaN;
+  if (!Number.isFinite(timeMs) || timeMs < 0 || timeMs > 253402300799999) throw new InvalidSourceEventError(`source event ${idOf(e)} has no valid recordedAt`);
   if (e.type === USAGE_BATCH_EVENT && (e.item === undefined || !isObj(e.data))) {
-    throw new InvalidSourceEventError(`batch event ${String(e.eventId)} has no usable records (none, not records, or more than ${MAX_BATCH_ITEMS})`);
+    throw new InvalidSourceEventError(`batch event ${idOf(e)} has no usable records (none, not records, or more than ${MAX_BATCH_ITEMS})`);
   }
   const category = categoryOf(e);
   const base = {

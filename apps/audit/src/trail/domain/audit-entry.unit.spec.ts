@@ -46,6 +46,17 @@ describe('toAuditEntry', () => {
       }
     }
   });
+  it('property: any JSON in any field (objects with their own toString too): an entry that hashes, or InvalidSourceEventError', () => {
+    const hostile = fc.oneof(fc.jsonValue({ maxDepth: 2 }), fc.constant(JSON.parse('{"toString":"","valueOf":""}') as unknown), fc.constant(JSON.parse('{"__proto__":[]}') as unknown));
+    const fields = fc.record({ service: hostile, eventId: hostile, type: fc.oneof(hostile, fc.constantFrom('KeyUsageRecorded', 'KeyUsageBatchRecorded', 'AccessDenied', 'AuthenticationFailed')), streamId: hostile, recordedAt: fc.oneof(hostile, fc.constant('2026-01-02T03:04:05.000Z')), data: hostile, item: fc.option(hostile, { nil: undefined }) });
+    fc.assert(fc.property(fields, (f) => {
+      try {
+        canonicalJson(toAuditEntry({ streamPosition: 1, globalPosition: '1', meta: {}, ...f } as unknown as SourceEvent, 1) as unknown as Json);
+      } catch (e) {
+        expect(e).toBeInstanceOf(InvalidSourceEventError);
+      }
+    }), { numRuns: 500 });
+  });
   it('maps authentication failures and lifecycle events', () => {
     expect(toAuditEntry(ev({ type: 'AuthenticationFailed', data: { principalId: 'm', reason: 'REPLAYED' } }), 1)).toMatchObject({ category: 'authentication', outcome: 'denied', actor: { principal: 'm' }, reason: 'REPLAYED' });
     expect(toAuditEntry(ev({ type: 'KeyRotated', data: { keyId: 'k', from: 1, to: 2 }, meta: { actor: 'ops' } }), 1)).toMatchObject({ category: 'key_lifecycle', action: 'KeyRotated', outcome: 'success', keyId: 'k', keyVersion: 2, actor: { principal: 'ops' } });
