@@ -1,5 +1,5 @@
-import { validate } from '@ekm/contracts';
-import { DecideRequest, PutPolicyRequest, SimulateRequest } from './access.schemas';
+import { validate } from '../validation';
+import { DecideRequest, PutPolicyRequest, SimulateRequest } from './policy';
 
 describe('policy service request schemas: actions', () => {
   const document = (action: string) => ({ statements: [{ sid: 's', effect: 'allow', roles: ['app'], actions: [action], resources: ['*'] }] });
