@@ -104,7 +104,7 @@ export const SimulationReply = z.object({
     statementId: id,
     effect: z.enum(['allow', 'deny']),
     /** `matched`, or the first part that did not match. */
-    outcome: z.union([z.enum(['matched', 'principal', 'action', 'resource']), z.templateLiteral(['condition[', z.number().int().nonnegative(), ']'])]),
+    outcome: z.union([z.enum(['matched', 'principal', 'action', 'resource']), z.string().regex(/^condition\[\d+\]$/, 'must be condition[<index>]')]),
   }).strict().readonly()).readonly(),
 }).strict().readonly();
 
