@@ -9,6 +9,7 @@
  */
 import { z } from 'zod';
 import { PolicyDocumentSchema } from '../policy/policy-document.schema';
+import type { DeepReadonly } from '../reply';
 
 const isoTime = z.string().min(1);
 const id = z.string().min(1);
@@ -16,8 +17,6 @@ const id = z.string().min(1);
 const tenantOrStar = z.string().min(1);
 const PRINCIPAL_STATUSES = ['Active', 'Revoked'] as const;
 
-/** Deeply read-only: the policy document schema is shared with `put-policy`, whose parsed output is mutable. */
-type Frozen<T> = T extends readonly (infer E)[] ? readonly Frozen<E>[] : T extends object ? { readonly [K in keyof T]: Frozen<T[K]> } : T;
 
 /** `login` and `access-key-login`: a session, signed by the service identity (docs/auth.md §3). */
 export const LoginReply = z.object({
@@ -135,8 +134,9 @@ export type PrincipalInfoReply = z.infer<typeof PrincipalInfoReply>;
 export type PrincipalListReply = z.infer<typeof PrincipalListReply>;
 export type IssuedCredentialReply = z.infer<typeof IssuedCredentialReply>;
 export type PrincipalWithCredentialReply = z.infer<typeof PrincipalWithCredentialReply>;
-export type PolicyInfoReply = Frozen<z.infer<typeof PolicyInfoReply>>;
-export type PolicyListReply = Frozen<z.infer<typeof PolicyListReply>>;
+// Deeply read-only: the document schema is shared with `put-policy`, whose parsed output is mutable.
+export type PolicyInfoReply = DeepReadonly<z.infer<typeof PolicyInfoReply>>;
+export type PolicyListReply = DeepReadonly<z.infer<typeof PolicyListReply>>;
 export type PolicyDeletedReply = z.infer<typeof PolicyDeletedReply>;
 export type DecisionReply = z.infer<typeof DecisionReply>;
 export type SimulationReply = z.infer<typeof SimulationReply>;
