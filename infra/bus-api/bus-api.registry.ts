@@ -1,25 +1,22 @@
 /**
  * The request schema (zod) each subject's responder parses its body with, per subject of
  * `OPERATIONS` in @ekm/contracts. `satisfies` makes the table complete at compile time: an operation
- * added to the subjects table without a schema here fails `npm run typecheck`. The schemas still live
- * beside their controllers; when they move into libs/contracts (one contract per operation), this
- * table becomes an import from there (done for the keys service: libs/contracts/src/requests/keys.ts).
+ * added to the subjects table without a schema here fails `npm run typecheck`. The keys and policy
+ * schemas live in libs/contracts (`requests/keys.ts`, `requests/policy.ts`: one contract per operation);
+ * the other services' still live beside their controllers until they move there too.
  */
 import { z } from 'zod';
 import {
   AliasRequest, CompromiseVersionRequest, CreateKeyRequest, DecryptBatchRequest, DecryptRequest, DestroyKeyRequest, EnableRotationRequest, EncryptRequest,
   ExpireTokenRequest, GenerateDataKeyBatchRequest, GenerateDataKeyRequest, GenerateMacRequest, ImportKeyMaterialRequest, ImportParametersRequest, KeyRefRequest,
   ListKeysRequest, ReEncryptBatchRequest, ReEncryptRequest, RetireVersionRequest, RevokeKeyRequest, RotateKeyRequest, ScheduleDeletionRequest, TagKeyRequest,
-  UntagKeyRequest, UpdateDescriptionRequest, VerifyMacRequest, VersionRequest, type OPERATIONS, type ServiceName,
+  UntagKeyRequest, UpdateDescriptionRequest, VerifyMacRequest, VersionRequest,
+  CreateAccessKeyRequest, CreatePrincipalRequest, DecideRequest, DeleteAccessKeyRequest, ListAccessKeysRequest, ListPoliciesRequest, ListPrincipalsRequest, LoginRequest,
+  PolicyRefRequest, PrincipalRefRequest, PutPolicyRequest, RevokeCredentialRequest, RevokePrincipalRequest, RotateCredentialRequest, SigV4LoginRequest, SimulateRequest,
+  type OPERATIONS, type ServiceName,
 } from '@ekm/contracts';
-import { LoginRequestSchema } from '@ekm/auth';
 import { DescribeTenantRootRequest, SetTenantRootExternalRequest } from '../../apps/keys/src/keys/adapters/nats/keys-tenant-roots.controller';
 import { SealTenantRequest, TenantSealStatusRequest, UnsealTenantRequest } from '../../apps/keys/src/keys/adapters/nats/tenant-seal.controller';
-import {
-  CreatePrincipalRequest, DecideRequest, ListPoliciesRequest, ListPrincipalsRequest, PolicyRefRequest, PrincipalRefRequest, PutPolicyRequest,
-  RevokeCredentialRequest, RevokePrincipalRequest, RotateCredentialRequest, SimulateRequest,
-} from '../../apps/policy/src/access/adapters/nats/access.schemas';
-import { CreateAccessKeyRequest, DeleteAccessKeyRequest, ListAccessKeysRequest, SigV4LoginRequest } from '../../apps/policy/src/access-keys/adapters/nats/access-keys.controller';
 import { QueryRequest, ReceiptRequest, ReportRequest, VerifyRequest } from '../../apps/audit/src/trail/adapters/nats/audit.schemas';
 import { RetirementRequest, RewrapStatusRequest, StatusRequest as RotationStatusRequest } from '../../apps/rotation/src/schedules/adapters/nats/rotation.controller';
 
@@ -75,7 +72,7 @@ export const REQUEST_SCHEMAS = {
   },
   policy: {
     'status': AnyBody,
-    'login': LoginRequestSchema,
+    'login': LoginRequest,
     'decide': DecideRequest,
     'simulate': SimulateRequest,
     'create-principal': CreatePrincipalRequest,

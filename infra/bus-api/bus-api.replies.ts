@@ -1,6 +1,6 @@
 /**
  * The reply schema (zod, from @ekm/contracts) of the `data` each subject's responder answers with on
- * success. The keys and rotation services' tables are complete (`satisfies` fails the typecheck when an operation is
+ * success. The keys, policy and rotation services' tables are complete (`satisfies` fails the typecheck when an operation is
  * added without one); the other services' subjects not listed here are described by the envelope only,
  * and `REPLY_SCHEMA_GAPS` names them so the gap stays visible (a test holds the two lists disjoint and
  * together complete).
@@ -11,6 +11,8 @@ import {
   CiphertextReply, DataKeyBatchReply, DataKeyReply, DecryptBatchReply, ImportParametersReply, KeyInfoReply, KeyPageReply, KeyRotationStatusReply,
   KeyVersionsReply, MacReply, MacVerificationReply, PlaintextReply, ReEncryptBatchReply, ReEncryptReply, RetirementCheckReply, RewrapStatusReply,
   RotationStatusReply, ServiceStatusReply, TenantSealStatusReply,
+  AccessKeyInfoReply, AccessKeyListReply, DecisionReply, IssuedAccessKeyReply, LoginReply, PolicyDeletedReply, PolicyInfoReply, PolicyListReply, PrincipalInfoReply,
+  PrincipalListReply, PrincipalWithCredentialReply, SimulationReply,
   type OPERATIONS, type ServiceName,
 } from '@ekm/contracts';
 
@@ -61,6 +63,27 @@ const KEYS_REPLIES = {
   'get-tenant-seal-status': TenantSealStatusReply,
 } as const satisfies { readonly [O in Ops<'keys'>]: z.ZodType };
 
+const POLICY_REPLIES = {
+  'status': ServiceStatusReply,
+  'login': LoginReply,
+  'decide': DecisionReply,
+  'simulate': SimulationReply,
+  'create-principal': PrincipalWithCredentialReply,
+  'list-principals': PrincipalListReply,
+  'get-principal': PrincipalInfoReply,
+  'revoke-principal': PrincipalInfoReply,
+  'rotate-credential': PrincipalWithCredentialReply,
+  'revoke-credential': PrincipalInfoReply,
+  'put-policy': PolicyInfoReply,
+  'get-policy': PolicyInfoReply,
+  'list-policies': PolicyListReply,
+  'delete-policy': PolicyDeletedReply,
+  'create-access-key': IssuedAccessKeyReply,
+  'list-access-keys': AccessKeyListReply,
+  'delete-access-key': AccessKeyInfoReply,
+  'access-key-login': LoginReply,
+} as const satisfies { readonly [O in Ops<'policy'>]: z.ZodType };
+
 const ROTATION_REPLIES = {
   'status': RotationStatusReply,
   'rewrap-status': RewrapStatusReply,
@@ -69,7 +92,7 @@ const ROTATION_REPLIES = {
 
 export const REPLY_SCHEMAS = {
   keys: KEYS_REPLIES,
-  policy: { 'status': ServiceStatusReply },
+  policy: POLICY_REPLIES,
   rotation: ROTATION_REPLIES,
   audit: { 'status': ServiceStatusReply },
 } as const satisfies { readonly [S in ServiceName]: { readonly [O in Ops<S>]?: z.ZodType } };
@@ -77,11 +100,7 @@ export const REPLY_SCHEMAS = {
 /** Subjects whose reply data has no schema yet (described by the envelope only). */
 export const REPLY_SCHEMA_GAPS: { readonly [S in ServiceName]: readonly Ops<S>[] } = {
   keys: [],
-  policy: [
-    'login', 'decide', 'simulate', 'create-principal', 'list-principals', 'get-principal', 'revoke-principal', 'rotate-credential',
-    'revoke-credential', 'put-policy', 'get-policy', 'list-policies', 'delete-policy', 'create-access-key', 'list-access-keys',
-    'delete-access-key', 'access-key-login',
-  ],
+  policy: [],
   rotation: [],
   audit: ['query', 'verify', 'report', 'destruction-receipt'],
 };

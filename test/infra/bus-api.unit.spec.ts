@@ -35,7 +35,7 @@ describe('docs/bus-api.json', () => {
     expect(gdk.properties!.numberOfBytes).toMatchObject({ type: 'integer' });
   });
 
-  it('gives every keys and rotation subject a reply data schema, and lists each other subject either with one or as a gap', () => {
+  it('gives every keys, policy and rotation subject a reply data schema, and lists each other subject either with one or as a gap', () => {
     const doc = busApiDocument() as { subjects: Record<string, { reply: { data?: { properties?: Record<string, unknown> } } }> };
     for (const service of SERVICES) {
       const covered = Object.keys(REPLY_SCHEMAS[service]);
@@ -45,8 +45,10 @@ describe('docs/bus-api.json', () => {
       for (const o of covered) expect(doc.subjects[subject(service, o as never)]!.reply.data).toBeDefined();
     }
     expect(REPLY_SCHEMA_GAPS.keys).toEqual([]);
+    expect(REPLY_SCHEMA_GAPS.policy).toEqual([]);
     expect(REPLY_SCHEMA_GAPS.rotation).toEqual([]);
     expect(Object.keys(doc.subjects['ekm.v1.keys.generate-data-key']!.reply.data!.properties!).sort()).toEqual(['ciphertextBlob', 'keyId', 'keyVersion', 'plaintext']);
+    expect(Object.keys(doc.subjects['ekm.v1.policy.create-access-key']!.reply.data!.properties!).sort()).toEqual(['accessKeyId', 'createdAt', 'deletedAt', 'principalId', 'secretAccessKey', 'status', 'tenant']);
     expect(Object.keys(doc.subjects['ekm.v1.rotation.check-version-retirement']!.reply.data!.properties!).sort()).toEqual(['allowed', 'keyId', 'liveAssets', 'sample', 'version']);
   });
 });

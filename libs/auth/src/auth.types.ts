@@ -100,5 +100,5 @@ export const MAX_CLOCK_SKEW_MS = 30_000;
 /** Default session lifetime: short, so a lost revocation message is bounded. */
 export const DEFAULT_SESSION_TTL_MS = 10 * 60_000;
 
-/** Nonce syntax: base64url, 16..64 characters (the SDK sends 22: 16 random bytes). */
-export const NONCE_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
+/** Nonce syntax: `@ekm/contracts`' NONCE_PATTERN (the login request schema lives there too). */
+export { NONCE_PATTERN } from '@ekm/contracts';

@@ -6,50 +6,18 @@
  * signed by the service identity; the session key itself is never sent.
  */
 import { randomBytes, sign, verify, type KeyObject } from 'node:crypto';
-import { z } from 'zod';
 import { agreementKeyPair, type AgreementKeyPair } from './key-agreement';
-import { AuthFailureReason, MAX_CLOCK_SKEW_MS, NONCE_PATTERN } from './auth.types';
+import type { LoginRequest } from '@ekm/contracts';
+import { AuthFailureReason, MAX_CLOCK_SKEW_MS } from './auth.types';
 import { privateKeyOf, publicKeyFromVerifier, type CredentialFile } from './principal-credential';
 
-/** Body of `ekm.v1.policy.login`. */
-export interface LoginRequest {
-  readonly principalId: string;
-  readonly credentialId: string;
-  /** Milliseconds since the Unix epoch. */
-  readonly timestamp: number;
-  /** Fresh random base64url, 16..64 characters. */
-  readonly nonce: string;
-  /** The client's ephemeral X25519 public key (32 bytes, base64url) for the session key agreement. */
-  readonly clientKey: string;
-  /** base64url Ed25519 signature of {@link loginMessage}. */
-  readonly signature: string;
-}
-
-/** zod schema of {@link LoginRequest} (for the login handler's `parseRequest`). */
-export const LoginRequestSchema = z.strictObject({
-  principalId: z.string().min(1).max(200),
-  credentialId: z.string().min(1).max(200),
-  timestamp: z.number().int().nonnegative(),
-  nonce: z.string().regex(NONCE_PATTERN, 'must be 16..64 characters of base64url'),
-  clientKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be an X25519 public key (32 bytes of base64url, 43 characters)'),
-  signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/, 'must be a base64url Ed25519 signature (86 characters)'),
-});
-
-/** Data of a successful login reply. */
-export interface LoginReply {
-  /** Opaque: send it verbatim as `Ekm-Session`. */
-  readonly sessionToken: string;
-  /** The service's ephemeral X25519 public key (32 bytes, base64url): the client derives the session key from it. */
-  readonly serverKey: string;
-  /** base64url Ed25519 signature by the service identity over {@link loginReplyMessage}; verify it under the pinned `serviceKey`. */
-  readonly serviceSignature: string;
-  readonly sessionId: string;
-  readonly principalId: string;
-  readonly tenant: string;
-  readonly roles: readonly string[];
-  /** ISO-8601; log in again before this. */
-  readonly expiresAt: string;
-}
+/**
+ * Body of `ekm.v1.policy.login` and its zod schema: the contract in @ekm/contracts (`LoginRequest`),
+ * re-exported under the names this library has always used.
+ */
+export { LoginRequest as LoginRequestSchema, type LoginRequest } from '@ekm/contracts';
+/** Data of a successful login reply (and of `access-key-login`): `LoginReply` of @ekm/contracts. */
+export type { LoginReply } from '@ekm/contracts';
 
 /** The exact bytes signed at login (UTF-8). */
 export function loginMessage(principalId: string, credentialId: string, timestamp: number, nonce: string, clientKey: string): string {

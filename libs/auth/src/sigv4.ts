@@ -12,8 +12,8 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
 /** AWS's allowed clock difference, both ways. A replayed signature is refused inside twice this window. */
 export const SIGV4_MAX_SKEW_MS = 5 * 60_000;
-/** Access key ids: `AKIA` and 16 upper-case base32 characters (AWS's shape, 20 characters). */
-export const ACCESS_KEY_ID_PATTERN = /^AKIA[A-Z2-7]{16}$/;
+/** Access key ids: `@ekm/contracts`' ACCESS_KEY_ID_PATTERN (the rule of the access-key request schemas). */
+export { ACCESS_KEY_ID_PATTERN } from '@ekm/contracts';
 
 /** The parts of `Authorization: AWS4-HMAC-SHA256 Credential=..., SignedHeaders=..., Signature=...`. */
 export interface SigV4Authorization {

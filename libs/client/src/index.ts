@@ -47,5 +47,9 @@ export { rewrapEnvelope, rewrapEnvelopes, type RewrapInput, type RewrapResult, t
 export { AuditClient, type AuditEntry, type AuditPage, type AuditQueryInput, type AuditVerifyResult, type SignedUsageReport, type UsageReportRow } from './audit.client';
 export { toCef } from './audit-cef';
 export { verifyDestructionReceipt, type DestructionReceipt, type ReceiptCheck, type SignedDestructionReceipt } from './destruction-receipt';
-export { PolicyClient, type AccessKeyInfo, type IssuedAccessKey, type CreatePrincipalInput, type DecideInput, type DecisionResult, type IssuedCredential, type PolicyCondition, type PolicyDocument, type PolicyInfo, type PrincipalInfo, type SimulationResult } from './policy.client';
+export { PolicyClient } from './policy.client';
+export type {
+  AccessKeyInfo, CreatePrincipalInput, DecideInput, DecisionResult, IssuedAccessKey, IssuedCredential, PolicyCondition, PolicyDocument, PolicyInfo, PrincipalInfo,
+  PutPolicyInput, SimulateInput, SimulationResult,
+} from './policy.types';
 export { RotationClient, type VersionRetirementCheck, type RewrapProgress, type RewrapStatus, type RotationScheduleStatus, type RotationStatus, type TrackedAsset } from './rotation.client';

@@ -23,6 +23,9 @@ export const REQUEST_ID_HEADER = 'Ekm-Request-Id';
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** True when `v` is a request id the rule accepts. */
+/** Nonce syntax (the `Ekm-Nonce` header and the login proof): base64url, 16..64 characters (the SDK sends 22: 16 random bytes). */
+export const NONCE_PATTERN = /^[A-Za-z0-9_-]{16,64}$/;
+
 export const isRequestId = (v: unknown): v is string => typeof v === 'string' && REQUEST_ID_PATTERN.test(v);
 
 /**

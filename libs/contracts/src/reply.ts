@@ -20,6 +20,12 @@ export type FailReply = { readonly ok: false; readonly error: ReplyError };
 /** The reply to a request: success with `data`, or a typed error. */
 export type Reply<T> = OkReply<T> | FailReply;
 
+/**
+ * `T` read-only all the way down: the type of a wire value that both a zod schema's (mutable) output and
+ * a service's read-only domain value satisfy, e.g. a policy document, which is both a request field and a reply field.
+ */
+export type DeepReadonly<T> = T extends readonly (infer E)[] ? readonly DeepReadonly<E>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+
 /** Builds a successful reply. */
 export function ok<T>(data: T): OkReply<T> {
   return { ok: true, data };

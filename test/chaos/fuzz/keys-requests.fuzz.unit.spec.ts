@@ -1,14 +1,18 @@
 import fc from 'fast-check';
 import { z } from 'zod';
 import { BusErrorCode, parseRequest } from '@ekm/contracts';
-// The module itself (not the index), so only request schemas are fuzzed here.
+// The modules themselves (not the index), so only request schemas are fuzzed here.
 import * as requests from '../../../libs/contracts/src/requests/keys';
+import * as policyRequests from '../../../libs/contracts/src/requests/policy';
 import { anyBody, fuzz, fuzzReport, shapedBody } from './fuzz-support';
 
-// Every request schema of the keys service (lifecycle and data plane), found by export type so a new
-// schema is fuzzed without touching this file.
-const schemas: Array<[string, z.ZodType]> = Object.entries(requests as Record<string, unknown>)
-  .filter((e): e is [string, z.ZodType] => e[1] instanceof z.ZodType);
+// Every request schema of the keys service (lifecycle and data plane) and of the policy service, found
+// by export type so a new schema is fuzzed without touching this file.
+const schemasOf = (service: string, module: object): Array<[string, z.ZodType]> => Object.entries(module as Record<string, unknown>)
+  .filter((e): e is [string, z.ZodType] => e[1] instanceof z.ZodType).map(([name, s]) => [`${service}.${name}`, s]);
+const keysSchemas = schemasOf('keys', requests);
+const policySchemas = schemasOf('policy', policyRequests);
+const schemas = [...keysSchemas, ...policySchemas];
 
 /** A Reply from parseRequest: ok, or EKM_VALIDATION with a message; nothing else. */
 function typedReply(r: unknown): void {
@@ -24,21 +28,27 @@ function keysOf(schema: z.ZodType): string[] {
   return Object.keys(shape ?? {});
 }
 
-afterAll(() => console.log(`keys request fuzzing\n${fuzzReport()}`));
+afterAll(() => console.log(`keys and policy request fuzzing\n${fuzzReport()}`));
 
 it('finds the schemas', () => {
-  expect(schemas.length).toBeGreaterThanOrEqual(20);
+  expect(keysSchemas.length).toBeGreaterThanOrEqual(20);
+  // 17 subjects; get-/delete-policy share PolicyRefRequest.
+  expect(policySchemas.map(([n]) => n).sort()).toEqual([
+    'CreateAccessKeyRequest', 'CreatePrincipalRequest', 'DecideRequest', 'DeleteAccessKeyRequest', 'ListAccessKeysRequest', 'ListPoliciesRequest', 'ListPrincipalsRequest',
+    'LoginRequest', 'PolicyRefRequest', 'PrincipalRefRequest', 'PutPolicyRequest', 'RevokeCredentialRequest', 'RevokePrincipalRequest', 'RotateCredentialRequest',
+    'SigV4LoginRequest', 'SimulateRequest',
+  ].map((n) => `policy.${n}`));
   for (const [, s] of schemas) expect(keysOf(s).length).toBeGreaterThan(0);
 });
 
 describe.each(schemas)('%s', (name, schema) => {
   it('any body: ok or EKM_VALIDATION, never a throw, < 100 ms', () => {
-    fuzz(`keys.${name} (any)`, anyBody, (b) => parseRequest(schema, b), [], { numRuns: 300, check: typedReply });
+    fuzz(`${name} (any)`, anyBody, (b) => parseRequest(schema, b), [], { numRuns: 300, check: typedReply });
   });
 
   it('its own fields with hostile values: ok or EKM_VALIDATION, < 100 ms', () => {
     const keys = keysOf(schema);
-    fuzz(`keys.${name} (shaped)`, keys.length > 0 ? shapedBody(keys) : anyBody, (b) => parseRequest(schema, b), [], { numRuns: 300, check: typedReply });
+    fuzz(`${name} (shaped)`, keys.length > 0 ? shapedBody(keys) : anyBody, (b) => parseRequest(schema, b), [], { numRuns: 300, check: typedReply });
   });
 });
 

@@ -5,6 +5,7 @@
  * scope) and to the principal itself for its own keys; another tenant's principal is "not found".
  */
 import { createHash, randomBytes } from 'node:crypto';
+import type { AccessKeyInfoReply, IssuedAccessKeyReply } from '@ekm/contracts';
 import { ConcurrencyConflictError, ExpectedVersion, type EventStore } from '@ekm/event-store';
 import { canAdminister, type AdminScope, type CommandMeta } from '../../access/domain';
 import type { AccessDirectory } from '../../access/application/access.ports';
@@ -13,9 +14,9 @@ import type { AccessKeyRow, AccessKeyStore, SecretBox } from './access-key.ports
 
 export const accessKeyStreamId = (accessKeyId: string): string => `access-key-${accessKeyId}`;
 
-// The wire types are the SDK's: what administrators see (never the secret), and the key shown once.
-import type { AccessKeyInfo, IssuedAccessKey } from '@ekm/client';
-export type { AccessKeyInfo, IssuedAccessKey };
+/** What administrators see (never the secret), and the key shown once: the wire contract's types. */
+export type AccessKeyInfo = AccessKeyInfoReply;
+export type IssuedAccessKey = IssuedAccessKeyReply;
 
 export type AccessKeyFailure =
   | { kind: 'NOT_FOUND'; what: string }

@@ -1,4 +1,5 @@
 /** Policy administration: put (validated document, new version), get, list, delete; admin rule first. */
+import type { PolicyInfoReply } from '@ekm/contracts';
 import type { EventStore, InlineProjection } from '@ekm/event-store';
 import type { PolicyDocument } from '@ekm/policy-engine';
 import {
@@ -6,12 +7,8 @@ import {
 } from '../domain';
 import { policyStreamId, runStreamCommand } from './access-streams';
 
-export interface PolicyInfo {
-  readonly policyId: string;
-  readonly tenant: string;
-  readonly version: number;
-  readonly document: PolicyDocument;
-}
+/** A stored policy as `put-policy` and `get-policy` answer it (the wire contract's type). */
+export type PolicyInfo = PolicyInfoReply;
 
 /** NOT_FOUND `foreignTenant`: the policy exists in a tenant the caller may not administer (replied as not found, audited as denied). */
 export type PolicyAdminFailure = { kind: 'FORBIDDEN'; reason: string } | { kind: 'NOT_FOUND'; what: string; foreignTenant?: string } | { kind: 'REJECTED'; rejection: PolicyRejection };

@@ -3,6 +3,7 @@
  * credentials. Every operation is checked with the built-in admin rule first (caller's tenant and role).
  */
 import { createHash } from 'node:crypto';
+import type { IssuedCredentialReply, PrincipalInfoReply } from '@ekm/contracts';
 import type { EventStore, InlineProjection } from '@ekm/event-store';
 import {
   canAdminister, decidePrincipal, foldPrincipal, type AdminScope, type CommandMeta, type ExistingPrincipal, type PrincipalCommand,
@@ -20,24 +21,11 @@ export type AdminFailure =
 
 export type AdminResult<T> = { ok: true; value: T } | { ok: false; failure: AdminFailure };
 
-/** A principal as administrators see it: no verifiers beyond ids and dates. */
-export interface PrincipalInfo {
-  readonly principalId: string;
-  readonly tenant: string;
-  readonly roles: readonly string[];
-  readonly kind: PrincipalKind;
-  readonly name: string;
-  readonly status: 'Active' | 'Revoked';
-  readonly createdAt: string;
-  readonly credentials: ReadonlyArray<{ credentialId: string; issuedAt: string; status: 'Active' | 'Revoked'; validUntil: string | null }>;
-}
+/** A principal as administrators see it: no verifiers beyond ids and dates (the wire contract's type). */
+export type PrincipalInfo = PrincipalInfoReply;
 
 /** The credential shown once: `privateKey` is SECRET (goes only into the reply, never into events or logs). */
-export interface IssuedCredentialFile {
-  readonly principalId: string;
-  readonly credentialId: string;
-  readonly privateKey: string;
-}
+export type IssuedCredentialFile = Omit<IssuedCredentialReply, 'serviceKey'>;
 
 export interface CreatePrincipalInput {
   readonly tenant: string;

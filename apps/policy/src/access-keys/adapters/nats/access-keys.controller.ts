@@ -7,33 +7,19 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Controller, Inject, type OnModuleInit } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload, type NatsContext } from '@nestjs/microservices';
-import { z } from 'zod';
-import { ACCESS_KEY_ID_PATTERN, AuthFailureRecorder, SIGV4_LOGIN_SUBJECT } from '@ekm/auth';
-import { BusErrorCode, fail, ok, parseRequest, REQUEST_ID_PATTERN, subject, type FailReply, type Reply } from '@ekm/contracts';
+import { AuthFailureRecorder, SIGV4_LOGIN_SUBJECT } from '@ekm/auth';
+import {
+  BusErrorCode, CreateAccessKeyRequest, DeleteAccessKeyRequest, fail, ListAccessKeysRequest, ok, parseRequest, SigV4LoginRequest, subject,
+  type AccessKeyInfoReply, type AccessKeyListReply, type FailReply, type IssuedAccessKeyReply, type LoginReply, type Reply,
+} from '@ekm/contracts';
 import { EVENT_STORE, type EventStore } from '@ekm/event-store';
 import { LOGGER, unauthenticated } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
 import { ACCESS_DIRECTORY, type AccessDirectory } from '../../../access/application/access.ports';
 import { callOf } from '../../../access/adapters/nats/caller';
-import { AccessKeyAdmin, type AccessKeyFailure, type AccessKeyInfo, type IssuedAccessKey } from '../../application/access-key-admin.use-cases';
-import { KMS_API_VIA, SigV4Login, type SigV4Session } from '../../application/sigv4-login';
+import { AccessKeyAdmin, type AccessKeyFailure } from '../../application/access-key-admin.use-cases';
+import { KMS_API_VIA, SigV4Login } from '../../application/sigv4-login';
 import type { AccessKeyRejection } from '../../domain/access-key.decide';
-
-const principalId = z.string().regex(/^[A-Za-z0-9._:-]{1,128}$/, 'must be a principal id');
-const accessKeyId = z.string().regex(ACCESS_KEY_ID_PATTERN, 'must be an access key id (AKIA + 16 characters A-Z 2-7)');
-export const CreateAccessKeyRequest = z.strictObject({ principalId });
-export const ListAccessKeysRequest = z.strictObject({ principalId });
-export const DeleteAccessKeyRequest = z.strictObject({ accessKeyId, reason: z.string().max(500).default('deleted by an administrator') });
-export const SigV4LoginRequest = z.strictObject({
-  accessKeyId: z.string().min(1).max(128),
-  date: z.string().regex(/^\d{8}$/),
-  region: z.string().regex(/^[a-z0-9-]{1,32}$/),
-  service: z.string().regex(/^[a-z0-9-]{1,32}$/),
-  stringToSign: z.string().max(1024),
-  signature: z.string().regex(/^[0-9a-f]{64}$/),
-  clientKey: z.string().regex(/^[A-Za-z0-9_-]{43}$/, 'must be an X25519 public key (32 bytes, base64url)'),
-  requestId: z.string().regex(REQUEST_ID_PATTERN).optional(),
-});
 
 const toBusCode: Record<AccessKeyRejection['code'], BusErrorCode> = {
   ACCESS_KEY_EXISTS: BusErrorCode.Conflict,
@@ -74,7 +60,7 @@ export class AccessKeysController implements OnModuleInit {
   }
 
   @MessagePattern(subject('policy', 'create-access-key'))
-  async create(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<IssuedAccessKey>> {
+  async create(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<IssuedAccessKeyReply>> {
     const req = parseRequest(CreateAccessKeyRequest, body);
     if (!req.ok) return req;
     const call = callOf(ctx, this.directory);
@@ -83,7 +69,7 @@ export class AccessKeysController implements OnModuleInit {
   }
 
   @MessagePattern(subject('policy', 'list-access-keys'))
-  async list(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<{ accessKeys: AccessKeyInfo[] }>> {
+  async list(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<AccessKeyListReply>> {
     const req = parseRequest(ListAccessKeysRequest, body);
     if (!req.ok) return req;
     const r = await this.admin.list(callOf(ctx, this.directory).caller, req.data.principalId);
@@ -91,7 +77,7 @@ export class AccessKeysController implements OnModuleInit {
   }
 
   @MessagePattern(subject('policy', 'delete-access-key'))
-  async delete(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<AccessKeyInfo>> {
+  async delete(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<AccessKeyInfoReply>> {
     const req = parseRequest(DeleteAccessKeyRequest, body);
     if (!req.ok) return req;
     const call = callOf(ctx, this.directory);
@@ -100,7 +86,7 @@ export class AccessKeysController implements OnModuleInit {
   }
 
   @MessagePattern(SIGV4_LOGIN_SUBJECT)
-  async login(@Payload() body: unknown): Promise<Reply<SigV4Session>> {
+  async login(@Payload() body: unknown): Promise<Reply<LoginReply>> {
     const req = parseRequest(SigV4LoginRequest, body);
     if (!req.ok) return req;
     const r = await this.sigv4.login(req.data);

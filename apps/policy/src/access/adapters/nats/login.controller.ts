@@ -22,11 +22,11 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import {
-  agreementKeyPair, AuthFailureReason, deriveSessionKey, LoginRequestSchema, MAX_CLOCK_SKEW_MS, NonceCache, resolveAuthSecret, SessionSealer, verifyLoginProof,
-  type LoginReply, type ServiceIdentity, type SharedNonceStore,
+  agreementKeyPair, AuthFailureReason, deriveSessionKey, MAX_CLOCK_SKEW_MS, NonceCache, resolveAuthSecret, SessionSealer, verifyLoginProof,
+  type ServiceIdentity, type SharedNonceStore,
 } from '@ekm/auth';
 import type { ServiceConfig } from '@ekm/config';
-import { BusErrorCode, fail, ok, parseRequest, subject, type Reply } from '@ekm/contracts';
+import { BusErrorCode, fail, LoginRequest, ok, parseRequest, subject, type LoginReply, type Reply } from '@ekm/contracts';
 import { ACCESS_REFUSALS, KeyedBuckets, LOGGER, NONCE_STORE, SERVICE_CONFIG, unauthenticated, type AccessRefusals } from '@ekm/service-kit';
 import type { Logger } from '@ekm/telemetry';
 import { isCredentialValid } from '../../domain';
@@ -55,7 +55,7 @@ export class LoginController {
 
   @MessagePattern(subject('policy', 'login'))
   async login(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<LoginReply>> {
-    const req = parseRequest(LoginRequestSchema, body);
+    const req = parseRequest(LoginRequest, body);
     if (!req.ok) {
       const claimed = typeof body === 'object' && body !== null ? (body as { principalId?: unknown }).principalId : undefined;
       this.refusals.loginFailed(ctx, LOGIN, AuthFailureReason.MalformedCredentials, typeof claimed === 'string' && claimed.length <= 200 ? claimed : undefined);

@@ -1,15 +1,17 @@
 /** `ekm.v1.policy.{put,get,list,delete}-policy` and the decisions `decide` / `simulate`. */
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload, type NatsContext } from '@nestjs/microservices';
-import { BusErrorCode, fail, ok, parseRequest, subject, type Reply } from '@ekm/contracts';
+import {
+  BusErrorCode, DecideRequest, fail, ListPoliciesRequest, ok, parseRequest, PolicyRefRequest, PutPolicyRequest, SimulateRequest, subject,
+  type DecisionReply, type PolicyDeletedReply, type PolicyInfoReply, type PolicyListReply, type Reply, type SimulationReply,
+} from '@ekm/contracts';
 import { ACCESS_REFUSALS, tenantNamedBy, type AccessRefusals } from '@ekm/service-kit';
-import { OPERATOR_SCOPE, type Decision, type TracedDecision } from '@ekm/policy-engine';
+import { OPERATOR_SCOPE } from '@ekm/policy-engine';
 import { canAdminister } from '../../domain';
 import { ACCESS_DIRECTORY, type AccessDirectory } from '../../application/access.ports';
 import { Decisions } from '../../application/decisions';
-import { PolicyAdmin, type PolicyInfo } from '../../application/policy-admin.use-cases';
+import { PolicyAdmin } from '../../application/policy-admin.use-cases';
 import { adminFailure } from './refusals';
-import { DecideRequest, ListPoliciesRequest, PolicyRefRequest, PutPolicyRequest, SimulateRequest } from './access.schemas';
 import { callOf } from './caller';
 
 @Controller()
@@ -23,7 +25,7 @@ export class PoliciesController {
 
   /** Validates the document (EKM_VALIDATION names the path, nothing appended) and appends a new version. */
   @MessagePattern(subject('policy', 'put-policy'))
-  async put(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<PolicyInfo>> {
+  async put(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<PolicyInfoReply>> {
     const req = parseRequest(PutPolicyRequest, body);
     if (!req.ok) return this.refusals.deny(ctx, 'PutPolicy', tenantNamedBy(body), req);
     const call = callOf(ctx, this.directory);
@@ -32,7 +34,7 @@ export class PoliciesController {
   }
 
   @MessagePattern(subject('policy', 'get-policy'))
-  async get(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<PolicyInfo>> {
+  async get(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<PolicyInfoReply>> {
     const req = parseRequest(PolicyRefRequest, body);
     if (!req.ok) return this.refusals.deny(ctx, 'GetPolicy', tenantNamedBy(body), req);
     const r = await this.admin.get(callOf(ctx, this.directory).caller, req.data.policyId);
@@ -40,7 +42,7 @@ export class PoliciesController {
   }
 
   @MessagePattern(subject('policy', 'list-policies'))
-  async list(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<{ policies: PolicyInfo[] }>> {
+  async list(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<PolicyListReply>> {
     const req = parseRequest(ListPoliciesRequest, body);
     if (!req.ok) return this.refusals.deny(ctx, 'ListPolicies', tenantNamedBy(body), req);
     const r = await this.admin.list(callOf(ctx, this.directory).caller, req.data.tenant);
@@ -48,7 +50,7 @@ export class PoliciesController {
   }
 
   @MessagePattern(subject('policy', 'delete-policy'))
-  async delete(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<{ policyId: string; version: number }>> {
+  async delete(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<PolicyDeletedReply>> {
     const req = parseRequest(PolicyRefRequest, body);
     if (!req.ok) return this.refusals.deny(ctx, 'DeletePolicy', tenantNamedBy(body), req);
     const call = callOf(ctx, this.directory);
@@ -61,7 +63,7 @@ export class PoliciesController {
    * this replica's in-memory snapshot; a denial is a normal reply (`allowed: false`), not an error.
    */
   @MessagePattern(subject('policy', 'decide'))
-  decide(@Payload() body: unknown, @Ctx() ctx: NatsContext): Reply<Decision> {
+  decide(@Payload() body: unknown, @Ctx() ctx: NatsContext): Reply<DecisionReply> {
     const req = parseRequest(DecideRequest, body);
     if (!req.ok) return this.refusals.deny(ctx, 'Decide', tenantNamedBy(body), req);
     const { caller } = callOf(ctx, this.directory);
@@ -74,7 +76,7 @@ export class PoliciesController {
 
   /** Operators (and tenant admins, about their tenant's principals): the decision plus the trace. */
   @MessagePattern(subject('policy', 'simulate'))
-  simulate(@Payload() body: unknown, @Ctx() ctx: NatsContext): Reply<TracedDecision> {
+  simulate(@Payload() body: unknown, @Ctx() ctx: NatsContext): Reply<SimulationReply> {
     const req = parseRequest(SimulateRequest, body);
     if (!req.ok) return this.refusals.deny(ctx, 'Simulate', tenantNamedBy(body), req);
     const { caller } = callOf(ctx, this.directory);

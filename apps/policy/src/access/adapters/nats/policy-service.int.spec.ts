@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { statSync, readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { agreementKeyPair, signLoginRequest, sigV4Scope, sigV4Signature, type CredentialFile } from '@ekm/auth';
+import { OPERATIONS } from '@ekm/contracts';
 import { BootstrapAdmin } from '../runtime/bootstrap-admin';
 import { dataOf, startPolicyHarness, type PolicyHarness } from './policy.test-harness';
 
@@ -103,5 +105,32 @@ describe('policy service over the bus', () => {
     expect(await h.call('revoke-principal', { principalId: p }, { principal: acmeAdmin })).toMatchObject({ ok: false, error: { code: 'EKM_CONFLICT' } });
     const types = await h.db.query<{ event_type: string }>(`SELECT event_type FROM ekm_policy.events WHERE stream_id = $1 ORDER BY stream_position`, [`principal-${p}`]);
     expect(types.rows.map((r) => r.event_type)).toEqual(['PrincipalCreated', 'CredentialIssued', 'CredentialRotated', 'PrincipalRevoked']);
+  });
+
+  it('status, login, get-policy, revoke-credential, the access keys and the SigV4 login answer replies their schemas accept', async () => {
+    dataOf(await h.call('status', {}));
+    const cred = JSON.parse(readFileSync(join(dir, 'sub', 'admin.credentials'), 'utf8')) as CredentialFile;
+    expect(dataOf(await h.call<{ principalId: string }>('login', signLoginRequest(cred))).principalId).toBe(admin);
+    expect(dataOf(await h.call<{ version: number }>('get-policy', { policyId: 'acme-app' }, { principal: acmeAdmin })).version).toBe(1);
+    const svc = dataOf(await h.call<Created>('create-principal', { tenant: 'acme', roles: ['app'], kind: 'service', name: 'svc' }, { principal: acmeAdmin }));
+    const p = svc.principal.principalId;
+    dataOf(await h.call('rotate-credential', { principalId: p, graceSeconds: 0 }, { principal: acmeAdmin }));
+    dataOf(await h.call('revoke-credential', { principalId: p, credentialId: svc.credential.credentialId }, { principal: acmeAdmin }));
+
+    const key = dataOf(await h.call<{ accessKeyId: string; secretAccessKey: string }>('create-access-key', { principalId: p }, { principal: acmeAdmin }));
+    expect(dataOf(await h.call<{ accessKeys: unknown[] }>('list-access-keys', { principalId: p }, { principal: acmeAdmin })).accessKeys).toHaveLength(1);
+    const now = new Date();
+    const amzDate = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    const scope = { date: amzDate.slice(0, 8), region: 'eu-west-1', service: 'kms' };
+    const stringToSign = ['AWS4-HMAC-SHA256', amzDate, sigV4Scope(scope), 'ab'.repeat(32)].join('\n');
+    const session = dataOf(await h.call<{ principalId: string }>('access-key-login', {
+      accessKeyId: key.accessKeyId, ...scope, stringToSign, signature: sigV4Signature(key.secretAccessKey, scope, stringToSign), clientKey: agreementKeyPair().publicKey,
+    }));
+    expect(session.principalId).toBe(p);
+    expect(dataOf(await h.call<{ status: string }>('delete-access-key', { accessKeyId: key.accessKeyId }, { principal: acmeAdmin })).status).toBe('Deleted');
+  });
+
+  it('every policy subject has been answered at least once above, and each reply parsed with its strict schema (the harness parses them)', () => {
+    expect([...h.checkedReplies].sort()).toEqual([...OPERATIONS.policy].sort());
   });
 });

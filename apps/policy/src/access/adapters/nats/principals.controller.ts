@@ -1,19 +1,17 @@
 /** `ekm.v1.policy.{create,list,get,revoke}-principal`, `rotate-credential`, `revoke-credential`. */
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, Payload, type NatsContext } from '@nestjs/microservices';
-import { ok, parseRequest, subject, type Reply } from '@ekm/contracts';
+import {
+  CreatePrincipalRequest, ListPrincipalsRequest, ok, parseRequest, PrincipalRefRequest, RevokeCredentialRequest, RevokePrincipalRequest, RotateCredentialRequest, subject,
+  type PrincipalInfoReply, type PrincipalListReply, type PrincipalWithCredentialReply, type Reply,
+} from '@ekm/contracts';
 import type { ServiceConfig } from '@ekm/config';
 import { ACCESS_REFUSALS, SERVICE_CONFIG, tenantNamedBy, type AccessRefusals } from '@ekm/service-kit';
 import { withServiceKey } from '../runtime/service-identity';
 import { ACCESS_DIRECTORY, type AccessDirectory } from '../../application/access.ports';
-import { PrincipalAdmin, type IssuedCredentialFile, type PrincipalInfo } from '../../application/principal-admin.use-cases';
+import { PrincipalAdmin } from '../../application/principal-admin.use-cases';
 import { adminFailure } from './refusals';
-import {
-  CreatePrincipalRequest, ListPrincipalsRequest, PrincipalRefRequest, RevokeCredentialRequest, RevokePrincipalRequest, RotateCredentialRequest,
-} from './access.schemas';
 import { callOf } from './caller';
-
-type WithCredential = { principal: PrincipalInfo; credential: IssuedCredentialFile };
 
 @Controller()
 export class PrincipalsController {
@@ -26,7 +24,7 @@ export class PrincipalsController {
 
   /** The reply carries the private key ONCE (the caller's inbox only; never logged, never stored). */
   @MessagePattern(subject('policy', 'create-principal'))
-  async create(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<WithCredential>> {
+  async create(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<PrincipalWithCredentialReply>> {
     const req = parseRequest(CreatePrincipalRequest, body);
     if (!req.ok) return this.refusals.deny(ctx, 'CreatePrincipal', tenantNamedBy(body), req);
     const call = callOf(ctx, this.directory);
@@ -35,7 +33,7 @@ export class PrincipalsController {
   }
 
   @MessagePattern(subject('policy', 'list-principals'))
-  list(@Payload() body: unknown, @Ctx() ctx: NatsContext): Reply<{ principals: PrincipalInfo[] }> {
+  list(@Payload() body: unknown, @Ctx() ctx: NatsContext): Reply<PrincipalListReply> {
     const req = parseRequest(ListPrincipalsRequest, body);
     if (!req.ok) return this.refusals.deny(ctx, 'ListPrincipals', tenantNamedBy(body), req);
     const r = this.admin.list(callOf(ctx, this.directory).caller, req.data.tenant);
@@ -43,7 +41,7 @@ export class PrincipalsController {
   }
 
   @MessagePattern(subject('policy', 'get-principal'))
-  get(@Payload() body: unknown, @Ctx() ctx: NatsContext): Reply<PrincipalInfo> {
+  get(@Payload() body: unknown, @Ctx() ctx: NatsContext): Reply<PrincipalInfoReply> {
     const req = parseRequest(PrincipalRefRequest, body);
     if (!req.ok) return this.refusals.deny(ctx, 'GetPrincipal', tenantNamedBy(body), req);
     const r = this.admin.get(callOf(ctx, this.directory).caller, req.data.principalId);
@@ -51,7 +49,7 @@ export class PrincipalsController {
   }
 
   @MessagePattern(subject('policy', 'revoke-principal'))
-  async revoke(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<PrincipalInfo>> {
+  async revoke(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<PrincipalInfoReply>> {
     const req = parseRequest(RevokePrincipalRequest, body);
     if (!req.ok) return this.refusals.deny(ctx, 'RevokePrincipal', tenantNamedBy(body), req);
     const call = callOf(ctx, this.directory);
@@ -61,7 +59,7 @@ export class PrincipalsController {
 
   /** Old and new credentials are both valid for `graceSeconds`; the new private key is in the reply, once. */
   @MessagePattern(subject('policy', 'rotate-credential'))
-  async rotate(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<WithCredential>> {
+  async rotate(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<PrincipalWithCredentialReply>> {
     const req = parseRequest(RotateCredentialRequest, body);
     if (!req.ok) return this.refusals.deny(ctx, 'RotateCredential', tenantNamedBy(body), req);
     const call = callOf(ctx, this.directory);
@@ -70,7 +68,7 @@ export class PrincipalsController {
   }
 
   @MessagePattern(subject('policy', 'revoke-credential'))
-  async revokeCredential(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<PrincipalInfo>> {
+  async revokeCredential(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<PrincipalInfoReply>> {
     const req = parseRequest(RevokeCredentialRequest, body);
     if (!req.ok) return this.refusals.deny(ctx, 'RevokeCredential', tenantNamedBy(body), req);
     const call = callOf(ctx, this.directory);
