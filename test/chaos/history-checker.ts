@@ -14,6 +14,7 @@ import { rebuildProjection } from '@ekm/event-store';
 import { RebuildKeyProjection } from '../../apps/keys/src/keys/adapters/postgres/key-projection.rebuild';
 import type { ChaosStack } from './chaos-stack';
 import type { ChaosClient, History, OpRecord } from './history';
+import { USAGE_RECORDS } from '../support/usage-records';
 
 export interface CheckReport {
   readonly failures: string[];
@@ -37,7 +38,7 @@ export async function checkHistory(stack: ChaosStack, client: ChaosClient, histo
   const prefix = `chaos-${history.run}-%`;
   const { keyRows, usage } = await stack.admin(async (c) => ({
     keyRows: (await c.query<Row>(`SELECT stream_id, event_type, data, metadata->>'correlationId' AS command_id FROM ekm_keys.events WHERE stream_id LIKE 'key-%' ORDER BY global_position`)).rows,
-    usage: (await c.query<{ request_id: string; outcome: string }>(`SELECT data->>'requestId' AS request_id, data->>'outcome' AS outcome FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records WHERE data->>'requestId' LIKE $1`, [prefix])).rows,
+    usage: (await c.query<{ request_id: string; outcome: string }>(`SELECT data->>'requestId' AS request_id, data->>'outcome' AS outcome FROM ${USAGE_RECORDS} WHERE data->>'requestId' LIKE $1`, [prefix])).rows,
   }));
 
   // Effects per command id: how many KeyCreated / KeyVersionAdded each request id appended.

@@ -8,6 +8,7 @@
 import { CreateKeyCommand, DecryptCommand, DisableKeyCommand, EnableKeyCommand, GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { waitFor } from '../support/wait-for';
 import { REGION, startKmsStack, type KmsStack } from './kms-api.support';
+import { USAGE_RECORDS } from '../support/usage-records';
 
 jest.setTimeout(240_000);
 
@@ -69,12 +70,12 @@ describe('external tenant root in a second EKM (AWS-compatible API)', () => {
     expect(await waitFor(() => refusal(t, tKey), { timeoutMs: 15_000, what: 'stack 1 to refuse tenant hyok' })).toBe('KMSInvalidStateException');
     expect(await roundTrip(other, otherKey)).toBe(true);
     const { rows } = await s1.keysDb.query<{ data: { tenant?: string; errorCode?: string; reason?: string } }>(
-      `SELECT data FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records WHERE data->>'errorCode' = 'EKM_EXTERNAL_KEY_UNAVAILABLE'`);
+      `SELECT data FROM ${USAGE_RECORDS} WHERE data->>'errorCode' = 'EKM_EXTERNAL_KEY_UNAVAILABLE'`);
     expect(rows.length).toBeGreaterThan(0);
     expect(rows[0]!.data).toMatchObject({ outcome: 'FAILED', reason: expect.stringContaining('tenant hyok is unavailable (KEY_DISABLED)') });
     // The three refused sets are in the trail too (a request error: answered once, not retried by the SDK).
     const { rows: refusedSets } = await s1.keysDb.query(
-      `SELECT 1 FROM (SELECT r AS data FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS u WHERE data->>'errorCode' = 'EKM_VALIDATION' AND data->>'reason' LIKE '%EKM_XKS_ALLOWED_ENDPOINTS%'`);
+      `SELECT 1 FROM ${USAGE_RECORDS} WHERE data->>'errorCode' = 'EKM_VALIDATION' AND data->>'reason' LIKE '%EKM_XKS_ALLOWED_ENDPOINTS%'`);
     expect(refusedSets).toHaveLength(3);
     const { rows: [leak] } = await s1.keysDb.query<{ n: string }>(`SELECT count(*) AS n FROM ekm_keys.events WHERE data::text LIKE $1`, [`%${holder.key.secretAccessKey}%`]);
     expect(Number(leak!.n)).toBe(0);

@@ -15,6 +15,7 @@ import { wrapKeyMaterial } from '@ekm/client';
 import { randomBytes } from 'node:crypto';
 import { startKmsStack, type KmsStack } from './kms-api.support';
 import { waitFor } from '../support/wait-for';
+import { USAGE_RECORDS } from '../support/usage-records';
 
 async function refusal(p: Promise<unknown>): Promise<{ name: string; status: number | undefined; message: string }> {
   try {
@@ -225,7 +226,7 @@ describe('AWS KMS-compatible API (aws-sdk client-kms)', () => {
   it('records usage through this API with via kms-api in the keys log and in the audit trail', async () => {
     const k = (await kms.send(new CreateKeyCommand({}))).KeyMetadata!;
     await kms.send(new GenerateDataKeyCommand({ KeyId: k.KeyId, NumberOfBytes: 32 }));
-    const usage = await stack.keysDb.query<{ data: { via?: string; operation: string } }>(`SELECT data FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records WHERE data->>'keyId' = $1`, [k.KeyId]);
+    const usage = await stack.keysDb.query<{ data: { via?: string; operation: string } }>(`SELECT data FROM ${USAGE_RECORDS} WHERE data->>'keyId' = $1`, [k.KeyId]);
     expect(usage.rows.map((r) => r.data)).toEqual(expect.arrayContaining([expect.objectContaining({ via: 'kms-api' })]));
     const created = await stack.keysDb.query<{ metadata: { via?: string } }>(`SELECT metadata FROM ekm_keys.events WHERE data->>'keyId' = $1 AND event_type = 'KeyCreated'`, [k.KeyId]);
     expect(created.rows[0]?.metadata.via).toBe('kms-api');

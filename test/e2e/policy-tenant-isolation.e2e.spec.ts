@@ -15,6 +15,7 @@ import { createTestDatabase } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
 import { scaled } from '../support/wait-for';
 import { call, sleep, startKeysApp, type KeysApp } from './keys-crypto.support';
+import { USAGE_RECORDS } from '../support/usage-records';
 
 /** Well under the decision cache's 30 s TTL: reaching it proves invalidation is pushed, not timed out. */
 const PUSH_BOUND_MS = scaled(10_000); // a deadline, scaled with the load, not a latency target
@@ -128,7 +129,7 @@ describe('tenant isolation through the policy authorizer', () => {
     const c = new Client({ connectionString: url });
     await c.connect();
     try {
-      const { rows } = await c.query<{ n: string }>(`SELECT count(*) AS n FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records WHERE data->>'principal' = $1 AND data->>'outcome' = $2`, [principal, outcome]);
+      const { rows } = await c.query<{ n: string }>(`SELECT count(*) AS n FROM ${USAGE_RECORDS} WHERE data->>'principal' = $1 AND data->>'outcome' = $2`, [principal, outcome]);
       return Number(rows[0].n);
     } finally {
       await c.end();

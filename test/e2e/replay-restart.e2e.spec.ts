@@ -19,6 +19,7 @@ import { createLogger } from '@ekm/telemetry';
 import { KeysModule } from '../../apps/keys/src/keys.module';
 import { createTestDatabase, urlFor } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
+import { USAGE_RECORDS } from '../support/usage-records';
 
 const SECRET = `replay-e2e-secret-${randomUUID()}`;
 const sealer = new SessionSealer(SECRET);
@@ -70,7 +71,7 @@ describe('replays refused across time, replicas and restarts (keys service)', ()
     const q = async (sql: string, p: unknown[] = []): Promise<number> => Number((await pg.query<{ n: string }>(sql, p)).rows[0]!.n);
     return {
       events: await q(`SELECT count(*) AS n FROM ekm_keys.events WHERE event_type NOT IN ('AuthenticationFailed', 'KeyUsageRecorded', 'KeyUsageBatchRecorded')`),
-      usage: await q(`SELECT count(*) AS n FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records`),
+      usage: await q(`SELECT count(*) AS n FROM ${USAGE_RECORDS}`),
       versions: await q(`SELECT count(*) AS n FROM ekm_keys.key_material WHERE key_id = ANY($1)`, [keyIds]),
       keys: await q(`SELECT count(*) AS n FROM ekm_keys.key_material WHERE version = 1`),
     };

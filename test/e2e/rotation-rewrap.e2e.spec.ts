@@ -23,6 +23,7 @@ import { startNats, stopServer, type ServerHandle } from '../support/servers';
 import { startKeysApp, type KeysApp } from './keys-crypto.support';
 import { waitFor } from './rotation.support';
 import { scaled } from '../support/wait-for';
+import { USAGE_RECORDS } from '../support/usage-records';
 
 jest.setTimeout(scaled(60_000)); // scaled with the load (test/support/wait-for.ts)
 
@@ -163,7 +164,7 @@ describe('re-wrap tracking (e2e)', () => {
     await ok('keys', 'destroy-key-version', { keyId, version: 1, force: true });
     const versions = await ok<{ versions: { version: number; status: string }[] }>('keys', 'list-key-versions', { keyId });
     expect(versions.versions.find((v) => v.version === 1)?.status).toBe('Destroyed');
-    const forced = await pg.query<{ op: string }>(`SELECT data->>'operation' AS op FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records WHERE data->>'keyId' = $1 AND data->>'operation' LIKE '%Forced'`, [keyId]);
+    const forced = await pg.query<{ op: string }>(`SELECT data->>'operation' AS op FROM ${USAGE_RECORDS} WHERE data->>'keyId' = $1 AND data->>'operation' LIKE '%Forced'`, [keyId]);
     expect(forced.rows.map((r) => r.op).sort()).toEqual(['DestroyKeyVersionForced', 'DisableKeyVersionForced']);
 
     // One re-wrap notice for the tenant, for this rotation.

@@ -21,6 +21,7 @@ import { startNats, stopServer, type ServerHandle } from '../support/servers';
 import { waitFor } from '../support/wait-for';
 import { auditEnv, startAuditApp } from './audit.support';
 import { startKeysApp, type KeysApp } from './keys-crypto.support';
+import { USAGE_RECORDS } from '../support/usage-records';
 
 const DATA = join(__dirname, '..', '..', 'examples', 'vector-store', 'data');
 const suffix = randomBytes(4).toString('hex');
@@ -143,7 +144,7 @@ describe('vector-store example (e2e)', () => {
     const events = await pool.query<{ event_type: string }>('SELECT event_type FROM ekm_keys.events WHERE stream_id = $1 ORDER BY stream_position', [`key-${keyA}`]);
     expect(events.rows.map((e) => e.event_type)).toEqual(expect.arrayContaining(['KeyDeletionScheduled', 'KeyDestroyed']));
     const usage = await pool.query<{ data: { operation: string; outcome: string; errorCode?: string } }>(
-      `SELECT data FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records WHERE data->>'keyId' = $1 AND data->>'outcome' <> 'ALLOWED'`, [keyA]);
+      `SELECT data FROM ${USAGE_RECORDS} WHERE data->>'keyId' = $1 AND data->>'outcome' <> 'ALLOWED'`, [keyA]);
     expect(usage.rows.map((r) => r.data)).toEqual(expect.arrayContaining([expect.objectContaining({ operation: 'Decrypt', errorCode: 'EKM_KEY_NOT_ACTIVE' })]));
 
     // The audit trail (consumed from the keys service's events) shows the same, normalized.

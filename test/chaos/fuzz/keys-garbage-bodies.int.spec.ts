@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { headers } from '@nats-io/transport-node';
 import { BusErrorCode, KEYS_OPERATIONS, subject, type Reply } from '@ekm/contracts';
 import { dataOf, startKeysHarness, type Harness } from '../../../apps/keys/src/keys/adapters/nats/keys-admin.test-harness';
+import { USAGE_RECORDS } from '../../support/usage-records';
 
 let h: Harness;
 let realKeyId: string;
@@ -34,7 +35,7 @@ async function snapshot(): Promise<Record<string, number>> {
   }
   out['events(key-*)'] = await h.keyEvents();
   out['events(other, not usage)'] = Number((await h.db.query<{ n: string }>(`SELECT count(*) AS n FROM ekm_keys.events WHERE stream_id NOT LIKE 'key-%' AND event_type NOT IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded', 'AccessDenied')`)).rows[0].n);
-  out['usage ALLOWED'] = Number((await h.db.query<{ n: string }>(`SELECT count(*) AS n FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records WHERE data->>'outcome' = 'ALLOWED' AND data->>'operation' NOT IN ('ListKeys','DescribeKey','ListKeyVersions','GetKeyRotationStatus')`)).rows[0].n);
+  out['usage ALLOWED'] = Number((await h.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${USAGE_RECORDS} WHERE data->>'outcome' = 'ALLOWED' AND data->>'operation' NOT IN ('ListKeys','DescribeKey','ListKeyVersions','GetKeyRotationStatus')`)).rows[0].n);
   return out;
 }
 

@@ -9,6 +9,7 @@ import { Ekm } from '../ekm';
 import { EkmClient } from '../ekm-client';
 import { EnvelopeInvalidError } from './envelope.errors';
 import { decryptMetadata, decryptVector, encryptMetadata, encryptVector } from './vector-envelope';
+import { USAGE_RECORDS } from '../../../../test/support/usage-records';
 
 describe('vector envelope + data-key cache against the keys service', () => {
   let h: Harness;
@@ -24,7 +25,7 @@ describe('vector envelope + data-key cache against the keys service', () => {
 
   const usage = async (keyId: string, operation: string): Promise<number> => {
     const { rows } = await h.db.query<{ n: string }>(
-      `SELECT count(*) AS n FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records WHERE data->>'keyId' = $1 AND data->>'operation' = $2`, [keyId, operation]);
+      `SELECT count(*) AS n FROM ${USAGE_RECORDS} WHERE data->>'keyId' = $1 AND data->>'operation' = $2`, [keyId, operation]);
     return Number(rows[0]!.n);
   };
 

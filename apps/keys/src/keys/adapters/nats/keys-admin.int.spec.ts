@@ -9,6 +9,7 @@ import type { Reply } from '@ekm/contracts';
 import type { KeyInfo } from '../../domain';
 import { dataOf, startKeysHarness, type Harness } from './keys-admin.test-harness';
 import { waitFor } from '../../../../../../test/support/wait-for';
+import { USAGE_RECORDS } from '../../../../../../test/support/usage-records';
 
 let h: Harness;
 beforeAll(async () => {
@@ -166,7 +167,7 @@ describe('usage records', () => {
     const key = dataOf(await h.call<KeyInfo>('create-key', { tenant: 'usage' }, { principal }));
     await h.call('rotate-key', { keyId: randomUUID() }, { principal });
     const { rows } = await h.db.query<{ data: { operation: string; outcome: string; keyId?: string; errorCode?: string } }>(
-      `SELECT data FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records WHERE data->>'principal' = $1 ORDER BY global_position`, [principal]);
+      `SELECT data FROM ${USAGE_RECORDS} WHERE data->>'principal' = $1 ORDER BY global_position`, [principal]);
     expect(rows.map((r) => r.data)).toEqual([
       expect.objectContaining({ operation: 'CreateKey', outcome: 'ALLOWED', keyId: key.keyId }),
       expect.objectContaining({ operation: 'RotateKey', outcome: 'FAILED', errorCode: 'EKM_KEY_NOT_FOUND' }),

@@ -8,6 +8,7 @@ import { headers, type MsgHdrs } from '@nats-io/transport-node';
 import { isRequestId, subject, type Operation, type Reply } from '@ekm/contracts';
 import { waitFor } from '../../../../../../test/support/wait-for';
 import { dataOf, startKeysHarness, type Harness } from './keys-admin.test-harness';
+import { USAGE_RECORDS } from '../../../../../../test/support/usage-records';
 
 describe('one request id per request (raw NATS callers)', () => {
   let h: Harness;
@@ -36,8 +37,7 @@ describe('one request id per request (raw NATS callers)', () => {
     const { rows } = await h.db.query<{ data: { requestId?: string; operation?: string; outcome?: string } }>(
       // Usage records arrive one per group commit inside KeyUsageBatchRecorded: read them record by record.
       type === 'KeyUsageRecorded'
-        ? `SELECT r AS data FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r
-             WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded') AND r->>'requestId' = $1`
+        ? `SELECT data FROM ${USAGE_RECORDS} WHERE data->>'requestId' = $1`
         : `SELECT data FROM ekm_keys.events WHERE event_type = '${type}' AND data->>'requestId' = $1`,
       [requestId]);
     return rows.map((r) => r.data);

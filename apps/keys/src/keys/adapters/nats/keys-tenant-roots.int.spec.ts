@@ -8,6 +8,7 @@ import type { Reply } from '@ekm/contracts';
 import { EPOCH_KEYRING, type EpochKeyring } from '../../application/epochs/epoch-keyring';
 import { TENANT_ROOT_KEYRING, type TenantRootKeyring } from '../../application/tenant-roots/tenant-root-keyring';
 import { dataOf, startKeysHarness, type Harness } from './keys-admin.test-harness';
+import { USAGE_RECORDS } from '../../../../../../test/support/usage-records';
 
 const ctx = { collection: 'docs' };
 const SECRET = 'wJalrXUtnFEMI-never-anywhere-0123456789';
@@ -89,7 +90,7 @@ describe('tenant root keys', () => {
     expect(dataOf(await h.call('describe-tenant-root', { tenant: 'roots-xks' }))).toMatchObject({ kind: 'LOCAL' });
     expect(text(await decrypt(blob))).toBe('still local');
     const { rows: usage } = await h.db.query<{ data: { operation: string; outcome: string; tenant?: string; errorCode?: string } }>(
-      `SELECT data FROM (SELECT r AS data, e.global_position FROM ekm_keys.events e CROSS JOIN LATERAL jsonb_array_elements(CASE WHEN e.event_type = 'KeyUsageBatchRecorded' THEN e.data->'records' ELSE jsonb_build_array(e.data) END) AS r WHERE e.event_type IN ('KeyUsageRecorded', 'KeyUsageBatchRecorded')) AS usage_records WHERE data->>'operation' = 'SetTenantRootExternal'`);
+      `SELECT data FROM ${USAGE_RECORDS} WHERE data->>'operation' = 'SetTenantRootExternal'`);
     expect(usage.map((u) => u.data)).toEqual([expect.objectContaining({ outcome: 'FAILED', tenant: 'roots-xks', errorCode: 'EKM_EXTERNAL_KEY_UNAVAILABLE' })]);
     const { rows: [leak] } = await h.db.query<{ n: string }>(`SELECT count(*) AS n FROM ekm_keys.events WHERE data::text LIKE $1 OR metadata::text LIKE $1`, [`%${SECRET}%`]);
     expect(Number(leak!.n)).toBe(0);
