@@ -1,9 +1,9 @@
 /**
  * The request schema (zod) each subject's responder parses its body with, per subject of
  * `OPERATIONS` in @ekm/contracts. `satisfies` makes the table complete at compile time: an operation
- * added to the subjects table without a schema here fails `npm run typecheck`. The schemas still live
- * beside their controllers; when they move into libs/contracts (one contract per operation), this
- * table becomes an import from there (done for the keys service: libs/contracts/src/requests/keys.ts).
+ * added to the subjects table without a schema here fails `npm run typecheck`. The keys, rotation
+ * and audit schemas live in libs/contracts/src/requests/ (one contract per operation); the policy
+ * service's still live beside its controllers.
  */
 import { z } from 'zod';
 import {
@@ -11,17 +11,16 @@ import {
   ExpireTokenRequest, GenerateDataKeyBatchRequest, GenerateDataKeyRequest, GenerateMacRequest, ImportKeyMaterialRequest, ImportParametersRequest, KeyRefRequest,
   ListKeysRequest, ReEncryptBatchRequest, ReEncryptRequest, RetireVersionRequest, RevokeKeyRequest, RotateKeyRequest, ScheduleDeletionRequest, TagKeyRequest,
   UntagKeyRequest, UpdateDescriptionRequest, VerifyMacRequest, VersionRequest, type OPERATIONS, type ServiceName,
+  DescribeTenantRootRequest, SealTenantRequest, SetTenantRootExternalRequest, TenantSealStatusRequest, UnsealTenantRequest,
+  RetirementCheckRequest, RewrapStatusRequest, RotationStatusRequest,
+  AuditQueryRequest, AuditReportRequest, AuditVerifyRequest, DestructionReceiptRequest,
 } from '@ekm/contracts';
 import { LoginRequestSchema } from '@ekm/auth';
-import { DescribeTenantRootRequest, SetTenantRootExternalRequest } from '../../apps/keys/src/keys/adapters/nats/keys-tenant-roots.controller';
-import { SealTenantRequest, TenantSealStatusRequest, UnsealTenantRequest } from '../../apps/keys/src/keys/adapters/nats/tenant-seal.controller';
 import {
   CreatePrincipalRequest, DecideRequest, ListPoliciesRequest, ListPrincipalsRequest, PolicyRefRequest, PrincipalRefRequest, PutPolicyRequest,
   RevokeCredentialRequest, RevokePrincipalRequest, RotateCredentialRequest, SimulateRequest,
 } from '../../apps/policy/src/access/adapters/nats/access.schemas';
 import { CreateAccessKeyRequest, DeleteAccessKeyRequest, ListAccessKeysRequest, SigV4LoginRequest } from '../../apps/policy/src/access-keys/adapters/nats/access-keys.controller';
-import { QueryRequest, ReceiptRequest, ReportRequest, VerifyRequest } from '../../apps/audit/src/trail/adapters/nats/audit.schemas';
-import { RetirementRequest, RewrapStatusRequest, StatusRequest as RotationStatusRequest } from '../../apps/rotation/src/schedules/adapters/nats/rotation.controller';
 
 /** `status` of keys, policy and audit reads no body: any JSON object is accepted and ignored. */
 const AnyBody = z.object({});
@@ -96,13 +95,13 @@ export const REQUEST_SCHEMAS = {
   rotation: {
     'status': RotationStatusRequest,
     'rewrap-status': RewrapStatusRequest,
-    'check-version-retirement': RetirementRequest,
+    'check-version-retirement': RetirementCheckRequest,
   },
   audit: {
     'status': AnyBody,
-    'query': QueryRequest,
-    'verify': VerifyRequest,
-    'report': ReportRequest,
-    'destruction-receipt': ReceiptRequest,
+    'query': AuditQueryRequest,
+    'verify': AuditVerifyRequest,
+    'report': AuditReportRequest,
+    'destruction-receipt': DestructionReceiptRequest,
   },
 } as const satisfies SchemaTable;

@@ -1,14 +1,21 @@
 import fc from 'fast-check';
 import { z } from 'zod';
 import { BusErrorCode, parseRequest } from '@ekm/contracts';
-// The module itself (not the index), so only request schemas are fuzzed here.
+// The modules themselves (not the index), so only request schemas are fuzzed here.
+import * as auditRequests from '../../../libs/contracts/src/requests/audit';
 import * as requests from '../../../libs/contracts/src/requests/keys';
+import * as rotationRequests from '../../../libs/contracts/src/requests/rotation';
+import * as tenantRequests from '../../../libs/contracts/src/requests/tenants';
 import { anyBody, fuzz, fuzzReport, shapedBody } from './fuzz-support';
 
-// Every request schema of the keys service (lifecycle and data plane), found by export type so a new
-// schema is fuzzed without touching this file.
-const schemas: Array<[string, z.ZodType]> = Object.entries(requests as Record<string, unknown>)
-  .filter((e): e is [string, z.ZodType] => e[1] instanceof z.ZodType);
+const schemasOf = (service: string, module: object): Array<[string, z.ZodType]> => Object.entries(module as Record<string, unknown>)
+  .filter((e): e is [string, z.ZodType] => e[1] instanceof z.ZodType)
+  .map(([name, schema]) => [`${service}.${name}`, schema]);
+
+// Every request schema in libs/contracts: the keys service (lifecycle, data plane, tenant roots and
+// seals), rotation and audit; found by export type so a new schema is fuzzed without touching this file.
+const MODULES = { keys: schemasOf('keys', requests), tenants: schemasOf('keys', tenantRequests), rotation: schemasOf('rotation', rotationRequests), audit: schemasOf('audit', auditRequests) };
+const schemas: Array<[string, z.ZodType]> = Object.values(MODULES).flat();
 
 /** A Reply from parseRequest: ok, or EKM_VALIDATION with a message; nothing else. */
 function typedReply(r: unknown): void {
@@ -24,21 +31,24 @@ function keysOf(schema: z.ZodType): string[] {
   return Object.keys(shape ?? {});
 }
 
-afterAll(() => console.log(`keys request fuzzing\n${fuzzReport()}`));
+afterAll(() => console.log(`contract request fuzzing (keys, tenants, rotation, audit)\n${fuzzReport()}`));
 
 it('finds the schemas', () => {
-  expect(schemas.length).toBeGreaterThanOrEqual(20);
+  expect(MODULES.keys.length).toBeGreaterThanOrEqual(20);
+  expect(MODULES.tenants.map(([n]) => n).sort()).toEqual(['keys.DescribeTenantRootRequest', 'keys.SealTenantRequest', 'keys.SetTenantRootExternalRequest', 'keys.TenantSealStatusRequest', 'keys.UnsealTenantRequest']);
+  expect(MODULES.rotation.map(([n]) => n).sort()).toEqual(['rotation.RetirementCheckRequest', 'rotation.RewrapStatusRequest', 'rotation.RotationStatusRequest']);
+  expect(MODULES.audit.map(([n]) => n).sort()).toEqual(['audit.AuditQueryRequest', 'audit.AuditReportRequest', 'audit.AuditVerifyRequest', 'audit.DestructionReceiptRequest']);
   for (const [, s] of schemas) expect(keysOf(s).length).toBeGreaterThan(0);
 });
 
 describe.each(schemas)('%s', (name, schema) => {
   it('any body: ok or EKM_VALIDATION, never a throw, < 100 ms', () => {
-    fuzz(`keys.${name} (any)`, anyBody, (b) => parseRequest(schema, b), [], { numRuns: 300, check: typedReply });
+    fuzz(`${name} (any)`, anyBody, (b) => parseRequest(schema, b), [], { numRuns: 300, check: typedReply });
   });
 
   it('its own fields with hostile values: ok or EKM_VALIDATION, < 100 ms', () => {
     const keys = keysOf(schema);
-    fuzz(`keys.${name} (shaped)`, keys.length > 0 ? shapedBody(keys) : anyBody, (b) => parseRequest(schema, b), [], { numRuns: 300, check: typedReply });
+    fuzz(`${name} (shaped)`, keys.length > 0 ? shapedBody(keys) : anyBody, (b) => parseRequest(schema, b), [], { numRuns: 300, check: typedReply });
   });
 });
 

@@ -11,7 +11,9 @@ import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import { jetstream } from '@nats-io/jetstream';
 import { confineToTenant, isOperatorScope } from '@ekm/auth';
-import { BusErrorCode, fail, ok, parseRequest, subject, type FailReply, type Reply } from '@ekm/contracts';
+import {
+  AuditQueryRequest, AuditReportRequest, AuditVerifyRequest, BusErrorCode, DestructionReceiptRequest, fail, ok, parseRequest, subject, type FailReply, type Reply,
+} from '@ekm/contracts';
 import { ACCESS_REFUSALS, EkmRequestContext, principalOf, tenantNamedBy, type AccessRefusals } from '@ekm/service-kit';
 import type { CheckpointRow, TrailSource, VerifyResult } from '../../application/verify-trail';
 import { verifyTrail } from '../../application/verify-trail';
@@ -20,7 +22,6 @@ import type { TrailPage } from '../postgres/trail-reader';
 import { TRAIL_RUNTIME, type TrailRuntime } from '../trail-runtime';
 import type { SignedCheckpoint } from '../postgres/chain-guard';
 import { parsePublishedCheckpoint, readPublishedCheckpoints } from './published-checkpoints';
-import { QueryRequest, ReceiptRequest, ReportRequest, VerifyRequest } from './audit.schemas';
 import { buildReceipt, signReceipt, type SignedDestructionReceipt } from '../../application/destruction-receipt';
 
 /** What verify reports beyond the chain walk: where its trust came from and the trail's own health. */
@@ -38,7 +39,7 @@ export class AuditController {
 
   @MessagePattern(subject('audit', 'query'))
   async query(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<TrailPage>> {
-    const r = parseRequest(QueryRequest, body);
+    const r = parseRequest(AuditQueryRequest, body);
     if (!r.ok) return this.refusals.deny(ctx, 'AuditQuery', tenantNamedBy(body), r);
     const q = r.data;
     const scope = await this.confine(ctx, 'AuditQuery', q.tenant, q.keyId);
@@ -60,7 +61,7 @@ export class AuditController {
 
   @MessagePattern(subject('audit', 'verify'))
   async verify(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<AuditVerifyReply>> {
-    const r = parseRequest(VerifyRequest, body);
+    const r = parseRequest(AuditVerifyRequest, body);
     if (!r.ok) return this.refusals.deny(ctx, 'AuditVerify', undefined, r);
     const caller = principalOf(ctx);
     if (!isOperatorScope(caller)) {
@@ -106,7 +107,7 @@ export class AuditController {
 
   @MessagePattern(subject('audit', 'report'))
   async report(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<SignedUsageReport>> {
-    const r = parseRequest(ReportRequest, body);
+    const r = parseRequest(AuditReportRequest, body);
     if (!r.ok) return this.refusals.deny(ctx, 'AuditReport', tenantNamedBy(body), r);
     const { from, to, keyId } = r.data;
     const scope = await this.confine(ctx, 'AuditReport', r.data.tenant, keyId);
@@ -124,7 +125,7 @@ export class AuditController {
    */
   @MessagePattern(subject('audit', 'destruction-receipt'))
   async destructionReceipt(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<SignedDestructionReceipt>> {
-    const r = parseRequest(ReceiptRequest, body);
+    const r = parseRequest(DestructionReceiptRequest, body);
     if (!r.ok) return this.refusals.deny(ctx, 'DestructionReceipt', tenantNamedBy(body), r);
     // A tenant principal gets receipts of its own tenant's keys only (the receipt names the tenant).
     const scope = await this.confine(ctx, 'DestructionReceipt', undefined, r.data.keyId);
