@@ -1,7 +1,7 @@
 /**
  * The reply schema (zod, from @ekm/contracts) of the `data` each subject's responder answers with on
- * success. The keys and rotation services' tables are complete (`satisfies` fails the typecheck when an operation is
- * added without one); the other services' subjects not listed here are described by the envelope only,
+ * success. The keys, rotation and audit services' tables are complete (`satisfies` fails the typecheck when an
+ * operation is added without one); the other services' subjects not listed here are described by the envelope only,
  * and `REPLY_SCHEMA_GAPS` names them so the gap stays visible (a test holds the two lists disjoint and
  * together complete).
  */
@@ -11,6 +11,7 @@ import {
   CiphertextReply, DataKeyBatchReply, DataKeyReply, DecryptBatchReply, ImportParametersReply, KeyInfoReply, KeyPageReply, KeyRotationStatusReply,
   KeyVersionsReply, MacReply, MacVerificationReply, PlaintextReply, ReEncryptBatchReply, ReEncryptReply, RetirementCheckReply, RewrapStatusReply,
   RotationStatusReply, ServiceStatusReply, TenantSealStatusReply,
+  AuditPageReply, AuditVerifyReply, SignedDestructionReceiptReply, SignedUsageReportReply,
   type OPERATIONS, type ServiceName,
 } from '@ekm/contracts';
 
@@ -67,11 +68,19 @@ const ROTATION_REPLIES = {
   'check-version-retirement': RetirementCheckReply,
 } as const satisfies { readonly [O in Ops<'rotation'>]: z.ZodType };
 
+const AUDIT_REPLIES = {
+  'status': ServiceStatusReply,
+  'query': AuditPageReply,
+  'verify': AuditVerifyReply,
+  'report': SignedUsageReportReply,
+  'destruction-receipt': SignedDestructionReceiptReply,
+} as const satisfies { readonly [O in Ops<'audit'>]: z.ZodType };
+
 export const REPLY_SCHEMAS = {
   keys: KEYS_REPLIES,
   policy: { 'status': ServiceStatusReply },
   rotation: ROTATION_REPLIES,
-  audit: { 'status': ServiceStatusReply },
+  audit: AUDIT_REPLIES,
 } as const satisfies { readonly [S in ServiceName]: { readonly [O in Ops<S>]?: z.ZodType } };
 
 /** Subjects whose reply data has no schema yet (described by the envelope only). */
@@ -83,7 +92,7 @@ export const REPLY_SCHEMA_GAPS: { readonly [S in ServiceName]: readonly Ops<S>[]
     'delete-access-key', 'access-key-login',
   ],
   rotation: [],
-  audit: ['query', 'verify', 'report', 'destruction-receipt'],
+  audit: [],
 };
 
 /** The reply schema of `service`'s `operation`, or undefined for a subject in {@link REPLY_SCHEMA_GAPS}. */

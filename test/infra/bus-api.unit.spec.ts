@@ -35,7 +35,7 @@ describe('docs/bus-api.json', () => {
     expect(gdk.properties!.numberOfBytes).toMatchObject({ type: 'integer' });
   });
 
-  it('gives every keys and rotation subject a reply data schema, and lists each other subject either with one or as a gap', () => {
+  it('gives every keys, rotation and audit subject a reply data schema, and lists each other subject either with one or as a gap', () => {
     const doc = busApiDocument() as { subjects: Record<string, { reply: { data?: { properties?: Record<string, unknown> } } }> };
     for (const service of SERVICES) {
       const covered = Object.keys(REPLY_SCHEMAS[service]);
@@ -46,7 +46,10 @@ describe('docs/bus-api.json', () => {
     }
     expect(REPLY_SCHEMA_GAPS.keys).toEqual([]);
     expect(REPLY_SCHEMA_GAPS.rotation).toEqual([]);
+    expect(REPLY_SCHEMA_GAPS.audit).toEqual([]);
     expect(Object.keys(doc.subjects['ekm.v1.keys.generate-data-key']!.reply.data!.properties!).sort()).toEqual(['ciphertextBlob', 'keyId', 'keyVersion', 'plaintext']);
     expect(Object.keys(doc.subjects['ekm.v1.rotation.check-version-retirement']!.reply.data!.properties!).sort()).toEqual(['allowed', 'keyId', 'liveAssets', 'sample', 'version']);
+    expect(Object.keys(doc.subjects['ekm.v1.audit.query']!.reply.data!.properties!).sort()).toEqual(['entries', 'nextCursor']);
+    expect(Object.keys(doc.subjects['ekm.v1.audit.destruction-receipt']!.reply.data!.properties!).sort()).toEqual(['algorithm', 'keyId', 'payload', 'publicKey', 'receipt', 'signature']);
   });
 });
