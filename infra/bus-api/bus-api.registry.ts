@@ -1,9 +1,8 @@
 /**
  * The request schema (zod) each subject's responder parses its body with, per subject of
  * `OPERATIONS` in @ekm/contracts. `satisfies` makes the table complete at compile time: an operation
- * added to the subjects table without a schema here fails `npm run typecheck`. The keys and policy
- * schemas live in libs/contracts (`requests/keys.ts`, `requests/policy.ts`: one contract per operation);
- * the other services' still live beside their controllers until they move there too.
+ * added to the subjects table without a schema here fails `npm run typecheck`. Every service's request
+ * schemas live in libs/contracts/src/requests/ (one contract per operation).
  */
 import { z } from 'zod';
 import {
@@ -13,12 +12,11 @@ import {
   UntagKeyRequest, UpdateDescriptionRequest, VerifyMacRequest, VersionRequest,
   CreateAccessKeyRequest, CreatePrincipalRequest, DecideRequest, DeleteAccessKeyRequest, ListAccessKeysRequest, ListPoliciesRequest, ListPrincipalsRequest, LoginRequest,
   PolicyRefRequest, PrincipalRefRequest, PutPolicyRequest, RevokeCredentialRequest, RevokePrincipalRequest, RotateCredentialRequest, SigV4LoginRequest, SimulateRequest,
+  DescribeTenantRootRequest, SealTenantRequest, SetTenantRootExternalRequest, TenantSealStatusRequest, UnsealTenantRequest,
+  RetirementCheckRequest, RewrapStatusRequest, RotationStatusRequest,
+  AuditQueryRequest, AuditReportRequest, AuditVerifyRequest, DestructionReceiptRequest,
   type OPERATIONS, type ServiceName,
 } from '@ekm/contracts';
-import { DescribeTenantRootRequest, SetTenantRootExternalRequest } from '../../apps/keys/src/keys/adapters/nats/keys-tenant-roots.controller';
-import { SealTenantRequest, TenantSealStatusRequest, UnsealTenantRequest } from '../../apps/keys/src/keys/adapters/nats/tenant-seal.controller';
-import { QueryRequest, ReceiptRequest, ReportRequest, VerifyRequest } from '../../apps/audit/src/trail/adapters/nats/audit.schemas';
-import { RetirementRequest, RewrapStatusRequest, StatusRequest as RotationStatusRequest } from '../../apps/rotation/src/schedules/adapters/nats/rotation.controller';
 
 /** `status` of keys, policy and audit reads no body: any JSON object is accepted and ignored. */
 const AnyBody = z.object({});
@@ -93,13 +91,13 @@ export const REQUEST_SCHEMAS = {
   rotation: {
     'status': RotationStatusRequest,
     'rewrap-status': RewrapStatusRequest,
-    'check-version-retirement': RetirementRequest,
+    'check-version-retirement': RetirementCheckRequest,
   },
   audit: {
     'status': AnyBody,
-    'query': QueryRequest,
-    'verify': VerifyRequest,
-    'report': ReportRequest,
-    'destruction-receipt': ReceiptRequest,
+    'query': AuditQueryRequest,
+    'verify': AuditVerifyRequest,
+    'report': AuditReportRequest,
+    'destruction-receipt': DestructionReceiptRequest,
   },
 } as const satisfies SchemaTable;

@@ -1,9 +1,7 @@
 /**
  * The reply schema (zod, from @ekm/contracts) of the `data` each subject's responder answers with on
- * success. The keys, policy and rotation services' tables are complete (`satisfies` fails the typecheck when an operation is
- * added without one); the other services' subjects not listed here are described by the envelope only,
- * and `REPLY_SCHEMA_GAPS` names them so the gap stays visible (a test holds the two lists disjoint and
- * together complete).
+ * success. Every service's table is complete: `satisfies` fails the typecheck when an operation is added
+ * to the subjects table without a reply schema here.
  */
 import type { z } from 'zod';
 import {
@@ -13,6 +11,7 @@ import {
   RotationStatusReply, ServiceStatusReply, TenantSealStatusReply,
   AccessKeyInfoReply, AccessKeyListReply, DecisionReply, IssuedAccessKeyReply, LoginReply, PolicyDeletedReply, PolicyInfoReply, PolicyListReply, PrincipalInfoReply,
   PrincipalListReply, PrincipalWithCredentialReply, SimulationReply,
+  AuditPageReply, AuditVerifyReply, SignedDestructionReceiptReply, SignedUsageReportReply,
   type OPERATIONS, type ServiceName,
 } from '@ekm/contracts';
 
@@ -90,22 +89,22 @@ const ROTATION_REPLIES = {
   'check-version-retirement': RetirementCheckReply,
 } as const satisfies { readonly [O in Ops<'rotation'>]: z.ZodType };
 
+const AUDIT_REPLIES = {
+  'status': ServiceStatusReply,
+  'query': AuditPageReply,
+  'verify': AuditVerifyReply,
+  'report': SignedUsageReportReply,
+  'destruction-receipt': SignedDestructionReceiptReply,
+} as const satisfies { readonly [O in Ops<'audit'>]: z.ZodType };
+
 export const REPLY_SCHEMAS = {
   keys: KEYS_REPLIES,
   policy: POLICY_REPLIES,
   rotation: ROTATION_REPLIES,
-  audit: { 'status': ServiceStatusReply },
-} as const satisfies { readonly [S in ServiceName]: { readonly [O in Ops<S>]?: z.ZodType } };
+  audit: AUDIT_REPLIES,
+} as const satisfies { readonly [S in ServiceName]: { readonly [O in Ops<S>]: z.ZodType } };
 
-/** Subjects whose reply data has no schema yet (described by the envelope only). */
-export const REPLY_SCHEMA_GAPS: { readonly [S in ServiceName]: readonly Ops<S>[] } = {
-  keys: [],
-  policy: [],
-  rotation: [],
-  audit: ['query', 'verify', 'report', 'destruction-receipt'],
-};
-
-/** The reply schema of `service`'s `operation`, or undefined for a subject in {@link REPLY_SCHEMA_GAPS}. */
+/** The reply schema of `service`'s `operation`; undefined only for a name that is not an operation of `service`. */
 export function replySchemaOf(service: ServiceName, operation: string): z.ZodType | undefined {
   return (REPLY_SCHEMAS[service] as Readonly<Record<string, z.ZodType>>)[operation];
 }

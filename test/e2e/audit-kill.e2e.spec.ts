@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Client, Pool } from 'pg';
-import { subject, type Reply } from '@ekm/contracts';
+import { AuditVerifyReply, subject, type Reply } from '@ekm/contracts';
 import { ExpectedVersion, migrateServiceSchema, OutboxRelay, OutboxRelayMigration, PostgresEventStore } from '@ekm/event-store';
 import { createTestDatabase } from '../support/pg';
 import { startNats, stopServer, type ServerHandle } from '../support/servers';
@@ -115,7 +115,8 @@ describe('audit service killed with SIGKILL mid-stream', () => {
     }
     expect([...bySource.keys()].sort()).toEqual([...src].sort());
 
-    const r = await nc.request(subject('audit', 'verify'), '{}', { timeout: 20_000 });
-    expect(r.json<Reply<unknown>>()).toMatchObject({ ok: true, data: { ok: true, entries: n, firstBadIndex: null } });
+    const r = (await nc.request(subject('audit', 'verify'), '{}', { timeout: 20_000 })).json<Reply<unknown>>();
+    expect(r).toMatchObject({ ok: true, data: { ok: true, entries: n, firstBadIndex: null } });
+    if (r.ok) AuditVerifyReply.parse(r.data); // the reply contract, strict
   }, 150_000); // three audit starts and a reconcile; ~35 s alone, past 60 s on a loaded machine
 });

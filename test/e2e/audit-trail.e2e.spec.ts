@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Client, Pool } from 'pg';
-import { subject, type Reply } from '@ekm/contracts';
+import type { z } from 'zod';
+import { AuditPageReply, AuditVerifyReply, SignedUsageReportReply, subject, type Reply } from '@ekm/contracts';
 import { ExpectedVersion, PostgresEventStore } from '@ekm/event-store';
 import type { ServiceApp } from '@ekm/service-kit';
 import { createTestDatabase } from '../support/pg';
@@ -32,11 +33,13 @@ describe('audit trail end to end', () => {
   const secrets: Buffer[] = [];
   let keyId: string;
 
-  const auditCall = async <T>(op: 'query' | 'verify' | 'report', body: unknown): Promise<T> => {
+  // Every success reply is parsed with its reply contract (strict): a handler drifting from its schema fails here.
+  const REPLY = { query: AuditPageReply, verify: AuditVerifyReply, report: SignedUsageReportReply } as const;
+  const auditCall = async <O extends keyof typeof REPLY>(op: O, body: unknown): Promise<z.infer<(typeof REPLY)[O]>> => {
     const m = await nc.request(subject('audit', op), JSON.stringify(body), { timeout: 20_000 });
-    const r = m.json<Reply<T>>();
+    const r = m.json<Reply<unknown>>();
     if (!r.ok) throw new Error(`${op}: ${r.error.code} ${r.error.message}`);
-    return r.data;
+    return REPLY[op].parse(r.data) as z.infer<(typeof REPLY)[O]>;
   };
 
   beforeAll(async () => {
@@ -108,18 +111,18 @@ describe('audit trail end to end', () => {
   });
 
   it('answers query (filters, cursor pages), report (signed) and verify over the bus', async () => {
-    const p1 = await auditCall<{ entries: { leafIndex: number; keyId?: string }[]; nextCursor: number | null }>('query', { keyId, limit: 3 });
+    const p1 = await auditCall('query', { keyId, limit: 3 });
     expect(p1.entries).toHaveLength(3);
     expect(p1.entries.every((e) => e.keyId === keyId)).toBe(true);
-    const p2 = await auditCall<{ entries: { leafIndex: number }[] }>('query', { keyId, limit: 3, cursor: p1.nextCursor });
+    const p2 = await auditCall('query', { keyId, limit: 3, cursor: p1.nextCursor });
     expect(p2.entries[0].leafIndex).toBeGreaterThan(p1.entries[2].leafIndex);
-    const denied = await auditCall<{ entries: { actor: { principal: string } }[] }>('query', { outcome: 'denied' });
+    const denied = await auditCall('query', { outcome: 'denied' });
     // The refused decrypt and the refused authentication: both are refusals (`denied`).
     expect(denied.entries.map((e) => e.actor.principal)).toEqual(['eve', 'mallory']);
     const bad = await nc.request(subject('audit', 'query'), JSON.stringify({ limit: 0 }), { timeout: 5_000 });
     expect(bad.json<Reply<unknown>>()).toMatchObject({ ok: false, error: { code: 'EKM_VALIDATION' } });
 
-    const rep = await auditCall<{ report: { rows: { keyId: string; keyVersion: number; collection: string; asset: string; operations: number }[] }; payload: string; signature: string; publicKey: string }>(
+    const rep = await auditCall(
       'report', { from: new Date(Date.now() - 3_600_000).toISOString(), to: new Date(Date.now() + 60_000).toISOString(), tenant: 'acme' });
     expect(rep.report.rows).toEqual([expect.objectContaining({ keyId, keyVersion: 1, collection: 'docs', asset: 'vectors-1', operations: 5 })]);
     const { createPublicKey, verify } = await import('node:crypto');
@@ -127,8 +130,12 @@ describe('audit trail end to end', () => {
     expect(verify(null, Buffer.from(rep.payload), pub, Buffer.from(rep.signature, 'base64'))).toBe(true);
     expect(verify(null, Buffer.from(rep.payload.replace('vectors-1', 'vectors-2')), pub, Buffer.from(rep.signature, 'base64'))).toBe(false);
 
-    const v = await auditCall<{ ok: boolean; entries: number; firstBadIndex: number | null }>('verify', {});
-    expect(v).toMatchObject({ ok: true, firstBadIndex: null });
+    const v = await auditCall('verify', {});
+    expect(v).toMatchObject({ ok: true, firstBadIndex: null, quarantined: 0, signerDistrust: null });
+
+    // The whole trail (usage, lifecycle, refusals, authentication) through the strict entry schema.
+    const all = await auditCall('query', { limit: 1000 });
+    expect(new Set(all.entries.map((e) => e.category))).toEqual(new Set(['key_usage', 'key_lifecycle', 'authentication']));
   });
 
   it('ekm audit verify|query|report|tail --json / --format cef', async () => {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { Client } from 'pg';
-import { subject, type Reply } from '@ekm/contracts';
+import { SignedDestructionReceiptReply, subject, type Reply } from '@ekm/contracts';
 import { verifyDestructionReceipt, type SignedDestructionReceipt } from '@ekm/client';
 import type { RootOfTrust } from '@ekm/crypto';
 import type { ServiceApp } from '@ekm/service-kit';
@@ -54,8 +54,11 @@ describe('destruction receipts', () => {
     const code = await runCli(['--nats', nats.url, ...argv], { io: { stdout: (c) => void (out += c.toString()), stderr: (c) => void (out += c) }, env: {}, cwd: '/' });
     return { code, out };
   };
-  const receiptOf = async (keyId: string): Promise<Reply<SignedDestructionReceipt>> =>
-    (await nc.request(subject('audit', 'destruction-receipt'), JSON.stringify({ keyId }), { timeout: 10_000 })).json<Reply<SignedDestructionReceipt>>();
+  /** The reply; a success is parsed with its reply contract (strict), so a handler drifting from it fails here. */
+  const receiptOf = async (keyId: string): Promise<Reply<SignedDestructionReceipt>> => {
+    const r = (await nc.request(subject('audit', 'destruction-receipt'), JSON.stringify({ keyId }), { timeout: 10_000 })).json<Reply<unknown>>();
+    return r.ok ? { ok: true, data: SignedDestructionReceiptReply.parse(r.data) } : r;
+  };
 
   it('a destroyed key gets a receipt that verifies offline; an edited one fails', async () => {
     const keyId = await createKey(nc, { tenant: 'receipts' });

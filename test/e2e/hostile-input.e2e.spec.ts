@@ -10,7 +10,9 @@ import { connect, createInbox, headers, type NatsConnection } from '@nats-io/tra
 import { Client, Pool } from 'pg';
 import { ExpectedVersion, PostgresEventStore } from '@ekm/event-store';
 import { loadConfig } from '@ekm/config';
-import { isBusErrorCode, isRetriable, OPERATIONS, SERVICES, subject, type Reply, type ServiceName } from '@ekm/contracts';
+import {
+  AuditPageReply, AuditVerifyReply, isBusErrorCode, isRetriable, OPERATIONS, SERVICES, subject, type Reply, type ServiceName,
+} from '@ekm/contracts';
 import { startServiceApp, type ServiceApp } from '@ekm/service-kit';
 import { createLogger } from '@ekm/telemetry';
 import { RotationModule } from '../../apps/rotation/src/rotation.module';
@@ -216,8 +218,11 @@ describe('hostile input: typed refusals, nothing written, the trail never stalls
     const { rows } = await admin.query<{ entry: string }>(`SELECT entry FROM ekm_audit.trail WHERE category = 'quarantine'`);
     expect(rows).toHaveLength(1);
     expect(rows[0].entry).not.toMatch(/2147483649|mallory/);
-    const v = await okData<{ ok: boolean; quarantined: number }>('audit', 'verify', {});
+    const v = AuditVerifyReply.parse(await okData('audit', 'verify', {}));
     expect(v).toMatchObject({ ok: true, quarantined: 1 });
+    // The quarantined stand-in as query returns it, through the strict entry schema (its source has no streamPosition to trust).
+    const q = AuditPageReply.parse(await okData('audit', 'query', { category: 'quarantine' }));
+    expect(q.entries).toEqual([expect.objectContaining({ category: 'quarantine', outcome: 'failure', quarantine: expect.objectContaining({ sha256: expect.any(String) }) })]);
     const s = await okData<{ trail: { quarantined: number } }>('audit', 'status', {});
     expect(s.trail.quarantined).toBe(1);
     const metrics = await (await fetch(`http://127.0.0.1:${audit.svc.httpPort}/metrics`)).text();

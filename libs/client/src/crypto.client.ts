@@ -6,14 +6,14 @@
  * `EKM_UNSUPPORTED` (wrong key spec for the operation), `EKM_AUDIT_UNAVAILABLE` (fail closed).
  */
 import type {
-  CiphertextReply, DataKeyBatchReply, DataKeyReply, DecryptBatchReply, MacReply, MacVerificationReply, PlaintextReply, ReEncryptBatchReply,
-  ReEncryptReply,
+  CiphertextReply, DataKeyBatchReply, DataKeyReply, DecryptBatchReply, PlaintextReply, ReEncryptBatchReply, ReEncryptReply,
 } from '@ekm/contracts';
 import type { Caller, KeysCallOptions } from './keys.client';
 import type {
   BatchItemResult, Ciphertext, DataKey, DecryptInput, EncryptInput, GenerateDataKeyInput, GenerateMacInput, Mac,
   MacVerification, Plaintext, ReEncrypted, ReEncryptInput, VerifyMacInput, WrappedDataKey,
 } from './crypto.types';
+import { send, type RequestBody } from './wire-contract';
 
 const b64 = (b: Buffer): string => b.toString('base64');
 const buf = (s: string): Buffer => Buffer.from(s, 'base64');
@@ -27,8 +27,8 @@ const fromPlain = (r: PlaintextReply): Plaintext => ({ keyId: r.keyId, keyVersio
 const fromReEncrypted = (r: ReEncryptReply): ReEncrypted =>
   ({ ...fromBlob(r), sourceKeyId: r.sourceKeyId, sourceKeyVersion: r.sourceKeyVersion });
 
-const decryptBody = (i: DecryptInput): object => ({ ...i, ciphertextBlob: b64(i.ciphertextBlob) });
-const reEncryptBody = (i: ReEncryptInput): object => ({ ...i, ciphertextBlob: b64(i.ciphertextBlob) });
+const decryptBody = (i: DecryptInput): RequestBody<'keys', 'decrypt'> => ({ ...i, ciphertextBlob: b64(i.ciphertextBlob) });
+const reEncryptBody = (i: ReEncryptInput): RequestBody<'keys', 're-encrypt'> => ({ ...i, ciphertextBlob: b64(i.ciphertextBlob) });
 
 function mapBatch<B extends DataKeyBatchReply | DecryptBatchReply | ReEncryptBatchReply, T>(r: B, map: (w: OkItem<B>) => T): BatchItemResult<T>[] {
   const items: ReadonlyArray<({ ok: true } & OkItem<B>) | { ok: false; error: { code: string; message: string } }> = r.items as never;
@@ -41,52 +41,52 @@ export class CryptoClient {
 
   /** A fresh data key: use `plaintext` locally (then zero it), store `ciphertextBlob`. */
   async generateDataKey(input: GenerateDataKeyInput, opts?: KeysCallOptions): Promise<DataKey> {
-    return fromDataKey(await this.caller.call<DataKeyReply>('keys', 'generate-data-key', input, opts));
+    return fromDataKey(await send(this.caller, 'keys', 'generate-data-key', input, opts));
   }
 
   /** A fresh data key, wrapped only (for a component that decrypts it later). */
   async generateDataKeyWithoutPlaintext(input: GenerateDataKeyInput, opts?: KeysCallOptions): Promise<WrappedDataKey> {
-    return fromBlob(await this.caller.call<CiphertextReply>('keys', 'generate-data-key-without-plaintext', input, opts));
+    return fromBlob(await send(this.caller, 'keys', 'generate-data-key-without-plaintext', input, opts));
   }
 
   /** Encrypts at most 4096 bytes under the key's primary version. Errors also: `EKM_VALIDATION` (too large). */
   async encrypt(input: EncryptInput, opts?: KeysCallOptions): Promise<Ciphertext> {
-    return fromBlob(await this.caller.call<CiphertextReply>('keys', 'encrypt', { ...input, plaintext: b64(input.plaintext) }, opts));
+    return fromBlob(await send(this.caller, 'keys', 'encrypt', { ...input, plaintext: b64(input.plaintext) }, opts));
   }
 
   /** Decrypts a blob made by `encrypt` or `generateDataKey`. Errors also: `EKM_INVALID_CIPHERTEXT` (tampered, truncated, wrong key or wrong context). */
   async decrypt(input: DecryptInput, opts?: KeysCallOptions): Promise<Plaintext> {
-    return fromPlain(await this.caller.call<PlaintextReply>('keys', 'decrypt', decryptBody(input), opts));
+    return fromPlain(await send(this.caller, 'keys', 'decrypt', decryptBody(input), opts));
   }
 
   /** Re-encrypts under the destination key's primary version; the plaintext never leaves the service. */
   async reEncrypt(input: ReEncryptInput, opts?: KeysCallOptions): Promise<ReEncrypted> {
-    return fromReEncrypted(await this.caller.call<ReEncryptReply>('keys', 're-encrypt', reEncryptBody(input), opts));
+    return fromReEncrypted(await send(this.caller, 'keys', 're-encrypt', reEncryptBody(input), opts));
   }
 
   /** Up to 100 data keys (with plaintext) in one call; each item succeeds or fails on its own. Errors of the whole call: `EKM_VALIDATION`, `EKM_AUDIT_UNAVAILABLE`. */
   async generateDataKeyBatch(items: readonly GenerateDataKeyInput[], opts?: KeysCallOptions): Promise<BatchItemResult<DataKey>[]> {
-    return mapBatch(await this.caller.call<DataKeyBatchReply>('keys', 'generate-data-key-batch', { items }, opts), (r) => fromDataKey({ ...r, plaintext: r.plaintext ?? '' }));
+    return mapBatch(await send(this.caller, 'keys', 'generate-data-key-batch', { items }, opts), (r) => fromDataKey({ ...r, plaintext: r.plaintext ?? '' }));
   }
 
   /** Up to 100 decryptions in one call, per-item context and errors. */
   async decryptBatch(items: readonly DecryptInput[], opts?: KeysCallOptions): Promise<BatchItemResult<Plaintext>[]> {
-    return mapBatch(await this.caller.call<DecryptBatchReply>('keys', 'decrypt-batch', { items: items.map(decryptBody) }, opts), fromPlain);
+    return mapBatch(await send(this.caller, 'keys', 'decrypt-batch', { items: items.map(decryptBody) }, opts), fromPlain);
   }
 
   /** Up to 100 re-encryptions in one call (e.g. re-wrapping DEKs after a rotation). */
   async reEncryptBatch(items: readonly ReEncryptInput[], opts?: KeysCallOptions): Promise<BatchItemResult<ReEncrypted>[]> {
-    return mapBatch(await this.caller.call<ReEncryptBatchReply>('keys', 're-encrypt-batch', { items: items.map(reEncryptBody) }, opts), fromReEncrypted);
+    return mapBatch(await send(this.caller, 'keys', 're-encrypt-batch', { items: items.map(reEncryptBody) }, opts), fromReEncrypted);
   }
 
   /** HMAC-SHA-256 of `message` with an `HMAC_256` key's primary version. */
   async generateMac(input: GenerateMacInput, opts?: KeysCallOptions): Promise<Mac> {
-    const r = await this.caller.call<MacReply>('keys', 'generate-mac', { ...input, message: b64(input.message) }, opts);
+    const r = await send(this.caller, 'keys', 'generate-mac', { ...input, message: b64(input.message) }, opts);
     return { keyId: r.keyId, keyVersion: r.keyVersion, mac: buf(r.mac), macAlgorithm: r.macAlgorithm };
   }
 
   /** Checks a MAC in constant time against the key's usable versions. A wrong tag is `macValid: false` (not an error). */
   async verifyMac(input: VerifyMacInput, opts?: KeysCallOptions): Promise<MacVerification> {
-    return this.caller.call<MacVerificationReply>('keys', 'verify-mac', { ...input, message: b64(input.message), mac: b64(input.mac) }, opts);
+    return send(this.caller, 'keys', 'verify-mac', { ...input, message: b64(input.message), mac: b64(input.mac) }, opts);
   }
 }

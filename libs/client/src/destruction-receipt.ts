@@ -4,30 +4,12 @@
  * needs no service: the signature, the payload against the receipt shown, and the key id.
  */
 import { createHash, createPublicKey, verify } from 'node:crypto';
+import type { DestructionReceiptReply, SignedDestructionReceiptReply } from '@ekm/contracts';
 
 /** What the trail says about a destroyed key: versions with creation-time commitments, the destroy, and the epoch roll. */
-export interface DestructionReceipt {
-  readonly v: 1;
-  readonly type: 'ekm.destruction-receipt';
-  readonly keyId: string;
-  readonly tenant: string | null;
-  /** `commitment`: hex of the first 8 bytes of SHA-256("ekm-key-fingerprint/v1" || material), recorded when the version was created. */
-  readonly versions: ReadonlyArray<{ readonly version: number; readonly commitment: string; readonly createdTrailIndex: number }>;
-  readonly commitmentScheme: 'ekm-fingerprint/v1';
-  readonly destroyed: { readonly at: string; readonly trailIndex: number; readonly entryHash: string };
-  /** The roll that destroyed the root-of-trust epoch keys the material was wrapped under. */
-  readonly epoch: { readonly destroyedEpochs: readonly string[]; readonly newEpoch: string; readonly at: string; readonly trailIndex: number; readonly entryHash: string };
-}
-
-export interface SignedDestructionReceipt {
-  readonly receipt: DestructionReceipt;
-  readonly payload: string;
-  readonly signature: string;
-  /** The signer's raw Ed25519 public key (base64). Trust it only if it matches the audit key you hold. */
-  readonly publicKey: string;
-  readonly keyId: string;
-  readonly algorithm: 'Ed25519';
-}
+export type DestructionReceipt = DestructionReceiptReply;
+/** The receipt as `ekm.v1.audit.destruction-receipt` returns it, signed over `payload` (canonical JSON of `receipt`). */
+export type SignedDestructionReceipt = SignedDestructionReceiptReply;
 
 export type ReceiptCheck = { readonly ok: true; readonly keyId: string; readonly trustedKey: boolean } | { readonly ok: false; readonly reason: string };
 

@@ -8,6 +8,7 @@ export { Ekm } from './ekm';
 export { KeysClient, type Caller, type KeysCallOptions } from './keys.client';
 export { TenantsClient, type SealTenantInput, type TenantSealStatus } from './tenants.client';
 export { CryptoClient } from './crypto.client';
+export type { OperationWire, ReplyData, RequestBody } from './wire-contract';
 export { wrapKeyMaterial } from './wrap-key-material';
 export type * from './keys.types';
 export type * from './crypto.types';
@@ -44,7 +45,10 @@ export {
   type VectorContext,
 } from './vector/vector-envelope';
 export { rewrapEnvelope, rewrapEnvelopes, type RewrapInput, type RewrapResult, type Rewrapped } from './vector/rewrap-envelope';
-export { AuditClient, type AuditEntry, type AuditPage, type AuditQueryInput, type AuditVerifyResult, type SignedUsageReport, type UsageReportRow } from './audit.client';
+export {
+  AuditClient, type AuditCategory, type AuditEntry, type AuditOutcome, type AuditPage, type AuditQueryInput, type AuditReportInput, type AuditVerifyInput,
+  type AuditVerifyResult, type SignedUsageReport, type UsageReportRow,
+} from './audit.client';
 export { toCef } from './audit-cef';
 export { verifyDestructionReceipt, type DestructionReceipt, type ReceiptCheck, type SignedDestructionReceipt } from './destruction-receipt';
 export { PolicyClient } from './policy.client';
@@ -52,4 +56,7 @@ export type {
   AccessKeyInfo, CreatePrincipalInput, DecideInput, DecisionResult, IssuedAccessKey, IssuedCredential, PolicyCondition, PolicyDocument, PolicyInfo, PrincipalInfo,
   PutPolicyInput, SimulateInput, SimulationResult,
 } from './policy.types';
-export { RotationClient, type VersionRetirementCheck, type RewrapProgress, type RewrapStatus, type RotationScheduleStatus, type RotationStatus, type TrackedAsset } from './rotation.client';
+export {
+  RotationClient, type RetirementCheckInput, type RewrapStatusInput, type RotationStatusInput, type VersionRetirementCheck, type RewrapProgress, type RewrapStatus, type RotationScheduleStatus, type RotationStatus,
+  type TrackedAsset,
+} from './rotation.client';

@@ -5,12 +5,12 @@
  * Every call can also fail with the transport codes `EKM_TIMEOUT`, `EKM_UNAVAILABLE` (retried
  * automatically), `EKM_VALIDATION`, `EKM_FORBIDDEN` and `EKM_AUDIT_UNAVAILABLE`.
  */
-import type { Operation } from '@ekm/contracts';
 import type { CallOptions, EkmClient } from './ekm-client';
 import type {
   CreateKeyInput, ImportParameters, KeyInfo, KeyPage, KeyRotationStatus, KeyVersionInfo, ListKeysInput, StringMap,
   WrappingAlgorithm, WrappingKeySpec,
 } from './keys.types';
+import { send, type ReplyData, type RequestBody, type WireOperation } from './wire-contract';
 
 /** The part of {@link EkmClient} the typed clients need (tests pass a recording fake). */
 export type Caller = Pick<EkmClient, 'call'>;
@@ -22,8 +22,9 @@ export type KeysCallOptions = CallOptions;
 export class KeysClient {
   constructor(private readonly caller: Caller) {}
 
-  protected call<T>(operation: Operation<'keys'>, body: object, opts?: KeysCallOptions): Promise<T> {
-    return this.caller.call<T>('keys', operation, body, opts);
+  /** The body and reply are the operation's contract (wire-contract.ts): a body the schema refuses does not compile. */
+  protected call<O extends WireOperation<'keys'>>(operation: O, body: RequestBody<'keys', O>, opts?: KeysCallOptions): Promise<ReplyData<'keys', O>> {
+    return send(this.caller, 'keys', operation, body, opts);
   }
 
   /** Creates a key (`EKM` keys are `Enabled` with version 1; `EXTERNAL` keys are `PendingImport`). Errors: `EKM_VALIDATION`, `EKM_UNSUPPORTED`. */
@@ -43,8 +44,7 @@ export class KeysClient {
 
   /** Every version of a key, oldest first. Errors: `EKM_KEY_NOT_FOUND`. */
   async listKeyVersions(keyId: string, opts?: KeysCallOptions): Promise<readonly KeyVersionInfo[]> {
-    const r = await this.call<{ versions: KeyVersionInfo[] }>('list-key-versions', { keyId }, opts);
-    return r.versions;
+    return (await this.call('list-key-versions', { keyId }, opts)).versions;
   }
 
   /**
@@ -174,8 +174,7 @@ export class KeysClient {
   async getParametersForImport(
     keyId: string, wrappingAlgorithm: WrappingAlgorithm = 'RSAES_OAEP_SHA_256', wrappingKeySpec: WrappingKeySpec = 'RSA_4096', opts?: KeysCallOptions,
   ): Promise<ImportParameters> {
-    const r = await this.call<Omit<ImportParameters, 'publicKey' | 'importToken'> & { publicKey: string; importToken: string }>(
-      'get-parameters-for-import', { keyId, wrappingAlgorithm, wrappingKeySpec }, opts);
+    const r = await this.call('get-parameters-for-import', { keyId, wrappingAlgorithm, wrappingKeySpec }, opts);
     return { ...r, publicKey: Buffer.from(r.publicKey, 'base64'), importToken: Buffer.from(r.importToken, 'base64') };
   }
 

@@ -41,6 +41,8 @@ export interface CreateKeyInput {
   readonly tenant: string;
   /** Default `SYMMETRIC_DEFAULT`. */
   readonly spec?: KeySpec;
+  /** Default: the spec's own (AWS `KeyUsage`); any other is `EKM_UNSUPPORTED`. */
+  readonly usage?: KeyUsage;
   /** Default `EKM`. `EXTERNAL` keys start `PendingImport` (see `getParametersForImport`). */
   readonly origin?: KeyOrigin;
   readonly description?: string;

@@ -8,6 +8,7 @@ import type {
 } from '@ekm/contracts';
 import type { Caller } from './keys.client';
 import type { CallOptions } from './ekm-client';
+import { send, type RequestBody } from './wire-contract';
 
 /** Re-wrap progress of one key: tracked assets (by encryption context tenant/collection/asset) per version. */
 export type RewrapProgress = RewrapProgressReply;
@@ -21,22 +22,28 @@ export type RotationScheduleStatus = ScheduleStatusReply;
 export type RotationStatus = RotationStatusReply;
 /** The rotation service's answer to {@link RotationClient.checkVersionRetirement}. */
 export type VersionRetirementCheck = RetirementCheckReply;
+/** Input of {@link RotationClient.status}: `limit` per list (default 50). */
+export type RotationStatusInput = RequestBody<'rotation', 'status'>;
+/** Input of {@link RotationClient.rewrapStatus}. */
+export type RewrapStatusInput = RequestBody<'rotation', 'rewrap-status'>;
+/** Input of {@link RotationClient.checkVersionRetirement}; without `version`, every version of the key. */
+export type RetirementCheckInput = RequestBody<'rotation', 'check-version-retirement'>;
 
 /** Client of the rotation service (`ekm.v1.rotation.*`): status and re-wrap tracking. Errors: `EkmError` (`EKM_VALIDATION`, `EKM_KEY_NOT_FOUND`, `EKM_UNAVAILABLE`, `EKM_TIMEOUT`). */
 export class RotationClient {
   constructor(private readonly caller: Caller) {}
 
   /** Next rotations, overdue items, failures (with attempts and next retry), pending deletions, re-wrap progress. `limit` per list (default 50). */
-  status(input: { limit?: number } = {}, opts?: CallOptions): Promise<RotationStatus> {
-    return this.caller.call('rotation', 'status', input, opts);
+  status(input: RotationStatusInput = {}, opts?: CallOptions): Promise<RotationStatus> {
+    return send(this.caller, 'rotation', 'status', input, opts);
   }
 
   /**
    * Re-wrap progress of a key; with `version`, the assets still under that version (first `limit`).
    * Errors: `EKM_KEY_NOT_FOUND` (no event of the key reached the rotation service yet).
    */
-  rewrapStatus(input: { keyId: string; version?: number; limit?: number }, opts?: CallOptions): Promise<RewrapStatus> {
-    return this.caller.call('rotation', 'rewrap-status', input, opts);
+  rewrapStatus(input: RewrapStatusInput, opts?: CallOptions): Promise<RewrapStatus> {
+    return send(this.caller, 'rotation', 'rewrap-status', input, opts);
   }
 
   /**
@@ -44,7 +51,7 @@ export class RotationClient {
    * keys under it (`liveAssets`, first few in `sample`). Asked by the keys service before it disables or
    * destroys a version. Errors: `EKM_VALIDATION`.
    */
-  checkVersionRetirement(input: { keyId: string; version?: number }, opts?: CallOptions): Promise<VersionRetirementCheck> {
-    return this.caller.call('rotation', 'check-version-retirement', input, opts);
+  checkVersionRetirement(input: RetirementCheckInput, opts?: CallOptions): Promise<VersionRetirementCheck> {
+    return send(this.caller, 'rotation', 'check-version-retirement', input, opts);
   }
 }

@@ -5,6 +5,7 @@
  */
 import type { TenantSealStatusReply } from '@ekm/contracts';
 import type { KeysCallOptions, Caller } from './keys.client';
+import { send } from './wire-contract';
 
 /** The seal state of a tenant. `secretRequired`: unsealing needs the secret given at seal time. */
 export type TenantSealStatus = TenantSealStatusReply;
@@ -29,7 +30,7 @@ export class TenantsClient {
    * Errors: `EKM_FORBIDDEN`, `EKM_CONFLICT` (already sealed), `EKM_VALIDATION`.
    */
   sealTenant(tenant: string, input: SealTenantInput = {}, opts?: KeysCallOptions): Promise<TenantSealStatus> {
-    return this.caller.call<TenantSealStatus>('keys', 'seal-tenant', { tenant, ...input }, opts);
+    return send(this.caller, 'keys', 'seal-tenant', { tenant, ...input }, opts);
   }
 
   /**
@@ -37,11 +38,11 @@ export class TenantsClient {
    * or wrong), `EKM_FORBIDDEN`, `EKM_CONFLICT` (not sealed).
    */
   unsealTenant(tenant: string, input: SealTenantInput = {}, opts?: KeysCallOptions): Promise<TenantSealStatus> {
-    return this.caller.call<TenantSealStatus>('keys', 'unseal-tenant', { tenant, ...input }, opts);
+    return send(this.caller, 'keys', 'unseal-tenant', { tenant, ...input }, opts);
   }
 
   /** The seal state of `tenant` (read from the log, not from a cache). Errors: `EKM_FORBIDDEN`. */
   getTenantSealStatus(tenant: string, opts?: KeysCallOptions): Promise<TenantSealStatus> {
-    return this.caller.call<TenantSealStatus>('keys', 'get-tenant-seal-status', { tenant }, opts);
+    return send(this.caller, 'keys', 'get-tenant-seal-status', { tenant }, opts);
   }
 }

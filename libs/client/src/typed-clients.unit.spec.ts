@@ -2,7 +2,10 @@
 import { randomBytes } from 'node:crypto';
 import { generateImportWrappingKeyPair, unwrapImportedMaterial } from '@ekm/crypto';
 import { CryptoClient } from './crypto.client';
+import { AuditClient } from './audit.client';
 import { KeysClient, type Caller } from './keys.client';
+import { RotationClient } from './rotation.client';
+import { TenantsClient } from './tenants.client';
 import { wrapKeyMaterial } from './wrap-key-material';
 
 function recorder(reply: unknown): { caller: Caller; sent: Array<{ op: string; body: unknown; opts: unknown }> } {
@@ -57,6 +60,22 @@ describe('KeysClient', () => {
     expect(p.importToken).toEqual(Buffer.from('tok'));
     await keys.importKeyMaterial('k', p.importToken, Buffer.from([9]));
     expect(sent[1]).toEqual({ op: 'import-key-material', body: { keyId: 'k', importToken: 'dG9r', encryptedKeyMaterial: 'CQ==' }, opts: undefined });
+  });
+});
+
+describe('TenantsClient, RotationClient, AuditClient (bodies typed by the contracts, wire-contract.ts)', () => {
+  it('sends the tenant beside the seal input, and the inputs as they are', async () => {
+    const { caller, sent } = recorder({});
+    await new TenantsClient(caller).sealTenant('acme', { reason: 'incident', unsealSecret: 's'.repeat(16) });
+    await new RotationClient(caller).rewrapStatus({ keyId: 'k', version: 2 });
+    await new AuditClient(caller).verify();
+    await new AuditClient(caller).destructionReceipt('k');
+    expect(sent).toEqual([
+      { op: 'seal-tenant', body: { tenant: 'acme', reason: 'incident', unsealSecret: 's'.repeat(16) }, opts: undefined },
+      { op: 'rewrap-status', body: { keyId: 'k', version: 2 }, opts: undefined },
+      { op: 'verify', body: {}, opts: { maxAttempts: 1 } },
+      { op: 'destruction-receipt', body: { keyId: 'k' }, opts: undefined },
+    ]);
   });
 });
 

@@ -2,17 +2,24 @@ import fc from 'fast-check';
 import { z } from 'zod';
 import { BusErrorCode, parseRequest } from '@ekm/contracts';
 // The modules themselves (not the index), so only request schemas are fuzzed here.
+import * as auditRequests from '../../../libs/contracts/src/requests/audit';
 import * as requests from '../../../libs/contracts/src/requests/keys';
 import * as policyRequests from '../../../libs/contracts/src/requests/policy';
+import * as rotationRequests from '../../../libs/contracts/src/requests/rotation';
+import * as tenantRequests from '../../../libs/contracts/src/requests/tenants';
 import { anyBody, fuzz, fuzzReport, shapedBody } from './fuzz-support';
 
-// Every request schema of the keys service (lifecycle and data plane) and of the policy service, found
-// by export type so a new schema is fuzzed without touching this file.
 const schemasOf = (service: string, module: object): Array<[string, z.ZodType]> => Object.entries(module as Record<string, unknown>)
-  .filter((e): e is [string, z.ZodType] => e[1] instanceof z.ZodType).map(([name, s]) => [`${service}.${name}`, s]);
-const keysSchemas = schemasOf('keys', requests);
-const policySchemas = schemasOf('policy', policyRequests);
-const schemas = [...keysSchemas, ...policySchemas];
+  .filter((e): e is [string, z.ZodType] => e[1] instanceof z.ZodType)
+  .map(([name, schema]) => [`${service}.${name}`, schema]);
+
+// Every request schema in libs/contracts: the keys service (lifecycle, data plane, tenant roots and
+// seals), policy, rotation and audit; found by export type so a new schema is fuzzed without touching this file.
+const MODULES = {
+  keys: schemasOf('keys', requests), tenants: schemasOf('keys', tenantRequests), policy: schemasOf('policy', policyRequests),
+  rotation: schemasOf('rotation', rotationRequests), audit: schemasOf('audit', auditRequests),
+};
+const schemas: Array<[string, z.ZodType]> = Object.values(MODULES).flat();
 
 /** A Reply from parseRequest: ok, or EKM_VALIDATION with a message; nothing else. */
 function typedReply(r: unknown): void {
@@ -28,12 +35,15 @@ function keysOf(schema: z.ZodType): string[] {
   return Object.keys(shape ?? {});
 }
 
-afterAll(() => console.log(`keys and policy request fuzzing\n${fuzzReport()}`));
+afterAll(() => console.log(`contract request fuzzing (keys, tenants, policy, rotation, audit)\n${fuzzReport()}`));
 
 it('finds the schemas', () => {
-  expect(keysSchemas.length).toBeGreaterThanOrEqual(20);
+  expect(MODULES.keys.length).toBeGreaterThanOrEqual(20);
+  expect(MODULES.tenants.map(([n]) => n).sort()).toEqual(['keys.DescribeTenantRootRequest', 'keys.SealTenantRequest', 'keys.SetTenantRootExternalRequest', 'keys.TenantSealStatusRequest', 'keys.UnsealTenantRequest']);
+  expect(MODULES.rotation.map(([n]) => n).sort()).toEqual(['rotation.RetirementCheckRequest', 'rotation.RewrapStatusRequest', 'rotation.RotationStatusRequest']);
+  expect(MODULES.audit.map(([n]) => n).sort()).toEqual(['audit.AuditQueryRequest', 'audit.AuditReportRequest', 'audit.AuditVerifyRequest', 'audit.DestructionReceiptRequest']);
   // 17 subjects; get-/delete-policy share PolicyRefRequest.
-  expect(policySchemas.map(([n]) => n).sort()).toEqual([
+  expect(MODULES.policy.map(([n]) => n).sort()).toEqual([
     'CreateAccessKeyRequest', 'CreatePrincipalRequest', 'DecideRequest', 'DeleteAccessKeyRequest', 'ListAccessKeysRequest', 'ListPoliciesRequest', 'ListPrincipalsRequest',
     'LoginRequest', 'PolicyRefRequest', 'PrincipalRefRequest', 'PutPolicyRequest', 'RevokeCredentialRequest', 'RevokePrincipalRequest', 'RotateCredentialRequest',
     'SigV4LoginRequest', 'SimulateRequest',

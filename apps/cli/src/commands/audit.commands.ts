@@ -2,6 +2,8 @@
 import { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { createInbox } from '@nats-io/transport-node';
+import { AUDIT_CATEGORIES } from '@ekm/contracts';
+import type { AuditCategory } from '@ekm/client';
 import { parseIntBetween } from '../args';
 import type { CliContext, EkmApi } from '../cli-context';
 import { usageError } from '../cli-error';
@@ -16,6 +18,8 @@ const iso = (option: string, v: string): string => {
   if (Number.isNaN(t)) throw usageError(`${option} ${v}: must be an ISO-8601 time, e.g. 2026-01-31T00:00:00Z`);
   return new Date(t).toISOString();
 };
+
+const isCategory = (c: string): c is AuditCategory => (AUDIT_CATEGORIES as readonly string[]).includes(c);
 
 /** The audit client on the CLI's connection (a typed client of the SDK facade). */
 function auditOf(api: EkmApi): EkmApi['audit'] {
@@ -37,12 +41,13 @@ export function auditCommand(ctx: CliContext): Command {
   'ekm audit query --key alias/acme-docs --limit 5', 'ekm audit query --tenant acme --from 2026-01-01T00:00:00Z --asc --json')
     .action(async (o: { key?: string; principal?: string; tenant?: string; action?: string; outcome?: string; category?: string; from?: string; to?: string; cursor?: number; limit?: number; asc?: boolean; desc?: boolean }, self: Command) => {
       if (o.outcome !== undefined && !['success', 'denied', 'failure'].includes(o.outcome)) throw usageError(`--outcome ${o.outcome}: must be success, denied or failure`);
+      if (o.category !== undefined && !isCategory(o.category)) throw usageError(`--category ${o.category}: must be one of ${AUDIT_CATEGORIES.join(', ')}`);
       if (o.asc && o.desc) throw usageError('--asc and --desc contradict each other; give one');
       const filters = { from: o.from !== undefined ? iso('--from', o.from) : undefined, to: o.to !== undefined ? iso('--to', o.to) : undefined };
       const keyId = o.key !== undefined ? await ctx.keyIdOf(self, o.key) : undefined;
       const page = await auditOf(await ctx.api(self)).query({
         ...(keyId ? { keyId } : {}), ...(o.principal ? { principal: o.principal } : {}), ...(o.tenant ? { tenant: o.tenant } : {}),
-        ...(o.action ? { action: o.action } : {}), ...(o.outcome ? { outcome: o.outcome as 'success' } : {}), ...(o.category ? { category: o.category } : {}),
+        ...(o.action ? { action: o.action } : {}), ...(o.outcome ? { outcome: o.outcome as 'success' } : {}), ...(o.category !== undefined && isCategory(o.category) ? { category: o.category } : {}),
         ...(filters.from ? { from: filters.from } : {}), ...(filters.to ? { to: filters.to } : {}),
         ...(o.cursor !== undefined ? { cursor: o.cursor } : {}), ...(o.limit !== undefined ? { limit: o.limit } : {}), order: o.asc ? 'asc' : 'desc',
       });

@@ -8,6 +8,7 @@
  * under a domain prefix, never the material), the KeyDestroyed entry (trail index and chain hash) and
  * the EpochEnded entry of the keys service's roll that destroyed the root-of-trust epoch keys.
  */
+import type { DestructionReceiptReply, SignedDestructionReceiptReply } from '@ekm/contracts';
 import { canonicalJson, type Json } from '../domain/canonical-json';
 
 /** One trail row, as far as receipts read it. */
@@ -17,9 +18,9 @@ export interface ReceiptTrailRow {
   readonly entry: { readonly action: string; readonly time: string; readonly tenant?: string; readonly keyId?: string; readonly details?: unknown };
 }
 
-// The wire types are the SDK's (one definition; the offline check reads the same shape).
-import type { DestructionReceipt, SignedDestructionReceipt } from '@ekm/client';
-export type { DestructionReceipt, SignedDestructionReceipt };
+// The wire types (`ekm.v1.audit.destruction-receipt`); the SDK's offline check reads the same ones.
+export type DestructionReceipt = DestructionReceiptReply;
+export type SignedDestructionReceipt = SignedDestructionReceiptReply;
 
 export type ReceiptProblem = 'NOT_DESTROYED' | 'EPOCH_PENDING';
 

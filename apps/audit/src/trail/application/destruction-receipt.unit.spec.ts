@@ -3,6 +3,7 @@
  * it that names the key, and the creation-time commitment of every version; signReceipt's bytes verify.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify } from 'node:crypto';
+import { SignedDestructionReceiptReply } from '@ekm/contracts';
 import { buildReceipt, signReceipt, type ReceiptTrailRow } from './destruction-receipt';
 
 const row = (leafIndex: number, action: string, details: object, tenant = 't1'): ReceiptTrailRow => ({
@@ -44,4 +45,5 @@ it('signs the canonical JSON of the receipt, the same bytes every time', () => {
   expect(JSON.parse(a.payload)).toEqual(r);
   expect(a.payload.startsWith('{"commitmentScheme"')).toBe(true); // sorted keys
   expect(verify(null, Buffer.from(a.payload), pub, Buffer.from(a.signature, 'base64'))).toBe(true);
+  expect(SignedDestructionReceiptReply.parse(a)).toEqual(a); // the reply contract, strict
 });

@@ -4,6 +4,7 @@
  * records are mapped field by field, and lifecycle events carry only what their service put in its
  * (material-free) event log.
  */
+import { AUDIT_CATEGORIES, AUDIT_OUTCOMES } from '@ekm/contracts';
 import type { Json } from './canonical-json';
 
 /** The source event as the audit service sees it (the relay envelope or a row of `ekm_<service>.events`). */
@@ -48,10 +49,9 @@ export function expandSource(e: SourceEvent): SourceEvent[] {
   return records.map((data: unknown, item) => ({ ...e, data, meta, item }));
 }
 
-/** `quarantine`: a record the trail could not store as is (application/quarantine.ts). */
-export const AUDIT_CATEGORIES = ['key_usage', 'key_lifecycle', 'authentication', 'policy', 'rotation', 'other', 'quarantine'] as const;
+// The vocabularies are the wire contract's: query filters and replies name the same values.
+export { AUDIT_CATEGORIES, AUDIT_OUTCOMES };
 export type AuditCategory = (typeof AUDIT_CATEGORIES)[number];
-export const AUDIT_OUTCOMES = ['success', 'denied', 'failure'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 /** The normalized entry. Optional fields are absent (not null) when unknown. */

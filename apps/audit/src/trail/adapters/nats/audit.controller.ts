@@ -4,41 +4,34 @@
  * tenant, or a key whose entries belong to another tenant, is EKM_FORBIDDEN and an AccessDenied entry);
  * operator scope reads everything. `verify` is operator only: it recomputes the whole chain, every
  * tenant's entries included (a full-trail CPU job), and a per-tenant verdict would need inclusion proofs
- * the trail does not offer.
+ * the trail does not offer. Each handler's return type is its reply contract (@ekm/contracts
+ * audit.replies.ts), so a handler drifting from the schema fails the typecheck.
  */
 import { readFileSync } from 'node:fs';
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import { jetstream } from '@nats-io/jetstream';
 import { confineToTenant, isOperatorScope } from '@ekm/auth';
-import { BusErrorCode, fail, ok, parseRequest, subject, type FailReply, type Reply } from '@ekm/contracts';
+import {
+  AuditQueryRequest, AuditReportRequest, AuditVerifyRequest, BusErrorCode, DestructionReceiptRequest, fail, ok, parseRequest, subject,
+  type AuditPageReply, type AuditVerifyReply, type FailReply, type Reply, type SignedDestructionReceiptReply, type SignedUsageReportReply,
+} from '@ekm/contracts';
 import { ACCESS_REFUSALS, EkmRequestContext, principalOf, tenantNamedBy, type AccessRefusals } from '@ekm/service-kit';
-import type { CheckpointRow, TrailSource, VerifyResult } from '../../application/verify-trail';
+import type { CheckpointRow, TrailSource } from '../../application/verify-trail';
 import { verifyTrail } from '../../application/verify-trail';
-import { signReport, type SignedUsageReport } from '../../application/usage-report';
-import type { TrailPage } from '../postgres/trail-reader';
+import { signReport } from '../../application/usage-report';
 import { TRAIL_RUNTIME, type TrailRuntime } from '../trail-runtime';
 import type { SignedCheckpoint } from '../postgres/chain-guard';
 import { parsePublishedCheckpoint, readPublishedCheckpoints } from './published-checkpoints';
-import { QueryRequest, ReceiptRequest, ReportRequest, VerifyRequest } from './audit.schemas';
-import { buildReceipt, signReceipt, type SignedDestructionReceipt } from '../../application/destruction-receipt';
-
-/** What verify reports beyond the chain walk: where its trust came from and the trail's own health. */
-export interface AuditVerifyReply extends VerifyResult {
-  /** Checkpoints read from EKM_AUDIT (and the witness file), and messages there that were not ours. */
-  readonly published: { readonly checkpoints: number; readonly signedThrough: number; readonly rejected: number; readonly witness: number };
-  readonly quarantined: number;
-  /** Null while the signer trusts the head; otherwise why it stopped signing. */
-  readonly signerDistrust: string | null;
-}
+import { buildReceipt, signReceipt } from '../../application/destruction-receipt';
 
 @Controller()
 export class AuditController {
   constructor(@Inject(TRAIL_RUNTIME) private readonly rt: TrailRuntime, @Inject(ACCESS_REFUSALS) private readonly refusals: AccessRefusals) {}
 
   @MessagePattern(subject('audit', 'query'))
-  async query(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<TrailPage>> {
-    const r = parseRequest(QueryRequest, body);
+  async query(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<AuditPageReply>> {
+    const r = parseRequest(AuditQueryRequest, body);
     if (!r.ok) return this.refusals.deny(ctx, 'AuditQuery', tenantNamedBy(body), r);
     const q = r.data;
     const scope = await this.confine(ctx, 'AuditQuery', q.tenant, q.keyId);
@@ -60,7 +53,7 @@ export class AuditController {
 
   @MessagePattern(subject('audit', 'verify'))
   async verify(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<AuditVerifyReply>> {
-    const r = parseRequest(VerifyRequest, body);
+    const r = parseRequest(AuditVerifyRequest, body);
     if (!r.ok) return this.refusals.deny(ctx, 'AuditVerify', undefined, r);
     const caller = principalOf(ctx);
     if (!isOperatorScope(caller)) {
@@ -105,8 +98,8 @@ export class AuditController {
   }
 
   @MessagePattern(subject('audit', 'report'))
-  async report(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<SignedUsageReport>> {
-    const r = parseRequest(ReportRequest, body);
+  async report(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<SignedUsageReportReply>> {
+    const r = parseRequest(AuditReportRequest, body);
     if (!r.ok) return this.refusals.deny(ctx, 'AuditReport', tenantNamedBy(body), r);
     const { from, to, keyId } = r.data;
     const scope = await this.confine(ctx, 'AuditReport', r.data.tenant, keyId);
@@ -123,8 +116,8 @@ export class AuditController {
    * destroyed; EKM_UNAVAILABLE (retriable) while the epoch roll that follows the destroy is not in the trail yet.
    */
   @MessagePattern(subject('audit', 'destruction-receipt'))
-  async destructionReceipt(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<SignedDestructionReceipt>> {
-    const r = parseRequest(ReceiptRequest, body);
+  async destructionReceipt(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<SignedDestructionReceiptReply>> {
+    const r = parseRequest(DestructionReceiptRequest, body);
     if (!r.ok) return this.refusals.deny(ctx, 'DestructionReceipt', tenantNamedBy(body), r);
     // A tenant principal gets receipts of its own tenant's keys only (the receipt names the tenant).
     const scope = await this.confine(ctx, 'DestructionReceipt', undefined, r.data.keyId);

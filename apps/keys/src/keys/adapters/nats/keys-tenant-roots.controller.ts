@@ -7,22 +7,9 @@
  */
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
-import { z } from 'zod';
-import { ok, subject, tenantId, type Reply, type TenantRootReply } from '@ekm/contracts';
+import { DescribeTenantRootRequest, ok, SetTenantRootExternalRequest, subject, type Reply, type TenantRootReply } from '@ekm/contracts';
 import { TENANT_ROOT_KEYRING, type TenantRootKeyring } from '../../application/tenant-roots/tenant-root-keyring';
 import { AdminCallRunner } from './admin-call.runner';
-
-const text = (max: number) => z.string().min(1, 'is required').max(max);
-
-export const DescribeTenantRootRequest = z.strictObject({ tenant: tenantId });
-export const SetTenantRootExternalRequest = z.strictObject({
-  tenant: tenantId,
-  endpoint: z.string().url('must be an https:// URL').max(2048).refine((u) => u.startsWith('https://'), 'must be an https:// URL'),
-  region: z.string().regex(/^[a-z0-9-]{1,64}$/, 'must be an AWS region name such as eu-west-1'),
-  keyId: text(2048),
-  credentials: z.strictObject({ accessKeyId: text(256), secretAccessKey: text(1024), sessionToken: text(8192).optional() }),
-  caPem: z.string().max(65_536).refine((p) => p.includes('-----BEGIN CERTIFICATE-----'), 'must be a PEM certificate').optional(),
-});
 
 @Controller()
 export class KeysTenantRootsController {

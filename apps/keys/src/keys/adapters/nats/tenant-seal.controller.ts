@@ -8,20 +8,13 @@
  */
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
-import { z } from 'zod';
-import { BusErrorCode, fail, ok, subject, tenantId, type Reply } from '@ekm/contracts';
+import {
+  BusErrorCode, fail, ok, SealTenantRequest, subject, TenantSealStatusRequest, UnsealTenantRequest, type Reply,
+} from '@ekm/contracts';
 import { describeTenantSealRejection, type TenantSealRejection } from '../../domain/tenant-seal';
 import { commandMeta } from '../../application/call-context';
 import { TenantSealCommands, type TenantSealOutcome, type TenantSealStatus } from '../../application/tenants/tenant-seal.commands';
 import { AdminCallRunner } from './admin-call.runner';
-
-/** At least 16 characters: the secret is all that stands between an admin who sealed and anyone who may unseal. */
-const unsealSecret = z.string().min(16).max(1024);
-const reason = z.string().max(512).default('');
-
-export const SealTenantRequest = z.strictObject({ tenant: tenantId, reason, unsealSecret: unsealSecret.optional() });
-export const UnsealTenantRequest = z.strictObject({ tenant: tenantId, reason, unsealSecret: unsealSecret.optional() });
-export const TenantSealStatusRequest = z.strictObject({ tenant: tenantId });
 
 const REJECTION_CODE: Readonly<Record<TenantSealRejection['code'], BusErrorCode>> = {
   TENANT_ALREADY_SEALED: BusErrorCode.Conflict,

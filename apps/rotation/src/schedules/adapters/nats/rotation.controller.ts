@@ -8,19 +8,14 @@
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
 import type { Pool } from 'pg';
-import { z } from 'zod';
 import { confineToTenant, isOperatorScope } from '@ekm/auth';
 import {
-  BusErrorCode, fail, keyVersion, ok, parseRequest, subject, type FailReply, type Reply, type RetirementCheckReply, type RewrapStatusReply,
+  BusErrorCode, fail, ok, parseRequest, RetirementCheckRequest, RewrapStatusRequest, RotationStatusRequest, subject,
+  type FailReply, type Reply, type RetirementCheckReply, type RewrapStatusReply,
 } from '@ekm/contracts';
 import { quoteIdent, serviceSchema } from '@ekm/event-store';
 import { ACCESS_REFUSALS, PG_POOL, principalOf, StatusService, type AccessRefusals, type ServiceStatus } from '@ekm/service-kit';
 import { RotationQueries, type AssetRow, type ScheduleStatus } from '../postgres/rotation.queries';
-
-const keyId = z.string().min(1).max(300);
-export const StatusRequest = z.strictObject({ limit: z.number().int().min(1).max(1000).default(50) });
-export const RewrapStatusRequest = z.strictObject({ keyId, version: keyVersion.optional(), limit: z.number().int().min(1).max(1000).default(100) });
-export const RetirementRequest = z.strictObject({ keyId, version: keyVersion.optional() });
 
 @Controller()
 export class RotationController {
@@ -33,7 +28,7 @@ export class RotationController {
   /** Not typed with its reply contract: the relay status is an interface, which zod's open record cannot be assigned from. */
   @MessagePattern(subject('rotation', 'status'))
   async getStatus(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<ServiceStatus & { readonly schedule: ScheduleStatus }>> {
-    const req = parseRequest(StatusRequest, body);
+    const req = parseRequest(RotationStatusRequest, body);
     if (!req.ok) return this.refusals.deny(ctx, 'RotationStatus', undefined, req);
     const scope = confineToTenant(principalOf(ctx), undefined);
     const tenant = scope.ok ? scope.tenant : undefined;
@@ -56,7 +51,7 @@ export class RotationController {
   /** Without `version`: every version of the key (DestroyKey). Unknown keys have no tracked assets. */
   @MessagePattern(subject('rotation', 'check-version-retirement'))
   async checkRetirement(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<RetirementCheckReply>> {
-    const req = parseRequest(RetirementRequest, body);
+    const req = parseRequest(RetirementCheckRequest, body);
     if (!req.ok) return this.refusals.deny(ctx, 'CheckVersionRetirement', undefined, req);
     const { keyId: id, version } = req.data;
     const refused = await this.foreignKey(ctx, 'CheckVersionRetirement', id);

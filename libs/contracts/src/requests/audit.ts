@@ -1,14 +1,20 @@
-/** Request bodies of `ekm.v1.audit.*` (zod). Times are ISO-8601 strings. */
+/**
+ * Request bodies of the audit service (`ekm.v1.audit.*`), validated with zod through `parseRequest`.
+ * Times are ISO-8601 strings; unknown fields are refused. The SDK's input types are checked against
+ * these (libs/client/src/contract-conformance.ts).
+ */
 import { z } from 'zod';
-import { integerBetween, tenantId } from '@ekm/contracts';
-import { AUDIT_CATEGORIES, AUDIT_OUTCOMES } from '../../domain/audit-entry';
+import { tenantId } from '../fields';
+import { integerBetween } from '../validation';
+import { AUDIT_CATEGORIES, AUDIT_OUTCOMES } from '../replies/audit.replies';
 
 const iso = z.string().refine((v) => !Number.isNaN(Date.parse(v)), 'must be an ISO-8601 time');
 const text = z.string().min(1).max(256);
 /** `_INBOX.x.y` or a custom inbox prefix such as `_INBOX_alice.x`: never an `ekm.` subject, no wildcards. */
 export const PROGRESS_SUBJECT = /^_INBOX[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$/;
 
-export const QueryRequest = z.strictObject({
+/** `query`: filters combine with AND; `from` inclusive, `to` exclusive; `cursor` is the previous page's `nextCursor`. */
+export const AuditQueryRequest = z.strictObject({
   keyId: text.optional(),
   principal: text.optional(),
   tenant: tenantId.optional(),
@@ -22,7 +28,7 @@ export const QueryRequest = z.strictObject({
   order: z.enum(['asc', 'desc']).optional(),
 });
 
-export const VerifyRequest = z.strictObject({
+export const AuditVerifyRequest = z.strictObject({
   /**
    * The caller's inbox subject for `{done,total}` progress messages (the CLI's progress bar). Only an
    * inbox: a service subject here would let any caller publish onto it as the audit service (the SIEM
@@ -32,9 +38,10 @@ export const VerifyRequest = z.strictObject({
 });
 
 /** `destruction-receipt`: the signed receipt of a destroyed key. */
-export const ReceiptRequest = z.strictObject({ keyId: text });
+export const DestructionReceiptRequest = z.strictObject({ keyId: text });
 
-export const ReportRequest = z.strictObject({
+/** `report`: the signed usage report over [from, to). */
+export const AuditReportRequest = z.strictObject({
   from: iso,
   to: iso,
   tenant: tenantId.optional(),
