@@ -172,6 +172,35 @@ describe('ekm against the keys service', () => {
   });
 });
 
+describe('ekm tenant root / set-external-root', () => {
+  const secret = `never-echoed-${randomBytes(8).toString('hex')}`;
+  it("shows where a tenant's root lives, and refuses an external KMS origin the keys service may not call, from a credentials file it never echoes", async () => {
+    await ekmJson(['key', 'create', '--tenant', 'roots-cli']);
+    expect(await ekmJson(['tenant', 'root', 'roots-cli'])).toMatchObject({ tenant: 'roots-cli', kind: 'LOCAL', epoch: expect.any(String) });
+    const human = await ekm(['tenant', 'root', 'roots-cli']);
+    expect(human.stdout).toMatch(/^tenant roots-cli: root under EKM's root of trust, epoch /);
+
+    const creds = join(work, 'kms-creds.json');
+    writeFileSync(creds, JSON.stringify({ accessKeyId: 'AKIDCLI', secretAccessKey: secret }), { mode: 0o600 });
+    const args = ['tenant', 'set-external-root', 'roots-cli', '--endpoint', 'https://169.254.169.254', '--region', 'eu-west-1', '--key-id', 'k-1', '--credentials-file', creds, '--json'];
+    const refused = await ekm(args);
+    expect(refused.code).toBe(1);
+    expect(JSON.parse(refused.stderr)).toEqual({ code: 'EKM_VALIDATION', message: expect.stringContaining('EKM_XKS_ALLOWED_ENDPOINTS') });
+    expect(await ekmJson(['tenant', 'root', 'roots-cli'])).toMatchObject({ kind: 'LOCAL' });
+
+    // A malformed credentials file is a usage error naming the file, never its contents.
+    writeFileSync(creds, `{"accessKeyId": "AKIDCLI", "secretAccessKey": ${JSON.stringify(secret)}`, { mode: 0o600 });
+    const broken = await ekm(args);
+    expect(broken.code).toBe(2);
+    expect(JSON.parse(broken.stderr)).toMatchObject({ code: 'EKM_CLI_USAGE', message: expect.stringContaining(creds) });
+    writeFileSync(creds, JSON.stringify({ accessKeyId: 'AKIDCLI', secret }), { mode: 0o600 });
+    const incomplete = await ekm(args);
+    expect(incomplete.code).toBe(2);
+    expect(JSON.parse(incomplete.stderr).message).toMatch(/must hold the strings accessKeyId and secretAccessKey/);
+    for (const r of [refused, broken, incomplete]) expect(r.stdout + r.stderr).not.toContain(secret);
+  });
+});
+
 describe('exit codes', () => {
   it('an unknown key id exits 1 with EKM_KEY_NOT_FOUND on stderr', async () => {
     const r = await ekm(['key', 'describe', randomUUID(), '--json']);

@@ -11,7 +11,7 @@ import type {
   DecryptInput, EncryptInput, GenerateDataKeyInput, GenerateMacInput, ReEncryptInput, VerifyMacInput,
 } from './crypto.types';
 import type { CreateKeyInput, ListKeysInput } from './keys.types';
-import type { SealTenantInput } from './tenants.client';
+import type { ExternalTenantRootInput, SealTenantInput } from './tenants.client';
 import type { RequestBody } from './wire-contract';
 
 /** A Buffer in the SDK is base64 on the wire. */
@@ -50,6 +50,7 @@ export type ContractConformance = [
   // tenants.client.ts: the tenant is the methods' first argument.
   Assert<Conforms<SealTenantInput, RequestBody<'keys', 'seal-tenant'>, 'tenant'>>,
   Assert<Conforms<SealTenantInput, RequestBody<'keys', 'unseal-tenant'>, 'tenant'>>,
+  Assert<Conforms<ExternalTenantRootInput, RequestBody<'keys', 'set-tenant-root-external'>, 'tenant'>>,
   // audit.client.ts (verify and report inputs, and rotation.client.ts's, are RequestBody itself).
   Assert<Conforms<AuditQueryInput, RequestBody<'audit', 'query'>>>,
 ];

@@ -6,7 +6,7 @@ export { sigV4Login, type SigV4LoginRequest, type SigV4LoginOutcome } from './si
 export { natsConnectOptions, type NatsLoginOptions, type NatsTlsFiles } from './nats-connect-options';
 export { Ekm } from './ekm';
 export { KeysClient, type Caller, type KeysCallOptions } from './keys.client';
-export { TenantsClient, type SealTenantInput, type TenantSealStatus } from './tenants.client';
+export { TenantsClient, type ExternalTenantRootInput, type SealTenantInput, type TenantRoot, type TenantSealStatus } from './tenants.client';
 export { CryptoClient } from './crypto.client';
 export type { OperationWire, ReplyData, RequestBody } from './wire-contract';
 export { wrapKeyMaterial } from './wrap-key-material';
