@@ -138,29 +138,35 @@ function peakMemory(stack: BenchStack, extra: Record<string, ChildProcess | unde
 
 /** What the scale rows found and how long their preparation took (the JSON's `scale`). */
 interface ScaleInfo {
-  trail?: { entriesBefore: number; prefilled: number; entriesAfter: number; prefillMs: number; prefillEntriesPerSecond: number; auditRestartMs: number; method: string };
+  trail?: { entriesBefore: number; prefilled: number; entriesAfter: number; prefillMs: number; prefillEntriesPerSecond: number; auditRestartMs: number; markedRelayed: boolean; method: string };
   keys?: { small: number; big: number; seedMs: number; keysRestartMs: number[]; method: string };
 }
 
-async function trailEntries(stack: PrivateStack): Promise<number> {
+/** Trail entries, and how far the audit service's SIEM relay has published them. */
+async function trailState(stack: PrivateStack): Promise<{ entries: number; published: number }> {
   const c = new Client({ connectionString: stack.adminUrl });
   await c.connect();
   try {
-    return Number((await c.query<{ n: string }>('SELECT count(*)::text AS n FROM ekm_audit.trail')).rows[0].n);
+    const { rows } = await c.query<{ n: string; p: string }>('SELECT (SELECT count(*) FROM ekm_audit.trail)::text AS n, (SELECT published_through FROM ekm_audit.siem_relay WHERE id = 1)::text AS p');
+    return { entries: Number(rows[0].n), published: Number(rows[0].p) };
   } finally {
     await c.end();
   }
 }
 
-/** Waits until the audit service has caught up (the trail stops growing for 1 s), so a row starts with no backlog. */
+/**
+ * Waits until the audit service has caught up (the trail stopped growing for 1 s and the SIEM relay
+ * published all of it), so a row starts with no backlog; gives up after 2 minutes.
+ */
 async function trailSettled(stack: PrivateStack): Promise<number> {
   let last = -1;
   for (let i = 0; i < 120; i++) {
-    const n = await trailEntries(stack);
-    if (n === last) return n;
-    last = n;
+    const s = await trailState(stack);
+    if (s.entries === last && s.published >= s.entries) return s.entries;
+    last = s.entries;
     await new Promise((r) => setTimeout(r, 1000));
   }
+  log(`the audit service had not caught up after 2 minutes (${last} entries)`);
   return last;
 }
 
@@ -189,14 +195,15 @@ async function scaleRows(opts: BenchOptions, stack: PrivateStack, worker: LoadWo
     const before = await trailSettled(stack);
     await pair(await reopen(), `trail ${count(before)}`);
     await stack.stopAudit();
-    const base = await trailEntries(stack);
+    const base = (await trailState(stack)).entries;
     log(`prefilling ${count(o.trailEntries)} trail entries on ${count(base)} (audit service's TrailAppender and signing key)`);
     let lastLog = 0;
     const filled = await prefillTrail({
       databaseUrl: stack.adminUrl, dataDir: stack.auditDataDir!, rootSecret: stack.auditRootSecret!, entries: o.trailEntries,
       onProgress: (n) => { if (Date.now() - lastLog > 10_000) { lastLog = Date.now(); log(`  ${count(n)} entries`); } },
     });
-    log(`prefilled ${count(filled.entries)} entries in ${(filled.ms / 1000).toFixed(1)} s (${Math.round(filled.entries / (filled.ms / 1000))}/s); head ${count(filled.head)}`);
+    log(`prefilled ${count(filled.entries)} entries in ${(filled.ms / 1000).toFixed(1)} s (${Math.round(filled.entries / (filled.ms / 1000))}/s); head ${count(filled.head)}; `
+      + `${filled.markedRelayed ? 'marked as published by the SIEM relay' : 'NOT marked as published (the relay was behind): it republishes them during the rows'}`);
     const auditRestartMs = await stack.startAudit();
     log(`audit service ready on the longer trail in ${auditRestartMs} ms`);
     const acc = await reopen();
@@ -204,8 +211,8 @@ async function scaleRows(opts: BenchOptions, stack: PrivateStack, worker: LoadWo
     const after = await trailSettled(stack);
     await pair(acc, `trail ${count(after)}`);
     info.trail = {
-      entriesBefore: before, prefilled: filled.entries, entriesAfter: after, prefillMs: filled.ms, prefillEntriesPerSecond: Math.round(filled.entries / (filled.ms / 1000)), auditRestartMs,
-      method: 'test/bench/trail-prefill.ts: the audit TrailAppender (canonical entries, hash chain, query columns, checkpoints every 1000 signed with the service key), 20,000 entries per transaction',
+      entriesBefore: before, prefilled: filled.entries, entriesAfter: after, prefillMs: filled.ms, prefillEntriesPerSecond: Math.round(filled.entries / (filled.ms / 1000)), auditRestartMs, markedRelayed: filled.markedRelayed,
+      method: 'test/bench/trail-prefill.ts: the audit TrailAppender (canonical entries, hash chain, query columns, checkpoints every 1000 signed with the service key), 20,000 entries per transaction; siem_relay moved past them (relayed long ago)',
     };
   }
   if (o.spreadKeys > 0) {
@@ -218,6 +225,7 @@ async function scaleRows(opts: BenchOptions, stack: PrivateStack, worker: LoadWo
       let acc = await reopen();
       worker.send({ type: 'fixture', fixture: small });
       await warm();
+      if (stack.auditDataDir) await trailSettled(stack);
       await pair(acc, `${count(small.keys.length)} keys`);
       await stack.stopKeys();
       log(`seeding ${count(o.spreadKeys - small.keys.length)} more keys (scale-seed.ts: domain events, root-wrapped KEKs, KeyProjection)`);
@@ -232,6 +240,7 @@ async function scaleRows(opts: BenchOptions, stack: PrivateStack, worker: LoadWo
       acc = await reopen();
       worker.send({ type: 'fixture', fixture: big });
       await warm();
+      if (stack.auditDataDir) await trailSettled(stack);
       await pair(acc, `${count(big.keys.length)} keys`);
       info.keys = {
         small: small.keys.length, big: big.keys.length, seedMs: first.ms + seeded.ms, keysRestartMs: restart,

@@ -32,6 +32,12 @@ export interface PrefillTrailOptions {
   /** Records per source usage batch (default 500; the keys service writes at most 512). */
   readonly recordsPerEvent?: number;
   readonly onProgress?: (done: number) => void;
+  /**
+   * Mark the prefilled entries and checkpoints as published by the SIEM relay (default true), as on a
+   * deployment whose trail was relayed long ago; else the service's relay starts by publishing them all.
+   * Applied only when the relay had published everything before the prefill began.
+   */
+  readonly markRelayed?: boolean;
 }
 
 export interface PrefillTrailResult {
@@ -40,6 +46,8 @@ export interface PrefillTrailResult {
   /** Leaf index of the trail head afterwards. */
   readonly head: number;
   readonly sourceStream: string;
+  /** Whether siem_relay was moved to the new head (see markRelayed). */
+  readonly markedRelayed: boolean;
 }
 
 /** The usage records of one source batch event (what the keys service records per request). */
@@ -65,7 +73,9 @@ export async function prefillTrail(o: PrefillTrailOptions): Promise<PrefillTrail
   const root = SoftwareRootOfTrust.open({ dataDir: o.dataDir, env: 'development', secret: o.rootSecret });
   const stream = `usage-prefill-${randomUUID()}`;
   let head = 0;
+  let markedRelayed = false;
   try {
+    const base = Number((await pool.query<{ n: string | null }>('SELECT max(leaf_index)::text AS n FROM ekm_audit.trail')).rows[0].n ?? 0);
     const signer = await AuditSigner.load(pool, root);
     // maxBatch: entries per transaction (the appender counts expanded records).
     const appender = new TrailAppender({ pool, signer, checkpointEvery: o.checkpointEvery ?? 1000, maxBatch: perTx });
@@ -86,9 +96,18 @@ export async function prefillTrail(o: PrefillTrailOptions): Promise<PrefillTrail
     head = (await appender.checkHead()).head;
     // The last entries past the last checkpoint: sign one at the head, as the service's timer would.
     await appender.checkpointIfBehind();
+    if (o.markRelayed !== false) {
+      const r = await pool.query(
+        `UPDATE ekm_audit.siem_relay SET published_through = $1,
+                checkpoints_through = (SELECT coalesce(max(tree_size), 0) FROM ekm_audit.checkpoints WHERE tree_size <= $1)
+          WHERE id = 1 AND published_through >= $2`,
+        [head, base],
+      );
+      markedRelayed = (r.rowCount ?? 0) > 0;
+    }
   } finally {
     await root.close();
     await pool.end();
   }
-  return { entries: o.entries, ms: Date.now() - t0, head, sourceStream: stream };
+  return { entries: o.entries, ms: Date.now() - t0, head, sourceStream: stream, markedRelayed };
 }

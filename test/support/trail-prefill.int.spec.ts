@@ -49,6 +49,7 @@ describe('stack bench trail prefill', () => {
   it('writes a chain verifyTrail accepts, which the service appender continues', async () => {
     const r = await prefillTrail({ databaseUrl: url, dataDir, rootSecret: SECRET, entries: 2_345, checkpointEvery: 1000, batchEntries: 1000, recordsPerEvent: 300 });
     expect(r.head).toBe(2_345);
+    expect(r.markedRelayed).toBe(true);
     const s = await signer();
     let v = await verifyTrail(new TrailReader(pool), { verifySignature: (p, sig) => s.verify(p, sig) });
     expect(v).toMatchObject({ ok: true, entries: 2_345 });
