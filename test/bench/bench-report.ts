@@ -72,7 +72,7 @@ export function markdownTable(rows: readonly BenchRow[]): string {
   const lines = rows.map((r) => {
     const e = r.ekm;
     const errs = e.errors === 0 ? '0' : `${e.errors} (${Object.entries(e.errorCodes).map(([c, n]) => `${c}:${n}`).join(', ')})`;
-    return `| ${r.op} | ${r.concurrency} | ${e.requestsPerSecond} | ${e.requestsPerSecond * itemsPerRequest(r.op)} | ${fmt(e.latency.p50Ms)} | ${fmt(e.latency.p99Ms)} | ${fmt(e.latency.p999Ms)} | `
+    return `| ${r.scenario ? `${r.op} [${r.scenario}]` : r.op} | ${r.concurrency} | ${e.requestsPerSecond} | ${e.requestsPerSecond * itemsPerRequest(r.op)} | ${fmt(e.latency.p50Ms)} | ${fmt(e.latency.p99Ms)} | ${fmt(e.latency.p999Ms)} | `
       + `${r.echo?.requestsPerSecond ?? '–'} | ${fmt(r.ratio.throughput)} | ${fmt(r.echo?.latency.p50Ms)} | ${fmt(r.ratio.p50)} | ${fmt(r.echo?.latency.p99Ms)} | ${fmt(r.ratio.p99)} | `
       + `${us(r.cpu.keysUs)} | ${us(r.cpu.postgresUs)} | ${us(r.cpu.natsUs)} | ${errs} |`;
   });

@@ -123,6 +123,8 @@ export interface PrivateStackOptions {
   readonly env?: Readonly<Record<string, string>>;
   /** false: EKM_AUTH=disabled (unsigned requests). Default: required, every request signed. */
   readonly auth?: boolean;
+  /** Also run the audit service (`node dist/apps/audit/src/main.js`, source keys) on the same database. */
+  readonly audit?: boolean;
 }
 
 /** Starts Postgres, nats-server and the keys service, all private to this run. */
@@ -139,14 +141,22 @@ export interface PrivateStack extends BenchStack {
   stopKeys(): Promise<void>;
   /** Starts the keys service again with the same environment; resolves with ms from spawn to its `ready` line. */
   startKeys(): Promise<number>;
+  /** With `audit`: the audit service's data dir and root secret (its signing key is wrapped under that root). */
+  readonly auditDataDir?: string;
+  readonly auditRootSecret?: string;
+  /** With `audit`: stops / starts the audit service (same environment). */
+  stopAudit(): Promise<void>;
+  startAudit(): Promise<number>;
 }
 
 export async function startPrivateStack(opts: PrivateStackOptions = {}): Promise<PrivateStack> {
   const dir = mkdtempSync(join(tmpdir(), 'ekm-bench-'));
   const servers: ServerHandle[] = [];
   let keys: ChildProcess | undefined;
+  let audit: ChildProcess | undefined;
   const stopAll = async (): Promise<void> => {
     if (keys) await stopChild(keys);
+    if (audit) await stopChild(audit);
     for (const s of servers.reverse()) await stopServer(s);
   };
   try {
@@ -189,18 +199,35 @@ export async function startPrivateStack(opts: PrivateStackOptions = {}): Promise
       return Math.round(performance.now() - t0);
     };
     const keysStartupMs = await startKeys();
+    // The audit service as deployed: its own role, data dir and root; it consumes the keys service's events.
+    const auditEnv = {
+      ...env, EKM_DATABASE_URL: db('ekm_audit'), EKM_HTTP_PORT: String(await freePort()), EKM_DATA_DIR: join(dir, 'audit-data'),
+      EKM_ROOT_SECRET: 'bench-audit-root-secret-0123', EKM_AUDIT_SOURCES: 'keys',
+    };
+    const startAudit = async (): Promise<number> => {
+      const logFile = join(dir, `audit-${Date.now()}.log`);
+      const log = openSync(logFile, 'a');
+      const t0 = performance.now();
+      audit = spawn(process.execPath, [join(repoRoot(), 'dist', 'apps', 'audit', 'src', 'main.js')], { env: auditEnv, cwd: dir, stdio: ['ignore', log, log] });
+      await waitForReady(audit, logFile, 'audit', 300_000);
+      return Math.round(performance.now() - t0);
+    };
+    if (opts.audit) await startAudit();
     return {
       mode: 'private', natsUrl: nats.url, dir, keysStartupMs, keysSpawnedAt,
       get pids(): StackPids { return { keys: keys?.pid, nats: nats.pid, postgres: pg.pid }; },
       security: securityOf(env),
       ...(opts.auth === false ? {} : { authSecret }),
-      get services(): Record<string, number> { return keys?.pid ? { keys: keys.pid } : {}; },
+      get services(): Record<string, number> { return { ...(keys?.pid ? { keys: keys.pid } : {}), ...(audit?.pid ? { audit: audit.pid } : {}) }; },
       natsMonitorUrl: `http://127.0.0.1:${monitorPort}`,
       postgresUrl: db('postgres'),
       adminUrl: env.EKM_DATABASE_ADMIN_URL, keysDataDir: env.EKM_DATA_DIR, rootSecret: env.EKM_ROOT_SECRET,
       keysHealthUrl: `http://127.0.0.1:${env.EKM_HTTP_PORT}`,
       stopKeys: async () => { if (keys) await stopChild(keys); keys = undefined; },
       startKeys,
+      ...(opts.audit ? { auditDataDir: auditEnv.EKM_DATA_DIR, auditRootSecret: auditEnv.EKM_ROOT_SECRET } : {}),
+      stopAudit: async () => { if (audit) await stopChild(audit); audit = undefined; },
+      startAudit,
       stop: async () => {
         await stopAll();
         rmSync(dir, { recursive: true, force: true });
@@ -213,13 +240,13 @@ export async function startPrivateStack(opts: PrivateStackOptions = {}): Promise
 }
 
 /** Resolves on the service's `"event":"ready"` log line; rejects when it exits first or after 60 s. */
-async function waitForReady(child: ChildProcess, logFile: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
+async function waitForReady(child: ChildProcess, logFile: string, name = 'keys', timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const text = existsSync(logFile) ? readFileSync(logFile, 'utf8') : '';
     if (text.includes('"event":"ready"')) return;
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`keys service exited (${child.exitCode ?? child.signalCode}) before ready: ${text.slice(-2000)}`);
-    if (Date.now() > deadline) throw new Error(`keys service not ready within 60 s: ${text.slice(-2000)}`);
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} service exited (${child.exitCode ?? child.signalCode}) before ready: ${text.slice(-2000)}`);
+    if (Date.now() > deadline) throw new Error(`${name} service not ready within ${timeoutMs / 1000} s: ${text.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

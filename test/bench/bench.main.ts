@@ -11,10 +11,14 @@ import { join } from 'node:path';
 import { BenchUsageError, parseBenchArgs, type BenchOptions } from './bench-options';
 import { Accountant } from './accounting';
 import { accountingTable, aesLine, evaluateTargets, markdownTable, ratiosOf, targetsTable, type BenchRow } from './bench-report';
-import { attachStack, repoRoot, startPrivateStack, stopChild, type BenchStack } from './bench-stack';
+import { attachStack, repoRoot, startPrivateStack, stopChild, type BenchStack, type PrivateStack } from './bench-stack';
 import { prepareFixture } from './bench-fixture';
+import { Client } from 'pg';
+import { SoftwareRootOfTrust } from '@ekm/crypto';
+import { seedKeys } from './scale-seed';
+import { prefillTrail } from './trail-prefill';
 import { profileMarkdown, summarizeProfile, type CpuProfile } from './cpu-profile-summary';
-import type { BenchOp } from './load-scenarios';
+import type { BenchOp, Fixture } from './load-scenarios';
 import type { AesResult, RunResult, WorkerCaller, WorkerCommand, WorkerReply, WorkerTarget } from './load-worker';
 import { cpuSeconds, loadAverage, memoryMiB, treeCpuSeconds } from './proc-stats';
 
@@ -132,6 +136,123 @@ function peakMemory(stack: BenchStack, extra: Record<string, ChildProcess | unde
   return out;
 }
 
+/** What the scale rows found and how long their preparation took (the JSON's `scale`). */
+interface ScaleInfo {
+  trail?: { entriesBefore: number; prefilled: number; entriesAfter: number; prefillMs: number; prefillEntriesPerSecond: number; auditRestartMs: number; markedRelayed: boolean; method: string };
+  keys?: { small: number; big: number; seedMs: number; keysRestartMs: number[]; method: string };
+}
+
+/** Trail entries, and how far the audit service's SIEM relay has published them. */
+async function trailState(stack: PrivateStack): Promise<{ entries: number; published: number }> {
+  const c = new Client({ connectionString: stack.adminUrl });
+  await c.connect();
+  try {
+    const { rows } = await c.query<{ n: string; p: string }>('SELECT (SELECT count(*) FROM ekm_audit.trail)::text AS n, (SELECT published_through FROM ekm_audit.siem_relay WHERE id = 1)::text AS p');
+    return { entries: Number(rows[0].n), published: Number(rows[0].p) };
+  } finally {
+    await c.end();
+  }
+}
+
+/**
+ * Waits until the audit service has caught up (the trail stopped growing for 1 s and the SIEM relay
+ * published all of it), so a row starts with no backlog; gives up after 2 minutes.
+ */
+async function trailSettled(stack: PrivateStack): Promise<number> {
+  let last = -1;
+  for (let i = 0; i < 120; i++) {
+    const s = await trailState(stack);
+    if (s.entries === last && s.published >= s.entries) return s.entries;
+    last = s.entries;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  log(`the audit service had not caught up after 2 minutes (${last} entries)`);
+  return last;
+}
+
+const count = (n: number): string => n.toLocaleString('en-US');
+
+/**
+ * The scale rows, GenerateDataKey and Decrypt at `scale.concurrency` in flight each with its echo run:
+ * 1. the trail as this run left it, then the same with `trailEntries` more prefilled (audit service
+ *    stopped, trail-prefill.ts, audit started again on the longer chain);
+ * 2. over 100 keys (the 50-key fixture + 50 seeded), then over `spreadKeys` keys (scale-seed.ts, as
+ *    bench:scale seeds them; keys service stopped while seeding). Labelled with the real sizes.
+ */
+async function scaleRows(opts: BenchOptions, stack: PrivateStack, worker: LoadWorker, reopen: () => Promise<Accountant>, fixture: Fixture, rows: BenchRow[]): Promise<ScaleInfo> {
+  const o = opts.scale!;
+  const info: ScaleInfo = {};
+  const caller = callerOf(stack);
+  const warm = async (): Promise<void> => {
+    for (const op of ['generate-data-key', 'decrypt'] as const) {
+      await worker.ask({ type: 'run', natsUrl: stack.natsUrl, target: { kind: 'ekm' }, caller, op, concurrency: 16, warmupMs: 0, durationMs: opts.warmupMs * 2 }, 'run');
+    }
+  };
+  const pair = async (acc: Accountant, scenario: string): Promise<void> => {
+    for (const op of ['generate-data-key', 'decrypt'] as const) rows.push(await measure(opts, stack, worker, acc, op, o.concurrency, scenario));
+  };
+  if (o.trailEntries > 0) {
+    const before = await trailSettled(stack);
+    await pair(await reopen(), `trail ${count(before)}`);
+    await stack.stopAudit();
+    const base = (await trailState(stack)).entries;
+    log(`prefilling ${count(o.trailEntries)} trail entries on ${count(base)} (audit service's TrailAppender and signing key)`);
+    let lastLog = 0;
+    const filled = await prefillTrail({
+      databaseUrl: stack.adminUrl, dataDir: stack.auditDataDir!, rootSecret: stack.auditRootSecret!, entries: o.trailEntries,
+      onProgress: (n) => { if (Date.now() - lastLog > 10_000) { lastLog = Date.now(); log(`  ${count(n)} entries`); } },
+    });
+    log(`prefilled ${count(filled.entries)} entries in ${(filled.ms / 1000).toFixed(1)} s (${Math.round(filled.entries / (filled.ms / 1000))}/s); head ${count(filled.head)}; `
+      + `${filled.markedRelayed ? 'marked as published by the SIEM relay' : 'NOT marked as published (the relay was behind): it republishes them during the rows'}`);
+    const auditRestartMs = await stack.startAudit();
+    log(`audit service ready on the longer trail in ${auditRestartMs} ms`);
+    const acc = await reopen();
+    await warm();
+    const after = await trailSettled(stack);
+    await pair(acc, `trail ${count(after)}`);
+    info.trail = {
+      entriesBefore: before, prefilled: filled.entries, entriesAfter: after, prefillMs: filled.ms, prefillEntriesPerSecond: Math.round(filled.entries / (filled.ms / 1000)), auditRestartMs, markedRelayed: filled.markedRelayed,
+      method: 'test/bench/trail-prefill.ts: the audit TrailAppender (canonical entries, hash chain, query columns, checkpoints every 1000 signed with the service key), 20,000 entries per transaction; siem_relay moved past them (relayed long ago)',
+    };
+  }
+  if (o.spreadKeys > 0) {
+    await stack.stopKeys();
+    const root = SoftwareRootOfTrust.open({ dataDir: stack.keysDataDir, env: 'development', secret: stack.rootSecret });
+    try {
+      const first = await seedKeys({ adminUrl: stack.adminUrl, root, count: 100 - fixture.keys.length, tenants: 5 }, fixture.keys.length);
+      const small: Fixture = { keys: [...fixture.keys, ...first.keys], blobs: [...fixture.blobs, ...first.blobs.map((b) => ({ ...b, keyIndex: b.keyIndex + fixture.keys.length }))] };
+      const restart = [await stack.startKeys()];
+      let acc = await reopen();
+      worker.send({ type: 'fixture', fixture: small });
+      await warm();
+      if (stack.auditDataDir) await trailSettled(stack);
+      await pair(acc, `${count(small.keys.length)} keys`);
+      await stack.stopKeys();
+      log(`seeding ${count(o.spreadKeys - small.keys.length)} more keys (scale-seed.ts: domain events, root-wrapped KEKs, KeyProjection)`);
+      let lastLog = 0;
+      const seeded = await seedKeys({
+        adminUrl: stack.adminUrl, root, count: o.spreadKeys - small.keys.length, tenants: 50, chunk: 1000,
+        onProgress: (n) => { if (Date.now() - lastLog > 10_000) { lastLog = Date.now(); log(`  seeded ${count(n)} keys`); } },
+      }, small.keys.length);
+      log(`seeded ${count(seeded.keys.length)} keys in ${(seeded.ms / 1000).toFixed(1)} s`);
+      const big: Fixture = { keys: [...small.keys, ...seeded.keys], blobs: [...small.blobs, ...seeded.blobs.map((b) => ({ ...b, keyIndex: b.keyIndex + small.keys.length }))] };
+      restart.push(await stack.startKeys());
+      acc = await reopen();
+      worker.send({ type: 'fixture', fixture: big });
+      await warm();
+      if (stack.auditDataDir) await trailSettled(stack);
+      await pair(acc, `${count(big.keys.length)} keys`);
+      info.keys = {
+        small: small.keys.length, big: big.keys.length, seedMs: first.ms + seeded.ms, keysRestartMs: restart,
+        method: 'test/bench/scale-seed.ts seedKeys (as bench:scale); the small set is the 50-key fixture + 50 seeded, the big set adds the rest; requests spread uniformly over the set',
+      };
+    } finally {
+      await root.close();
+    }
+  }
+  return info;
+}
+
 async function main(argv: readonly string[]): Promise<void> {
   const opts = parseBenchArgs(argv);
   const startedAt = new Date();
@@ -140,19 +261,22 @@ async function main(argv: readonly string[]): Promise<void> {
   if (profileDir) mkdirSync(profileDir, { recursive: true });
   if (opts.profile && opts.stack !== undefined) throw new BenchUsageError('--profile starts its own keys service: drop --stack');
   log(opts.stack !== undefined ? 'attaching to the running stack' : 'starting a private Postgres, nats-server and keys service');
-  const stack = opts.stack !== undefined ? attachStack(opts.stack || undefined) : await startPrivateStack({ auth: opts.auth, ...(profileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}) });
+  const priv = opts.stack !== undefined ? undefined : await startPrivateStack({ auth: opts.auth, ...(opts.scale ? { audit: true } : {}), ...(profileDir ? { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', profileDir] } : {}) });
+  const stack: BenchStack = priv ?? attachStack(opts.stack || undefined);
   let echo: ChildProcess | undefined;
   let accountant: Accountant | undefined;
   const worker = LoadWorker.start();
   try {
     echo = opts.echoDurationMs > 0 ? await startEcho(stack) : undefined;
     // Every process a request touches: the EKM services, nats-server, the load generator, the echo responder; Postgres by backend role.
-    accountant = await Accountant.open({
+    // Opened again after a service restarts (scale rows): its pid changed.
+    const openAccountant = (): Promise<Accountant> => Accountant.open({
       processes: { ...stack.services, 'nats-server': stack.pids.nats, 'load generator': worker.child.pid, ...(echo?.pid ? { 'echo responder': echo.pid } : {}) },
       ...(stack.pids.postgres ? { postgresPid: stack.pids.postgres } : {}),
       ...(stack.postgresUrl ? { postgresUrl: stack.postgresUrl } : {}),
       ...(stack.natsMonitorUrl ? { natsMonitorUrl: stack.natsMonitorUrl } : {}),
     });
+    accountant = await openAccountant();
     log(`keys service ready${stack.keysStartupMs !== undefined ? ` in ${stack.keysStartupMs} ms` : ''}; creating 50 keys in 5 tenants and 200 blobs`);
     const fixture = await prepareFixture(stack.natsUrl, callerOf(stack));
     worker.send({ type: 'fixture', fixture });
@@ -164,6 +288,11 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     const rows: BenchRow[] = [];
     for (const op of opts.ops) for (const c of opts.concurrency) rows.push(await measure(opts, stack, worker, accountant, op, c));
+    let scale: ScaleInfo | undefined;
+    if (opts.scale && priv) {
+      const reopen = async (): Promise<Accountant> => { await accountant?.close(); accountant = await openAccountant(); return accountant; };
+      scale = await scaleRows(opts, priv, worker, reopen, fixture, rows);
+    }
     const memory = peakMemory(stack, { 'echo responder': echo, 'load generator': worker.child });
     const targets = evaluateTargets(rows, stack.keysStartupMs);
     const result = {
@@ -171,7 +300,7 @@ async function main(argv: readonly string[]): Promise<void> {
       machine: { hostname: hostname(), cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, loadavgBefore: loadBefore, loadavgAfter: loadAverage() },
       stack: { mode: stack.mode, natsUrl: stack.natsUrl, keysStartupMs: stack.keysStartupMs ?? null, security: stack.security, durableUsageRecords: true },
       settings: { warmupMs: opts.warmupMs, durationMs: opts.durationMs, echoDurationMs: opts.echoDurationMs, batchItems: 10, keys: fixture.keys.length, tenants: 5 },
-      aes, rows, memory, targets,
+      aes, rows, memory, targets, ...(scale ? { scale } : {}),
     };
     const table = markdownTable(rows);
     process.stdout.write(`\n${table}\n\nPer request (warm-up included; \`ekm\` the EKM run, \`echo\` the echo run right after it):\n\n${accountingTable(rows)}\n\n${aesLine(aes)}\n\nPeak RSS (VmHWM, MiB): ${Object.entries(memory).map(([k, v]) => `${k} ${v?.peakRssMiB ?? '–'}`).join(', ')}. `
