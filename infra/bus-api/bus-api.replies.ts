@@ -11,7 +11,7 @@ import {
   RotationStatusReply, ServiceStatusReply, TenantSealStatusReply,
   AccessKeyInfoReply, AccessKeyListReply, DecisionReply, IssuedAccessKeyReply, LoginReply, PolicyDeletedReply, PolicyInfoReply, PolicyListReply, PrincipalInfoReply,
   PrincipalListReply, PrincipalWithCredentialReply, SimulationReply,
-  AuditPageReply, AuditVerifyReply, SignedDestructionReceiptReply, SignedUsageReportReply,
+  AuditPageReply, AuditStatusReply, AuditVerifyReply, SignedDestructionReceiptReply, SignedUsageReportReply,
   type OPERATIONS, type ServiceName,
 } from '@ekm/contracts';
 
@@ -90,7 +90,7 @@ const ROTATION_REPLIES = {
 } as const satisfies { readonly [O in Ops<'rotation'>]: z.ZodType };
 
 const AUDIT_REPLIES = {
-  'status': ServiceStatusReply,
+  'status': AuditStatusReply,
   'query': AuditPageReply,
   'verify': AuditVerifyReply,
   'report': SignedUsageReportReply,

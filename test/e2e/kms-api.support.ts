@@ -14,14 +14,17 @@ import { join, resolve } from 'node:path';
 import { KMS, KMSClient } from '@aws-sdk/client-kms';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { Client } from 'pg';
-import { ServiceIdentity, SessionSealer, SessionSigner } from '@ekm/auth';
+import { ServiceIdentity, SessionSealer, SessionSigner, serviceSessionSource } from '@ekm/auth';
 import { EkmClient, PolicyClient, type IssuedAccessKey } from '@ekm/client';
 import { createLogger } from '@ekm/telemetry';
 import { startPolicyHarness, type PolicyHarness } from '../../apps/policy/src/access/adapters/nats/policy.test-harness';
 import { loadKmsApiConfig } from '../../apps/kms-api/src/kms-api.config';
 import { startKmsApi, type KmsApiApp } from '../../apps/kms-api/src/kms-api.app';
-import { createTestDatabase } from '../support/pg';
-import { startNats, stopServer, type ServerHandle } from '../support/servers';
+import { loadConfig } from '@ekm/config';
+import { startServiceApp, type ServiceApp } from '@ekm/service-kit';
+import { RotationModule } from '../../apps/rotation/src/rotation.module';
+import { createTestDatabase, urlFor } from '../support/pg';
+import { freePort, startNats, stopServer, type ServerHandle } from '../support/servers';
 import { auditEnv, startAuditApp } from './audit.support';
 import { startKeysApp, type KeysApp } from './keys-crypto.support';
 
@@ -37,6 +40,8 @@ export interface KmsStack {
   readonly admin: PolicyClient;
   /** A bus client of a new operator principal (tenant `*`, role admin), for keys operator calls such as set-tenant-root-external. */
   operator(): Promise<EkmClient>;
+  /** A bus client signing as `service:<name>` (a service session from the stack's auth secret), for service-to-service subjects. */
+  service(name: string): EkmClient;
   readonly keysDb: Client;
   readonly auditDb: Client;
   /** A principal of `tenant` with role app and one access key. */
@@ -48,16 +53,35 @@ export interface KmsStack {
   stop(): Promise<void>;
 }
 
-/** `keysEnv`: extra settings of the keys service (e.g. a short EKM_XKS_CACHE_MS). */
-export async function startKmsStack(opts: { keysEnv?: Record<string, string> } = {}): Promise<KmsStack> {
+/**
+ * `keysEnv`: extra settings of the keys service (e.g. a short EKM_XKS_CACHE_MS). `rotation`: also run the
+ * rotation service in-process (own database, same auth secret), so the keys service's version retirement
+ * checks and the rotation subjects are answered. `selfExternal`: the AWS API listens on a port chosen up
+ * front and is the one origin the keys service may use as an external tenant root, so a tenant's root can
+ * be a key of another tenant of this same stack (set-tenant-root-external without a second stack).
+ */
+export async function startKmsStack(opts: { keysEnv?: Record<string, string>; rotation?: boolean; selfExternal?: boolean } = {}): Promise<KmsStack> {
   const dir = mkdtempSync(join(tmpdir(), 'ekm-kms-e2e-'));
+  const kmsPort = opts.selfExternal ? await freePort() : 0;
+  const selfOrigin: Record<string, string> = opts.selfExternal ? { EKM_XKS_ALLOWED_ENDPOINTS: `https://127.0.0.1:${kmsPort}` } : {};
   const authSecret = randomBytes(32).toString('base64url');
   const rootSecret = 'kms-e2e-root-secret-0123456789';
   const common = { EKM_AUTH: 'required', EKM_AUTH_SECRET: authSecret, EKM_DATA_DIR: join(dir, 'data'), EKM_ROOT_SECRET: rootSecret };
   const nats: ServerHandle = await startNats();
   const policy = await startPolicyHarness({ natsUrl: nats.url, env: common });
   const keysDbInfo = await createTestDatabase('ekm_keys_kms');
-  const keys: KeysApp = await startKeysApp(nats.url, keysDbInfo, { ...common, EKM_AUTHZ: 'policy', ...opts.keysEnv });
+  const keys: KeysApp = await startKeysApp(nats.url, keysDbInfo, { ...common, EKM_AUTHZ: 'policy', ...selfOrigin, ...opts.keysEnv });
+  let rotation: ServiceApp | undefined;
+  if (opts.rotation) {
+    const rotationDb = await createTestDatabase('ekm_rotation_kms');
+    rotation = await startServiceApp({
+      config: loadConfig('rotation', {
+        EKM_NATS_URL: nats.url, EKM_DATABASE_ADMIN_URL: rotationDb.url, EKM_DATABASE_URL: urlFor(rotationDb.name, 'ekm_rotation'), EKM_HTTP_PORT: '0',
+        EKM_AUTH: 'required', EKM_AUTH_SECRET: authSecret, EKM_ROTATION_TICK_MS: '200',
+      }),
+      module: RotationModule, logger: createLogger('rotation', { level: 'silent' }),
+    });
+  }
   const auditDbInfo = await createTestDatabase('ekm_audit_kms');
   const audit = await startAuditApp(auditEnv(nats.url, auditDbInfo, { ...common, EKM_ROOT_SECRET: rootSecret, EKM_AUDIT_SOURCES: 'keys' }));
   const keysDb = new Client({ connectionString: keysDbInfo.url });
@@ -68,7 +92,7 @@ export async function startKmsStack(opts: { keysEnv?: Record<string, string> } =
   const tlsDir = join(dir, 'tls');
   execFileSync('bash', ['-c', `info() { :; }; die() { echo "$*" >&2; exit 1; }; source "${resolve(__dirname, '../../infra/scripts/lib/tls.sh')}" && ensure_server_cert kms-api localhost 127.0.0.1`], { env: { ...process.env, EKM_TLS_DIR: tlsDir } });
   const config = loadKmsApiConfig({
-    EKM_NATS_URL: nats.url, EKM_KMS_PORT: '0', EKM_KMS_HTTP_PORT: '0', EKM_LOG_LEVEL: 'silent',
+    EKM_NATS_URL: nats.url, EKM_KMS_PORT: String(kmsPort), EKM_KMS_HTTP_PORT: '0', EKM_LOG_LEVEL: 'silent',
     // The policy service's identity, derived from the stack's auth secret: SigV4 login replies must carry its signature.
     EKM_SERVICE_KEY: ServiceIdentity.fromAuthSecret(authSecret).publicKey,
     EKM_KMS_TLS_CERT: join(tlsDir, 'kms-api.pem'), EKM_KMS_TLS_KEY: join(tlsDir, 'kms-api-key.pem'),
@@ -107,6 +131,7 @@ export async function startKmsStack(opts: { keysEnv?: Record<string, string> } =
         timeoutMs: 20_000,
       });
     },
+    service: (name) => EkmClient.fromConnection(policy.nc, { credentials: new SessionSigner(serviceSessionSource(sealer, name)), timeoutMs: 20_000 }),
     async principal(tenant) {
       const { principal } = await admin.createPrincipal({ tenant, roles: ['app'], name: `kms-e2e-${tenant}` });
       return { principalId: principal.principalId, key: await admin.createAccessKey(principal.principalId) };
@@ -119,6 +144,7 @@ export async function startKmsStack(opts: { keysEnv?: Record<string, string> } =
       await keysDb.end().catch(() => undefined);
       await auditDb.end().catch(() => undefined);
       await audit.svc.close().catch(() => undefined);
+      await rotation?.close().catch(() => undefined);
       await keys.svc.close().catch(() => undefined);
       await policy.close().catch(() => undefined);
       await stopServer(nats);

@@ -5,10 +5,9 @@
  */
 import { Controller, Inject } from '@nestjs/common';
 import { MessagePattern } from '@nestjs/microservices';
-import { ok, subject, type Reply } from '@ekm/contracts';
+import { ok, subject, type AuditStatusReply, type Reply } from '@ekm/contracts';
 import { StatusService, type ServiceStatus } from '@ekm/service-kit';
 import { TRAIL_RUNTIME, type TrailRuntime } from '../trail/adapters/trail-runtime';
-import type { TrailHealth } from '../trail/adapters/trail-health';
 
 @Controller()
 export class StatusController {
@@ -18,9 +17,10 @@ export class StatusController {
   ) {}
 
   @MessagePattern(subject('audit', 'status'))
-  async getStatus(): Promise<Reply<ServiceStatus & { trail: TrailHealth | { error: string } }>> {
+  async getStatus(): Promise<Reply<ServiceStatus & { trail: AuditStatusReply['trail'] }>> {
     const base = await this.status.read();
-    let trail: TrailHealth | { error: string };
+    // The contract's trail shape: a field TrailHealth lacks or types differently fails the typecheck; an extra one fails test/e2e/bus-contract.e2e.spec.ts.
+    let trail: AuditStatusReply['trail'];
     try {
       trail = await this.rt.health();
     } catch {

@@ -6,6 +6,7 @@
  * material-free records, receipts carry one-way commitments, and signatures are over public payloads.
  */
 import { z } from 'zod';
+import { ServiceStatusReply } from './status.replies';
 
 /** `quarantine`: a record the trail could not store as is (apps/audit application/quarantine.ts). */
 export const AUDIT_CATEGORIES = ['key_usage', 'key_lifecycle', 'authentication', 'policy', 'rotation', 'other', 'quarantine'] as const;
@@ -154,3 +155,30 @@ export type DestructionReceiptReply = z.infer<typeof DestructionReceiptReply>;
 /** `ekm.v1.audit.destruction-receipt`: the receipt and its signature over `payload` (canonical JSON of `receipt`). */
 export const SignedDestructionReceiptReply = z.object({ receipt: DestructionReceiptReply, ...signed }).strict().readonly();
 export type SignedDestructionReceiptReply = z.infer<typeof SignedDestructionReceiptReply>;
+
+/** One source's lag behind the trail (apps/audit trail-lag.ts): committed records not yet appended (at most a cap; `capped` when more). */
+const SourceLagReply = z.object({
+  service: z.string().min(1),
+  unappended: z.number().int().nonnegative(),
+  capped: z.boolean(),
+  oldestAgeMs: z.number().nonnegative().nullable(),
+  error: z.string().optional(),
+}).strict().readonly();
+
+/** The trail's health as `ekm health` shows it (apps/audit trail-health.ts), or why it could not be read. */
+export const TrailHealthReply = z.union([
+  z.object({
+    head: z.number().int().nonnegative(),
+    quarantined: z.number().int().nonnegative(),
+    unappended: z.number().int().nonnegative(),
+    oldestUnappendedAgeMs: z.number().nonnegative().nullable(),
+    sources: z.array(SourceLagReply).readonly(),
+    signing: z.object({ trusted: z.boolean(), through: z.number().int().nonnegative().nullable(), reason: z.string().nullable() }).strict().readonly(),
+  }).strict().readonly(),
+  z.object({ error: z.string() }).strict().readonly(),
+]);
+export type TrailHealthReply = z.infer<typeof TrailHealthReply>;
+
+/** `ekm.v1.audit.status`: the common service status plus the trail's health. */
+export const AuditStatusReply = ServiceStatusReply.unwrap().extend({ trail: TrailHealthReply }).strict().readonly();
+export type AuditStatusReply = z.infer<typeof AuditStatusReply>;
