@@ -100,10 +100,14 @@ describe('keys replicas (e2e)', () => {
     const planeB = b.svc.app.get(DataPlane, { strict: false });
     const readerB = b.svc.app.get<symbol, PgKeyStateReader>(KEY_STATE_READER, { strict: false });
     const trustB = b.svc.app.get<symbol, CacheTrust>(KEY_CACHE_TRUST, { strict: false });
+    const invB = b.svc.app.get(KeyEventInvalidator, { strict: false });
     // Trust can lapse on a loaded machine (a late heartbeat, or events held back by any open transaction
-    // on the server): then the entry rightly falls back to the TTL, so the round starts again.
+    // on the server): then the entry rightly falls back to the TTL, so the round starts again. So does a
+    // relayed key event landing inside the round (the key's own KeyCreated, relayed late under load, drops
+    // the entry as it should).
     await waitFor(async () => {
       if (!trustB.isTrusted) return false;
+      const invalidations = invB.stats.stateInvalidations;
       const loadedAt = performance.now(); // at or before the load's own start stamp
       if (!(await planeB.encrypt({ keyId, plaintext: b64('warm') }, meta())).ok) return false;
       const loads = readerB.stats.loads;
@@ -115,7 +119,7 @@ describe('keys replicas (e2e)', () => {
       if (!trustB.isTrusted || trustB.trustedSince() > loadedAt) return false;
       expect((await planeB.encrypt({ keyId, plaintext: b64('cached') }, meta())).ok).toBe(true);
       // A load here with trust held the whole time would be the bug this test is for.
-      const heldThroughout = trustB.isTrusted && trustB.trustedSince() <= loadedAt;
+      const heldThroughout = trustB.isTrusted && trustB.trustedSince() <= loadedAt && invB.stats.stateInvalidations === invalidations;
       if (heldThroughout) expect(readerB.stats.loads).toBe(loads);
       return heldThroughout;
     }, { what: 'a cached key state served past the TTL under continuous trust' });

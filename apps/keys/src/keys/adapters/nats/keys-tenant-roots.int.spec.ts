@@ -21,7 +21,7 @@ const errorOf = (r: Reply<unknown>) => {
 describe('tenant root keys', () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await startKeysHarness({ EKM_KEK_CACHE_TTL_MS: '0', EKM_EPOCH_TICK_MS: '600000', EKM_XKS_TIMEOUT_MS: '1000' });
+    h = await startKeysHarness({ EKM_KEK_CACHE_TTL_MS: '0', EKM_EPOCH_TICK_MS: '600000', EKM_XKS_TIMEOUT_MS: '1000', EKM_XKS_ALLOWED_ENDPOINTS: 'https://127.0.0.1:1' });
   }, 60_000);
   afterAll(async () => h?.close());
 
@@ -103,5 +103,9 @@ describe('tenant root keys', () => {
       expect(errorOf(r).code).toBe('EKM_VALIDATION');
       expect(JSON.stringify(r)).not.toContain(SECRET);
     }
+    // Well-formed, but not an origin this keys service may call (EKM_XKS_ALLOWED_ENDPOINTS): refused, not tried.
+    const refused = errorOf(await h.call('set-tenant-root-external', base));
+    expect(refused).toMatchObject({ code: 'EKM_VALIDATION', message: expect.stringContaining('EKM_XKS_ALLOWED_ENDPOINTS') });
+    expect(dataOf(await h.call('describe-tenant-root', { tenant: 'roots-v' }))).not.toMatchObject({ kind: 'EXTERNAL' });
   });
 });
