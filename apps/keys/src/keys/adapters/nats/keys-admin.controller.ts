@@ -5,7 +5,7 @@
  */
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
-import { ok, subject, type Reply } from '@ekm/contracts';
+import { ok, subject, type Reply, type KeyInfoReply, type KeyPageReply, type KeyVersionsReply } from '@ekm/contracts';
 import { toKeyInfo, USAGE_OF_SPEC, type KeyInfo, type KeyVersionInfo } from '../../domain';
 import { KeyAdminUseCases } from '../../application/key-admin.use-cases';
 import { KEY_STATE_READER, type KeyStateReader } from '../../application/ports';
@@ -34,7 +34,7 @@ export class KeysAdminController {
   ) {}
 
   @MessagePattern(subject('keys', 'create-key'))
-  createKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  createKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'CreateKey', schema: CreateKeyRequest,
       resource: (r) => ({ tenant: r.tenant, ...(r.tags ? { tags: r.tags } : {}) }),
@@ -43,12 +43,12 @@ export class KeysAdminController {
   }
 
   @MessagePattern(subject('keys', 'describe-key'))
-  describeKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  describeKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, { operation: 'DescribeKey', ...byId, run: (_r, call) => this.describe(call.keyId) });
   }
 
   @MessagePattern(subject('keys', 'list-key-versions'))
-  listKeyVersions(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<{ keyId: string; versions: readonly KeyVersionInfo[] }>> {
+  listKeyVersions(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyVersionsReply>> {
     return this.calls.run(body, ctx, {
       operation: 'ListKeyVersions', ...byId,
       run: async (_r, call) => {
@@ -59,7 +59,7 @@ export class KeysAdminController {
   }
 
   @MessagePattern(subject('keys', 'list-keys'))
-  listKeys(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<{ keys: KeyInfo[]; nextCursor: string | null }>> {
+  listKeys(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyPageReply>> {
     return this.calls.run(body, ctx, {
       operation: 'ListKeys', schema: ListKeysRequest,
       resource: (r) => (r.tenant !== undefined ? { tenant: r.tenant } : {}),
@@ -82,7 +82,7 @@ export class KeysAdminController {
   }
 
   @MessagePattern(subject('keys', 'rotate-key'))
-  rotateKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  rotateKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'RotateKey', schema: RotateKeyRequest, keyRef: (r) => r.keyId,
       // rotatedAt/nextRotationAt on the scheduler's clock (db-clock.ts).
@@ -93,21 +93,21 @@ export class KeysAdminController {
   }
 
   @MessagePattern(subject('keys', 'enable-key'))
-  enableKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  enableKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'EnableKey', ...byId, run: (_r, call) => this.commands.run(call, 'EnableKey', (keyId, meta) => ({ type: 'EnableKey', data: { keyId }, meta })),
     });
   }
 
   @MessagePattern(subject('keys', 'disable-key'))
-  disableKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  disableKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'DisableKey', ...byId, run: (_r, call) => this.commands.run(call, 'DisableKey', (keyId, meta) => ({ type: 'DisableKey', data: { keyId }, meta })),
     });
   }
 
   @MessagePattern(subject('keys', 'revoke-key'))
-  revokeKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  revokeKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'RevokeKey', schema: RevokeKeyRequest, keyRef: (r) => r.keyId,
       run: (r, call) => this.commands.run(call, 'RevokeKey', (keyId, meta) => ({ type: 'RevokeKey', data: { keyId, reason: r.reason }, meta })),
@@ -115,7 +115,7 @@ export class KeysAdminController {
   }
 
   @MessagePattern(subject('keys', 'schedule-key-deletion'))
-  scheduleKeyDeletion(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  scheduleKeyDeletion(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'ScheduleKeyDeletion', schema: ScheduleDeletionRequest, keyRef: (r) => r.keyId,
       // Same clock as the destroy check (db-clock.ts), so the window is measured on one clock.
@@ -126,7 +126,7 @@ export class KeysAdminController {
   }
 
   @MessagePattern(subject('keys', 'cancel-key-deletion'))
-  cancelKeyDeletion(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  cancelKeyDeletion(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'CancelKeyDeletion', ...byId,
       run: (_r, call) => this.commands.run(call, 'CancelKeyDeletion', (keyId, meta) => ({ type: 'CancelKeyDeletion', data: { keyId }, meta })),
@@ -135,7 +135,7 @@ export class KeysAdminController {
 
   /** Only once the deletion date has passed (the rotation service calls it); material goes in the same transaction. */
   @MessagePattern(subject('keys', 'destroy-key'))
-  destroyKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  destroyKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'DestroyKey', schema: DestroyKeyRequest, keyRef: (r) => r.keyId,
       // The window is checked against the database clock (db-clock.ts), never a time the caller sends.
@@ -146,7 +146,7 @@ export class KeysAdminController {
     });
   }
 
-  private async describe(keyId: string): Promise<Reply<KeyInfo>> {
+  private async describe(keyId: string): Promise<Reply<KeyInfoReply>> {
     const state = await this.reader.load(keyId);
     return state === null ? rejectionReply({ code: 'KEY_NOT_FOUND', keyId: keyId as never }) : ok(toKeyInfo(state) as KeyInfo);
   }

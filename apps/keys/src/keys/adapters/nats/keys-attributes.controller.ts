@@ -1,7 +1,7 @@
 /** Aliases, tags and periodic-rotation settings (`ekm.v1.keys.*`). Aliases are unique across keys. */
 import { Controller, Inject } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
-import { BusErrorCode, fail, ok, subject, type Reply } from '@ekm/contracts';
+import { BusErrorCode, fail, ok, subject, type Reply, type KeyInfoReply, type KeyRotationStatusReply } from '@ekm/contracts';
 import type { KeyInfo, KeyId } from '../../domain';
 import { KEY_STATE_READER, type KeyStateReader } from '../../application/ports';
 import { AdminCallRunner } from './admin-call.runner';
@@ -24,7 +24,7 @@ export class KeysAttributesController {
   ) {}
 
   @MessagePattern(subject('keys', 'create-alias'))
-  createAlias(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  createAlias(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'CreateAlias', schema: AliasRequest, keyRef: (r) => r.keyId,
       run: async (r, call) => {
@@ -38,7 +38,7 @@ export class KeysAttributesController {
   }
 
   @MessagePattern(subject('keys', 'delete-alias'))
-  deleteAlias(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  deleteAlias(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'DeleteAlias', schema: AliasRequest, keyRef: (r) => r.keyId,
       run: (r, call) => this.commands.run(call, 'DeleteAlias', (keyId, meta) => ({ type: 'DeleteAlias', data: { keyId, alias: withAliasPrefix(r.alias) }, meta })),
@@ -46,7 +46,7 @@ export class KeysAttributesController {
   }
 
   @MessagePattern(subject('keys', 'tag-key'))
-  tagKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  tagKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'TagKey', schema: TagKeyRequest, keyRef: (r) => r.keyId,
       run: (r, call) => this.commands.run(call, 'TagKey', (keyId, meta) => ({ type: 'TagKey', data: { keyId, tags: r.tags }, meta })),
@@ -54,7 +54,7 @@ export class KeysAttributesController {
   }
 
   @MessagePattern(subject('keys', 'untag-key'))
-  untagKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  untagKey(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'UntagKey', schema: UntagKeyRequest, keyRef: (r) => r.keyId,
       run: (r, call) => this.commands.run(call, 'UntagKey', (keyId, meta) => ({ type: 'UntagKey', data: { keyId, tagKeys: r.tagKeys }, meta })),
@@ -62,7 +62,7 @@ export class KeysAttributesController {
   }
 
   @MessagePattern(subject('keys', 'update-key-description'))
-  updateKeyDescription(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  updateKeyDescription(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'UpdateDescription', schema: UpdateDescriptionRequest, keyRef: (r) => r.keyId,
       run: (r, call) => this.commands.run(call, 'UpdateDescription', (keyId, meta) => ({ type: 'UpdateDescription', data: { keyId, description: r.description }, meta })),
@@ -70,7 +70,7 @@ export class KeysAttributesController {
   }
 
   @MessagePattern(subject('keys', 'enable-key-rotation'))
-  enableKeyRotation(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  enableKeyRotation(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'EnableKeyRotation', schema: EnableRotationRequest, keyRef: (r) => r.keyId,
       run: (r, call) => this.commands.run(call, 'EnableKeyRotation', (keyId, meta) => ({
@@ -80,7 +80,7 @@ export class KeysAttributesController {
   }
 
   @MessagePattern(subject('keys', 'disable-key-rotation'))
-  disableKeyRotation(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  disableKeyRotation(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'DisableKeyRotation', schema: KeyRefRequest, keyRef: (r) => r.keyId,
       run: (_r, call) => this.commands.run(call, 'DisableKeyRotation', (keyId, meta) => ({ type: 'DisableKeyRotation', data: { keyId }, meta })),
@@ -88,7 +88,7 @@ export class KeysAttributesController {
   }
 
   @MessagePattern(subject('keys', 'get-key-rotation-status'))
-  getKeyRotationStatus(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyRotationStatus>> {
+  getKeyRotationStatus(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyRotationStatusReply>> {
     return this.calls.run(body, ctx, {
       operation: 'GetKeyRotationStatus', schema: KeyRefRequest, keyRef: (r) => r.keyId,
       run: async (_r, call) => {

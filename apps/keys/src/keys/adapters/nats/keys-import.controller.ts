@@ -1,7 +1,7 @@
 /** BYOK: `get-parameters-for-import` and `import-key-material` (ekm.v1.keys.*). */
 import { Controller } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
-import { ok, subject, type Reply } from '@ekm/contracts';
+import { ok, subject, type Reply, type KeyInfoReply } from '@ekm/contracts';
 import type { KeyInfo, WrappingAlgorithm, WrappingKeySpec } from '../../domain';
 import { KeyAdminUseCases } from '../../application/key-admin.use-cases';
 import { AdminCallRunner } from './admin-call.runner';
@@ -46,7 +46,7 @@ export class KeysImportController {
   }
 
   @MessagePattern(subject('keys', 'import-key-material'))
-  importKeyMaterial(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  importKeyMaterial(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'ImportKeyMaterial', schema: ImportKeyMaterialRequest, keyRef: (r) => r.keyId,
       run: async (r, call) => {

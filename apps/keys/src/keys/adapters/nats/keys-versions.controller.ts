@@ -7,7 +7,7 @@
  */
 import { Controller } from '@nestjs/common';
 import { Ctx, MessagePattern, NatsContext, Payload } from '@nestjs/microservices';
-import { CompromiseVersionRequest, ExpireTokenRequest, RetireVersionRequest, subject, VersionRequest, type Reply } from '@ekm/contracts';
+import { CompromiseVersionRequest, ExpireTokenRequest, RetireVersionRequest, subject, VersionRequest, type Reply, type KeyInfoReply } from '@ekm/contracts';
 import type { KeyInfo } from '../../domain';
 import { AdminCallRunner } from './admin-call.runner';
 import { KeyCommandReplies } from './key-command.reply';
@@ -22,17 +22,17 @@ export class KeysVersionsController {
   ) {}
 
   @MessagePattern(subject('keys', 'disable-key-version'))
-  disableKeyVersion(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  disableKeyVersion(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.retire(body, ctx, 'DisableKeyVersion');
   }
 
   @MessagePattern(subject('keys', 'destroy-key-version'))
-  destroyKeyVersion(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  destroyKeyVersion(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.retire(body, ctx, 'DestroyKeyVersion');
   }
 
   @MessagePattern(subject('keys', 'enable-key-version'))
-  enableKeyVersion(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  enableKeyVersion(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'EnableKeyVersion', schema: VersionRequest, keyRef: (r) => r.keyId,
       run: (r, call) => this.commands.run(call, 'EnableKeyVersion', (keyId, meta) => ({ type: 'EnableKeyVersion', data: { keyId, version: r.version }, meta })),
@@ -41,7 +41,7 @@ export class KeysVersionsController {
 
   /** Not guarded by the re-wrap tracking: an exposed version must stop now; its data is saved with ReEncrypt afterwards. */
   @MessagePattern(subject('keys', 'mark-key-version-compromised'))
-  markKeyVersionCompromised(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  markKeyVersionCompromised(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'MarkKeyVersionCompromised', schema: CompromiseVersionRequest, keyRef: (r) => r.keyId,
       run: (r, call) => this.commands.run(call, 'MarkKeyVersionCompromised', (keyId, meta) => ({
@@ -51,14 +51,14 @@ export class KeysVersionsController {
   }
 
   @MessagePattern(subject('keys', 'expire-import-token'))
-  expireImportToken(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfo>> {
+  expireImportToken(@Payload() body: unknown, @Ctx() ctx: NatsContext): Promise<Reply<KeyInfoReply>> {
     return this.calls.run(body, ctx, {
       operation: 'ExpireImportToken', schema: ExpireTokenRequest, keyRef: (r) => r.keyId,
       run: (r, call) => this.commands.run(call, 'ExpireImportToken', (keyId, meta) => ({ type: 'ExpireImportToken', data: { keyId, tokenId: r.tokenId }, meta })),
     });
   }
 
-  private retire(body: unknown, ctx: NatsContext, type: 'DisableKeyVersion' | 'DestroyKeyVersion'): Promise<Reply<KeyInfo>> {
+  private retire(body: unknown, ctx: NatsContext, type: 'DisableKeyVersion' | 'DestroyKeyVersion'): Promise<Reply<KeyInfoReply>> {
     const force = typeof body === 'object' && body !== null && (body as { force?: unknown }).force === true;
     return this.calls.run(body, ctx, {
       operation: force ? `${type}Forced` : type, schema: RetireVersionRequest, keyRef: (r) => r.keyId,
