@@ -3,10 +3,10 @@
  * <tenant>`: where the tenant's root key lives. Secrets (the unseal secret, the external KMS's
  * credentials) are read from files, never from argv, where `ps` and shell history would keep them.
  */
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { TenantsClient, type ExternalTenantRootInput, type SealTenantInput, type TenantRoot, type TenantSealStatus } from '@ekm/client';
 import type { CliContext } from '../cli-context';
+import { readFileArg } from '../args';
 import { usageError } from '../cli-error';
 import { withExamples } from '../help';
 
@@ -14,26 +14,11 @@ const line = (s: TenantSealStatus): string => (s.sealed
   ? `tenant ${s.tenant}: SEALED since ${s.sealedAt ?? '?'}${s.secretRequired ? ' (unsealing needs the tenant-held secret)' : ''}\n`
   : `tenant ${s.tenant}: open\n`);
 
-function secretFrom(file: string | undefined): string | undefined {
-  if (file === undefined) return undefined;
-  try {
-    return readFileSync(file, 'utf8').replace(/\r?\n$/, '');
-  } catch (e) {
-    throw usageError(`cannot read the unseal secret file ${file}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
-
 const rootLine = (r: TenantRoot): string => (r.kind === 'EXTERNAL'
   ? `tenant ${r.tenant}: root in an external KMS (${r.external.endpoint}, ${r.external.region}, key ${r.external.keyId}), epoch ${r.epoch}\n`
   : r.kind === 'LOCAL' ? `tenant ${r.tenant}: root under EKM's root of trust, epoch ${r.epoch}\n` : `tenant ${r.tenant}: no root yet (made with its first key)\n`);
 
-function readText(what: string, file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw usageError(`cannot read the ${what} file ${file}: ${e instanceof Error ? e.message : String(e)}`);
-  }
-}
+const readText = (option: string, file: string): string => readFileArg(option, file).toString('utf8');
 
 /**
  * The external KMS credentials file: JSON `{"accessKeyId": ..., "secretAccessKey": ..., "sessionToken"?: ...}`.
@@ -42,7 +27,7 @@ function readText(what: string, file: string): string {
 function credentialsFrom(file: string): ExternalTenantRootInput['credentials'] {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readText('credentials', file));
+    parsed = JSON.parse(readText('--credentials-file', file));
   } catch (e) {
     if (e instanceof SyntaxError) throw usageError(`the credentials file ${file} is not JSON: it must hold {"accessKeyId": "...", "secretAccessKey": "..."}`);
     throw e;
@@ -55,6 +40,8 @@ function credentialsFrom(file: string): ExternalTenantRootInput['credentials'] {
   const sessionToken = field('sessionToken');
   return { accessKeyId, secretAccessKey, ...(sessionToken !== undefined ? { sessionToken } : {}) };
 }
+
+const secretFrom = (file: string | undefined): string | undefined => (file === undefined ? undefined : readText('--secret-file', file).replace(/\r?\n$/, ''));
 
 const inputOf = (o: { reason?: string; secretFile?: string }): SealTenantInput => {
   const unsealSecret = secretFrom(o.secretFile);
@@ -113,7 +100,7 @@ export function tenantCommand(ctx: CliContext): Command {
   ).action(async (tenant: string, o: { endpoint: string; region: string; keyId: string; credentialsFile: string; caFile?: string }, self: Command) => {
     const input: ExternalTenantRootInput = {
       endpoint: o.endpoint, region: o.region, keyId: o.keyId, credentials: credentialsFrom(o.credentialsFile),
-      ...(o.caFile !== undefined ? { caPem: readText('CA', o.caFile) } : {}),
+      ...(o.caFile !== undefined ? { caPem: readText('--ca-file', o.caFile) } : {}),
     };
     const r = await (await tenants(self)).setTenantRootExternal(tenant, input);
     ctx.print(self, r, () => rootLine(r));
