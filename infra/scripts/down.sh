@@ -20,6 +20,7 @@ if [ ! -d "$RUN_DIR" ]; then
   fi
   step "Stopping the processes of $EKM_HOME found by their marker ($RUN_DIR is gone)"
   stop_marked "$GRACE" || die "some process did not stop (see above)"
+  sweep_marked "$GRACE" || die "some process did not stop (see above)"
   step "Stopped."
   exit 0
 fi
@@ -54,6 +55,7 @@ else
   info "postgres: none started by up"
 fi
 if [ -n "$(marked_leaders)" ]; then stop_marked "$GRACE" || failed=1; fi
+sweep_marked "$GRACE" || failed=1
 rm -f "$EKM_HOME/stack.json"
 [ "$failed" = 0 ] || die "some process did not stop (see above)"
 step "Stopped. Data is kept in .ekm/ (delete it for a fresh start)."

@@ -72,12 +72,35 @@ export async function ekm<T = any>(stack: { home: string; natsUrl: string }, arg
 
 export const pidOf = (home: string, s: string): number => Number(readFileSync(join(home, 'run', `${s}.pid`), 'utf8').trim());
 
+/** A live process (a zombie, exited but not yet reaped by its parent, is not alive). */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  return procState(pid) !== 'Z';
+}
+
+/** The state letter of /proc/<pid>/stat (R, S, D, Z, ...), or '' when the process is gone. */
+function procState(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return '';
+  }
+}
+
+/** What a pid is now, for a failure message: state, parent, command line. */
+export function describePid(pid: number): string {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cmd = readFileSync(`/proc/${pid}/cmdline`).toString('latin1').split('\0').join(' ').trim();
+    return `${pid} state ${rest[0]} ppid ${rest[1]} cmd ${cmd || '(none)'}`;
+  } catch {
+    return `${pid} gone`;
   }
 }
 

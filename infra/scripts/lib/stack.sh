@@ -54,6 +54,25 @@ stop_marked() {
   return "$failed"
 }
 
+# After the leaders are stopped: waits up to GRACE seconds for every process still carrying the marker
+# (a postgres backend outlives a postmaster that had to be SIGKILLed, until it notices), then SIGKILLs
+# what is left. Zombies carry no environment, so they do not count.
+sweep_marked() {
+  local grace="$1" i left pid
+  for ((i = 0; i < grace * 10; i++)); do
+    left="$(marked_pids)"
+    [ -z "$left" ] && return 0
+    sleep 0.1
+  done
+  for pid in $left; do
+    warn "pid $pid of this stack ($(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null || true)) still runs after its leader stopped: SIGKILL"
+    kill -s KILL "$pid" 2>/dev/null || true
+  done
+  for ((i = 0; i < 50; i++)); do [ -z "$(marked_pids)" ] && return 0; sleep 0.1; done
+  warn "still running after SIGKILL: $(marked_pids | tr '\n' ' ')"
+  return 1
+}
+
 # The caller's EKM_* names, taken before config.env fills in the rest (config-env.js saves only these).
 EKM_UP_GIVEN="$(compgen -e | grep '^EKM_' | tr '\n' ' ' || true)"
 
