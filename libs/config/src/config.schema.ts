@@ -83,6 +83,8 @@ export interface AuditConfig extends BaseConfig {
   readonly rootOfTrust: RootOfTrustConfig;
   readonly checkpointEvery: number;
   readonly checkpointIntervalMs: number;
+  /** EKM_AUDIT_APPEND_LINGER_MS: low-load batching of trail appends (TrailAppenderOptions.lingerMs). */
+  readonly appendLingerMs: number;
   /** Services whose event logs the trail consumes (EKM_AUDIT_SOURCES). */
   readonly sources: readonly string[];
   readonly reconcileIntervalMs: number;
@@ -194,6 +196,7 @@ function toAudit(r: Raw): AuditConfig {
     rootOfTrust: toRootOfTrust(r),
     checkpointEvery: r.EKM_AUDIT_CHECKPOINT_EVERY as number,
     checkpointIntervalMs: r.EKM_AUDIT_CHECKPOINT_INTERVAL_MS as number,
+    appendLingerMs: r.EKM_AUDIT_APPEND_LINGER_MS as number,
     sources: (r.EKM_AUDIT_SOURCES as string).split(','),
     reconcileIntervalMs: r.EKM_AUDIT_RECONCILE_INTERVAL_MS as number,
     streamMaxAgeMs: r.EKM_AUDIT_STREAM_MAX_AGE_MS as number,

@@ -135,6 +135,7 @@ export const AUDIT_ENV_VARS: readonly EnvVarSpec[] = [
   { name: 'EKM_AUDIT_CHECKPOINT_EVERY', schema: int(1, 10_000_000), default: '1000', description: 'sign a checkpoint after this many new trail entries' },
   { name: 'EKM_AUDIT_CHECKPOINT_INTERVAL_MS', schema: int(100, 86_400_000), default: '10000', description: 'sign a checkpoint at least this often while entries arrive' },
   { name: 'EKM_AUDIT_SOURCES', schema: z.string().regex(/^[a-z][a-z0-9_]*(,[a-z][a-z0-9_]*)*$/, 'must be comma-separated service names'), default: 'keys,policy,rotation,audit', description: 'services whose event logs the audit trail consumes (audit: refusals of its own routes)' },
+  { name: 'EKM_AUDIT_APPEND_LINGER_MS', schema: int(0, 1_000), default: '20', description: 'at low load, an append arriving within this many ms of the previous trail transaction waits for the rest of that window, so a trickle of events is appended a few per transaction (0 = each at once; only the trail lag grows, never a reply)' },
   { name: 'EKM_AUDIT_RECONCILE_INTERVAL_MS', schema: int(100, 3_600_000), default: '5000', description: 'how often the source event tables are swept for events JetStream never delivered' },
   { name: 'EKM_AUDIT_STREAM_MAX_AGE_MS', schema: int(0, 2 ** 40), default: '0', description: 'retention of the EKM_AUDIT SIEM stream by age (0 = forever)' },
   { name: 'EKM_AUDIT_STREAM_MAX_BYTES', schema: int(0, 2 ** 50), default: '0', description: 'retention of the EKM_AUDIT SIEM stream by size (0 = unlimited)' },

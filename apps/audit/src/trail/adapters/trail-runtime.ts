@@ -47,7 +47,7 @@ export class TrailRuntime {
     this.reader = new TrailReader(pool);
     this.relay = new SiemRelay({ pool, databaseUrl: config.databaseUrl, js, publicKey: signer.publicKeyRaw, logger: logger.child({ component: 'siem-relay' }) });
     this.appender = new TrailAppender({
-      pool, signer, checkpointEvery: config.checkpointEvery, onAppended: (_stats, rows) => this.relay.offer(rows),
+      pool, signer, checkpointEvery: config.checkpointEvery, lingerMs: config.appendLingerMs, onAppended: (_stats, rows) => this.relay.offer(rows),
       anchor: publishedAnchor(js, jsm, signer), sources: config.sources,
     });
     this.lag = new TrailLag({ pool, sources: config.sources });

@@ -93,6 +93,34 @@ describe('usage batches in the trail (Postgres)', () => {
     expect(await verify()).toMatchObject({ ok: true });
   });
 
+  it('low-load linger: after a quiet spell an append starts at once; a trickle right after waits for company, and a full batch goes at once', async () => {
+    const stream = `usage-${randomUUID()}`;
+    // A linger no test run outlasts: what is appended inside it can only go when the batch fills.
+    const a = new TrailAppender({ pool, signer, checkpointEvery: 1_000, lingerMs: 3_600_000, maxBatch: 4 });
+    expect(await a.append(single(stream, 1))).toBe('appended');
+    expect(a.batchesStarted).toBe(1);
+    const settled: number[] = [];
+    const trickle = [2, 3, 4].map((pos) => a.append(single(stream, pos)).then((o) => {
+      settled.push(pos);
+      return o;
+    }));
+    // Macrotask turns pass (the flush would start on the next one): nothing started or settled.
+    for (let n = 0; n < 5; n++) await new Promise((r) => setTimeout(r, 5));
+    expect(a.batchesStarted).toBe(1);
+    expect(settled).toEqual([]);
+    expect(await rowsOf(stream)).toHaveLength(1);
+    // The fourth waiting record fills the batch: all four go in one transaction, in order.
+    const fourth = a.append(single(stream, 5));
+    expect(await Promise.all([...trickle, fourth])).toEqual(['appended', 'appended', 'appended', 'appended']);
+    expect(a.batchesStarted).toBe(2);
+    expect((await rowsOf(stream)).map((r) => r.entry.source.streamPosition)).toEqual([1, 2, 3, 4, 5]);
+    expect(await verify()).toMatchObject({ ok: true });
+    // Without a linger, the same trickle takes a transaction per append.
+    const b = new TrailAppender({ pool, signer, checkpointEvery: 1_000, maxBatch: 4 });
+    for (const pos of [6, 7, 8]) expect(await b.append(single(stream, pos))).toBe('appended');
+    expect(b.batchesStarted).toBe(3);
+  });
+
   it('records a redelivered batch exactly once, also when both copies share one group commit', async () => {
     const stream = `usage-${randomUUID()}`;
     const ev = batch(stream, 1, [record('a', 1), record('b', 2), record('c', 3)]);
