@@ -1,5 +1,5 @@
 import { ExpectedVersion, type Checkpoint } from '../event-store.port';
-import { OutboxRelay } from './outbox-relay';
+import { HELD_BACK_SQL, OutboxRelay } from './outbox-relay';
 import { advanceCheckpoint, readRelayRow } from './relay-checkpoint';
 import { RelayCheckpointNotForwardError, RelayLeaseLostError } from './relay.errors';
 import { republishRange } from './republish-range';
@@ -274,6 +274,30 @@ describe('OutboxRelay checkpoint coalescing', () => {
       await relay.stop();
       sub.unsubscribe();
       hb.unsubscribe();
+    }
+  });
+  it('the held-back probe reads one index entry, not the log (it runs up to eight times a second), and answers what the heartbeat needs', async () => {
+    for (let n = 0; n < 20; n++) {
+      await f.store.appendToStream(`probe-${n}`, Array.from({ length: 100 }, (_, i) => ({ type: 'Filler', data: { i }, meta: { actor: 'test' } })), { expectedVersion: ExpectedVersion.any });
+    }
+    await f.pool.query(`ANALYZE ${f.schema}.events`);
+    const plan = JSON.stringify((await f.pool.query(`EXPLAIN (FORMAT JSON) ${HELD_BACK_SQL(f.schema)}`)).rows);
+    expect(plan).not.toMatch(/"Node Type":\s*"Seq Scan"/);
+    expect(plan).toMatch(/"Index Name":\s*"events_transaction_order"/);
+    const held = async (): Promise<boolean> => (await f.pool.query<{ held: boolean }>(HELD_BACK_SQL(f.schema))).rows[0].held;
+    expect(await held()).toBe(false);
+    const open = await f.pool.connect();
+    try {
+      await open.query('BEGIN');
+      await open.query('SELECT pg_current_xact_id()');
+      expect(await held()).toBe(false); // an open transaction alone holds nothing back
+      await f.store.appendToStream('probe-held', [{ type: 'Filler', data: {}, meta: { actor: 'test' } }], { expectedVersion: ExpectedVersion.any });
+      expect(await held()).toBe(true); // committed after the open one began: readAll cannot see it yet
+      await open.query('COMMIT');
+      expect(await held()).toBe(false);
+    } finally {
+      await open.query('ROLLBACK').catch(() => undefined);
+      open.release();
     }
   });
 });

@@ -57,9 +57,12 @@ export class TrailLag {
       const { rows } = await this.o.pool.query<{ n: string; oldest_ms: string | null }>(
         `SELECT count(*) AS n, (extract(epoch FROM now() - min(recorded_at)) * 1000)::bigint AS oldest_ms FROM (
            SELECT e.recorded_at FROM ${quoteIdent(serviceSchema(service))}.events e
-             LEFT JOIN ${a}.source_checkpoints cp ON cp.service = $1
             WHERE e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-              AND (cp.service IS NULL OR (e.transaction_id, e.global_position) > (cp.transaction_id, cp.global_position))
+              -- the checkpoint as two scalar subqueries (no checkpoint: from the start), so the range is an
+              -- index condition; as a join condition it was a scan of the whole log on every probe
+              AND (e.transaction_id, e.global_position) > (
+                COALESCE((SELECT transaction_id FROM ${a}.source_checkpoints WHERE service = $1), '0'::xid8),
+                COALESCE((SELECT global_position FROM ${a}.source_checkpoints WHERE service = $1), 0))
               AND NOT EXISTS (SELECT 1 FROM ${a}.trail t WHERE t.source_service = $1 AND t.source_stream_id = e.stream_id AND t.source_stream_position = e.stream_position)
             ORDER BY e.transaction_id, e.global_position LIMIT $2) x`,
         [service, cap + 1]);
