@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import type { CredentialFile } from '@ekm/auth';
-import { EkmClient, PolicyClient } from '@ekm/client';
+import { AuditClient, EkmClient, EkmError, PolicyClient } from '@ekm/client';
 import { NatsCluster, startNatsCluster } from '../support/nats-cluster';
 import { freePort, startNats, startPostgres, stopServer, type ServerHandle } from '../support/servers';
 import { ServiceProcess } from './service-process';
@@ -236,6 +236,25 @@ export class ChaosStack {
       EKM_ROTATION_LEASE_MS: String(ROTATION_LEASE_MS),
       EKM_ROTATION_BATCH: '4',
     };
+  }
+
+  /**
+   * `audit verify` as an operator runs it. With the policy service on, the load's principal (`keys:*`
+   * only) is rightly refused it (EKM_FORBIDDEN): the bootstrap admin asks. Without it, `load` asks.
+   */
+  async verifyAudit(load: { call: <T>(service: string, op: string, body: unknown, requestId?: string, deadlineMs?: number) => Promise<{ outcome: string; data?: T; code?: string }> }): Promise<{ ok: true; data: { ok: boolean; entries: number; reason: string } } | { ok: false; code: string }> {
+    if (!this.policyOn) {
+      const v = await load.call<{ ok: boolean; entries: number; reason: string }>('audit', 'verify', {}, undefined, 30_000);
+      return v.outcome === 'ok' && v.data ? { ok: true, data: v.data } : { ok: false, code: v.code ?? 'no reply' };
+    }
+    const admin = await EkmClient.connect({ servers: this.natsUrls, credentials: join(this.dir, 'admin.credentials'), timeoutMs: 30_000, maxAttempts: 3 });
+    try {
+      return { ok: true, data: await new AuditClient(admin).verify({}, { timeoutMs: 30_000 }) };
+    } catch (err) {
+      return { ok: false, code: err instanceof EkmError ? err.code : String(err) };
+    } finally {
+      await admin.close();
+    }
   }
 
   /** Logs in as the bootstrap admin, creates the load's principal (tenant chaos, role app) and a policy allowing it keys:*. */

@@ -126,10 +126,10 @@ async function checkAudit(stack: ChaosStack, client: ChaosClient, history: Histo
     `SELECT entry::jsonb -> 'request' ->> 'id' AS id FROM ekm_audit.trail WHERE category = 'key_usage' AND (entry::jsonb -> 'request' ->> 'id') = ANY($1)`, [ids])).rows.map((r) => r.id)));
   const absent = ids.filter((id) => !inTrail.has(id));
   if (absent.length > 0) failures.push(`${absent.length} acknowledged operations have no audit trail entry (e.g. ${absent[0]})`);
-  const v = await client.call<{ ok: boolean; entries: number; reason: string }>('audit', 'verify', {}, undefined, 30_000);
-  if (v.outcome !== 'ok' || !v.data) {
+  const v = await stack.verifyAudit(client);
+  if (!v.ok) {
     failures.push(`audit verify did not answer: ${v.code}`);
-    return { entries: 0, ok: false, reason: v.code ?? 'no reply' };
+    return { entries: 0, ok: false, reason: v.code };
   }
   if (!v.data.ok) failures.push(`audit trail does not verify: ${v.data.reason}`);
   return { entries: v.data.entries, ok: v.data.ok, reason: v.data.reason };
