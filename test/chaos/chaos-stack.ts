@@ -17,6 +17,7 @@ import type { CredentialFile } from '@ekm/auth';
 import { AuditClient, EkmClient, EkmError, PolicyClient } from '@ekm/client';
 import { NatsCluster, startNatsCluster } from '../support/nats-cluster';
 import { freePort, startNats, startPostgres, stopServer, type ServerHandle } from '../support/servers';
+import type { ChaosClient } from './history';
 import { ServiceProcess } from './service-process';
 import type { ChaosAuth } from './history';
 import { TcpProxy } from './tcp-proxy';
@@ -242,32 +243,36 @@ export class ChaosStack {
    * `audit verify` as an operator runs it. With the policy service on, the load's principal (`keys:*`
    * only) is rightly refused it (EKM_FORBIDDEN): the bootstrap admin asks. Without it, `load` asks.
    */
-  async verifyAudit(load: { call: <T>(service: string, op: string, body: unknown, requestId?: string, deadlineMs?: number) => Promise<{ outcome: string; data?: T; code?: string }> }): Promise<{ ok: true; data: { ok: boolean; entries: number; reason: string } } | { ok: false; code: string }> {
+  async verifyAudit(load: ChaosClient): Promise<{ ok: true; data: { ok: boolean; entries: number; reason: string } } | { ok: false; code: string }> {
     if (!this.policyOn) {
       const v = await load.call<{ ok: boolean; entries: number; reason: string }>('audit', 'verify', {}, undefined, 30_000);
       return v.outcome === 'ok' && v.data ? { ok: true, data: v.data } : { ok: false, code: v.code ?? 'no reply' };
     }
-    const admin = await EkmClient.connect({ servers: this.natsUrls, credentials: join(this.dir, 'admin.credentials'), timeoutMs: 30_000, maxAttempts: 3 });
     try {
-      return { ok: true, data: await new AuditClient(admin).verify({}, { timeoutMs: 30_000 }) };
+      return { ok: true, data: await this.asAdmin(30_000, (admin) => new AuditClient(admin).verify({}, { timeoutMs: 30_000 })) };
     } catch (err) {
       return { ok: false, code: err instanceof EkmError ? err.code : String(err) };
+    }
+  }
+
+  /** Runs `fn` logged in as the bootstrap admin (admin.credentials), then closes the connection. */
+  private async asAdmin<T>(timeoutMs: number, fn: (admin: EkmClient) => Promise<T>): Promise<T> {
+    const admin = await EkmClient.connect({ servers: this.natsUrls, credentials: join(this.dir, 'admin.credentials'), timeoutMs, maxAttempts: 3 });
+    try {
+      return await fn(admin);
     } finally {
       await admin.close();
     }
   }
 
   /** Logs in as the bootstrap admin, creates the load's principal (tenant chaos, role app) and a policy allowing it keys:*. */
-  private async createLoadPrincipal(): Promise<CredentialFile> {
-    const admin = await EkmClient.connect({ servers: this.natsUrls, credentials: join(this.dir, 'admin.credentials'), timeoutMs: 10_000, maxAttempts: 3 });
-    try {
+  private createLoadPrincipal(): Promise<CredentialFile> {
+    return this.asAdmin(10_000, async (admin) => {
       const policy = new PolicyClient(admin);
       const { credential } = await policy.createPrincipal({ tenant: 'chaos', roles: ['app'], kind: 'service', name: 'chaos load' });
       await policy.putPolicy({ policyId: 'chaos-load', tenant: '*', document: { statements: [{ sid: 'load', effect: 'allow', roles: ['app'], actions: ['keys:*'], resources: ['*'] }] } });
       return credential;
-    } finally {
-      await admin.close();
-    }
+    });
   }
 
   private async auditEnv(): Promise<Record<string, string>> {

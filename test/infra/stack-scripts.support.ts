@@ -79,29 +79,31 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
-  return procState(pid) !== 'Z';
+  return procStat(pid)?.state !== 'Z';
 }
 
-/** The state letter of /proc/<pid>/stat (R, S, D, Z, ...), or '' when the process is gone. */
-function procState(pid: number): string {
+/** State letter (R, S, D, Z, ...) and parent of /proc/<pid>/stat; null when the process is gone. */
+function procStat(pid: number): { state: string; ppid: string } | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    const [state = '', ppid = ''] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { state, ppid };
   } catch {
-    return '';
+    return null;
   }
 }
 
 /** What a pid is now, for a failure message: state, parent, command line. */
 export function describePid(pid: number): string {
+  const st = procStat(pid);
+  if (st === null) return `${pid} gone`;
+  let cmd = '';
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const cmd = readFileSync(`/proc/${pid}/cmdline`).toString('latin1').split('\0').join(' ').trim();
-    return `${pid} state ${rest[0]} ppid ${rest[1]} cmd ${cmd || '(none)'}`;
+    cmd = readFileSync(`/proc/${pid}/cmdline`).toString('latin1').split('\0').join(' ').trim();
   } catch {
-    return `${pid} gone`;
+    /* gone meanwhile */
   }
+  return `${pid} state ${st.state} ppid ${st.ppid} cmd ${cmd || '(none)'}`;
 }
 
 /** Pids whose environment carries the stack's marker (what down looks for). */

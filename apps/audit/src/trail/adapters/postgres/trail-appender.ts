@@ -138,7 +138,7 @@ export class TrailAppender {
     });
   }
 
-  /** Transactions started by this appender (each appends one batch); the benches and tests read it. */
+  /** Transactions started by this appender (each appends one batch): what the linger saves, for tests. */
   batchesStarted = 0;
   private queuedRecords = 0;
   private lastBatchAt = Number.NEGATIVE_INFINITY;
